@@ -1,0 +1,287 @@
+"""The condition language: safe, declarative expressions on edges.
+
+An expression is parsed with :mod:`ast` and compiled into a tree of closures over a
+whitelist of constructs; nothing is ever passed to ``eval``. It can use:
+
+- names: ``last`` (the last message: ``role``, ``name``, ``content``, ``tool_calls``,
+  ``tool_call_id``, ``node``), ``state`` (run variables: ``state.topic`` or
+  ``state["topic"]``; a missing variable is ``None``), ``visits`` (per-node run counts:
+  ``visits.writer``; a node not yet run is ``0``), ``step`` (the step number),
+  ``messages`` (the conversation; use it with ``len``), ``true``/``false``/``null`` and
+  Python's ``True``/``False``/``None``;
+- comparisons ``== != < <= > >= in not in is is not``, ``and or not``, arithmetic
+  ``+ - * / // %``, ``x if cond else y``, list/tuple literals, subscripts;
+- functions: ``contains(text, part)``, ``startswith``, ``endswith``, ``matches(text, regex)``
+  (search), ``len``, ``lower``, ``upper``, ``strip``, ``int``, ``float``, ``str``, ``bool``,
+  ``min``, ``max``, ``abs``, ``any``, ``all``.
+
+Example:
+    >>> from graphflow.messages import Message, State
+    >>> cond = compile_condition('not contains(last.content, "APPROVED") and visits.writer < 3')
+    >>> cond(State(messages=[Message(content="try again")], visits={"writer": 1}))
+    True
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from graphflow.errors import ConditionSyntaxError
+from graphflow.messages import Message, State
+
+__all__ = ["NAMES", "Condition", "FUNCTIONS", "compile_condition", "compile_expression"]
+
+Condition = Callable[[State], Any]
+_Fn = Callable[[State], Any]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Message):
+        return value.text
+    return value if isinstance(value, str) else str(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "contains": lambda text, part: _text(part) in _text(text),
+    "startswith": lambda text, prefix: _text(text).startswith(_text(prefix)),
+    "endswith": lambda text, suffix: _text(text).rstrip().endswith(_text(suffix)),
+    "matches": lambda text, pattern: _regex(pattern).search(_text(text)) is not None,
+    "len": lambda value: 0 if value is None else len(value),
+    "lower": lambda text: _text(text).lower(),
+    "upper": lambda text: _text(text).upper(),
+    "strip": lambda text: _text(text).strip(),
+    "int": int,
+    "float": float,
+    "str": _text,
+    "bool": bool,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "any": any,
+    "all": all,
+}
+
+_MESSAGE_FIELDS = {"role", "name", "content", "tool_calls", "tool_call_id", "node", "text"}
+
+NAMES = ("last", "state", "visits", "step", "messages")
+_CONSTANTS = {"true": True, "false": False, "null": None, "none": None}
+
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b if b is not None else False,
+    ast.NotIn: lambda a, b: a not in b if b is not None else True,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+
+
+class _Namespace:
+    """Marks ``state`` and ``visits``: attribute access reads a key."""
+
+    __slots__ = ("default", "mapping")
+
+    def __init__(self, mapping: dict[str, Any], default: Any) -> None:
+        self.mapping = mapping
+        self.default = default
+
+
+def _root(name: str) -> _Fn:
+    if name == "last":
+        return lambda s: s.last
+    if name == "state":
+        return lambda s: _Namespace(s.variables, None)
+    if name == "visits":
+        return lambda s: _Namespace(s.visits, 0)
+    if name == "step":
+        return lambda s: s.step
+    return lambda s: s.messages
+
+
+def _get(value: Any, key: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, _Namespace):
+        return value.mapping.get(key, value.default)
+    if isinstance(value, Message):
+        if key not in _MESSAGE_FIELDS:
+            raise KeyError(f"a message has no field {key!r}")
+        return getattr(value, key)
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, (list, tuple, str)):
+        try:
+            return value[key]
+        except IndexError:
+            return None
+    raise TypeError(f"cannot look up {key!r} in a {type(value).__name__}")
+
+
+def _unwrap(value: Any) -> Any:
+    return value.mapping if isinstance(value, _Namespace) else value
+
+
+class _Compiler:
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+
+    def fail(self, node: ast.AST, message: str) -> ConditionSyntaxError:
+        column = getattr(node, "col_offset", None)
+        return ConditionSyntaxError(
+            self.expression, message, column + 1 if column is not None else None
+        )
+
+    def compile(self, node: ast.AST) -> _Fn:  # noqa: C901 - one branch per construct
+        if isinstance(node, ast.Expression):
+            return self.compile(node.body)
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, (str, int, float, bool, type(None))):
+                raise self.fail(node, f"constant {node.value!r} is not allowed")
+            value = node.value
+            return lambda s: value
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BoolOp):
+            parts = [self.compile(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return lambda s: all(p(s) for p in parts)
+            return lambda s: any(p(s) for p in parts)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.compile(node.operand)
+            if isinstance(node.op, ast.Not):
+                return lambda s: not operand(s)
+            if isinstance(node.op, ast.USub):
+                return lambda s: -operand(s)
+            if isinstance(node.op, ast.UAdd):
+                return lambda s: +operand(s)
+            raise self.fail(node, "operator '~' is not allowed")
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.BinOp):
+            op = _BINARY.get(type(node.op))
+            if op is None:
+                raise self.fail(node, f"operator {type(node.op).__name__} is not allowed")
+            left, right = self.compile(node.left), self.compile(node.right)
+            return lambda s: op(_unwrap(left(s)), _unwrap(right(s)))
+        if isinstance(node, ast.IfExp):
+            test, body, other = (self.compile(n) for n in (node.test, node.body, node.orelse))
+            return lambda s: body(s) if test(s) else other(s)
+        if isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                raise self.fail(node, f"attribute {node.attr!r} is not allowed")
+            base, attr = self.compile(node.value), node.attr
+            return lambda s: _get(base(s), attr)
+        if isinstance(node, ast.Subscript):
+            if isinstance(node.slice, ast.Slice):
+                raise self.fail(node, "slices are not allowed; use an index")
+            base, index = self.compile(node.value), self.compile(node.slice)
+            return lambda s: _get(base(s), index(s))
+        if isinstance(node, (ast.List, ast.Tuple)):
+            items = [self.compile(e) for e in node.elts]
+            return lambda s: [i(s) for i in items]
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise self.fail(node, f"{type(node).__name__} expressions are not allowed here")
+
+    def name(self, node: ast.Name) -> _Fn:
+        if node.id in NAMES:
+            return _root(node.id)
+        lowered = node.id.lower()
+        if node.id in ("True", "False", "None") or lowered in _CONSTANTS:
+            value = _CONSTANTS.get(lowered, {"True": True, "False": False}.get(node.id))
+            return lambda s: value
+        if node.id in FUNCTIONS:
+            raise self.fail(node, f"{node.id!r} is a function; call it, e.g. {node.id}(...)")
+        known = ", ".join(NAMES)
+        raise self.fail(
+            node, f"unknown name {node.id!r}; use one of {known} (variables are state.NAME)"
+        )
+
+    def compare(self, node: ast.Compare) -> _Fn:
+        left = self.compile(node.left)
+        ops = []
+        for op, comparator in zip(node.ops, node.comparators):
+            fn = _COMPARE.get(type(op))
+            if fn is None:  # pragma: no cover - every ast comparison is mapped
+                raise self.fail(node, f"comparison {type(op).__name__} is not allowed")
+            ops.append((fn, self.compile(comparator)))
+
+        def evaluate(s: State) -> bool:
+            current = _unwrap(left(s))
+            for fn, right in ops:
+                other = _unwrap(right(s))
+                if not fn(current, other):
+                    return False
+                current = other
+            return True
+
+        return evaluate
+
+    def call(self, node: ast.Call) -> _Fn:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            known = ", ".join(sorted(FUNCTIONS))
+            raise self.fail(node, f"unknown function {name!r}; available: {known}")
+        if node.keywords:
+            raise self.fail(node, "keyword arguments are not allowed in conditions")
+        fn = FUNCTIONS[node.func.id]
+        args = [self.compile(a) for a in node.args]
+        if node.func.id == "matches" and len(node.args) == 2:
+            pattern = node.args[1]
+            if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str):
+                try:
+                    re.compile(pattern.value)
+                except re.error as exc:
+                    raise self.fail(pattern, f"bad regular expression: {exc}") from None
+        return lambda s: fn(*(_unwrap(a(s)) for a in args))
+
+
+def compile_expression(expression: str) -> Callable[[State], Any]:
+    """Compile an expression of the condition language into a function of the state.
+
+    Raises:
+        ConditionSyntaxError: the text does not parse, or uses something not allowed;
+            the error carries the column.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        raise ConditionSyntaxError(str(expression), "empty condition", None)
+    source = expression.strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise ConditionSyntaxError(source, f"syntax error: {exc.msg}", exc.offset) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise ConditionSyntaxError(source, f"cannot parse: {exc}", None) from None
+    try:
+        return _Compiler(source).compile(tree)
+    except RecursionError:
+        raise ConditionSyntaxError(source, "expression is nested too deeply", None) from None
+
+
+def compile_condition(expression: str) -> Condition:
+    """Compile a condition; the result is truthy when the edge should be taken."""
+    return compile_expression(expression)

@@ -1,0 +1,224 @@
+"""Exceptions raised by graphflow.
+
+Every error graphflow raises on purpose derives from :class:`GraphflowError`, and
+every message says *what* went wrong, *where* and *how to fix it*. The tree::
+
+    GraphflowError
+    ├── DefinitionError          a graph file or builder graph is invalid (all problems at once)
+    │   └── ConditionSyntaxError     a condition expression does not parse or uses a forbidden name
+    ├── RunError                 a run could not proceed
+    │   ├── NodeError                a node raised; carries run_id, step and node
+    │   ├── NoTransitionError        no outgoing condition held and there is no else edge
+    │   ├── ConditionError           a condition failed while being evaluated
+    │   └── LimitReached             a graph limit ended the run (max steps, visits, rounds)
+    ├── StoreError               the run database
+    │   ├── RunNotFound              no run with that id
+    │   ├── RunInUse                 another process holds the run's lease
+    │   ├── RunNotResumable          the run already finished, or cannot be resumed as asked
+    │   ├── IncompatibleGraph        the graph changed since the run was checkpointed
+    │   └── StoreCorrupt             the file is not a graphflow database, or is damaged
+    ├── ModelError               the language-model layer
+    │   ├── ModelTimeout
+    │   ├── ModelBadResponse
+    │   ├── ModelRequestRejected     a 400-class answer that retrying cannot fix
+    │   └── BudgetExceeded
+    ├── ExecutionError           code execution and executors
+    │   └── ExecutorUnavailable
+    ├── ToolError                a tool could not be resolved or described
+    └── RenderError              drawing a graph (for example, no ``dot`` binary)
+
+A human checkpoint that pauses a run is a *status* (``waiting``), never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "BudgetExceeded",
+    "ConditionError",
+    "ConditionSyntaxError",
+    "DefinitionError",
+    "ExecutionError",
+    "ExecutorUnavailable",
+    "GraphflowError",
+    "IncompatibleGraph",
+    "LimitReached",
+    "ModelBadResponse",
+    "ModelError",
+    "ModelRequestRejected",
+    "ModelTimeout",
+    "NoTransitionError",
+    "NodeError",
+    "Problem",
+    "RenderError",
+    "RunError",
+    "RunInUse",
+    "RunNotFound",
+    "RunNotResumable",
+    "StoreCorrupt",
+    "StoreError",
+    "ToolError",
+]
+
+
+class GraphflowError(Exception):
+    """Root of every error graphflow raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while loading or compiling a graph.
+
+    Attributes:
+        where: the place, e.g. ``"graphs/review.yaml: edge writer → critic"``.
+        what: what is wrong.
+        fix: how to fix it (may be empty).
+    """
+
+    where: str
+    what: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        return f"{text}; {self.fix}" if self.fix else text
+
+
+class DefinitionError(GraphflowError):
+    """A graph definition is invalid. Lists every problem found, not only the first."""
+
+    def __init__(self, problems: Iterable[Problem] | str, *, source: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", problems)]
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        head = f"graph {source!r}" if source else "graph"
+        count = len(self.problems)
+        if count == 1:
+            message = f"{head} is invalid: {self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"{head} has {count} problems:\n{lines}"
+        super().__init__(message)
+
+
+class ConditionSyntaxError(DefinitionError):
+    """A condition expression is not valid in the condition language."""
+
+    def __init__(self, expression: str, message: str, column: int | None = None) -> None:
+        self.expression = expression
+        self.column = column
+        where = f"column {column}" if column is not None else ""
+        pointer = ""
+        if column is not None:
+            pointer = f"\n      {expression}\n      {' ' * max(column - 1, 0)}^"
+        super().__init__([Problem(where, message + pointer)])
+        self.args = (f"{message} ({where}){pointer}" if where else message,)
+
+
+class RunError(GraphflowError):
+    """A run could not proceed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str | None = None,
+        step: int | None = None,
+        node: str | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.step = step
+        self.node = node
+        super().__init__(message)
+
+
+class NodeError(RunError):
+    """A node raised while it ran."""
+
+
+class NoTransitionError(RunError):
+    """A node finished, none of its outgoing conditions held and it has no else edge."""
+
+
+class ConditionError(RunError):
+    """A condition could not be evaluated against the run's state."""
+
+
+class LimitReached(RunError):
+    """A limit of the graph (max steps, max visits, max rounds) ended the run."""
+
+
+class StoreError(GraphflowError):
+    """A problem with the run database."""
+
+
+class RunNotFound(StoreError):
+    """No run with the given id exists in the database."""
+
+    def __init__(self, run_id: str, db_path: str | None = None) -> None:
+        self.run_id = run_id
+        where = f" in {db_path}" if db_path else ""
+        super().__init__(
+            f"no run {run_id!r}{where}; list the runs with `graphflow runs`"
+            + (f" --db {db_path}" if db_path else "")
+        )
+
+
+class RunInUse(StoreError):
+    """Another process holds the lease on this run."""
+
+
+class RunNotResumable(StoreError):
+    """The run cannot be resumed as asked (it finished, or it is not waiting for input)."""
+
+
+class IncompatibleGraph(StoreError):
+    """The graph's topology changed since the run was checkpointed."""
+
+
+class StoreCorrupt(StoreError):
+    """The database file is not a graphflow database or is damaged."""
+
+
+class ModelError(GraphflowError):
+    """A problem talking to a language model."""
+
+
+class ModelTimeout(ModelError):
+    """A model request timed out on every configured endpoint."""
+
+
+class ModelBadResponse(ModelError):
+    """A model answered with something that is not a valid chat completion."""
+
+
+class ModelRequestRejected(ModelError):
+    """The model endpoint rejected the request itself (400-class); retrying cannot help."""
+
+
+class BudgetExceeded(ModelError):
+    """The run's token or cost budget is used up."""
+
+
+class ExecutionError(GraphflowError):
+    """Running code failed for a reason other than the code's own exit status."""
+
+
+class ExecutorUnavailable(ExecutionError):
+    """The chosen code executor cannot run on this machine."""
+
+
+class ToolError(GraphflowError):
+    """A tool could not be resolved or described."""
+
+
+class RenderError(GraphflowError):
+    """A graph or run could not be drawn."""
+
+
+def format_problems(problems: Sequence[Problem]) -> str:
+    """Join problems into the text DefinitionError shows."""
+    return "\n".join(f"  - {p}" for p in problems)

@@ -1,0 +1,189 @@
+"""CompiledGraph: the immutable, validated graph that runs, resumes, forks and renders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from graphflow import events as ev
+from graphflow.compiler import CompiledEdge, CompiledNode
+from graphflow.scheduler import RunResult, execute
+from graphflow.spec import GraphSpec, dump_spec
+from graphflow.store import Store
+
+__all__ = ["CompiledGraph", "run_sync"]
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from synchronous code (also inside Jupyter, where a
+    loop is already running, by using a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledGraph:
+    """A compiled graph. Build one with ``Graph(...).compile()`` or :func:`graphflow.load`.
+
+    Example:
+        >>> from graphflow import Graph
+        >>> g = Graph("hello", entry="greet")
+        >>> _ = g.add_node("greet", lambda state: "hello!")
+        >>> result = g.compile().run_sync()
+        >>> result.status, result.last.content
+        ('completed', 'hello!')
+    """
+
+    spec: GraphSpec
+    nodes: Mapping[str, CompiledNode]
+    out_edges: Mapping[str, tuple[CompiledEdge, ...]]
+    digraph: nx.MultiDiGraph
+    join_ancestors: Mapping[str, frozenset[str]]
+    topology: str
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def entry(self) -> str:
+        assert self.spec.entry is not None
+        return self.spec.entry
+
+    @property
+    def serializable(self) -> bool:
+        """False when a node or condition is a Python object a graph file cannot hold."""
+        return all(n.impl.serializable() for n in self.nodes.values()) and all(
+            e.when is None or isinstance(e.when, str) for e in self.spec.edges
+        )
+
+    def spec_record(self) -> dict[str, Any]:
+        """The spec as stored with each run (callables become markers)."""
+        return self.spec.to_file()
+
+    # ---- running ------------------------------------------------------------------
+
+    async def run(
+        self,
+        input: Any = None,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        store: Store | str | Path | None = None,
+        run_id: str | None = None,
+        on_event: Callable[[ev.Event], None] | None = None,
+        work_dir: str | Path | None = None,
+        services: Any = None,
+    ) -> RunResult:
+        """Start a run and execute it until it completes, waits for a person, or stops.
+
+        Args:
+            input: the first message (text, a Message or a list of Messages), if any.
+            variables: values for the graph's variables (defaults come from the graph).
+            store: a Store, or the path of its database file; ``None`` keeps the run in
+                memory only (no durability).
+            run_id: choose the run id (default: a random one).
+            on_event: called with every event as the run progresses.
+            work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
+        """
+        store_obj, owned = _open_store(store)
+        try:
+            return await execute(self, store=store_obj, run_id=run_id, input=input,
+                                 variables=variables, on_event=on_event, work_dir=work_dir,
+                                 services=services)  # fmt: skip
+        finally:
+            if owned:
+                store_obj.close()
+
+    def run_sync(self, input: Any = None, **kwargs: Any) -> RunResult:
+        """Synchronous :meth:`run`."""
+        return run_sync(self.run(input, **kwargs))  # type: ignore[no-any-return]
+
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        input: str | Mapping[str, str] | None = None,
+        store: Store | str | Path | None = None,
+        on_event: Callable[[ev.Event], None] | None = None,
+        allow_changed_graph: bool = False,
+        work_dir: str | Path | None = None,
+        services: Any = None,
+    ) -> RunResult:
+        """Continue a run from its last committed step. ``input`` answers the human
+        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several)."""
+        store_obj, owned = _open_store(store)
+        try:
+            return await execute(self, store=store_obj, run_id=run_id, resume=True,
+                                 answers=input, on_event=on_event,
+                                 allow_changed_graph=allow_changed_graph, work_dir=work_dir,
+                                 services=services)  # fmt: skip
+        finally:
+            if owned:
+                store_obj.close()
+
+    def resume_sync(self, run_id: str, **kwargs: Any) -> RunResult:
+        """Synchronous :meth:`resume`."""
+        return run_sync(self.resume(run_id, **kwargs))  # type: ignore[no-any-return]
+
+    async def stream(self, input: Any = None, **kwargs: Any) -> AsyncIterator[ev.Event]:
+        """Run and yield events as they happen; the last one is a ``RunFinished`` (or
+        ``Waiting``)."""
+        queue: asyncio.Queue[ev.Event | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self.run(input, on_event=queue.put_nowait, **kwargs))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        while (event := await queue.get()) is not None:
+            yield event
+        await task
+
+    # ---- files and drawings -------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the graph file (YAML or JSON by suffix)."""
+        return dump_spec(self.spec, path)
+
+    def to_dot(self, **options: Any) -> str:
+        from graphflow.render import to_dot
+
+        return to_dot(self, **options)
+
+    def to_mermaid(self, **options: Any) -> str:
+        from graphflow.render import to_mermaid
+
+        return to_mermaid(self, **options)
+
+    def render(self, path: str | Path, **options: Any) -> Path:
+        """Draw the graph to ``path``; the format comes from the suffix
+        (``.svg``, ``.png``, ``.pdf``, ``.dot``, ``.mmd``)."""
+        from graphflow.render import render_to_file
+
+        return render_to_file(self, path, **options)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from graphflow.render import to_svg
+
+        try:
+            return {"image/svg+xml": to_svg(self), "text/plain": repr(self)}
+        except Exception:
+            return {"text/plain": repr(self)}
+
+    def __repr__(self) -> str:
+        return (f"<CompiledGraph {self.name!r}: {len(self.nodes)} nodes, "
+                f"{sum(len(v) for v in self.out_edges.values())} edges>")  # fmt: skip
+
+
+def _open_store(store: Store | str | Path | None) -> tuple[Store, bool]:
+    if isinstance(store, Store):
+        return store, False
+    return Store(":memory:" if store is None else store), True

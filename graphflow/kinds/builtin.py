@@ -1,0 +1,188 @@
+"""The basic node kinds: ``function``, ``human`` and ``end``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import Field
+
+from graphflow.conditions import compile_expression
+from graphflow.errors import DefinitionError, Problem
+from graphflow.imports import resolve_import
+from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
+from graphflow.messages import Interrupt, Message, State, Update
+
+__all__ = ["EndKind", "FunctionKind", "HumanKind", "to_update"]
+
+
+def to_update(node_id: str, result: Any, output: str | None = None) -> Update | Interrupt:
+    """Turn what a node body returned into an Update.
+
+    Update/Interrupt pass through; a Message (or list of them) is appended; a string
+    becomes an assistant message from the node; a dict sets variables; ``None`` changes
+    nothing. With ``output`` set, the whole result is stored in that variable instead.
+    """
+    if output is not None:
+        return Update(variables={output: result})
+    if result is None:
+        return Update()
+    if isinstance(result, (Update, Interrupt)):
+        return result
+    if isinstance(result, Message):
+        return Update(messages=[_owned(result, node_id)])
+    if isinstance(result, str):
+        return Update(messages=[Message(role="assistant", name=node_id, content=result,
+                                        node=node_id)])  # fmt: skip
+    if isinstance(result, Mapping):
+        return Update(variables=dict(result))
+    if isinstance(result, Sequence) and all(isinstance(m, Message) for m in result):
+        return Update(messages=[_owned(m, node_id) for m in result])
+    return Update(messages=[Message(role="assistant", name=node_id, content=str(result),
+                                    node=node_id)])  # fmt: skip
+
+
+def _owned(message: Message, node_id: str) -> Message:
+    return message if message.node else message.model_copy(update={"node": node_id})
+
+
+class FunctionConfig(KindConfig):
+    call: Any = Field(description="a Python callable, or an import path module:function")
+    args: dict[str, str] | None = Field(
+        default=None, description="keyword arguments as condition-language expressions"
+    )
+    output: str | None = Field(default=None, description="store the result in this variable")
+    thread: bool = Field(default=False, description="run a sync function in a worker thread")
+
+
+class FunctionKind(NodeKind):
+    """Calls a Python function. It gets the State (or named arguments computed from
+    expressions in ``args``) and returns an Update, a Message, text, a dict of variables
+    or ``None``."""
+
+    kind = "function"
+    Config = FunctionConfig
+    shape = "box"
+
+    def __init__(self, node_id: str, config: FunctionConfig, build: BuildContext) -> None:
+        super().__init__(node_id, config, build)
+        fn = config.call
+        if isinstance(fn, str):
+            if fn.startswith("<not serializable"):
+                raise DefinitionError([Problem(
+                    f"node {node_id!r}", f"its function was a Python object that a file cannot "
+                    f"hold ({fn})", "replace it with an import path module:function")])
+            try:
+                fn = resolve_import(fn, build.base_dir)
+            except LookupError as exc:
+                raise DefinitionError([Problem(f"node {node_id!r}: call", str(exc))]) from None
+        if not callable(fn):
+            raise DefinitionError([Problem(f"node {node_id!r}: call", f"{fn!r} is not callable")])
+        self.fn: Callable[..., Any] = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.args = {k: compile_expression(v) for k, v in (config.args or {}).items()}
+        self.mode = self._binding()
+
+    def _binding(self) -> str:
+        if self.args:
+            return "kwargs"
+        try:
+            params = list(inspect.signature(self.fn).parameters.values())
+        except (TypeError, ValueError):
+            return "state"
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in positional]
+        if names[:2] == ["state", "ctx"] or names[:2] == ["state", "context"]:
+            return "state+ctx"
+        if names[:1] in (["ctx"], ["context"]):
+            return "ctx"
+        if not positional:
+            return "none"
+        return "state"
+
+    def serializable(self) -> bool:
+        return isinstance(self.config.call, str)
+
+    async def run(self, ctx: NodeContext) -> Update | Interrupt:
+        state: State = ctx.state
+        if self.mode == "kwargs":
+            call_args: tuple[Any, ...] = ()
+            kwargs = {k: expr(state) for k, expr in self.args.items()}
+        else:
+            kwargs = {}
+            call_args = {"state": (state,), "ctx": (ctx,), "state+ctx": (state, ctx),
+                         "none": ()}[self.mode]  # fmt: skip
+        if self.is_async:
+            result = await self.fn(*call_args, **kwargs)
+        elif self.config.thread:
+            result = await asyncio.to_thread(self.fn, *call_args, **kwargs)
+        else:
+            result = self.fn(*call_args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+        return to_update(self.node_id, result, self.config.output)
+
+
+class HumanConfig(KindConfig):
+    prompt: str = Field(default="Your input:", description="the question shown to the person")
+    options: list[str] = Field(default_factory=list, description="suggested answers")
+    variable: str | None = Field(default=None, description="also store the answer here")
+    name: str | None = Field(default=None, description="speaker name of the answer message")
+    message: bool = Field(default=True, description="append the answer as a user message")
+
+
+class HumanKind(NodeKind):
+    """A human checkpoint: the run pauses (status ``waiting``) until someone answers with
+    ``resume(run_id, input=...)`` / ``graphflow resume RUN --input ...``."""
+
+    kind = "human"
+    Config = HumanConfig
+    shape = "house"
+
+    async def run(self, ctx: NodeContext) -> Update | Interrupt:
+        config: HumanConfig = self.config  # type: ignore[assignment]
+        if ctx.input is None:
+            question = config.prompt
+            if "{" in question:
+                question = _fill(question, ctx.state)
+            return Interrupt(question=question, options=tuple(config.options))
+        answer = ctx.input
+        messages = []
+        if config.message:
+            messages.append(Message(role="user", name=config.name or self.node_id,
+                                    content=answer, node=self.node_id))  # fmt: skip
+        variables = {config.variable: answer} if config.variable else {}
+        return Update(messages=messages, variables=variables)
+
+
+def _fill(template: str, state: State) -> str:
+    values: dict[str, Any] = dict(state.variables)
+    values["last"] = state.last.text if state.last else ""
+    try:
+        return template.format_map(_Lenient(values))
+    except (ValueError, IndexError):
+        return template
+
+
+class _Lenient(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class EndConfig(KindConfig):
+    status: str | None = Field(default=None, description="stop reason recorded on the run")
+
+
+class EndKind(NodeKind):
+    """Ends its branch; the run completes when no branch is left."""
+
+    kind = "end"
+    Config = EndConfig
+    terminal = True
+    shape = "doublecircle"
+
+    async def run(self, ctx: NodeContext) -> Update | Interrupt:
+        reason = self.config.status  # type: ignore[attr-defined]
+        return Update(stop=reason) if reason else Update()

@@ -1,0 +1,42 @@
+"""Loading graphs from files (or bundled names) straight to compiled graphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from graphflow.catalog import find_graph_file
+from graphflow.compiler import compile_spec
+from graphflow.errors import DefinitionError, Problem
+from graphflow.spec import GraphSpec, load_spec
+
+__all__ = ["graph_for_run", "load"]
+
+
+def load(path_or_name: str | Path) -> Any:
+    """Load and compile a graph file, or a bundled graph by name (``"quickstart"``).
+
+    Raises:
+        DefinitionError: the file is missing or invalid (every problem listed).
+    """
+    path = find_graph_file(str(path_or_name))
+    if path is None:
+        raise DefinitionError([Problem(str(path_or_name), "no such graph file or bundled graph",
+                                       "check the path; bundled graphs are listed by "
+                                       "`graphflow graphs`")])  # fmt: skip
+    return compile_spec(load_spec(path))
+
+
+def graph_for_run(record: Any) -> Any:
+    """Rebuild the compiled graph a stored run was started with (from its stored spec)."""
+    spec = GraphSpec.from_file(record.spec, source=record.source)
+    base_dir = Path(record.source).resolve().parent if record.source else None
+    try:
+        return compile_spec(spec, base_dir=base_dir)
+    except DefinitionError as exc:
+        raise DefinitionError(
+            [*exc.problems, Problem(f"run {record.run_id!r}",
+                                    "the graph stored with this run cannot be rebuilt here",
+                                    "if it was built in Python with callables, resume it from "
+                                    "Python: graph.resume(run_id, ...)")],
+            source=record.source or record.graph) from None  # fmt: skip

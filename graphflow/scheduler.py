@@ -1,0 +1,502 @@
+"""The scheduler: steps a compiled graph, committing every step to the run store.
+
+One **step** runs every node of the frontier concurrently (each sees the state as it was
+at the start of the step), then applies their updates in frontier order, routes each
+node along its outgoing edges, and commits the step. Routing, per node:
+
+- conditional edges: the first whose condition holds wins; the else edge when none does;
+  none at all is a :class:`~graphflow.errors.NoTransitionError`;
+- unconditional edges: fan-out, every target runs in the next step;
+- a dynamic-routing node (a group-chat manager) names its successor in ``Update.goto``;
+- an end node, or a node without outgoing edges, ends its branch.
+
+A node with ``join: all`` waits until no other active branch can still reach it.
+The run ends when no branch is left, when a node asks to stop, or when a limit fires.
+See docs/durability.md for the order of writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphflow import events as ev
+from graphflow.errors import (
+    ConditionError,
+    GraphflowError,
+    IncompatibleGraph,
+    NodeError,
+    NoTransitionError,
+    RunError,
+    RunNotResumable,
+)
+from graphflow.kinds.base import NodeContext, Services
+from graphflow.messages import Interrupt, Message, State, Update
+from graphflow.store import Store
+from graphflow.usage import add_usage, usage_exceeds
+
+if TYPE_CHECKING:
+    from graphflow.graph import CompiledGraph
+
+__all__ = ["RESUMABLE", "RunResult", "execute"]
+
+#: Statuses a run can be resumed from.
+RESUMABLE = ("waiting", "running", "failed")
+SNAPSHOT_EVERY = 200
+
+
+@dataclass
+class RunResult:
+    """The outcome of ``run``/``resume``: where the run stands now.
+
+    ``status`` is one of ``completed``, ``waiting``, ``failed``, ``limit_reached``,
+    ``budget_exceeded``, ``timeout``; ``reason`` says which stop condition fired.
+    """
+
+    run_id: str
+    status: str
+    reason: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=dict)
+    steps: int = 0
+    waiting: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> Message | None:
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def question(self) -> str | None:
+        """The question of the (first) waiting human checkpoint, if any."""
+        return next(iter(self.waiting.values()), None)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _payload(update: Update) -> dict[str, Any]:
+    goto = update.goto if update.goto is None or isinstance(update.goto, str) else list(update.goto)
+    return {"messages": [m.to_record() for m in update.messages],
+            "variables": dict(update.variables), "goto": goto,
+            "usage": dict(update.usage) if update.usage else None, "stop": update.stop}  # fmt: skip
+
+
+def _from_payload(data: Mapping[str, Any]) -> Update:
+    return Update(messages=[Message(**m) for m in data.get("messages", [])],
+                  variables=data.get("variables") or {}, goto=data.get("goto"),
+                  usage=data.get("usage"), stop=data.get("stop"))  # fmt: skip
+
+
+class _Execution:
+    """One process's execution of one run, from its current head to a stop."""
+
+    def __init__(self, graph: CompiledGraph, store: Store, run_id: str,
+                 on_event: Callable[[ev.Event], None] | None, services: Services) -> None:  # fmt: skip
+        self.graph = graph
+        self.store = store
+        self.run_id = run_id
+        self.on_event = on_event
+        self.services = services
+        self.state = State()
+        self.frontier: list[str] = []
+        self.waits: list[str] = []
+        self.usage: dict[str, Any] = {}
+        self.rounds = 0
+        self.started = time.monotonic()
+
+    def emit(self, event: ev.Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    # -- loading -------------------------------------------------------------------
+
+    def load(self) -> None:
+        record = self.store.get_run(self.run_id)
+        step = record.last_step
+        variables, visits = self.store.load_variables(self.run_id, step)
+        messages = self.store.load_messages(self.run_id)
+        self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
+        self.frontier = list(record.frontier.get("run", []))
+        self.waits = list(record.frontier.get("wait", []))
+        self.usage = dict(record.usage or {})
+        self.rounds = sum(1 for m in messages if m.node is not None)
+
+    # -- the loop ------------------------------------------------------------------
+
+    async def loop(self, inputs: Mapping[str, str]) -> RunResult:
+        graph, limits = self.graph, self.graph.spec.limits
+        while True:
+            if not self.frontier and self.waits:
+                self.frontier, self.waits = self.waits, []
+            if not self.frontier:
+                return self.finish("completed", None)
+            step = self.state.step
+            if limits.max_steps is not None and step >= limits.max_steps:
+                return self.finish("limit_reached", f"max_steps ({limits.max_steps}) reached")
+            if limits.timeout is not None and time.monotonic() - self.started > limits.timeout:
+                return self.finish("timeout", f"timeout ({limits.timeout:g} s) reached")
+            for node_id in self.frontier:
+                cap = graph.nodes[node_id].max_visits or limits.max_visits
+                if cap is not None and self.state.visits.get(node_id, 0) >= cap:
+                    return self.finish("limit_reached",
+                                       f"node {node_id!r} reached max_visits ({cap})")  # fmt: skip
+            outcome = await self.run_step(step, inputs)
+            inputs = {}
+            if isinstance(outcome, RunResult):
+                return outcome
+            stop = outcome
+            if stop:
+                return self.finish("completed", stop)
+            if limits.max_rounds is not None and self.rounds >= limits.max_rounds:
+                return self.finish("limit_reached", f"max_rounds ({limits.max_rounds}) reached")
+            over = usage_exceeds(self.usage, limits.max_tokens, limits.max_cost)
+            if over:
+                return self.finish("budget_exceeded", over)
+
+    async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
+        started_at = time.time()
+        t0 = time.perf_counter()
+        nodes = self.frontier
+        self.emit(ev.StepStarted(self.run_id, step, tuple(nodes)))
+        results: dict[str, Update | Interrupt | BaseException] = {}
+        parallel = len(nodes) > 1
+        if parallel:
+            done = self.store.load_writes(self.run_id, step)
+            for node_id, payload in done.items():
+                results[node_id] = _from_payload(payload)
+            todo = [n for n in nodes if n not in results]
+            outcomes = await asyncio.gather(
+                *(self.run_node(n, step, inputs.get(n), save=True) for n in todo),
+                return_exceptions=True)  # fmt: skip
+            results.update(zip(todo, outcomes))
+        else:
+            node_id = nodes[0]
+            try:
+                results[node_id] = await self.run_node(node_id, step, inputs.get(node_id))
+            except BaseException as exc:  # noqa: BLE001 - recorded on the run below
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                    raise
+                results[node_id] = exc
+
+        failures = {n: r for n, r in results.items() if isinstance(r, BaseException)}
+        if failures:
+            node_id, exc = next(iter(failures.items()))
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                raise exc
+            return self.fail(step, node_id, exc)
+        waiting = {n: r for n, r in results.items() if isinstance(r, Interrupt)}
+        if waiting:
+            questions = {n: r.question for n, r in waiting.items()}
+            detail = {n: {"question": r.question, "options": list(r.options),
+                          "payload": dict(r.payload)} for n, r in waiting.items()}  # fmt: skip
+            self.store.set_status(self.run_id, "waiting", waiting={"step": step, "nodes": detail})
+            for n, q in questions.items():
+                self.emit(ev.Waiting(self.run_id, step, n, q))
+            return self.result("waiting", None, waiting=questions)
+
+        # Apply the updates in frontier order and route.
+        state = self.state
+        first_seq = len(state.messages)
+        new_messages: list[Message] = []
+        delta: dict[str, Any] = {}
+        step_usage: dict[str, Any] = {}
+        stop: str | None = None
+        for node_id in nodes:
+            update = results[node_id]
+            assert isinstance(update, Update)
+            for m in update.messages:
+                new_messages.append(m if m.node else m.model_copy(update={"node": node_id}))
+            if update.variables:
+                delta.update(update.variables)
+            if update.usage:
+                step_usage[node_id] = dict(update.usage)
+                self.usage = add_usage(self.usage, update.usage, node=node_id)
+            if update.stop and stop is None:
+                stop = update.stop
+        messages = state.messages + new_messages
+        variables = {**state.variables, **delta} if delta else state.variables
+        visits = dict(state.visits)
+        for node_id in nodes:
+            visits[node_id] = visits.get(node_id, 0) + 1
+        post = State(messages=messages, variables=variables, visits=visits, step=step)
+        try:
+            frontier, waits = self.route(step, nodes, results, post)
+        except RunError as exc:
+            return self.fail(step, exc.node or nodes[0], exc)
+        self.rounds += len(new_messages)
+        snapshot = (variables, visits) if (step + 1) % SNAPSHOT_EVERY == 0 else None
+        self.store.commit_step(
+            self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
+            variables=delta, frontier={"run": frontier, "wait": waits}, usage=step_usage,
+            run_usage=self.usage if step_usage else None, started_at=started_at,
+            snapshot=snapshot, had_writes=parallel)  # fmt: skip
+        self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
+        self.frontier, self.waits = frontier, waits
+        if self.on_event is not None:
+            for m in new_messages:
+                self.emit(ev.MessageEvent(self.run_id, step, m.node or "", m))
+            self.emit(ev.StepFinished(self.run_id, step, tuple(nodes), tuple(frontier),
+                                      time.perf_counter() - t0))  # fmt: skip
+        return stop
+
+    async def run_node(self, node_id: str, step: int, answer: str | None,
+                       save: bool = False) -> Update | Interrupt:  # fmt: skip
+        node = self.graph.nodes[node_id]
+        ctx = NodeContext(self.run_id, step, node_id, self.state, self.services, answer,
+                          self.journal_for(node_id, step))  # fmt: skip
+        if self.on_event is not None:
+            self.emit(ev.NodeStarted(self.run_id, step, node_id))
+        t0 = time.perf_counter()
+        try:
+            result = await node.impl.run(ctx)
+        except GraphflowError as exc:
+            if isinstance(exc, RunError) and exc.node is None:
+                exc.node, exc.step, exc.run_id = node_id, step, self.run_id
+            raise
+        except Exception as exc:
+            raise NodeError(f"node {node_id!r} ({node.kind}) raised {type(exc).__name__}: {exc}",
+                            run_id=self.run_id, step=step, node=node_id) from exc  # fmt: skip
+        if not isinstance(result, (Update, Interrupt)):
+            raise NodeError(f"node {node_id!r} returned {type(result).__name__}, not an Update",
+                            run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+        if save and isinstance(result, Update):
+            self.store.save_write(self.run_id, step, node_id, _payload(result))
+        if self.on_event is not None:
+            self.emit(ev.NodeFinished(self.run_id, step, node_id, time.perf_counter() - t0))
+        return result
+
+    def journal_for(self, node_id: str, step: int) -> Callable[..., Any]:
+        """The effect journal of one node execution (see NodeContext.journal)."""
+        store, run_id = self.store, self.run_id
+
+        async def journal(key: str, thunk: Callable[[], Any]) -> Any:
+            found, value = store.get_effect(run_id, step, node_id, key)
+            if found:
+                return value
+            value = await thunk()
+            store.put_effect(run_id, step, node_id, key, value)
+            return value
+
+        return journal
+
+    def route(self, step: int, nodes: list[str], results: Mapping[str, Any],
+              post: State) -> tuple[list[str], list[str]]:  # fmt: skip
+        graph = self.graph
+        targets: list[str] = []
+        for node_id in nodes:
+            update = results[node_id]
+            edges = graph.out_edges[node_id]
+            node = graph.nodes[node_id]
+            if not edges or node.impl.terminal:
+                continue
+            goto = update.goto
+            if goto is not None:
+                chosen = [goto] if isinstance(goto, str) else list(goto)
+                allowed = {e.target for e in edges}
+                bad = [t for t in chosen if t not in allowed]
+                if bad:
+                    raise NoTransitionError(
+                        f"node {node_id!r} chose {bad[0]!r}, which is not one of its successors "
+                        f"({', '.join(sorted(allowed))}); add an edge {node_id} → {bad[0]}",
+                        run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+                targets.extend(chosen)
+                continue
+            if node.impl.dynamic_routing:
+                raise NoTransitionError(f"node {node_id!r} did not choose a successor",
+                                        run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+            if not edges[0].conditional:
+                targets.extend(e.target for e in edges)
+                continue
+            mine = update.messages
+            view = post if not mine else State(post.messages, post.variables, post.visits,
+                                               post.step, focus=mine[-1])  # fmt: skip
+            for edge in edges:
+                if edge.otherwise:
+                    targets.append(edge.target)
+                    break
+                try:
+                    taken = edge.condition(view) if edge.condition else False
+                except Exception as exc:
+                    raise ConditionError(
+                        f"edge {node_id} → {edge.target}: condition {edge.text!r} failed: "
+                        f"{type(exc).__name__}: {exc}; fix the expression", run_id=self.run_id,
+                        step=step, node=node_id) from None  # fmt: skip
+                if taken:
+                    targets.append(edge.target)
+                    break
+            else:
+                conds = "; ".join(f"{e.target}: {e.text}" for e in edges)
+                raise NoTransitionError(
+                    f"node {node_id!r}: no outgoing condition held ({conds}); add an edge "
+                    f"with `else: true`", run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+        return self.frontier_from(targets)
+
+    def frontier_from(self, targets: list[str]) -> tuple[list[str], list[str]]:
+        joins = self.graph.join_ancestors
+        ordered = list(dict.fromkeys(targets))
+        runnable = [t for t in ordered if t not in joins]
+        pending = list(dict.fromkeys([*self.waits, *[t for t in ordered if t in joins]]))
+        ready, waiting = [], []
+        for j in pending:
+            others = [n for n in (*runnable, *pending) if n != j]
+            (waiting if any(n in joins[j] for n in others) else ready).append(j)
+        if not runnable and not ready and waiting:
+            ready, waiting = waiting, []
+        return runnable + ready, waiting
+
+    # -- endings -------------------------------------------------------------------
+
+    def result(self, status: str, reason: str | None, *, waiting: dict[str, str] | None = None,
+               error: str | None = None) -> RunResult:  # fmt: skip
+        return RunResult(self.run_id, status, reason, list(self.state.messages),
+                         dict(self.state.variables), dict(self.state.visits), self.state.step,
+                         waiting or {}, error, dict(self.usage))  # fmt: skip
+
+    def finish(self, status: str, reason: str | None) -> RunResult:
+        self.store.set_status(self.run_id, status, reason=reason)
+        self.emit(ev.RunFinished(self.run_id, self.state.step, status, reason or ""))
+        return self.result(status, reason)
+
+    def fail(self, step: int, node_id: str, exc: BaseException) -> RunResult:
+        message = str(exc) if isinstance(exc, GraphflowError) else (
+            f"node {node_id!r} raised {type(exc).__name__}: {exc}")  # fmt: skip
+        detail = "".join(traceback.format_exception(exc)[-6:]) if not isinstance(
+            exc, (NoTransitionError, ConditionError)) else ""  # fmt: skip
+        self.store.set_status(self.run_id, "failed", reason=f"error in node {node_id!r}",
+                              error=message + ("\n\n" + detail if detail else ""))  # fmt: skip
+        self.emit(ev.RunError(self.run_id, step, node_id, message))
+        self.emit(ev.RunFinished(self.run_id, step, "failed", message))
+        return self.result("failed", f"error in node {node_id!r}", error=message)
+
+
+async def _keep_lease(store: Store, run_id: str, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):
+            store.renew_lease(run_id)
+
+
+async def execute(
+    graph: CompiledGraph,
+    *,
+    store: Store,
+    run_id: str | None = None,
+    input: str | Message | list[Message] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    resume: bool = False,
+    answers: str | Mapping[str, str] | None = None,
+    on_event: Callable[[ev.Event], None] | None = None,
+    allow_changed_graph: bool = False,
+    services: Services | None = None,
+    work_dir: str | Path | None = None,
+    parent_run: str | None = None,
+) -> RunResult:
+    """Start a run (``resume=False``) or continue one; see ``CompiledGraph.run``."""
+    services = services or Services(store=store, emit=on_event or (lambda e: None))
+    if services.store is None:
+        services.store = store
+    if resume:
+        if run_id is None:
+            raise RunNotResumable("resume needs a run id")
+        record = store.get_run(run_id)
+        if record.status not in RESUMABLE:
+            raise RunNotResumable(
+                f"run {run_id!r} already ended (status {record.status}"
+                + (f": {record.reason}" if record.reason else "")
+                + f"); nothing to resume. Start a new run, or fork this one with "
+                f"`graphflow fork {run_id} --at STEP`")  # fmt: skip
+        if record.topology != graph.topology and not allow_changed_graph:
+            raise IncompatibleGraph(
+                f"run {run_id!r} was checkpointed with a different graph topology "
+                f"({record.topology} ≠ {graph.topology}): nodes, edges or conditions changed "
+                "since. Resume with the original graph, or pass allow_changed_graph=True "
+                "(--allow-changed-graph) to continue on the new one")  # fmt: skip
+        inputs = _answers_for(record, answers)
+        store.acquire_lease(run_id)
+    else:
+        run_id = run_id or new_run_id()
+        initial = {**graph.spec.variables, **(variables or {})}
+        messages = _input_messages(input)
+        store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
+                         topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
+                         variables=initial, messages=messages, source=graph.spec.source,
+                         parent_run=parent_run)  # fmt: skip
+        inputs = {}
+    if services.work_dir is None:
+        services.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
+    execution = _Execution(graph, store, run_id, on_event, services)
+    execution.load()
+    if resume:
+        store.set_status(run_id, "running", release=False)
+    execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resume))
+    keeper = None
+    if store.path != ":memory:":
+        keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
+    try:
+        if graph.spec.limits.timeout is not None:
+            try:
+                return await asyncio.wait_for(execution.loop(inputs), graph.spec.limits.timeout)
+            except asyncio.TimeoutError:
+                return execution.finish("timeout",
+                                        f"timeout ({graph.spec.limits.timeout:g} s) reached")  # fmt: skip
+        return await execution.loop(inputs)
+    finally:
+        if keeper is not None:
+            keeper.cancel()
+        for close in reversed(services.closers):
+            with contextlib.suppress(Exception):
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+        services.closers.clear()
+
+
+def _input_messages(value: str | Message | list[Message] | None) -> list[Message]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [Message(role="user", name="user", content=value)]
+    if isinstance(value, Message):
+        return [value]
+    return list(value)
+
+
+def _answers_for(record: Any, answers: str | Mapping[str, str] | None) -> dict[str, str]:
+    waiting = (record.waiting or {}).get("nodes", {}) if record.status == "waiting" else {}
+    if not waiting:
+        if answers is not None:
+            raise RunNotResumable(
+                f"run {record.run_id!r} is not waiting for input (status {record.status}); "
+                "resume it without --input")  # fmt: skip
+        return {}
+    if answers is None:
+        node, info = next(iter(waiting.items()))
+        raise RunNotResumable(
+            f"run {record.run_id!r} is waiting for input at node {node!r}: "
+            f"{info.get('question', '')!r}; resume it with --input TEXT (or input=...)")  # fmt: skip
+    if isinstance(answers, str):
+        if len(waiting) > 1:
+            raise RunNotResumable(
+                f"run {record.run_id!r} waits at several nodes ({', '.join(waiting)}); give "
+                "one answer per node, e.g. input={'node': 'answer'}")  # fmt: skip
+        return {next(iter(waiting)): answers}
+    unknown = [n for n in answers if n not in waiting]
+    if unknown:
+        raise RunNotResumable(f"run {record.run_id!r} is not waiting at {unknown[0]!r}; it "
+                              f"waits at {', '.join(waiting)}")  # fmt: skip
+    return dict(answers)
