@@ -196,6 +196,12 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> Any:
             out_edges[e.source].append(CompiledEdge(e.source, e.target, condition, text,
                                                     e.otherwise, e.label))  # fmt: skip
 
+    stop_when = None
+    if spec.limits.stop_when is not None:
+        try:
+            stop_when = compile_condition(spec.limits.stop_when)
+        except ConditionSyntaxError as exc:
+            problems.append(Problem(f"{where}: limits.stop_when", f"bad condition: {exc}"))
     _check_routing(nodes, out_edges, problems, where)
     if problems:
         raise DefinitionError(problems, source=spec.source or spec.name)
@@ -212,7 +218,7 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> Any:
     return CompiledGraph(spec=spec, nodes=nodes,
                          out_edges={k: tuple(v) for k, v in out_edges.items()},
                          digraph=digraph, join_ancestors=joins, topology=topology_hash(spec),
-                         base_dir=base_dir)  # fmt: skip
+                         base_dir=base_dir, stop_when=stop_when)  # fmt: skip
 
 
 def _suggest(name: str, known: set[str]) -> str:
@@ -271,7 +277,9 @@ def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
             problems.append(Problem(f"{where}: node {node_id!r}", "has no path to an end",
                                     "add an exit edge (with a condition) towards an end "
                                     "node"))  # fmt: skip
-    limited = spec.limits.max_steps is not None or spec.limits.max_visits is not None
+    limits = spec.limits
+    limited = any(v is not None for v in (limits.max_steps, limits.max_visits, limits.max_rounds,
+                                          limits.timeout, limits.max_tokens, limits.max_cost))
     for component in nx.strongly_connected_components(digraph):
         cycle = set(component)
         if len(cycle) == 1:

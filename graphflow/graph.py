@@ -52,6 +52,7 @@ class CompiledGraph:
     join_ancestors: Mapping[str, frozenset[str]]
     topology: str
     base_dir: Path = field(default_factory=Path.cwd)
+    stop_when: Callable[..., Any] | None = None
 
     @property
     def name(self) -> str:

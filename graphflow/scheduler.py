@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["RESUMABLE", "RunResult", "execute"]
 
 #: Statuses a run can be resumed from.
-RESUMABLE = ("waiting", "running", "failed")
+RESUMABLE = ("ready", "waiting", "running", "failed")
 SNAPSHOT_EVERY = 200
 
 
@@ -167,6 +167,15 @@ class _Execution:
             over = usage_exceeds(self.usage, limits.max_tokens, limits.max_cost)
             if over:
                 return self.finish("budget_exceeded", over)
+            if graph.stop_when is not None and self.frontier:
+                try:
+                    hit = graph.stop_when(self.state)
+                except Exception as exc:
+                    return self.fail(step, self.frontier[0], ConditionError(
+                        f"limits.stop_when {limits.stop_when!r} failed: {type(exc).__name__}: "
+                        f"{exc}; fix the expression", run_id=self.run_id, step=step))  # fmt: skip
+                if hit:
+                    return self.finish("completed", f"stop_when: {limits.stop_when}")
 
     async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
         started_at = time.time()
@@ -407,6 +416,7 @@ async def execute(
     parent_run: str | None = None,
 ) -> RunResult:
     """Start a run (``resume=False``) or continue one; see ``CompiledGraph.run``."""
+    owns_services = services is None
     services = services or Services(store=store, emit=on_event or (lambda e: None))
     if services.store is None:
         services.store = store
@@ -458,12 +468,13 @@ async def execute(
     finally:
         if keeper is not None:
             keeper.cancel()
-        for close in reversed(services.closers):
-            with contextlib.suppress(Exception):
-                result = close()
-                if asyncio.iscoroutine(result):
-                    await result
-        services.closers.clear()
+        if owns_services:
+            for close in reversed(services.closers):
+                with contextlib.suppress(Exception):
+                    closing = close()
+                    if asyncio.iscoroutine(closing):
+                        await closing
+            services.closers.clear()
 
 
 def _input_messages(value: str | Message | list[Message] | None) -> list[Message]:

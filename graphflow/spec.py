@@ -64,6 +64,10 @@ class Limits(_Model):
         max_tokens: token budget of the run (prompt + completion, cached calls excluded).
         max_cost: cost budget of the run, in the currency of the model prices.
         timeout: wall-clock seconds for one execution of the run (not counting waits).
+        stop_when: a condition (condition language) checked after every step; when it
+            holds the run completes with reason ``stop_when: <expression>``. Combine
+            stop conditions with ``and``/``or``, e.g.
+            ``'contains(last.content, "TERMINATE") or len(messages) >= 20'``.
     """
 
     max_steps: int | None = Field(default=None, ge=1)
@@ -72,6 +76,7 @@ class Limits(_Model):
     max_tokens: int | None = Field(default=None, ge=1)
     max_cost: float | None = Field(default=None, gt=0)
     timeout: float | None = Field(default=None, gt=0)
+    stop_when: str | None = None
 
 
 class NodeSpec(_Model):

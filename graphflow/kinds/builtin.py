@@ -54,6 +54,8 @@ class FunctionConfig(KindConfig):
         default=None, description="keyword arguments as condition-language expressions"
     )
     output: str | None = Field(default=None, description="store the result in this variable")
+    message: bool = Field(default=False,
+                          description="with output: also append the result as a message")
     thread: bool = Field(default=False, description="run a sync function in a worker thread")
 
 
@@ -122,7 +124,12 @@ class FunctionKind(NodeKind):
             result = self.fn(*call_args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
-        return to_update(self.node_id, result, self.config.output)
+        config: FunctionConfig = self.config  # type: ignore[assignment]
+        update = to_update(self.node_id, result, config.output)
+        if config.output is not None and config.message and isinstance(update, Update):
+            shown = to_update(self.node_id, result if isinstance(result, str) else str(result))
+            return Update(messages=shown.messages, variables=update.variables)  # type: ignore[union-attr]
+        return update
 
 
 class HumanConfig(KindConfig):

@@ -441,6 +441,46 @@ class Store:
         row = self.conn.execute("SELECT COUNT(*) FROM messages WHERE run_id=?", (run_id,))
         return int(row.fetchone()[0])
 
+    # ---- forks ----------------------------------------------------------------------
+
+    def fork_run(self, run_id: str, at_step: int, new_id: str,
+                 initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
+        """Create run ``new_id`` holding ``run_id``'s state just before step ``at_step``
+        (its messages, variables, visit counts and frontier), ready to resume."""
+        record = self.get_run(run_id)
+        if not 0 <= at_step <= record.last_step + 1:
+            raise StoreError(
+                f"run {run_id!r} has steps 0..{record.last_step}; fork at a step in "
+                f"0..{record.last_step + 1}")  # fmt: skip
+        variables, visits = self.load_variables(run_id, at_step - 1)
+        if at_step == 0:
+            frontier: Mapping[str, list[str]] = initial_frontier
+        else:
+            row = self.step_row(run_id, at_step - 1)
+            frontier = row["next"] if row else record.frontier
+        now = time.time()
+        with self._tx():
+            try:
+                self.conn.execute(
+                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
+                    " frontier, usage, parent_run, forked_at, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,'ready',?,?,?,?,?,?,?)",
+                    (new_id, record.graph, record.source, _dumps(record.spec), record.topology,
+                     at_step - 1, _dumps(frontier), "{}", run_id, at_step, now, now),
+                )  # fmt: skip
+            except sqlite3.IntegrityError:
+                raise StoreError(f"a run with id {new_id!r} already exists") from None
+            self.conn.execute(
+                "INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
+                " SELECT ?, seq, step, node, role, name, content, extra FROM messages"
+                " WHERE run_id=? AND step<?",
+                (new_id, run_id, at_step),
+            )
+            self.conn.execute(
+                "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (?,?,?,?)",
+                (new_id, at_step - 1, _dumps(variables), _dumps(visits)),
+            )
+
     # ---- retention ------------------------------------------------------------------
 
     def delete_run(self, run_id: str) -> None:

@@ -1,0 +1,135 @@
+"""What every model answers with (:class:`ModelResponse`) and the interface every model
+offers (:class:`ChatModel`): the OpenAI-backed client and the scripted model alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import EllipsisType
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
+
+from graphflow.errors import ModelError
+from graphflow.messages import Message
+from graphflow.models.usage import Usage, UsageTotals
+
+__all__ = [
+    "ChatModel",
+    "MessageLike",
+    "ModelResponse",
+    "ResponseFormat",
+    "response_format_dict",
+    "to_openai_messages",
+]
+
+MessageLike = Message | Mapping[str, Any]
+ResponseFormat = Mapping[str, Any] | type[BaseModel]
+
+
+@dataclass(frozen=True)
+class ModelResponse:
+    """One model answer.
+
+    Attributes:
+        message: the assistant message (content and/or OpenAI-shaped ``tool_calls``).
+        usage: tokens, cost, whether it came from the cache, model and endpoint.
+        finish_reason: ``stop``, ``tool_calls``, ``length`` … as the endpoint reported.
+        raw: the endpoint's completion as a dict (``None`` for scripted answers).
+    """
+
+    message: Message
+    usage: Usage
+    finish_reason: str | None = None
+    raw: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer's content ('' when it only calls tools)."""
+        return self.message.content or ""
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """The interface of every model: :class:`~graphflow.models.client.ModelClient` and
+    :class:`~graphflow.models.scripted.ScriptedModel`.
+
+    ``cache_seed``: ``...`` uses the model's default, ``None`` bypasses the response
+    cache, an integer selects a cache namespace (a different seed asks again).
+    ``params`` overrides request options (``temperature``, ``max_tokens``, ``seed`` …).
+    """
+
+    usage: UsageTotals
+
+    async def complete(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
+        stream: bool = False,
+        on_token: Callable[[str], None] | None = None,
+        cache_seed: int | None | EllipsisType = ...,
+        params: Mapping[str, Any] | None = None,
+    ) -> ModelResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+def to_openai_messages(messages: Sequence[MessageLike]) -> list[dict[str, Any]]:
+    """Messages in the OpenAI chat shape (``node`` dropped, names made API-safe).
+
+    Raises:
+        ModelError: an item is neither a Message nor a valid message mapping.
+
+    Example:
+        >>> to_openai_messages([{"role": "user", "content": "hi"}])
+        [{'role': 'user', 'content': 'hi'}]
+    """
+    out: list[dict[str, Any]] = []
+    for index, item in enumerate(messages):
+        if isinstance(item, Mapping):
+            try:
+                item = Message.model_validate(dict(item))
+            except ValidationError as exc:
+                raise ModelError(
+                    f"messages[{index}] is not a chat message ({exc.errors()[0]['msg']}); "
+                    "pass graphflow Message objects or {role, content} mappings"
+                ) from None
+        if not isinstance(item, Message):
+            raise ModelError(
+                f"messages[{index}] is a {type(item).__name__}, not a Message; "
+                "pass graphflow Message objects or {role, content} mappings"
+            )
+        out.append(item.to_openai())
+    return out
+
+
+def response_format_dict(response_format: ResponseFormat | None) -> dict[str, Any] | None:
+    """The ``response_format`` request field: a mapping as given, or a JSON-schema format
+    built from a pydantic model class.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Verdict(BaseModel):
+        ...     approved: bool
+        >>> response_format_dict(Verdict)["json_schema"]["name"]
+        'Verdict'
+    """
+    if response_format is None:
+        return None
+    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+        return {
+            "type": "json_schema",
+            "json_schema": {
+                "name": response_format.__name__,
+                "schema": response_format.model_json_schema(),
+            },
+        }
+    if isinstance(response_format, Mapping):
+        return dict(response_format)
+    raise ModelError(
+        f"response_format must be a mapping such as {{'type': 'json_object'}} or a pydantic "
+        f"model class, not {type(response_format).__name__}"
+    )

@@ -1,0 +1,342 @@
+"""Scripts: what a scripted model answers. Shared by the in-process
+:class:`~graphflow.models.scripted.ScriptedModel` and the HTTP test server.
+
+A script answers a request from, in order: a Python function of the request; the first
+matching **rule** (``contains`` / ``matches`` / ``role`` / ``model`` tested against the
+last message); the next entry of its **replies** list; its **default** reply. A reply is
+a string, a :class:`~graphflow.messages.Message`, or a mapping with ``content`` and/or
+``tool_calls`` (OpenAI's shape, or the short ``{name, arguments}``). A rule or function
+may answer with a :class:`~graphflow.models.faults.Fault` instead.
+
+The position in the replies list is the larger of the replies served so far and the
+number of this script's replies already present in the request's conversation, so a run
+resumed in a new process continues where it stopped instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from graphflow.errors import DefinitionError, ModelError, Problem
+from graphflow.messages import Message
+from graphflow.models.faults import Fault
+
+__all__ = ["Reply", "Rule", "Script", "ScriptRequest", "reply_message"]
+
+Reply = Union[str, Message, Mapping[str, Any]]
+_REPLY_KEYS = {"content", "tool_calls", "role", "name"}
+
+
+@dataclass(frozen=True)
+class ScriptRequest:
+    """A request as a script sees it: OpenAI-shaped messages, model, tools and options."""
+
+    messages: tuple[Mapping[str, Any], ...]
+    model: str = "scripted"
+    tools: tuple[Mapping[str, Any], ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    call: int = 0
+
+    @property
+    def last(self) -> Mapping[str, Any] | None:
+        """The last message, or ``None``."""
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def last_text(self) -> str:
+        """The last message's content ('' when there is none)."""
+        return str((self.last or {}).get("content") or "")
+
+
+def reply_message(reply: Reply, position: int = 0, *, where: str = "reply") -> Message:
+    """Turn a script reply into an assistant :class:`Message` with OpenAI-shaped tool calls.
+
+    Tool-call ids are ``call_<position>_<i>`` unless given, so answers are reproducible.
+
+    Raises:
+        DefinitionError: the reply has an unknown key or a malformed tool call.
+
+    Example:
+        >>> reply_message({"tool_calls": [{"name": "add", "arguments": {"a": 1}}]}, 3).tool_calls
+        [{'id': 'call_3_0', 'type': 'function', 'function': {'name': 'add', 'arguments': '{"a": 1}'}}]
+    """
+    if isinstance(reply, Message):
+        return reply.model_copy(update={"role": "assistant", "node": None})
+    if isinstance(reply, str):
+        return Message(role="assistant", content=reply)
+    if not isinstance(reply, Mapping):
+        raise DefinitionError(
+            [Problem(where, f"a reply must be text or a mapping, not {type(reply).__name__}")]
+        )
+    unknown = set(reply) - _REPLY_KEYS
+    if unknown:
+        raise DefinitionError(
+            [Problem(where, f"unknown reply keys {sorted(unknown)}", "use content and tool_calls")]
+        )
+    calls = [
+        _tool_call(call, f"call_{position}_{i}", f"{where}.tool_calls[{i}]")
+        for i, call in enumerate(reply.get("tool_calls") or ())
+    ]
+    content = reply.get("content")
+    return Message(
+        role="assistant",
+        content=None if content is None and calls else str(content or ""),
+        name=reply.get("name"),
+        tool_calls=calls or None,
+    )
+
+
+def _tool_call(call: Any, default_id: str, where: str) -> dict[str, Any]:
+    if not isinstance(call, Mapping):
+        raise DefinitionError([Problem(where, "a tool call must be a mapping")])
+    function = call.get("function", call)
+    name = function.get("name") if isinstance(function, Mapping) else None
+    if not name:
+        raise DefinitionError(
+            [Problem(where, "a tool call needs a function name", "write {name: ..., arguments: {...}}")]
+        )
+    arguments = function.get("arguments", {})
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    return {
+        "id": str(call.get("id") or default_id),
+        "type": "function",
+        "function": {"name": str(name), "arguments": arguments},
+    }
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Answer ``reply`` (or inject ``fault``) when every given test holds for a request.
+
+    Tests: ``contains`` (substring of the last message), ``matches`` (regular expression
+    searched in it), ``role`` (the last message's role), ``model`` (the requested model).
+    """
+
+    reply: Reply | None = None
+    fault: Fault | None = None
+    contains: str | None = None
+    matches: str | None = None
+    role: str | None = None
+    model: str | None = None
+
+    def applies(self, request: ScriptRequest) -> bool:
+        """Whether every test of the rule holds for ``request``."""
+        text = request.last_text
+        if self.contains is not None and self.contains not in text:
+            return False
+        if self.matches is not None and not re.search(self.matches, text):
+            return False
+        if self.role is not None and (request.last or {}).get("role") != self.role:
+            return False
+        return self.model is None or self.model == request.model
+
+    @classmethod
+    def parse(cls, data: Rule | Mapping[str, Any], *, where: str = "rule") -> Rule:
+        """Read a rule from a mapping, checking its keys and regular expression."""
+        if isinstance(data, Rule):
+            return data
+        if not isinstance(data, Mapping):
+            raise DefinitionError([Problem(where, "a rule must be a mapping")])
+        known = {"reply", "fault", "contains", "matches", "role", "model"}
+        unknown = set(data) - known
+        if unknown:
+            raise DefinitionError(
+                [Problem(where, f"unknown rule keys {sorted(unknown)}", f"use {sorted(known)}")]
+            )
+        if ("reply" in data) == ("fault" in data):
+            raise DefinitionError([Problem(where, "a rule needs exactly one of reply: or fault:")])
+        if data.get("matches") is not None:
+            try:
+                re.compile(data["matches"])
+            except re.error as exc:
+                raise DefinitionError(
+                    [Problem(where, f"matches: bad regular expression ({exc})")]
+                ) from None
+        fault = Fault.parse(data["fault"], where=f"{where}.fault") if "fault" in data else None
+        if "reply" in data:
+            reply_message(data["reply"], where=f"{where}.reply")
+        fields = {k: data[k] for k in ("reply", "contains", "matches", "role", "model") if k in data}
+        return cls(fault=fault, **fields)
+
+
+ScriptFunction = Callable[[ScriptRequest], Union[Reply, Fault]]
+
+
+class Script:
+    """What a scripted model answers (see the module docs for the order of lookups).
+
+    Example:
+        >>> script = Script(["first", "second"], rules=[{"contains": "ping", "reply": "pong"}])
+        >>> script.answer([{"role": "user", "content": "ping?"}]).content
+        'pong'
+        >>> script.answer([{"role": "user", "content": "hi"}]).content
+        'first'
+    """
+
+    def __init__(
+        self,
+        replies: Sequence[Reply] = (),
+        *,
+        rules: Sequence[Rule | Mapping[str, Any]] = (),
+        default: Reply | None = None,
+        function: ScriptFunction | None = None,
+    ) -> None:
+        if isinstance(replies, (str, Mapping, Message)):
+            replies = [replies]
+        self.replies = [reply_message(r, i, where=f"replies[{i}]") for i, r in enumerate(replies)]
+        self.rules = [Rule.parse(r, where=f"rules[{i}]") for i, r in enumerate(rules)]
+        self.default = default
+        if default is not None:
+            reply_message(default, where="default")
+        self.function = function
+        self.calls = 0
+        self._served = 0
+        self._lock = threading.Lock()
+        self._signatures = [_signature(m.to_openai()) for m in self.replies]
+
+    def answer(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str = "scripted",
+        tools: Sequence[Mapping[str, Any]] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> Message | Fault:
+        """The reply (or fault) for one request; thread-safe.
+
+        Raises:
+            ModelError: no function, rule, reply or default answers the request.
+        """
+        with self._lock:
+            call = self.calls
+            self.calls += 1
+        request = ScriptRequest(tuple(messages), model, tuple(tools), dict(params or {}), call)
+        if self.function is not None:
+            result = self.function(request)
+            return result if isinstance(result, Fault) else reply_message(result, call)
+        for rule in self.rules:
+            if rule.applies(request):
+                if rule.fault is not None:
+                    return rule.fault
+                return reply_message(rule.reply or "", call)
+        with self._lock:
+            position = max(self._served, self._already_answered(messages))
+            if position < len(self.replies):
+                self._served = position + 1
+                return self.replies[position]
+        if self.default is not None:
+            return reply_message(self.default, call)
+        raise ModelError(
+            f"the scripted model has no reply for request {call + 1}: its {len(self.replies)} "
+            "replies are used up; add replies, a default: reply or rules to the script"
+        )
+
+    def _already_answered(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        if not self.replies:
+            return 0
+        wanted = set(self._signatures)
+        return sum(1 for m in messages if _signature(m) in wanted)
+
+    def reset(self) -> None:
+        """Start again from the first reply."""
+        with self._lock:
+            self.calls = 0
+            self._served = 0
+
+    @classmethod
+    def from_data(cls, data: Any, *, base_dir: Path | None = None, where: str = "script") -> Script:
+        """Build a script from graph-file data: a list of replies, a mapping with
+        ``replies`` / ``rules`` / ``default`` / ``function`` (an import path) /
+        ``script`` (a YAML or JSON file), or a file path.
+
+        Raises:
+            DefinitionError: naming ``where`` and what is wrong.
+        """
+        if isinstance(data, Script):
+            return data
+        if isinstance(data, (str, Path)):
+            return cls.load(Path(base_dir or ".") / Path(data))
+        if isinstance(data, list):
+            return cls(data)
+        if not isinstance(data, Mapping):
+            raise DefinitionError(
+                [Problem(where, "a script is a list of replies, a mapping, or a file path")]
+            )
+        known = {"replies", "rules", "default", "function", "script"}
+        unknown = set(data) - known
+        if unknown:
+            raise DefinitionError(
+                [Problem(where, f"unknown script keys {sorted(unknown)}", f"use {sorted(known)}")]
+            )
+        merged: dict[str, Any] = {}
+        if "script" in data:
+            merged.update(_read_file(Path(base_dir or ".") / str(data["script"]), where))
+        merged.update({k: v for k, v in data.items() if k != "script"})
+        function = None
+        if merged.get("function"):
+            function = _import_function(str(merged["function"]), base_dir, where)
+        return cls(
+            merged.get("replies") or (),
+            rules=merged.get("rules") or (),
+            default=merged.get("default"),
+            function=function,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Script:
+        """Read a script from a YAML or JSON file (a list of replies or a mapping)."""
+        return cls.from_data(_read_file(Path(path), str(path)), base_dir=Path(path).parent,
+                             where=str(path))  # fmt: skip
+
+
+def _read_file(path: Path, where: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise DefinitionError(
+            [Problem(where, f"script file {str(path)!r} not found", "check the script: path")]
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DefinitionError([Problem(str(path), f"not valid YAML/JSON: {exc}")]) from None
+    if isinstance(data, list):
+        return {"replies": data}
+    if not isinstance(data, dict) or "script" in data:
+        raise DefinitionError(
+            [Problem(str(path), "a script file holds a list of replies or a mapping "
+                     "with replies/rules/default")]
+        )  # fmt: skip
+    return data
+
+
+def _import_function(path: str, base_dir: Path | None, where: str) -> ScriptFunction:
+    from graphflow.imports import resolve_import
+
+    try:
+        function = resolve_import(path, base_dir)
+    except LookupError as exc:
+        raise DefinitionError([Problem(f"{where}.function", str(exc))]) from None
+    if not callable(function):
+        raise DefinitionError([Problem(f"{where}.function", f"{path} is not callable")])
+    return function  # type: ignore[no-any-return]
+
+
+def _signature(message: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    calls = []
+    for call in message.get("tool_calls") or ():
+        function = call.get("function", {})
+        arguments = function.get("arguments", "")
+        try:
+            arguments = json.dumps(json.loads(arguments), sort_keys=True)
+        except (TypeError, ValueError):
+            pass
+        calls.append((str(function.get("name", "")), str(arguments)))
+    return (str(message.get("content") or "").strip(), tuple(calls))

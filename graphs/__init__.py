@@ -1,0 +1,1 @@
+"""Ready-to-run graph files bundled with graphflow (``graphflow graphs`` lists them)."""

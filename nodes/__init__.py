@@ -1,0 +1,1 @@
+"""The graphflow node catalog: reusable node definitions (YAML) and tool functions."""
