@@ -56,7 +56,7 @@ class CompiledEdge:
 
     @property
     def conditional(self) -> bool:
-        return self.condition is not None or self.otherwise
+        return self.text is not None or self.otherwise
 
 
 def topology_hash(spec: GraphSpec) -> str:

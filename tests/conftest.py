@@ -1,0 +1,35 @@
+"""Shared fixtures: a fresh run store, and requirement checks that fail (not skip) in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graphflow import Store
+
+IN_CI = os.environ.get("GRAPHFLOW_CI") == "1"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the test when ``condition`` is false, but fail it in CI, where every
+    requirement must be installed."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "runs.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def has_dot() -> None:
+    require(shutil.which("dot") is not None, "graphviz `dot` is not installed")
