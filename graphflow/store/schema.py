@@ -60,9 +60,9 @@ def _initial(conn: sqlite3.Connection) -> None:
             next TEXT NOT NULL,
             usage TEXT,
             started_at REAL NOT NULL,
-            seconds REAL NOT NULL,
-            PRIMARY KEY (run_id, step)
-        ) WITHOUT ROWID;
+            seconds REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS steps_key ON steps(run_id, step);
         CREATE TABLE IF NOT EXISTS messages (
             run_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
@@ -71,35 +71,37 @@ def _initial(conn: sqlite3.Connection) -> None:
             role TEXT NOT NULL,
             name TEXT,
             content TEXT,
-            extra TEXT,
-            PRIMARY KEY (run_id, seq)
-        ) WITHOUT ROWID;
+            extra TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages(run_id, seq);
         CREATE TABLE IF NOT EXISTS snapshots (
             run_id TEXT NOT NULL,
             step INTEGER NOT NULL,
             variables TEXT NOT NULL,
-            visits TEXT NOT NULL,
-            PRIMARY KEY (run_id, step)
-        ) WITHOUT ROWID;
+            visits TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS snapshots_key ON snapshots(run_id, step);
         CREATE TABLE IF NOT EXISTS writes (
             run_id TEXT NOT NULL,
             step INTEGER NOT NULL,
             node TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            PRIMARY KEY (run_id, step, node)
-        ) WITHOUT ROWID;
+            payload TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS writes_key ON writes(run_id, step, node);
         CREATE TABLE IF NOT EXISTS effects (
             run_id TEXT NOT NULL,
             step INTEGER NOT NULL,
             node TEXT NOT NULL,
             key TEXT NOT NULL,
-            result TEXT NOT NULL,
-            PRIMARY KEY (run_id, step, node, key)
-        ) WITHOUT ROWID;
+            result TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
         """)
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Tables holding message text are rowid tables: WITHOUT ROWID tables spill rows of a
+    # few KB into overflow pages of their own and would cost ~4 KB per 1 KB message.
     # executescript() would COMMIT the migration's transaction first; run statements
     # one by one so a migration is all-or-nothing.
     for statement in script.split(";"):
