@@ -1,0 +1,120 @@
+"""Kill a run with SIGKILL at random moments, resume it, and compare with a clean run.
+
+CI runs a few trials (GRAPHFLOW_CRASH_TRIALS, default 6); run many on demand:
+``GRAPHFLOW_CRASH_TRIALS=200 pytest tests/core/test_crash.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+MODULE = '''
+import random, time
+from graphflow import Message, Update
+
+def step(state, ctx):
+    time.sleep(random.uniform(0.0, 0.012))
+    count = state.visits.get(ctx.node_id, 0)
+    text = f"{ctx.node_id}:{count}:{len(state.messages)}"
+    return Update(messages=[Message(content=text)],
+                  variables={"i": state.variables.get("i", 0) + (ctx.node_id == "loop")})
+'''
+
+GRAPH = """
+graph: crashy
+entry: s0
+limits: {max_steps: 500}
+nodes:
+%(nodes)s
+  join: {kind: function, call: "crashmod:step", join: all}
+  loop: {kind: function, call: "crashmod:step"}
+  done: {kind: end}
+edges:
+%(edges)s
+  - {from: join, to: loop}
+  - {from: loop, to: loop, when: "state.i < 40"}
+  - {from: loop, to: done, else: true}
+"""
+
+
+def write_graph(folder: Path) -> Path:
+    (folder / "crashmod.py").write_text(MODULE)
+    nodes = [f"s{i}" for i in range(15)] + [f"b{b}_{k}" for b in range(4) for k in range(3)]
+    node_text = "\n".join(f'  {n}: {{kind: function, call: "crashmod:step"}}' for n in nodes)
+    edges = [f"  - {{from: s{i}, to: s{i + 1}}}" for i in range(14)]
+    for b in range(4):
+        edges.append(f"  - {{from: s14, to: b{b}_0}}")
+        edges += [f"  - {{from: b{b}_{k}, to: b{b}_{k + 1}}}" for k in range(2)]
+        edges.append(f"  - {{from: b{b}_2, to: join}}")
+    path = folder / "crashy.yaml"
+    path.write_text(GRAPH % {"nodes": node_text, "edges": "\n".join(edges)})
+    return path
+
+
+def cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.Popen([sys.executable, "-m", "graphflow.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def transcript(db: Path, run_id: str, cwd: Path) -> dict:
+    out = subprocess.run([sys.executable, "-m", "graphflow.cli", "show", run_id, "--db", str(db),
+                          "--json"], cwd=cwd, capture_output=True, check=True)  # fmt: skip
+    data = json.loads(out.stdout)
+    data["messages"] = [(m["seq"], m["node"], m["content"]) for m in data["messages"]]
+    return data
+
+
+def status(db: Path, run_id: str) -> str | None:
+    import sqlite3
+
+    if not db.exists():
+        return None
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    return row[0] if row else None
+
+
+def test_sigkill_at_random_points_then_resume_gives_the_clean_transcript(tmp_path: Path) -> None:
+    trials = int(os.environ.get("GRAPHFLOW_CRASH_TRIALS", "6"))
+    graph = write_graph(tmp_path)
+    clean_db = tmp_path / "clean.db"
+    proc = cli("run", str(graph), "--db", str(clean_db), "--run-id", "clean", "--quiet",
+               "--no-interactive", cwd=tmp_path)  # fmt: skip
+    assert proc.wait(60) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    expected = transcript(clean_db, "clean", tmp_path)
+    assert expected["status"] == "completed" and len(expected["messages"]) == 15 + 12 + 1 + 40
+    rng = random.Random(int(os.environ.get("GRAPHFLOW_CRASH_SEED", "7")))
+    kills = 0
+    for trial in range(trials):
+        db = tmp_path / f"crash{trial}.db"
+        run_id = f"r{trial}"
+        for _attempt in range(50):
+            state = status(db, run_id)
+            if state == "completed":
+                break
+            args = (["resume", run_id] if state else ["run", str(graph), "--run-id", run_id])
+            proc = cli(*args, "--db", str(db), "--quiet", "--no-interactive", cwd=tmp_path)
+            if rng.random() < 0.8:
+                time.sleep(rng.uniform(0.35, 1.2))
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGKILL)
+                    kills += 1
+            code = proc.wait(60)
+            assert code in (0, -signal.SIGKILL), proc.stderr.read().decode() if proc.stderr else ""
+        got = transcript(db, run_id, tmp_path)
+        assert got["status"] == "completed"
+        assert got["messages"] == expected["messages"]
+        assert got["variables"] == expected["variables"] and got["visits"] == expected["visits"]
+    if trials:
+        assert kills >= 1
+    print(f"{trials} trials, {kills} kills, transcripts identical")
