@@ -71,6 +71,7 @@ __all__ = [
     "RunNotResumable",
     "RunResult",
     "State",
+    "Store",
     "StoreCorrupt",
     "StoreError",
     "ToolError",

@@ -78,7 +78,7 @@ def _resolve_node(node: NodeSpec, base_dir: Path, problems: list[Problem], where
     if not node.use:
         return node
     try:
-        path, data = find_node_definition(node.use, base_dir)
+        _path, data = find_node_definition(node.use, base_dir)
     except (LookupError, ValueError) as exc:
         problems.append(Problem(f"{where}: node {node.id!r}", str(exc),
                                 "add the definition to a nodes/ folder or fix the name"))  # fmt: skip

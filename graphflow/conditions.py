@@ -34,7 +34,7 @@ from typing import Any
 from graphflow.errors import ConditionSyntaxError
 from graphflow.messages import Message, State
 
-__all__ = ["NAMES", "Condition", "FUNCTIONS", "compile_condition", "compile_expression"]
+__all__ = ["FUNCTIONS", "NAMES", "Condition", "compile_condition", "compile_expression"]
 
 Condition = Callable[[State], Any]
 _Fn = Callable[[State], Any]
@@ -155,7 +155,7 @@ class _Compiler:
             self.expression, message, column + 1 if column is not None else None
         )
 
-    def compile(self, node: ast.AST) -> _Fn:  # noqa: C901 - one branch per construct
+    def compile(self, node: ast.AST) -> _Fn:
         if isinstance(node, ast.Expression):
             return self.compile(node.body)
         if isinstance(node, ast.Constant):
@@ -224,7 +224,7 @@ class _Compiler:
     def compare(self, node: ast.Compare) -> _Fn:
         left = self.compile(node.left)
         ops = []
-        for op, comparator in zip(node.ops, node.comparators):
+        for op, comparator in zip(node.ops, node.comparators, strict=False):
             fn = _COMPARE.get(type(op))
             if fn is None:  # pragma: no cover - every ast comparison is mapped
                 raise self.fail(node, f"comparison {type(op).__name__} is not allowed")

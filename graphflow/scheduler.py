@@ -192,12 +192,12 @@ class _Execution:
             outcomes = await asyncio.gather(
                 *(self.run_node(n, step, inputs.get(n), save=True) for n in todo),
                 return_exceptions=True)  # fmt: skip
-            results.update(zip(todo, outcomes))
+            results.update(zip(todo, outcomes, strict=False))
         else:
             node_id = nodes[0]
             try:
                 results[node_id] = await self.run_node(node_id, step, inputs.get(node_id))
-            except BaseException as exc:  # noqa: BLE001 - recorded on the run below
+            except BaseException as exc:
                 if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
                     raise
                 results[node_id] = exc

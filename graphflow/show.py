@@ -62,7 +62,7 @@ def print_run(console: Any, store: Any, run_id: str) -> None:
     if usage.get("calls") or usage.get("cached_calls"):
         table = Table("node", "calls", "cached", "prompt tok", "completion tok", "cost",
                       title="model usage", box=None)  # fmt: skip
-        rows = list((usage.get("by_node") or {}).items()) + [("total", usage)]
+        rows = [*list((usage.get("by_node") or {}).items()), ("total", usage)]
         for node, u in rows:
             table.add_row(node, str(u.get("calls", 0)), str(u.get("cached_calls", 0)),
                           str(u.get("prompt_tokens", 0)), str(u.get("completion_tokens", 0)),

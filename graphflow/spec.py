@@ -358,7 +358,7 @@ def loads_spec(text: str, *, source: str | None = None, fmt: str | None = None) 
         if fmt == "json":
             data = json.loads(text, object_pairs_hook=_json_pairs)
         else:
-            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"

@@ -199,7 +199,7 @@ class Store:
         found = row.fetchone()
         if found is None:
             raise RunNotFound(run_id, None if self.path == ":memory:" else self.path)
-        return RunRecord.from_row(dict(zip(columns, found)))
+        return RunRecord.from_row(dict(zip(columns, found, strict=False)))
 
     def find_runs(self, prefix: str) -> list[str]:
         rows = self.conn.execute(
@@ -217,7 +217,7 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         cursor = self.conn.execute(sql, params)
         columns = [c[0] for c in cursor.description]
-        return [RunRecord.from_row(dict(zip(columns, row))) for row in cursor.fetchall()]
+        return [RunRecord.from_row(dict(zip(columns, row, strict=False))) for row in cursor.fetchall()]
 
     def set_status(
         self,
@@ -250,14 +250,14 @@ class Store:
             if row is None:
                 raise RunNotFound(run_id, None if self.path == ":memory:" else self.path)
             owner, until = row
-            if owner and owner != self.lease_owner and until and until > now:
-                if not _holder_is_gone(owner):
-                    host, pid = owner.split(":")[:2]
-                    raise RunInUse(
-                        f"run {run_id!r} is in use by process {pid} on {host} (lease until "
-                        f"{time.strftime('%H:%M:%S', time.localtime(until))}); wait for it to "
-                        "finish or stop that process, then resume"
-                    )
+            if (owner and owner != self.lease_owner and until and until > now
+                    and not _holder_is_gone(owner)):  # fmt: skip
+                host, pid = owner.split(":")[:2]
+                raise RunInUse(
+                    f"run {run_id!r} is in use by process {pid} on {host} (lease until "
+                    f"{time.strftime('%H:%M:%S', time.localtime(until))}); wait for it to "
+                    "finish or stop that process, then resume"
+                )
             self.conn.execute(
                 "UPDATE runs SET lease_owner=?, lease_until=? WHERE run_id=?",
                 (self.lease_owner, now + LEASE_SECONDS, run_id),

@@ -8,7 +8,7 @@ from graphflow import DefinitionError, Graph, load
 from graphflow.spec import loads_spec
 
 
-def compile_text(text: str):  # noqa: ANN201
+def compile_text(text: str):
     from graphflow.compiler import compile_spec
 
     return compile_spec(loads_spec(text, source="g.yaml"))

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 MODULE = '''
 import random, time
 from graphflow import Message, Update

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from graphflow import Graph, Interrupt, Message, State, Store, Update
 from graphflow import events as ev
 
 
-def say(text: str):  # noqa: ANN201
+def say(text: str):
     return lambda state: text
 
 
@@ -39,7 +37,7 @@ def test_no_transition_fails_the_run_with_a_clear_error() -> None:
 def test_fan_out_runs_branches_in_one_step_and_join_all_waits() -> None:
     order: list[str] = []
 
-    async def branch(name: str, delay: float):  # noqa: ANN202
+    async def branch(name: str, delay: float):
         await asyncio.sleep(delay)
         order.append(name)
         return Message(content=name)
@@ -192,7 +190,7 @@ def test_events_stream_in_order() -> None:
 def test_async_and_ctx_bodies_and_journal(store: Store) -> None:
     calls: list[int] = []
 
-    async def effect(state: State, ctx) -> str:  # noqa: ANN001
+    async def effect(state: State, ctx) -> str:
         async def act() -> int:
             calls.append(1)
             return 42
@@ -208,7 +206,7 @@ def test_async_and_ctx_bodies_and_journal(store: Store) -> None:
 
 
 def test_interrupt_from_a_function_and_resume_answers_it(store: Store) -> None:
-    def ask(state: State, ctx) -> object:  # noqa: ANN001
+    def ask(state: State, ctx) -> object:
         if ctx.input is None:
             return Interrupt("name?")
         return f"hello {ctx.input}"
