@@ -97,8 +97,9 @@ class Graph:
     ) -> Graph:
         """Add an edge; ``when`` is a condition (text or ``callable(state) -> bool``),
         ``otherwise=True`` marks the else edge."""
-        self._edges.append(EdgeSpec(source=source, target=target, when=when,
-                                    otherwise=otherwise, label=label))  # fmt: skip
+        edge = EdgeSpec.model_validate({"from": source, "to": target, "when": when,
+                                        "else": otherwise, "label": label})  # fmt: skip
+        self._edges.append(edge)
         return self
 
     def set_entry(self, node_id: str) -> Graph:

@@ -207,9 +207,9 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> Any:
         raise DefinitionError(problems, source=spec.source or spec.name)
     digraph = nx.MultiDiGraph()
     digraph.add_nodes_from(nodes)
-    for edges in out_edges.values():
-        for e in edges:
-            digraph.add_edge(e.source, e.target)
+    for compiled_edges in out_edges.values():
+        for edge in compiled_edges:
+            digraph.add_edge(edge.source, edge.target)
     assert spec.entry is not None
     _check_structure(spec, nodes, out_edges, digraph, problems, where)
     if problems:

@@ -109,7 +109,7 @@ class CompiledGraph:
 
     def run_sync(self, input: Any = None, **kwargs: Any) -> RunResult:
         """Synchronous :meth:`run`."""
-        return run_sync(self.run(input, **kwargs))  # type: ignore[no-any-return]
+        return run_sync(self.run(input, **kwargs))
 
     async def resume(
         self,
@@ -136,7 +136,7 @@ class CompiledGraph:
 
     def resume_sync(self, run_id: str, **kwargs: Any) -> RunResult:
         """Synchronous :meth:`resume`."""
-        return run_sync(self.resume(run_id, **kwargs))  # type: ignore[no-any-return]
+        return run_sync(self.resume(run_id, **kwargs))
 
     async def stream(self, input: Any = None, **kwargs: Any) -> AsyncIterator[ev.Event]:
         """Run and yield events as they happen; the last one is a ``RunFinished`` (or

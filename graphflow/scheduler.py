@@ -204,10 +204,10 @@ class _Execution:
 
         failures = {n: r for n, r in results.items() if isinstance(r, BaseException)}
         if failures:
-            node_id, exc = next(iter(failures.items()))
-            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
-                raise exc
-            return self.fail(step, node_id, exc)
+            failed_node, error = next(iter(failures.items()))
+            if isinstance(error, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                raise error
+            return self.fail(step, failed_node, error)
         waiting = {n: r for n, r in results.items() if isinstance(r, Interrupt)}
         if waiting:
             questions = {n: r.question for n, r in waiting.items()}
@@ -360,7 +360,8 @@ class _Execution:
         ordered = list(dict.fromkeys(targets))
         runnable = [t for t in ordered if t not in joins]
         pending = list(dict.fromkeys([*self.waits, *[t for t in ordered if t in joins]]))
-        ready, waiting = [], []
+        ready: list[str] = []
+        waiting: list[str] = []
         for j in pending:
             others = [n for n in (*runnable, *pending) if n != j]
             (waiting if any(n in joins[j] for n in others) else ready).append(j)

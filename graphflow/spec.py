@@ -328,7 +328,7 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -394,7 +394,12 @@ def dumps_spec(spec: GraphSpec, fmt: str = "yaml") -> str:
     data = spec.to_file()
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    # PyYAML writes some line-break characters (U+0085, U+2028, U+2029) unescaped
+    # with allow_unicode, and reads them back as line breaks: escape everything then.
+    if any(ch in text for ch in "\x85\u2028\u2029"):
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)
+    return text
 
 
 def dump_spec(spec: GraphSpec, path: str | Path) -> Path:

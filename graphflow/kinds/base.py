@@ -83,7 +83,7 @@ class Services:
         """Return the shared service ``key``, creating it with ``factory`` the first time."""
         if key not in self.shared:
             self.shared[key] = factory()
-        return self.shared[key]  # type: ignore[no-any-return]
+        return self.shared[key]
 
 
 @dataclass

@@ -105,7 +105,7 @@ class FunctionKind(NodeKind):
         return "state"
 
     def serializable(self) -> bool:
-        return isinstance(self.config.call, str)
+        return isinstance(self.config.call, str)  # type: ignore[attr-defined]
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         state: State = ctx.state
@@ -118,7 +118,7 @@ class FunctionKind(NodeKind):
                          "none": ()}[self.mode]  # fmt: skip
         if self.is_async:
             result = await self.fn(*call_args, **kwargs)
-        elif self.config.thread:
+        elif self.config.thread:  # type: ignore[attr-defined]
             result = await asyncio.to_thread(self.fn, *call_args, **kwargs)
         else:
             result = self.fn(*call_args, **kwargs)
@@ -173,7 +173,7 @@ def _fill(template: str, state: State) -> str:
         return template
 
 
-class _Lenient(dict):  # type: ignore[type-arg]
+class _Lenient(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

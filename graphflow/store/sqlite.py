@@ -329,7 +329,7 @@ class Store:
     ) -> None:
         rows = []
         for i, m in enumerate(messages):
-            extra = {}
+            extra: dict[str, Any] = {}
             if m.tool_calls:
                 extra["tool_calls"] = m.tool_calls
             if m.tool_call_id:
