@@ -424,21 +424,15 @@ async def execute(
     if resume:
         if run_id is None:
             raise RunNotResumable("resume needs a run id")
-        record = store.get_run(run_id)
-        if record.status not in RESUMABLE:
-            raise RunNotResumable(
-                f"run {run_id!r} already ended (status {record.status}"
-                + (f": {record.reason}" if record.reason else "")
-                + f"); nothing to resume. Start a new run, or fork this one with "
-                f"`graphflow fork {run_id} --at STEP`")  # fmt: skip
-        if record.topology != graph.topology and not allow_changed_graph:
-            raise IncompatibleGraph(
-                f"run {run_id!r} was checkpointed with a different graph topology "
-                f"({record.topology} ≠ {graph.topology}): nodes, edges or conditions changed "
-                "since. Resume with the original graph, or pass allow_changed_graph=True "
-                "(--allow-changed-graph) to continue on the new one")  # fmt: skip
-        inputs = _answers_for(record, answers)
+        _check_resumable(store.get_run(run_id), graph, allow_changed_graph)
         store.acquire_lease(run_id)
+        try:  # read again under the lease: another process may have moved the run meanwhile
+            record = store.get_run(run_id)
+            _check_resumable(record, graph, allow_changed_graph)
+            inputs = _answers_for(record, answers)
+        except GraphflowError:
+            store.release_lease(run_id)
+            raise
     else:
         run_id = run_id or new_run_id()
         initial = {**graph.spec.variables, **(variables or {})}
@@ -476,6 +470,22 @@ async def execute(
                     if asyncio.iscoroutine(closing):
                         await closing
             services.closers.clear()
+
+
+def _check_resumable(record: Any, graph: CompiledGraph, allow_changed_graph: bool) -> None:
+    run_id = record.run_id
+    if record.status not in RESUMABLE:
+        raise RunNotResumable(
+            f"run {run_id!r} already ended (status {record.status}"
+            + (f": {record.reason}" if record.reason else "")
+            + f"); nothing to resume. Start a new run, or fork this one with "
+            f"`graphflow fork {run_id} --at STEP`")  # fmt: skip
+    if record.topology != graph.topology and not allow_changed_graph:
+        raise IncompatibleGraph(
+            f"run {run_id!r} was checkpointed with a different graph topology "
+            f"({record.topology} ≠ {graph.topology}): nodes, edges or conditions changed "
+            "since. Resume with the original graph, or pass allow_changed_graph=True "
+            "(--allow-changed-graph) to continue on the new one")  # fmt: skip
 
 
 def _input_messages(value: str | Message | list[Message] | None) -> list[Message]:

@@ -47,6 +47,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _loads(text: str, run_id: str, what: str) -> Any:
+    """Decode a stored JSON value; a damaged one is reported for its run only."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise StoreCorrupt(
+            f"run {run_id!r}: its stored {what} is damaged ({exc}); other runs are not "
+            f"affected. Fork the run from an earlier step or delete it with `graphflow prune`"
+        ) from None
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of ``runs``, decoded."""
@@ -74,7 +85,7 @@ class RunRecord:
     def from_row(cls, row: Mapping[str, Any]) -> RunRecord:
         data = dict(row)
         for key in ("spec", "waiting", "frontier", "usage"):
-            data[key] = json.loads(data[key]) if data[key] else None
+            data[key] = _loads(data[key], data["run_id"], f"run {key}") if data[key] else None
         data["usage"] = data["usage"] or {}
         return cls(**data)
 
@@ -263,6 +274,13 @@ class Store:
                 (self.lease_owner, now + LEASE_SECONDS, run_id),
             )
 
+    def release_lease(self, run_id: str) -> None:
+        with self._tx():
+            self.conn.execute(
+                "UPDATE runs SET lease_owner=NULL, lease_until=NULL WHERE run_id=? AND lease_owner=?",
+                (run_id, self.lease_owner),
+            )
+
     def renew_lease(self, run_id: str) -> None:
         with self._tx():
             self.conn.execute(
@@ -380,9 +398,16 @@ class Store:
             sql += " AND step < ?"
             params.append(before_step)
         out = []
-        for node, role, name, content, extra in self.conn.execute(sql + " ORDER BY seq", params):
-            fields = json.loads(extra) if extra else {}
-            out.append(Message(role=role, name=name, content=content, node=node, **fields))
+        try:
+            rows = self.conn.execute(sql + " ORDER BY seq", params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"run {run_id!r}: cannot read its messages ({exc})") from None
+        for node, role, name, content, extra in rows:
+            fields = _loads(extra, run_id, "message") if extra else {}
+            try:
+                out.append(Message(role=role, name=name, content=content, node=node, **fields))
+            except (TypeError, ValueError) as exc:
+                raise StoreCorrupt(f"run {run_id!r}: a stored message is damaged ({exc})") from None
         return out
 
     def message_rows(self, run_id: str) -> list[dict[str, Any]]:
@@ -401,17 +426,19 @@ class Store:
         ).fetchone()
         if snap is None:
             raise StoreCorrupt(f"run {run_id!r} has no snapshot; the database is damaged")
-        base, variables, visits = snap[0], json.loads(snap[1]), json.loads(snap[2])
+        base = snap[0]
+        variables = _loads(snap[1], run_id, "snapshot")
+        visits = _loads(snap[2], run_id, "snapshot")
         rows = self.conn.execute(
             "SELECT nodes, variables FROM steps WHERE run_id=? AND step>? AND step<=?"
             " ORDER BY step",
             (run_id, base, at_step),
         )
         for nodes, delta in rows:
-            for node in json.loads(nodes):
+            for node in _loads(nodes, run_id, "step"):
                 visits[node] = visits.get(node, 0) + 1
             if delta:
-                variables.update(json.loads(delta))
+                variables.update(_loads(delta, run_id, "step"))
         return variables, visits
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:

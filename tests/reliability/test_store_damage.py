@@ -1,0 +1,50 @@
+"""A damaged run is reported for that run only; the other runs stay readable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graphflow import Graph, Store, StoreCorrupt
+
+
+def make_runs(store: Store, count: int) -> list[str]:
+    g = Graph("g")
+    g.add_node("a", lambda s: "hello")
+    g.add_node("b", lambda s: {"x": 1})
+    g.add_edge("a", "b")
+    return [g.compile().run_sync(store=store).run_id for _ in range(count)]
+
+
+@pytest.mark.parametrize(("table", "column"), [("messages", "extra"), ("steps", "variables"),
+                                               ("runs", "frontier"), ("snapshots", "variables")])
+def test_damaged_rows_are_reported_per_run(tmp_path: Path, table: str, column: str) -> None:
+    store = Store(tmp_path / "runs.db")
+    first, second = make_runs(store, 2)
+    store.conn.execute(f"UPDATE {table} SET {column}='{{not json' WHERE run_id=?", (first,))
+    with pytest.raises(StoreCorrupt, match=f"run '{first}'"):
+        store.get_run(first)
+        store.load_messages(first)
+        store.load_variables(first, 1)
+    record = store.get_run(second)
+    assert record.status == "completed"
+    assert [m.content for m in store.load_messages(second)] == ["hello"]
+    assert store.load_variables(second, 1)[0] == {"x": 1}
+
+
+def test_cli_reports_damage_without_a_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    store = Store(db)
+    first, second = make_runs(store, 2)
+    store.conn.execute("UPDATE runs SET frontier='{bad' WHERE run_id=?", (first,))
+    store.close()
+    proc = subprocess.run([sys.executable, "-m", "graphflow.cli", "show", first, "--db", str(db)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is damaged" in proc.stderr and "other runs are not affected" in proc.stderr
+    ok = subprocess.run([sys.executable, "-m", "graphflow.cli", "show", second, "--db", str(db)],
+                        capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0 and "status completed" in ok.stdout
