@@ -97,7 +97,9 @@ class ModelConfig(BaseModel):
     def _no_key_in_params(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in ("api_key", "model", "messages", "stream"):
             if key in value:
-                raise ValueError(f"params may not set {key!r}; it has its own field or is set per call")
+                raise ValueError(
+                    f"params may not set {key!r}; it has its own field or is set per call"
+                )
         return value
 
     @model_validator(mode="after")

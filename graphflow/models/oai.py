@@ -24,10 +24,21 @@ from graphflow.models.config import ModelConfig, filter_configs
 __all__ = ["config_from_autogen", "config_list_from_env", "config_list_from_json"]
 
 _KEPT = {
-    "model", "base_url", "api_key", "api_key_env", "api_type", "api_version",
-    "azure_deployment", "temperature", "max_tokens", "params", "price", "timeout",
-    "max_retries", "tags",
-}  # fmt: skip
+    "model",
+    "base_url",
+    "api_key",
+    "api_key_env",
+    "api_type",
+    "api_version",
+    "azure_deployment",
+    "temperature",
+    "max_tokens",
+    "params",
+    "price",
+    "timeout",
+    "max_retries",
+    "tags",
+}
 _OPENAI_COMPATIBLE = {"openai", "azure", "ollama", "vllm", "lmstudio", "llamacpp", "together"}
 _OLLAMA_URL = "http://localhost:11434/v1"
 
@@ -111,7 +122,7 @@ def config_list_from_json(
                         env_or_file,
                         f"no config list found (no environment variable {env_or_file} "
                         f"holding JSON, and no file {str(path)!r})",
-                        f"export {env_or_file}='[{{\"model\": \"gpt-4o-mini\"}}]' or "
+                        f'export {env_or_file}=\'[{{"model": "gpt-4o-mini"}}]\' or '
                         "create that JSON file",
                     )
                 ]

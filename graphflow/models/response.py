@@ -49,6 +49,33 @@ class ModelResponse:
         """The answer's content ('' when it only calls tools)."""
         return self.message.content or ""
 
+    def to_cache(self) -> dict[str, Any]:
+        """The JSON-ready row the response cache keeps (no endpoint, no key)."""
+        return {
+            "message": self.message.to_openai(),
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.usage.prompt_tokens,
+            "completion_tokens": self.usage.completion_tokens,
+            "model": self.usage.model,
+            "raw": self.raw,
+        }
+
+    @classmethod
+    def from_cache(
+        cls, row: Mapping[str, Any], *, cost: float, base_url: str | None
+    ) -> ModelResponse:
+        """A response replayed from a cache row; ``cost`` is what it would have cost."""
+        usage = Usage(
+            prompt_tokens=int(row.get("prompt_tokens") or 0),
+            completion_tokens=int(row.get("completion_tokens") or 0),
+            cost=cost,
+            cached=True,
+            model=str(row.get("model") or ""),
+            base_url=base_url,
+        )
+        message = Message.model_validate(row["message"])
+        return cls(message, usage, row.get("finish_reason"), row.get("raw"))
+
 
 @runtime_checkable
 class ChatModel(Protocol):
@@ -70,7 +97,7 @@ class ChatModel(Protocol):
         response_format: ResponseFormat | None = None,
         stream: bool = False,
         on_token: Callable[[str], None] | None = None,
-        cache_seed: int | None | EllipsisType = ...,
+        cache_seed: int | EllipsisType | None = ...,
         params: Mapping[str, Any] | None = None,
     ) -> ModelResponse: ...
 

@@ -15,13 +15,14 @@ resumed in a new process continues where it stopped instead of starting over.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, cast
 
 import yaml
 
@@ -31,7 +32,7 @@ from graphflow.models.faults import Fault
 
 __all__ = ["Reply", "Rule", "Script", "ScriptRequest", "reply_message"]
 
-Reply = Union[str, Message, Mapping[str, Any]]
+Reply = str | Message | Mapping[str, Any]
 _REPLY_KEYS = {"content", "tool_calls", "role", "name"}
 
 
@@ -101,7 +102,13 @@ def _tool_call(call: Any, default_id: str, where: str) -> dict[str, Any]:
     name = function.get("name") if isinstance(function, Mapping) else None
     if not name:
         raise DefinitionError(
-            [Problem(where, "a tool call needs a function name", "write {name: ..., arguments: {...}}")]
+            [
+                Problem(
+                    where,
+                    "a tool call needs a function name",
+                    "write {name: ..., arguments: {...}}",
+                )
+            ]
         )
     arguments = function.get("arguments", {})
     if not isinstance(arguments, str):
@@ -162,13 +169,25 @@ class Rule:
                     [Problem(where, f"matches: bad regular expression ({exc})")]
                 ) from None
         fault = Fault.parse(data["fault"], where=f"{where}.fault") if "fault" in data else None
+        if fault is not None and fault.kind == "latency":
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"{where}.fault",
+                        "a latency fault cannot answer a request by itself",
+                        "give the server a latency, or queue the fault with inject()",
+                    )
+                ]
+            )
         if "reply" in data:
             reply_message(data["reply"], where=f"{where}.reply")
-        fields = {k: data[k] for k in ("reply", "contains", "matches", "role", "model") if k in data}
+        fields = {
+            k: data[k] for k in ("reply", "contains", "matches", "role", "model") if k in data
+        }
         return cls(fault=fault, **fields)
 
 
-ScriptFunction = Callable[[ScriptRequest], Union[Reply, Fault]]
+ScriptFunction = Callable[[ScriptRequest], Reply | Fault]
 
 
 class Script:
@@ -189,14 +208,31 @@ class Script:
         rules: Sequence[Rule | Mapping[str, Any]] = (),
         default: Reply | None = None,
         function: ScriptFunction | None = None,
+        where: str = "script",
     ) -> None:
         if isinstance(replies, (str, Mapping, Message)):
             replies = [replies]
-        self.replies = [reply_message(r, i, where=f"replies[{i}]") for i, r in enumerate(replies)]
-        self.rules = [Rule.parse(r, where=f"rules[{i}]") for i, r in enumerate(rules)]
+        problems: list[Problem] = []
+        self.replies: list[Message] = []
+        for i, reply in enumerate(replies):
+            try:
+                self.replies.append(reply_message(reply, i, where=f"{where}.replies[{i}]"))
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        self.rules: list[Rule] = []
+        for i, rule in enumerate(rules):
+            try:
+                self.rules.append(Rule.parse(rule, where=f"{where}.rules[{i}]"))
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
         self.default = default
         if default is not None:
-            reply_message(default, where="default")
+            try:
+                reply_message(default, where=f"{where}.default")
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise DefinitionError(problems)
         self.function = function
         self.calls = 0
         self._served = 0
@@ -289,13 +325,15 @@ class Script:
             rules=merged.get("rules") or (),
             default=merged.get("default"),
             function=function,
+            where=where,
         )
 
     @classmethod
     def load(cls, path: str | Path) -> Script:
         """Read a script from a YAML or JSON file (a list of replies or a mapping)."""
-        return cls.from_data(_read_file(Path(path), str(path)), base_dir=Path(path).parent,
-                             where=str(path))  # fmt: skip
+        return cls.from_data(
+            _read_file(Path(path), str(path)), base_dir=Path(path).parent, where=str(path)
+        )
 
 
 def _read_file(path: Path, where: str) -> dict[str, Any]:
@@ -311,9 +349,13 @@ def _read_file(path: Path, where: str) -> dict[str, Any]:
         return {"replies": data}
     if not isinstance(data, dict) or "script" in data:
         raise DefinitionError(
-            [Problem(str(path), "a script file holds a list of replies or a mapping "
-                     "with replies/rules/default")]
-        )  # fmt: skip
+            [
+                Problem(
+                    str(path),
+                    "a script file holds a list of replies or a mapping with replies/rules/default",
+                )
+            ]
+        )
     return data
 
 
@@ -326,7 +368,7 @@ def _import_function(path: str, base_dir: Path | None, where: str) -> ScriptFunc
         raise DefinitionError([Problem(f"{where}.function", str(exc))]) from None
     if not callable(function):
         raise DefinitionError([Problem(f"{where}.function", f"{path} is not callable")])
-    return function  # type: ignore[no-any-return]
+    return cast("ScriptFunction", function)
 
 
 def _signature(message: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -334,9 +376,7 @@ def _signature(message: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, str], 
     for call in message.get("tool_calls") or ():
         function = call.get("function", {})
         arguments = function.get("arguments", "")
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             arguments = json.dumps(json.loads(arguments), sort_keys=True)
-        except (TypeError, ValueError):
-            pass
         calls.append((str(function.get("name", "")), str(arguments)))
     return (str(message.get("content") or "").strip(), tuple(calls))

@@ -66,7 +66,8 @@ class Usage:
     Attributes:
         prompt_tokens: tokens sent.
         completion_tokens: tokens generated.
-        cost: price of the call (0 when ``cached``, or when no price is known).
+        cost: price of the call (0 when no price is known); for a ``cached`` call, what
+            it would have cost, which sums count apart and never bill.
         cached: the answer came from the response cache; nothing was billed.
         model: the model that answered.
         base_url: the endpoint that answered (``None`` for in-process models).

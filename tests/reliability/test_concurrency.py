@@ -56,7 +56,7 @@ def test_second_process_resuming_the_same_run_is_refused(tmp_path: Path) -> None
     time.sleep(1.2)  # a holds the lease while its node works
     b = cli(tmp_path, "resume", "r1", "--input", "yes", "--db", db)
     out_b, err_b = b.communicate(timeout=30)
-    out_a, err_a = a.communicate(timeout=30)
+    _out_a, err_a = a.communicate(timeout=30)
     assert a.returncode == 0, err_a
     assert b.returncode == 5, (out_b, err_b)
     assert "is in use by process" in err_b and "Traceback" not in err_b
@@ -72,7 +72,7 @@ def test_many_runs_in_parallel_in_one_database(tmp_path: Path) -> None:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(4)]  # fmt: skip
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0 and "locked" not in err, err
     store = Store(db)
     runs = store.list_runs()
