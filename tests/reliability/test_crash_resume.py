@@ -1,7 +1,7 @@
 """Kill a run with SIGKILL at random moments, resume it, and compare with a clean run.
 
-CI runs a few trials (GRAPHFLOW_CRASH_TRIALS, default 6); run many on demand:
-``GRAPHFLOW_CRASH_TRIALS=200 pytest tests/core/test_crash.py``.
+CI runs a few trials (GRAPHFLOW_CRASH_TRIALS, default 12); run many on demand:
+``GRAPHFLOW_CRASH_TRIALS=200 pytest tests/reliability/test_crash_resume.py``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,16 @@ nodes:
 %(nodes)s
   join: {kind: function, call: "crashmod:step", join: all}
   loop: {kind: function, call: "crashmod:step"}
+  approve: {kind: human, prompt: "continue?"}
+  after: {kind: function, call: "crashmod:step"}
   done: {kind: end}
 edges:
 %(edges)s
   - {from: join, to: loop}
   - {from: loop, to: loop, when: "state.i < 40"}
-  - {from: loop, to: done, else: true}
+  - {from: loop, to: approve, else: true}
+  - {from: approve, to: after}
+  - {from: after, to: done}
 """
 
 
@@ -83,14 +87,16 @@ def status(db: Path, run_id: str) -> str | None:
 
 
 def test_sigkill_at_random_points_then_resume_gives_the_clean_transcript(tmp_path: Path) -> None:
-    trials = int(os.environ.get("GRAPHFLOW_CRASH_TRIALS", "6"))
+    trials = int(os.environ.get("GRAPHFLOW_CRASH_TRIALS", "12"))
     graph = write_graph(tmp_path)
     clean_db = tmp_path / "clean.db"
     proc = cli("run", str(graph), "--db", str(clean_db), "--run-id", "clean", "--quiet",
                "--no-interactive", cwd=tmp_path)  # fmt: skip
+    assert proc.wait(60) == 3, proc.stderr.read().decode() if proc.stderr else ""
+    proc = cli("resume", "clean", "--input", "yes", "--db", str(clean_db), "--quiet", cwd=tmp_path)
     assert proc.wait(60) == 0, proc.stderr.read().decode() if proc.stderr else ""
     expected = transcript(clean_db, "clean", tmp_path)
-    assert expected["status"] == "completed" and len(expected["messages"]) == 15 + 12 + 1 + 40
+    assert expected["status"] == "completed" and len(expected["messages"]) == 15 + 12 + 1 + 40 + 2
     rng = random.Random(int(os.environ.get("GRAPHFLOW_CRASH_SEED", "7")))
     kills = 0
     for trial in range(trials):
@@ -101,6 +107,8 @@ def test_sigkill_at_random_points_then_resume_gives_the_clean_transcript(tmp_pat
             if state == "completed":
                 break
             args = (["resume", run_id] if state else ["run", str(graph), "--run-id", run_id])
+            if state == "waiting":
+                args += ["--input", "yes"]
             proc = cli(*args, "--db", str(db), "--quiet", "--no-interactive", cwd=tmp_path)
             if rng.random() < 0.8:
                 time.sleep(rng.uniform(0.35, 1.2))
@@ -108,7 +116,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_clean_transcript(tmp_pat
                     proc.send_signal(signal.SIGKILL)
                     kills += 1
             code = proc.wait(60)
-            assert code in (0, -signal.SIGKILL), proc.stderr.read().decode() if proc.stderr else ""
+            assert code in (0, 3, -signal.SIGKILL), proc.stderr.read().decode() if proc.stderr else ""
         got = transcript(db, run_id, tmp_path)
         assert got["status"] == "completed"
         assert got["messages"] == expected["messages"]
