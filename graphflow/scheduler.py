@@ -49,6 +49,7 @@ __all__ = ["RESUMABLE", "RunResult", "execute"]
 
 #: Statuses a run can be resumed from.
 RESUMABLE = ("ready", "waiting", "running", "failed")
+_MISSING = object()
 SNAPSHOT_EVERY = 200
 
 
@@ -118,6 +119,8 @@ class _Execution:
         self.usage: dict[str, Any] = {}
         self.rounds = 0
         self.started = time.monotonic()
+        # effects of an earlier, crashed attempt at the next step may be stored
+        self.effects_dirty = True
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -237,15 +240,26 @@ class _Execution:
                 self.usage = add_usage(self.usage, update.usage, node=node_id)
             if update.stop and stop is None:
                 stop = update.stop
-        messages = state.messages + new_messages
-        variables = {**state.variables, **delta} if delta else state.variables
-        visits = dict(state.visits)
+        # Apply in place (copying the conversation every step would make long runs
+        # quadratic); undo if routing fails, so memory matches what is stored.
+        messages, variables, visits = state.messages, state.variables, state.visits
+        undo_vars = {k: variables.get(k, _MISSING) for k in delta}
+        messages.extend(new_messages)
+        variables.update(delta)
         for node_id in nodes:
             visits[node_id] = visits.get(node_id, 0) + 1
         post = State(messages=messages, variables=variables, visits=visits, step=step)
         try:
             frontier, waits = self.route(step, nodes, results, post)
         except RunError as exc:
+            del messages[first_seq:]
+            for k, v in undo_vars.items():
+                if v is _MISSING:
+                    variables.pop(k, None)
+                else:
+                    variables[k] = v
+            for node_id in nodes:
+                visits[node_id] -= 1
             return self.fail(step, exc.node or nodes[0], exc)
         self.rounds += len(new_messages)
         snapshot = (variables, visits) if (step + 1) % SNAPSHOT_EVERY == 0 else None
@@ -253,8 +267,9 @@ class _Execution:
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
             variables=delta, frontier={"run": frontier, "wait": waits}, usage=step_usage,
             run_usage=self.usage if step_usage else None, started_at=started_at,
-            snapshot=snapshot, had_writes=parallel)  # fmt: skip
-        self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
+            snapshot=snapshot, had_writes=parallel, had_effects=self.effects_dirty)  # fmt: skip
+        self.effects_dirty = False
+        state.step = step + 1
         self.frontier, self.waits = frontier, waits
         if self.on_event is not None:
             for m in new_messages:
@@ -299,6 +314,7 @@ class _Execution:
                 return value
             value = await thunk()
             store.put_effect(run_id, step, node_id, key, value)
+            self.effects_dirty = True
             return value
 
         return journal

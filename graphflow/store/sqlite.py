@@ -2,12 +2,13 @@
 
 See docs/durability.md for the contract. In short:
 
-- ``runs`` holds one row per run: the graph (spec JSON, written once), the head pointer
-  (``last_step``, ``frontier``), status and lease. It is updated in place.
+- ``runs`` holds one row per run: the graph (spec JSON, written once), the head it
+  started from (``last_step``, ``frontier``: -1 and the entry, or a fork's point), status,
+  usage totals and lease. It is updated in place when these change, not every step.
 - each committed step appends one ``steps`` row (the nodes that ran, the variables they
-  changed, the next frontier) and its new ``messages`` rows, in ONE transaction that also
-  moves the head pointer. Nothing already written is rewritten, so storage grows with
-  what the run produced, never with how long it already is.
+  changed, the next frontier) and its new ``messages`` rows, in ONE transaction. The
+  newest ``steps`` row is the run's head. Nothing already written is rewritten, so storage
+  grows with what the run produced, never with how long it already is.
 - ``snapshots`` of variables and visit counts every ``SNAPSHOT_EVERY`` steps keep loading
   a long run O(1) in steps (messages are read once, in order).
 - ``writes`` keeps the result of each finished branch of a parallel step until the step
@@ -126,6 +127,7 @@ class Store:
             ) from None
         self.conn = conn
         self.lease_owner = f"{_HOST}:{os.getpid()}:{id(self):x}"
+        self._renewed = 0.0
 
     # ---- opening ------------------------------------------------------------------
 
@@ -205,12 +207,21 @@ class Store:
             )
 
     def get_run(self, run_id: str) -> RunRecord:
-        row = self.conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        columns = [c[0] for c in row.description]
-        found = row.fetchone()
+        """The run's row, with its head (``last_step``, ``frontier``) taken from its newest
+        committed step when it has one."""
+        cursor = self.conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        columns = [c[0] for c in cursor.description]
+        found = cursor.fetchone()
         if found is None:
             raise RunNotFound(run_id, None if self.path == ":memory:" else self.path)
-        return RunRecord.from_row(dict(zip(columns, found, strict=False)))
+        row = dict(zip(columns, found))
+        head = self.conn.execute(
+            "SELECT step, next FROM steps WHERE run_id=? AND step>? ORDER BY step DESC LIMIT 1",
+            (run_id, row["last_step"]),
+        ).fetchone()
+        if head is not None:
+            row["last_step"], row["frontier"] = head
+        return RunRecord.from_row(row)
 
     def find_runs(self, prefix: str) -> list[str]:
         rows = self.conn.execute(
@@ -223,12 +234,20 @@ class Store:
         self, *, status: str | None = None, limit: int | None = None
     ) -> list[RunRecord]:
         where, params = ("status = ?", [status]) if status else ("1 = 1", [])
-        sql = f"SELECT * FROM runs WHERE {where} ORDER BY created_at DESC"
+        sql = ("SELECT *, (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id) AS head"
+               f" FROM runs WHERE {where} ORDER BY created_at DESC")
         if limit:
             sql += f" LIMIT {int(limit)}"
         cursor = self.conn.execute(sql, params)
         columns = [c[0] for c in cursor.description]
-        return [RunRecord.from_row(dict(zip(columns, row, strict=False))) for row in cursor.fetchall()]
+        out = []
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            head = row.pop("head")
+            if head is not None and head > row["last_step"]:
+                row["last_step"] = head
+            out.append(RunRecord.from_row(row))
+        return out
 
     def set_status(
         self,
@@ -273,6 +292,7 @@ class Store:
                 "UPDATE runs SET lease_owner=?, lease_until=? WHERE run_id=?",
                 (self.lease_owner, now + LEASE_SECONDS, run_id),
             )
+            self._renewed = now
 
     def release_lease(self, run_id: str) -> None:
         with self._tx():
@@ -305,11 +325,12 @@ class Store:
         started_at: float,
         snapshot: tuple[Mapping[str, Any], Mapping[str, int]] | None = None,
         had_writes: bool = False,
+        had_effects: bool = True,
     ) -> None:
-        """Commit one step in one transaction: its messages, its step row, the new head."""
+        """Commit one step in one transaction: its messages and its step row (which is
+        the run's new head), plus what changed of the run row."""
         now = time.time()
         conn = self.conn
-        frontier_json = _dumps(frontier)
         conn.execute("BEGIN IMMEDIATE")
         try:
             if messages:
@@ -318,16 +339,15 @@ class Store:
                 "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
                 " seconds) VALUES (?,?,?,?,?,?,?,?)",
                 (run_id, step, _dumps(nodes), _dumps(variables) if variables else None,
-                 frontier_json, _dumps(usage) if usage else None, started_at, now - started_at),
+                 _dumps(frontier), _dumps(usage) if usage else None, started_at,
+                 now - started_at),
             )  # fmt: skip
-            conn.execute(
-                "UPDATE runs SET last_step=?, frontier=?, updated_at=?, lease_until=?"
-                + (", usage=?" if run_usage is not None else "")
-                + " WHERE run_id=?",
-                (step, frontier_json, now, now + LEASE_SECONDS)
-                + ((_dumps(run_usage),) if run_usage is not None else ())
-                + (run_id,),
-            )
+            if run_usage is not None:
+                conn.execute("UPDATE runs SET usage=? WHERE run_id=?", (_dumps(run_usage), run_id))
+            if now - self._renewed > LEASE_SECONDS / 3:
+                conn.execute("UPDATE runs SET lease_until=?, updated_at=? WHERE run_id=? AND "
+                             "lease_owner=?", (now + LEASE_SECONDS, now, run_id, self.lease_owner))  # fmt: skip
+                self._renewed = now
             if snapshot is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO snapshots (run_id, step, variables, visits)"
@@ -336,7 +356,8 @@ class Store:
                 )
             if had_writes:
                 conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
-            conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
+            if had_effects:
+                conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

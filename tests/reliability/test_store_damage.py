@@ -20,7 +20,7 @@ def make_runs(store: Store, count: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("table", "column"), [("messages", "extra"), ("steps", "variables"),
-                                               ("runs", "frontier"), ("snapshots", "variables")])
+                                               ("runs", "spec"), ("steps", "next"), ("snapshots", "variables")])
 def test_damaged_rows_are_reported_per_run(tmp_path: Path, table: str, column: str) -> None:
     store = Store(tmp_path / "runs.db")
     first, second = make_runs(store, 2)
@@ -39,7 +39,7 @@ def test_cli_reports_damage_without_a_traceback(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     store = Store(db)
     first, second = make_runs(store, 2)
-    store.conn.execute("UPDATE runs SET frontier='{bad' WHERE run_id=?", (first,))
+    store.conn.execute("UPDATE steps SET next='{bad' WHERE run_id=?", (first,))
     store.close()
     proc = subprocess.run([sys.executable, "-m", "graphflow.cli", "show", first, "--db", str(db)],
                           capture_output=True, text=True)  # fmt: skip
