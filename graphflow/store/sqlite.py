@@ -214,7 +214,7 @@ class Store:
         found = cursor.fetchone()
         if found is None:
             raise RunNotFound(run_id, None if self.path == ":memory:" else self.path)
-        row = dict(zip(columns, found))
+        row = dict(zip(columns, found, strict=True))
         head = self.conn.execute(
             "SELECT step, next FROM steps WHERE run_id=? AND step>? ORDER BY step DESC LIMIT 1",
             (run_id, row["last_step"]),

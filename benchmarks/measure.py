@@ -1,0 +1,313 @@
+"""Shared vocabulary of the benchmark scripts: sizes, rows, columns, timing and output.
+
+Every workload script (graphflow's, LangGraph's, AutoGen's) imports this module, so that
+they agree on workload sizes and on the JSON they print. It uses the standard library
+only, because the peer scripts run in a separate virtual environment without graphflow.
+
+A script prints one JSON document on stdout::
+
+    {"system": "langgraph", "versions": {...}, "reps": 5, "quick": false,
+     "results": [{"row": "linear.durable", "column": "langgraph", "value": 1500.2,
+                  "samples": [...], "extra": {...}}],
+     "errors": [{"row": "loop.durable", "column": "langgraph", "error": "..."}]}
+
+``row`` names the workload line of the results table (see :data:`ROWS`), ``column`` the
+system and mode that produced the number (see :data:`COLUMNS`); ``value`` is the median
+of ``samples``, in the row's unit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "COLUMNS",
+    "PAYLOAD_BYTES",
+    "ROWS",
+    "Recorder",
+    "Sizes",
+    "db_bytes",
+    "parse_args",
+    "payload",
+    "row_label",
+    "scratch_dir",
+    "sizes_for",
+]
+
+PAYLOAD_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Workload sizes of one benchmark mode (full or quick)."""
+
+    linear: int = 200
+    fanout: int = 50
+    loop: int = 10_000
+    growth: tuple[int, int] = (200, 1_000)
+    resume: tuple[int, int, int] = (10, 1_000, 10_000)
+    chain: tuple[int, int] = (5, 50)
+    chat_agents: tuple[int, int] = (5, 50)
+    chat_turns: int = 100
+    floor_steps: int = 2_000
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    linear=50,
+    fanout=10,
+    loop=1_000,
+    growth=(50, 200),
+    resume=(10, 100, 1_000),
+    chain=(5, 20),
+    chat_agents=(5, 20),
+    chat_turns=40,
+    floor_steps=500,
+)
+
+
+def sizes_for(quick: bool) -> Sizes:
+    """The workload sizes of the quick or the full mode.
+
+    Example:
+        >>> sizes_for(quick=False).linear
+        200
+    """
+    return QUICK if quick else FULL
+
+
+# row key -> (label template, unit). Templates are filled from Sizes by row_label().
+ROWS: dict[str, tuple[str, str]] = {
+    "linear.memory": ("linear chain, {linear} nodes, no store", "µs/step"),
+    "linear.durable": ("linear chain, {linear} nodes, SQLite", "µs/step"),
+    "linear.bytes": ("linear chain, {linear} nodes: db bytes per step", "B/step"),
+    "fanout.memory": ("fan-out 1→{fanout}→1, no store", "µs/node"),
+    "fanout.durable": ("fan-out 1→{fanout}→1, SQLite", "µs/node"),
+    "loop.memory": ("loop of {loop} steps, no store", "µs/step"),
+    "loop.durable": ("loop of {loop} steps, SQLite", "µs/step"),
+    "loop.bytes": ("loop of {loop} steps: db bytes per step", "B/step"),
+    "growth.small.durable": ("{growth0} steps + 1 KB message each, SQLite", "µs/step"),
+    "growth.small.bytes": ("{growth0} steps + 1 KB message: bytes per step", "B/step"),
+    "growth.small.total": ("{growth0} steps + 1 KB message: db size", "KB"),
+    "growth.large.durable": ("{growth1} steps + 1 KB message each, SQLite", "µs/step"),
+    "growth.large.bytes": ("{growth1} steps + 1 KB message: bytes per step", "B/step"),
+    "growth.large.total": ("{growth1} steps + 1 KB message: db size", "KB"),
+    "resume.small": ("resume after {resume0} steps (open, load, 1 step)", "ms"),
+    "resume.medium": ("resume after {resume1} steps (open, load, 1 step)", "ms"),
+    "resume.large": ("resume after {resume2} steps (open, load, 1 step)", "ms"),
+    "agents.chain.small": ("agent chain of {chain0}, replayed model", "ms/turn"),
+    "agents.chain.large": ("agent chain of {chain1}, replayed model", "ms/turn"),
+    "agents.fanout": ("agents fan-out 1→{fanout}→1, replayed model", "ms/turn"),
+    "agents.chat.small": ("round-robin chat, {chat0} agents, {chat_turns} turns", "ms/turn"),
+    "agents.chat.large": ("round-robin chat, {chat1} agents, {chat_turns} turns", "ms/turn"),
+}
+
+# column key -> header. "graphflow_full" is graphflow with synchronous=FULL (an fsync per
+# step), the setting LangGraph's SqliteSaver runs with by default.
+COLUMNS: dict[str, str] = {
+    "graphflow": "graphflow",
+    "graphflow_full": "graphflow (fsync)",
+    "langgraph": "LangGraph (default)",
+    "langgraph_sync": "LangGraph (sync)",
+    "autogen": "AutoGen GraphFlow",
+    "floor": "raw SQLite floor",
+    "floor_full": "raw floor (fsync)",
+}
+
+
+def row_label(row: str, sizes: Sizes) -> str:
+    """The human label of a result row for the given sizes.
+
+    Example:
+        >>> row_label("loop.durable", sizes_for(quick=True))
+        'loop of 1000 steps, SQLite'
+    """
+    template, _unit = ROWS[row]
+    return template.format(
+        linear=sizes.linear,
+        fanout=sizes.fanout,
+        loop=sizes.loop,
+        growth0=sizes.growth[0],
+        growth1=sizes.growth[1],
+        resume0=sizes.resume[0],
+        resume1=sizes.resume[1],
+        resume2=sizes.resume[2],
+        chain0=sizes.chain[0],
+        chain1=sizes.chain[1],
+        chat0=sizes.chat_agents[0],
+        chat1=sizes.chat_agents[1],
+        chat_turns=sizes.chat_turns,
+    )
+
+
+def payload(step: int) -> str:
+    """A distinct message body of exactly :data:`PAYLOAD_BYTES` ASCII characters.
+
+    Example:
+        >>> len(payload(7))
+        1024
+    """
+    head = f"message {step:08d} "
+    return head + "x" * (PAYLOAD_BYTES - len(head))
+
+
+def db_bytes(path: str | Path) -> int:
+    """Bytes an SQLite database occupies on disk, counting its WAL file if one is left.
+
+    Example:
+        >>> db_bytes("/nonexistent/file.db")
+        0
+    """
+    total = 0
+    for suffix in ("", "-wal"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.exists():
+            total += candidate.stat().st_size
+    return total
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder for benchmark databases, removed afterwards.
+
+    ``GRAPHFLOW_BENCH_TMP`` chooses its parent folder (the default is the system's
+    temporary folder); the file system matters for fsync-bound numbers.
+
+    Example:
+        >>> with scratch_dir("doc") as folder:
+        ...     folder.is_dir()
+        True
+    """
+    parent = os.environ.get("GRAPHFLOW_BENCH_TMP") or None
+    with tempfile.TemporaryDirectory(prefix=f"gfbench-{prefix}-", dir=parent) as name:
+        yield Path(name)
+
+
+@dataclass
+class Recorder:
+    """Collects the results of one workload script and prints them as JSON.
+
+    Args:
+        system: name of the measured system (``"graphflow"``, ``"langgraph"``, ...).
+        reps: repetitions per measurement; the reported value is their median.
+        quick: whether the quick sizes are in use.
+        only: run only rows whose key starts with one of these prefixes (empty: all).
+
+    Example:
+        >>> rec = Recorder("demo", reps=3, quick=True)
+        >>> rec.measure("loop.memory", "graphflow", lambda: 2.0)
+        >>> rec.results[0]["value"]
+        2.0
+    """
+
+    system: str
+    reps: int
+    quick: bool
+    only: tuple[str, ...] = ()
+    versions: dict[str, str] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def wants(self, *rows: str) -> bool:
+        """Whether any of these rows was selected with ``--only``."""
+        if not self.only:
+            return True
+        return any(row.startswith(prefix) for row in rows for prefix in self.only)
+
+    def add(
+        self, row: str, column: str, samples: list[float], extra: dict[str, Any] | None = None
+    ) -> None:
+        """Record an already measured row: its median and its samples.
+
+        A row that ``--only`` did not select is dropped (it may come for free with a
+        selected one, as database bytes come with the durable timing).
+        """
+        if row not in ROWS:
+            raise KeyError(f"unknown benchmark row {row!r}; add it to ROWS in measure.py")
+        if not self.wants(row):
+            return
+        self.results.append(
+            {
+                "row": row,
+                "column": column,
+                "value": statistics.median(samples),
+                "samples": [round(s, 3) for s in samples],
+                "extra": extra or {},
+            }
+        )
+
+    def fail(self, rows: tuple[str, ...], column: str, error: BaseException) -> None:
+        """Record that measuring these rows failed, with a one-line reason."""
+        text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        for row in rows:
+            self.errors.append({"row": row, "column": column, "error": text})
+
+    def measure(self, row: str, column: str, once: Callable[[], float]) -> None:
+        """Call ``once`` (which returns one sample) ``reps`` times and record the median."""
+        if not self.wants(row):
+            return
+        try:
+            samples = [once() for _ in range(self.reps)]
+        except Exception as exc:  # a peer failing must not hide the other numbers
+            self.fail((row,), column, exc)
+            return
+        self.add(row, column, samples)
+
+    def guard(self, rows: tuple[str, ...], column: str, body: Callable[[], None]) -> None:
+        """Run ``body`` (which records rows itself); record its failure for ``rows``."""
+        if not self.wants(*rows):
+            return
+        try:
+            body()
+        except Exception as exc:
+            self.fail(rows, column, exc)
+
+    def emit(self, started: float) -> None:
+        """Print the JSON document on stdout."""
+        document = {
+            "system": self.system,
+            "versions": self.versions,
+            "python": platform.python_version(),
+            "reps": self.reps,
+            "quick": self.quick,
+            "seconds": round(time.perf_counter() - started, 2),
+            "info": self.info,
+            "results": self.results,
+            "errors": self.errors,
+        }
+        json.dump(document, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+
+
+def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options shared by every workload script.
+
+    Example:
+        >>> parse_args("demo", ["--quick"]).reps
+        1
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one repetition")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions (default 5; 1 quick)")
+    parser.add_argument(
+        "--only", action="append", default=[], help="run rows starting with this (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    if args.reps is None:
+        args.reps = 1 if args.quick else 5
+    if args.reps < 1:
+        parser.error("--reps must be at least 1")
+    return args
