@@ -246,7 +246,12 @@ class Store:
             head = row.pop("head")
             if head is not None and head > row["last_step"]:
                 row["last_step"] = head
-            out.append(RunRecord.from_row(row))
+            try:
+                out.append(RunRecord.from_row(row))
+            except StoreCorrupt as exc:  # list the others; show this one as damaged
+                out.append(RunRecord.from_row({**row, "spec": "{}", "waiting": None,
+                                               "frontier": "{}", "usage": "{}",
+                                               "status": "damaged", "error": str(exc)}))  # fmt: skip
         return out
 
     def set_status(

@@ -29,6 +29,9 @@ def test_damaged_rows_are_reported_per_run(tmp_path: Path, table: str, column: s
         store.get_run(first)
         store.load_messages(first)
         store.load_variables(first, 1)
+    listed = {r.run_id: r.status for r in store.list_runs()}
+    assert listed[second] == "completed"
+    assert listed[first] in ("damaged", "completed")
     record = store.get_run(second)
     assert record.status == "completed"
     assert [m.content for m in store.load_messages(second)] == ["hello"]
