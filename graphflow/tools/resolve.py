@@ -1,0 +1,139 @@
+"""Finding tools by import path (``pkg.mod:func``) or by name in the ``nodes.tools``
+catalog package.
+
+A spec is one of:
+
+- ``package.module:function`` (or ``package.module.function``) — that function;
+- a bare name that is a module of ``nodes.tools`` (``files``) — every tool that module
+  lists in ``__all__``;
+- a bare name of a function in some ``nodes.tools`` module (``calculate``);
+- a Python callable or :class:`Tool` (builder graphs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from graphflow.errors import ToolError
+from graphflow.imports import resolve_import
+from graphflow.tools.core import Tool, as_tool
+
+__all__ = ["CATALOG_PACKAGE", "catalog_tool_modules", "load_tools", "resolve_tool"]
+
+#: The package searched for bare tool names.
+CATALOG_PACKAGE = "nodes.tools"
+
+
+def _catalog_package() -> Any:
+    try:
+        return importlib.import_module(CATALOG_PACKAGE)
+    except ImportError:
+        return None
+
+
+def catalog_tool_modules() -> list[str]:
+    """The module names of the tool catalog package (empty when it is not installed).
+
+    Example:
+        >>> "calculator" in catalog_tool_modules()
+        True
+    """
+    package = _catalog_package()
+    if package is None:
+        return []
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                  if not m.name.startswith("_"))  # fmt: skip
+
+
+def _module_tools(module_name: str) -> list[Tool]:
+    module = importlib.import_module(f"{CATALOG_PACKAGE}.{module_name}")
+    names = getattr(module, "__all__", None)
+    if not names:
+        raise ToolError(f"tool module {CATALOG_PACKAGE}.{module_name} has no __all__; list its "
+                        "tools there, or name one tool as module:function")  # fmt: skip
+    return [as_tool(getattr(module, name)) for name in names]
+
+
+def _by_name(name: str) -> list[Tool]:
+    modules = catalog_tool_modules()
+    if name in modules:
+        return _module_tools(name)
+    for module_name in modules:
+        module = importlib.import_module(f"{CATALOG_PACKAGE}.{module_name}")
+        if name in getattr(module, "__all__", ()):
+            return [as_tool(getattr(module, name))]
+    known = ", ".join(modules) or "(the catalog package is not installed)"
+    raise ToolError(f"no tool named {name!r}; name a tool module of {CATALOG_PACKAGE} "
+                    f"({known}), one of their functions, or an import path package.module:function")  # fmt: skip
+
+
+def resolve_tool(spec: str | Callable[..., Any] | Tool, base_dir: Path | None = None) -> Tool:
+    """The single tool ``spec`` names (see the module docstring for the forms).
+
+    Raises:
+        ToolError: it cannot be imported, is not callable, names several tools, or its
+            signature cannot be described; the message says which and how to fix it.
+
+    Example:
+        >>> resolve_tool("nodes.tools.calculator:calculate").name
+        'calculate'
+    """
+    tools = _resolve(spec, base_dir)
+    if len(tools) != 1:
+        raise ToolError(f"{spec!r} names {len(tools)} tools ({', '.join(t.name for t in tools)}); "
+                        "name one as module:function, or use load_tools")  # fmt: skip
+    return tools[0]
+
+
+def _resolve(spec: str | Callable[..., Any] | Tool, base_dir: Path | None) -> list[Tool]:
+    if not isinstance(spec, str):
+        return [as_tool(spec)]
+    text = spec.strip()
+    if not text:
+        raise ToolError("an empty tool name; write package.module:function or a tool name")
+    try:
+        if ":" not in text and "." not in text:
+            return _by_name(text)
+        target = resolve_import(text, base_dir)
+    except LookupError as exc:
+        raise ToolError(f"tool {spec!r}: {exc}") from None
+    except ImportError as exc:
+        raise ToolError(f"tool {spec!r}: importing it failed: {exc}") from None
+    if not callable(target):
+        raise ToolError(f"tool {spec!r} is a {type(target).__name__}, not a function")
+    return [as_tool(target)]
+
+
+def load_tools(specs: Iterable[str | Callable[..., Any] | Tool],
+               base_dir: Path | None = None) -> list[Tool]:  # fmt: skip
+    """Resolve every spec and return the tools, checking that names are unique.
+
+    This is what agent nodes use to offer tools to a model, and tool nodes to run them.
+
+    Raises:
+        ToolError: a spec cannot be resolved, or two tools share a name (all problems
+            are listed, one per line).
+
+    Example:
+        >>> [t.name for t in load_tools(["calculate", "files"])]
+        ['calculate', 'list_files', 'read_file', 'write_file']
+    """
+    tools: list[Tool] = []
+    problems: list[str] = []
+    for spec in specs:
+        try:
+            tools.extend(_resolve(spec, base_dir))
+        except ToolError as exc:
+            problems.append(str(exc))
+    seen: set[str] = set()
+    for t in tools:
+        if t.name in seen:
+            problems.append(f"two tools are named {t.name!r}; rename one with @tool(name=...)")
+        seen.add(t.name)
+    if problems:
+        raise ToolError("\n".join(problems))
+    return tools

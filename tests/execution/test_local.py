@@ -1,0 +1,141 @@
+"""The local executor, with real processes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from graphflow.errors import ExecutionError
+from graphflow.execution import (
+    TIMEOUT_EXIT_CODE,
+    LocalExecutor,
+    extract_code_blocks,
+    scrub_environment,
+)
+from graphflow.execution.process import TRUNCATED_MARKER
+
+from .helpers import process_gone, wait_until
+
+
+def blocks(text: str):  # type: ignore[no-untyped-def]
+    return extract_code_blocks(text)
+
+
+async def test_runs_python_and_shell_in_the_work_dir(tmp_path: Path) -> None:
+    code = ("```python\nimport os\nprint(os.getcwd())\nopen('made.txt', 'w').write('x')\n```\n"
+            "```sh\necho home=$HOME\ncat made.txt\n```")  # fmt: skip
+    result = await LocalExecutor().run(blocks(code), tmp_path, 10)
+    work = str(tmp_path.resolve())
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{work}\nhome={work}\nx"
+    assert (tmp_path / "made.txt").read_text() == "x"
+    assert len(result.files) == 2 and result.executor == "local"
+
+
+async def test_stderr_is_captured_and_a_failure_stops_later_blocks(tmp_path: Path) -> None:
+    code = ("```python\nimport sys\nprint('out')\nsys.stderr.write('bad thing\\n')\nsys.exit(3)\n"
+            "```\n```sh\necho never > ran.txt\n```")  # fmt: skip
+    result = await LocalExecutor().run(blocks(code), tmp_path, 10)
+    assert result.exit_code == 3
+    assert "out" in result.output and "bad thing" in result.output
+    assert not (tmp_path / "ran.txt").exists()
+
+
+async def test_python_exception_is_reported_with_traceback(tmp_path: Path) -> None:
+    result = await LocalExecutor().run(blocks("```python\n1/0\n```"), tmp_path, 10)
+    assert result.exit_code == 1
+    assert "ZeroDivisionError" in result.output
+
+
+async def test_unknown_language_is_reported_not_run(tmp_path: Path) -> None:
+    code = "```sh\necho first\n```\n```ruby\nputs 1\n```\n```sh\necho third\n```"
+    result = await LocalExecutor().run(blocks(code), tmp_path, 10)
+    assert result.exit_code == 1
+    assert "first" in result.output and "third" not in result.output
+    assert "unknown language 'ruby'" in result.output
+
+
+async def test_executor_languages_restrict_what_runs(tmp_path: Path) -> None:
+    result = await LocalExecutor(languages=["python"]).run(blocks("```sh\necho x\n```"),
+                                                           tmp_path, 10)  # fmt: skip
+    assert result.exit_code == 1 and "unknown language 'sh'" in result.output
+
+
+async def test_filename_traversal_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    code = "```python\n# filename: ../escaped.py\nprint(1)\n```"
+    result = await LocalExecutor().run(blocks(code), work, 10)
+    assert result.exit_code == 1 and "refused" in result.output
+    assert not (tmp_path / "escaped.py").exists()
+
+
+async def test_timeout_kills_the_loop_and_its_children(tmp_path: Path) -> None:
+    code = ("```python\nimport subprocess, time\n"
+            "child = subprocess.Popen(['sleep', '300'])\n"
+            "open('child.pid', 'w').write(str(child.pid))\n"
+            "while True:\n    time.sleep(0.01)\n```")  # fmt: skip
+    started = time.monotonic()
+    result = await LocalExecutor().run(blocks(code), tmp_path, 1.5)
+    assert time.monotonic() - started < 5
+    assert result.timed_out and result.exit_code == TIMEOUT_EXIT_CODE
+    assert "timed out after 1.5 s" in result.output
+    child = int((tmp_path / "child.pid").read_text())
+    assert wait_until(lambda: process_gone(child)), f"child {child} survived the timeout"
+
+
+async def test_background_children_are_killed_when_the_code_exits(tmp_path: Path) -> None:
+    code = ("```python\nimport subprocess\n"
+            "child = subprocess.Popen(['sleep', '300'], stdout=subprocess.DEVNULL)\n"
+            "open('child.pid', 'w').write(str(child.pid))\nprint('done')\n```")  # fmt: skip
+    result = await LocalExecutor().run(blocks(code), tmp_path, 10)
+    assert result.exit_code == 0 and result.output == "done\n"
+    child = int((tmp_path / "child.pid").read_text())
+    assert wait_until(lambda: process_gone(child))
+
+
+async def test_output_is_capped_and_marked(tmp_path: Path) -> None:
+    code = "```python\nimport sys\nfor _ in range(2000):\n    sys.stdout.write('x' * 1000)\n```"
+    result = await LocalExecutor().run(blocks(code), tmp_path, 20, output_limit=5000)
+    assert result.exit_code == 0 and result.truncated
+    assert result.output == "x" * 5000 + TRUNCATED_MARKER
+    assert "[output truncated]" in result.output
+
+
+async def test_secrets_are_scrubbed_from_the_environment(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    secrets = {"OPENAI_API_KEY": "sk-1", "GITHUB_TOKEN": "t", "MY_SECRET": "s",
+               "DB_PASSWORD": "p", "AWS_SECRET_ACCESS_KEY": "a", "SSH_AUTH_SOCK": "/x"}  # fmt: skip
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("GRAPHFLOW_HARMLESS", "ok")
+    code = "```python\nimport os\nprint(sorted(os.environ))\n```"
+    result = await LocalExecutor(env={"EXTRA": "1"}).run(blocks(code), tmp_path, 10)
+    names = eval(result.output)  # the test's own output: a list literal
+    for name in secrets:
+        assert name not in names
+    assert {"PATH", "HOME", "LANG", "GRAPHFLOW_HARMLESS", "EXTRA"} <= set(names)
+
+
+def test_scrub_environment_keeps_path_and_lang() -> None:
+    env = scrub_environment("/w", {"PATH": "/bin", "LANG": "de_DE.UTF-8", "TMPDIR": "/x",
+                                   "api_key": "k", "Session_Cookie": "c"})  # fmt: skip
+    assert env["PATH"] == "/bin" and env["LANG"] == "de_DE.UTF-8" and env["HOME"] == "/w"
+    assert "api_key" not in env and "Session_Cookie" not in env and "TMPDIR" not in env
+
+
+async def test_timeout_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ExecutionError, match="positive"):
+        await LocalExecutor().run(blocks("```python\nprint(1)\n```"), tmp_path, 0)
+
+
+async def test_process_that_escapes_the_group_does_not_hang_the_run(tmp_path: Path) -> None:
+    # setsid puts the grandchild outside the process group; the executor stops reading
+    # its output shortly after the code itself exits instead of waiting for it.
+    code = "```sh\nsetsid sleep 30 &\necho started\n```"
+    started = time.monotonic()
+    result = await LocalExecutor().run(blocks(code), tmp_path, 10)
+    assert result.exit_code == 0 and "started" in result.output
+    assert time.monotonic() - started < 5
