@@ -171,6 +171,8 @@ def _answer_loop(graph: Any, result: Any, store: Any, listener: Any, interactive
 model_options = [
     click.option("--model", default=None, help="Model name for agent nodes (overrides the graph)."),
     click.option("--base-url", default=None, help="OpenAI-compatible endpoint for agent nodes."),
+    click.option("--executor", type=click.Choice(["local", "sandbox", "docker"]), default=None,
+                 help="Executor for code nodes left on `auto`."),
 ]
 
 
@@ -183,10 +185,12 @@ def _with(options: list[Any]) -> Callable[[Callable[..., Any]], Callable[..., An
     return apply
 
 
-def _services(store: Any, listener: Any, model: str | None, base_url: str | None) -> Any:
+def _services(store: Any, listener: Any, model: str | None, base_url: str | None,
+              executor: str | None = None) -> Any:  # fmt: skip
     from graphflow.kinds.base import Services
 
-    options = {k: v for k, v in (("model", model), ("base_url", base_url)) if v}
+    options = {k: v for k, v in (("model", model), ("base_url", base_url),
+                                 ("executor", executor)) if v}  # fmt: skip
     return Services(store=store, emit=listener or (lambda e: None), options=options)
 
 
@@ -207,7 +211,8 @@ def _services(store: Any, listener: Any, model: str | None, base_url: str | None
 @handle_errors
 def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str,
         run_id: str | None, work_dir: str | None, quiet: bool, events: str | None,
-        interactive: bool | None, model: str | None, base_url: str | None) -> None:  # fmt: skip
+        interactive: bool | None, model: str | None, base_url: str | None,
+        executor: str | None) -> None:  # fmt: skip
     """Run GRAPH_FILE (a path, or the name of a bundled graph such as `quickstart`)."""
     from graphflow.graph import run_sync
     from graphflow.loader import load
@@ -217,7 +222,7 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
     console = _console()
     store = _open_store(db)
     listener = _progress(events, quiet)
-    services = _services(store, listener, model, base_url)
+    services = _services(store, listener, model, base_url, executor)
     result = run_sync(graph.run(input_, variables=values, store=store, run_id=run_id,
                                 on_event=listener, work_dir=work_dir, services=services))  # fmt: skip
     result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
@@ -244,7 +249,7 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
            graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
            events: str | None, interactive: bool | None, model: str | None,
-           base_url: str | None) -> None:  # fmt: skip
+           base_url: str | None, executor: str | None) -> None:  # fmt: skip
     """Continue RUN_ID from its last committed step (after a crash, or with an answer)."""
     from graphflow.graph import run_sync
     from graphflow.loader import graph_for_run, load
@@ -257,7 +262,7 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
     if answer:
         answers = dict(a.partition("=")[::2] for a in answer)
     listener = _progress(events, quiet)
-    services = _services(store, listener, model, base_url)
+    services = _services(store, listener, model, base_url, executor)
     result = run_sync(graph.resume(run_id, input=answers, store=store, on_event=listener,
                                    allow_changed_graph=allow_changed_graph, work_dir=work_dir,
                                    services=services))  # fmt: skip
