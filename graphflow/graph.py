@@ -71,8 +71,12 @@ class CompiledGraph:
         )
 
     def spec_record(self) -> dict[str, Any]:
-        """The spec as stored with each run (callables become markers)."""
-        return self.spec.to_file()
+        """The spec as stored with each run: callables become markers, and literal
+        ``api_key`` entries (in ``models:`` or a node) are left out — secrets are never
+        written to the run database."""
+        from graphflow.models.config import strip_api_keys
+
+        return strip_api_keys(self.spec.to_file())  # type: ignore[no-any-return]
 
     # ---- running ------------------------------------------------------------------
 

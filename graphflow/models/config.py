@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from graphflow.errors import ModelError
 from graphflow.models.prices import known_price
 
-__all__ = ["OPENAI_BASE_URL", "ModelConfig", "filter_configs"]
+__all__ = ["OPENAI_BASE_URL", "ModelConfig", "filter_configs", "strip_api_keys"]
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 #: Placeholder key sent to endpoints that need none (Ollama, vLLM, llama.cpp, LM Studio).
@@ -222,3 +222,18 @@ def _matches(config: ModelConfig | Mapping[str, Any], key: str, accepted: Any) -
     if isinstance(value, (list, tuple, set)):
         return any(v in wanted for v in value)
     return value in wanted
+
+
+def strip_api_keys(data: Any) -> Any:
+    """A copy of ``data`` (e.g. a graph's ``models:`` section) without any literal
+    ``api_key`` entries, at any depth: what may be written to a file or a database.
+
+    Example:
+        >>> strip_api_keys({"default": [{"model": "m", "api_key": "sk-..."}]})
+        {'default': [{'model': 'm'}]}
+    """
+    if isinstance(data, Mapping):
+        return {k: strip_api_keys(v) for k, v in data.items() if k != "api_key"}
+    if isinstance(data, (list, tuple)):
+        return [strip_api_keys(v) for v in data]
+    return data

@@ -40,6 +40,8 @@ from graphflow.store.schema import FORMAT_VERSION, MARKER, apply_migrations
 __all__ = ["LEASE_SECONDS", "RunRecord", "Store"]
 
 SNAPSHOT_EVERY = 200
+#: Tables other graphflow layers keep in the run database (the model response cache).
+_COMPANION_TABLES = {"model_cache"}
 LEASE_SECONDS = 60.0
 _HOST = socket.gethostname()
 
@@ -133,7 +135,7 @@ class Store:
 
     def _migrate(self) -> None:
         conn = self.db.conn
-        tables = set(self.db.table_names())
+        tables = set(self.db.table_names()) - _COMPANION_TABLES
         if tables and "meta" not in tables:
             raise StoreCorrupt(
                 f"{self.path} is an SQLite database but not a graphflow run database "

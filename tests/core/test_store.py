@@ -158,3 +158,22 @@ def test_truncated_database_is_detected_and_reported(tmp_path: Path) -> None:
         for r in s.list_runs():
             s.load_messages(r.run_id)
             s.load_variables(r.run_id, r.last_step)
+
+
+def test_a_database_the_model_cache_wrote_first_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE model_cache (key TEXT PRIMARY KEY, value TEXT)")
+    Store(path).close()
+
+
+def test_api_keys_in_a_graph_are_not_stored(tmp_path: Path) -> None:
+    g = Graph("secret")
+    g.models = {"default": {"model": "m", "api_key": "sk-live-very-secret"}}
+    g.add_node("a", lambda s: "hi")
+    store = Store(tmp_path / "runs.db")
+    g.compile().run_sync(store=store)
+    store.size_bytes()
+    store.close()
+    for file in tmp_path.iterdir():
+        assert b"sk-live-very-secret" not in file.read_bytes()

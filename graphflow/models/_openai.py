@@ -1,0 +1,171 @@
+"""One request to one endpoint through the official ``openai`` package.
+
+The package is imported on first use, so graphs without agents never load it. Its own
+retries are switched off (``max_retries=0``): :mod:`graphflow.models.client` retries
+and falls back itself, so the behaviour is explicit and testable.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from graphflow.errors import ModelBadResponse, ModelError
+from graphflow.models._stream import StreamAssembler
+from graphflow.models.config import ModelConfig
+
+__all__ = ["Answer", "make_client", "request_once"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one successful request produced, before usage and caching are applied."""
+
+    message: dict[str, Any]
+    finish_reason: str | None
+    usage: Mapping[str, Any] | None
+    model: str
+    raw: dict[str, Any] | None
+
+
+def _openai() -> Any:
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise ModelError(
+            "the openai package is needed to call a model endpoint; install it with "
+            "`pip install openai`"
+        ) from None
+    return openai
+
+
+def make_client(config: ModelConfig, api_key: str) -> Any:
+    """An ``AsyncOpenAI`` (or ``AsyncAzureOpenAI``) client for ``config``, without retries."""
+    openai = _openai()
+    if config.api_type == "azure":
+        return openai.AsyncAzureOpenAI(
+            azure_endpoint=config.base_url,
+            api_version=config.api_version,
+            azure_deployment=config.azure_deployment,
+            api_key=api_key,
+            timeout=config.timeout,
+            max_retries=0,
+        )
+    return openai.AsyncOpenAI(
+        base_url=config.url, api_key=api_key, timeout=config.timeout, max_retries=0
+    )
+
+
+@cache
+def _create_parameters() -> frozenset[str]:
+    openai = _openai()
+    create = openai.resources.chat.completions.AsyncCompletions.create
+    return frozenset(inspect.signature(create).parameters) - {"self"}
+
+
+def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split request options into those the client knows and the rest, which travel in
+    ``extra_body`` (options of vLLM, Ollama … such as ``top_k``)."""
+    known = _create_parameters()
+    direct = {k: v for k, v in params.items() if k in known}
+    extra = {k: v for k, v in params.items() if k not in known}
+    return direct, extra
+
+
+async def request_once(
+    client: Any,
+    config: ModelConfig,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    tools: Sequence[Mapping[str, Any]] | None,
+    params: Mapping[str, Any],
+    response_format: Mapping[str, Any] | None,
+    stream: bool,
+    on_token: Callable[[str], None] | None,
+) -> Answer:
+    """Send one chat-completion request and read the answer.
+
+    Raises:
+        ModelBadResponse: no choices, or a stream that ended before the model finished.
+        openai errors: for the client to classify.
+    """
+    direct, extra = split_params(params)
+    kwargs: dict[str, Any] = {"model": config.model, "messages": list(messages), **direct}
+    if extra:
+        kwargs["extra_body"] = extra
+    if tools:
+        kwargs["tools"] = list(tools)
+    if response_format is not None:
+        kwargs["response_format"] = dict(response_format)
+    if stream:
+        return await _streamed(client, config, kwargs, on_token)
+    kwargs.pop("stream_options", None)
+    completion = await client.chat.completions.create(**kwargs)
+    if not hasattr(completion, "choices"):
+        raise ModelBadResponse(f"{config.endpoint} answered {str(completion)[:200]!r}")
+    if not completion.choices:
+        raise ModelBadResponse(f"{config.endpoint} answered with no choices")
+    choice = completion.choices[0]
+    if choice.message is None:
+        raise ModelBadResponse(f"{config.endpoint} answered a choice without a message")
+    message: dict[str, Any] = {"role": "assistant", "content": choice.message.content}
+    if choice.message.tool_calls:
+        message["tool_calls"] = [_call_dict(call) for call in choice.message.tool_calls]
+    usage = completion.usage.model_dump() if completion.usage is not None else None
+    return Answer(
+        message=message,
+        finish_reason=choice.finish_reason,
+        usage=usage,
+        model=completion.model or config.model,
+        raw=completion.model_dump(mode="json", exclude_none=True),
+    )
+
+
+async def _streamed(
+    client: Any,
+    config: ModelConfig,
+    kwargs: dict[str, Any],
+    on_token: Callable[[str], None] | None,
+) -> Answer:
+    assembler = StreamAssembler(on_token)
+    # Ask for usage in the last chunk; ``params: {stream_options: null}`` turns this off
+    # for servers that refuse the option.
+    options = kwargs.pop("stream_options", {"include_usage": True})
+    if options is not None:
+        kwargs["stream_options"] = options
+    chunks = await client.chat.completions.create(**kwargs, stream=True)
+    try:
+        async for chunk in chunks:
+            assembler.add(chunk.model_dump(exclude_none=True))
+    finally:
+        await chunks.close()
+    if not assembler.saw_choice:
+        raise ModelBadResponse(f"{config.endpoint} streamed no choices")
+    if assembler.finish_reason is None:
+        raise ModelBadResponse(f"{config.endpoint} ended the stream before the model finished")
+    message: dict[str, Any] = {"role": "assistant", "content": assembler.content}
+    if assembler.tool_calls:
+        message["tool_calls"] = assembler.tool_calls
+        message["content"] = assembler.content or None
+    return Answer(
+        message=message,
+        finish_reason=assembler.finish_reason,
+        usage=assembler.usage,
+        model=assembler.model or config.model,
+        raw=None,
+    )
+
+
+def _call_dict(call: Any) -> dict[str, Any]:
+    function = getattr(call, "function", None)
+    return {
+        "id": call.id,
+        "type": getattr(call, "type", None) or "function",
+        "function": {
+            "name": getattr(function, "name", "") or "",
+            "arguments": getattr(function, "arguments", "") or "",
+        },
+    }

@@ -1,0 +1,310 @@
+"""The model client: a config list tried in order, with retries, a response cache,
+usage and cost accounting, and an optional budget.
+
+Example:
+    >>> from graphflow.models.server import ModelServer
+    >>> with ModelServer(script=["Paris."]) as server:
+    ...     client = ModelClient([ModelConfig(model="m", base_url=server.base_url)])
+    ...     answer = client.complete_sync([{"role": "user", "content": "Capital of France?"}])
+    >>> answer.text, answer.usage.cached
+    ('Paris.', False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from types import EllipsisType
+from typing import Any
+
+from graphflow.errors import (
+    ModelBadResponse,
+    ModelError,
+    ModelRequestRejected,
+    ModelTimeout,
+)
+from graphflow.messages import Message
+from graphflow.models._openai import Answer, make_client, request_once
+from graphflow.models._stream import CallbackFailed
+from graphflow.models.cache import ResponseCache, request_key
+from graphflow.models.config import ModelConfig
+from graphflow.models.response import (
+    MessageLike,
+    ModelResponse,
+    ResponseFormat,
+    response_format_dict,
+    to_openai_messages,
+)
+from graphflow.models.retry import Failure, RetryPolicy, classify
+from graphflow.models.usage import (
+    Budget,
+    Usage,
+    UsageTotals,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
+
+__all__ = ["DEFAULT_CACHE_SEED", "ModelClient"]
+
+#: The cache seed used when none is given (AutoGen's default is 41 too).
+DEFAULT_CACHE_SEED = 41
+_RESERVED = ("model", "messages", "stream", "tools", "response_format")
+
+
+class ModelClient:
+    """Talks to OpenAI-compatible endpoints through the ``openai`` package.
+
+    Args:
+        configs: one config or a list tried in order (dicts are validated).
+        cache: where answers are cached; ``None`` disables caching.
+        cache_seed: the default cache seed (``None``: do not cache by default).
+        retry: backoff between retries on one endpoint.
+        budget: refuse new calls once this client's billed usage reaches it.
+
+    Attributes:
+        usage: the sum of this client's calls (cache hits counted apart).
+        requests: HTTP requests sent (attempts, including failed ones).
+    """
+
+    def __init__(
+        self,
+        configs: ModelConfig | Mapping[str, Any] | Sequence[ModelConfig | Mapping[str, Any]],
+        *,
+        cache: ResponseCache | None = None,
+        cache_seed: int | None = DEFAULT_CACHE_SEED,
+        retry: RetryPolicy | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        if isinstance(configs, (ModelConfig, Mapping)):
+            configs = [configs]
+        self.configs = [
+            c if isinstance(c, ModelConfig) else ModelConfig.model_validate(c) for c in configs
+        ]
+        if not self.configs:
+            raise ModelError("a model client needs at least one model config")
+        self.cache = cache
+        self.cache_seed = cache_seed
+        self.retry = retry or RetryPolicy()
+        self.budget = budget
+        self.usage = UsageTotals()
+        self.requests = 0
+        self._clients: dict[int, tuple[str, Any]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"ModelClient([{', '.join(c.endpoint for c in self.configs)}])"
+
+    async def complete(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        response_format: ResponseFormat | None = None,
+        stream: bool = False,
+        on_token: Callable[[str], None] | None = None,
+        cache_seed: int | EllipsisType | None = ...,
+        params: Mapping[str, Any] | None = None,
+    ) -> ModelResponse:
+        """Ask the model; see :class:`~graphflow.models.response.ChatModel`.
+
+        A cached answer is returned without any request (streamed at once to
+        ``on_token``). Otherwise each config is tried in order: retryable failures are
+        retried with backoff up to the config's ``max_retries``, then the next config is
+        tried. On a retry after a partly streamed answer, ``on_token`` sees the tokens of
+        the new attempt from the start.
+
+        Raises:
+            ModelRequestRejected: an endpoint refused the request itself (HTTP 400).
+            ModelTimeout: every endpoint timed out.
+            ModelBadResponse: every endpoint answered with something unreadable.
+            ModelError: the endpoints failed for mixed or other reasons (all listed).
+            BudgetExceeded: the client's budget is used up.
+        """
+        wire = to_openai_messages(messages)
+        tool_list = [dict(t) for t in tools or ()]
+        fmt = response_format_dict(response_format)
+        overrides = dict(params or {})
+        for name in _RESERVED:
+            if name in overrides:
+                raise ModelError(f"params may not set {name!r}; pass it as its own argument")
+        seed = self.cache_seed if cache_seed is ... else cache_seed
+        if self.budget:
+            self.budget.check(self.usage, where="model call refused")
+        keys: list[str | None] = []
+        for config in self.configs:
+            key: str | None = None
+            if seed is not None and self.cache is not None:
+                key = request_key(
+                    config.identity(),
+                    wire,
+                    tools=tool_list,
+                    response_format=fmt,
+                    params={**config.request_params(), **overrides},
+                    cache_seed=seed,
+                )
+                row = self.cache.get(key)
+                if row is not None:
+                    return self._replay(config, row, on_token)
+            keys.append(key)
+        failures: list[tuple[ModelConfig, Failure]] = []
+        for config, cache_key in zip(self.configs, keys, strict=True):
+            params_for = {**config.request_params(), **overrides}
+            outcome = await self._try(config, wire, tool_list, params_for, fmt, stream, on_token)
+            if isinstance(outcome, Failure):
+                failures.append((config, outcome))
+                continue
+            response = self._response(config, outcome, wire)
+            if cache_key is not None and self.cache is not None:
+                self.cache.put(cache_key, response.to_cache(), model=config.model)
+            self.usage.add(response.usage)
+            return response
+        raise _final_error(failures)
+
+    def _replay(
+        self, config: ModelConfig, row: Mapping[str, Any], on_token: Callable[[str], None] | None
+    ) -> ModelResponse:
+        cost = config.cost(
+            int(row.get("prompt_tokens") or 0), int(row.get("completion_tokens") or 0)
+        )
+        response = ModelResponse.from_cache(row, cost=cost, base_url=config.url)
+        if on_token is not None and response.text:
+            on_token(response.text)
+        self.usage.add(response.usage)
+        return response
+
+    async def _try(
+        self,
+        config: ModelConfig,
+        wire: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        params: dict[str, Any],
+        fmt: dict[str, Any] | None,
+        stream: bool,
+        on_token: Callable[[str], None] | None,
+    ) -> Answer | Failure:
+        """Send to one endpoint with retries; a Failure means: go to the next config."""
+        retries = bad = 0
+        while True:
+            try:
+                client = await self._client(config)
+                self.requests += 1
+                return await request_once(
+                    client,
+                    config,
+                    wire,
+                    tools=tools,
+                    params=params,
+                    response_format=fmt,
+                    stream=stream,
+                    on_token=on_token,
+                )
+            except CallbackFailed as failed:
+                raise failed.original from None
+            except Exception as exc:
+                failure = classify(exc)
+            if failure.kind == "rejected":
+                error = ModelRequestRejected(
+                    f"{config.endpoint} rejected the request ({failure.describe()}); retrying "
+                    "cannot help: shorten the conversation, or change the request or its options"
+                )
+                error.failure = failure  # type: ignore[attr-defined]
+                raise error
+            if failure.kind == "bad_response" and bad < self.retry.bad_response_retries:
+                bad += 1
+                continue
+            if failure.retryable and retries < config.max_retries:
+                await asyncio.sleep(self.retry.delay(retries, retry_after=failure.retry_after))
+                retries += 1
+                continue
+            return failure
+
+    async def _client(self, config: ModelConfig) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._clients.clear()
+            self._loop = loop
+        key = config.resolve_key()
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()
+        index = id(config)
+        cached = self._clients.get(index)
+        if cached is None or cached[0] != fingerprint:
+            if cached is not None:  # the key changed: drop the old client's connections
+                await cached[1].close()
+            cached = (fingerprint, make_client(config, key))
+            self._clients[index] = cached
+        return cached[1]
+
+    def _response(
+        self, config: ModelConfig, answer: Answer, wire: list[dict[str, Any]]
+    ) -> ModelResponse:
+        message = Message.model_validate(answer.message)
+        usage = answer.usage or {}
+        prompt = int(usage.get("prompt_tokens") or 0) or estimate_prompt_tokens(wire)
+        completion = int(usage.get("completion_tokens") or 0)
+        if not answer.usage:
+            completion = estimate_tokens(message.content) + sum(
+                estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ()
+            )
+        return ModelResponse(
+            message=message,
+            usage=Usage(
+                prompt, completion, config.cost(prompt, completion), False, answer.model, config.url
+            ),
+            finish_reason=answer.finish_reason,
+            raw=answer.raw,
+        )
+
+    def complete_sync(self, messages: Sequence[MessageLike], **options: Any) -> ModelResponse:
+        """:meth:`complete` for code without an event loop (closes its connections after).
+
+        Raises:
+            ModelError: when called from inside a running event loop.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise ModelError("complete_sync() was called inside an event loop; await complete()")
+
+        async def run() -> ModelResponse:
+            try:
+                return await self.complete(messages, **options)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(run())
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections of this client."""
+        clients = [client for _, client in self._clients.values()]
+        self._clients.clear()
+        for client in clients:
+            await client.close()
+
+
+def _final_error(failures: list[tuple[ModelConfig, Failure]]) -> ModelError:
+    detail = "; ".join(f"{c.endpoint}: {f.describe()}" for c, f in failures)
+    kinds = {f.kind for _, f in failures}
+    count = len(failures)
+    where = "the model endpoint" if count == 1 else f"all {count} model endpoints"
+    error: ModelError
+    if kinds == {"timeout"}:
+        limits = ", ".join(sorted({f"{c.timeout:g} s" for c, _ in failures}))
+        error = ModelTimeout(
+            f"{where} timed out: {detail} (timeout {limits}, after retries); raise timeout: "
+            "in the model config, or check that the server is running and not overloaded"
+        )
+    elif kinds == {"bad_response"}:
+        error = ModelBadResponse(
+            f"{where} answered with something that is not a chat completion: {detail}; "
+            "check that base_url points at an OpenAI-compatible /v1 endpoint"
+        )
+    else:
+        error = ModelError(
+            f"{where} failed: {detail}; check base_url, the API key and the server, "
+            "or add a fallback config"
+        )
+    error.failures = failures  # type: ignore[attr-defined]
+    return error
