@@ -76,7 +76,7 @@ class CompiledGraph:
         written to the run database."""
         from graphflow.models.config import strip_api_keys
 
-        return strip_api_keys(self.spec.to_file())  # type: ignore[no-any-return]
+        return strip_api_keys(self.spec.to_file())
 
     # ---- running ------------------------------------------------------------------
 

@@ -250,7 +250,7 @@ class _Execution:
             visits[node_id] = visits.get(node_id, 0) + 1
         post = State(messages=messages, variables=variables, visits=visits, step=step)
         try:
-            frontier, waits = self.route(step, nodes, results, post)
+            frontier, waits, via = self.route(step, nodes, results, post)
         except RunError as exc:
             del messages[first_seq:]
             for k, v in undo_vars.items():
@@ -265,7 +265,8 @@ class _Execution:
         snapshot = (variables, visits) if (step + 1) % SNAPSHOT_EVERY == 0 else None
         self.store.commit_step(
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
-            variables=delta, frontier={"run": frontier, "wait": waits}, usage=step_usage,
+            variables=delta, frontier={"run": frontier, "wait": waits, "via": via},
+            usage=step_usage,
             run_usage=self.usage if step_usage else None, started_at=started_at,
             snapshot=snapshot, had_writes=parallel, had_effects=self.effects_dirty)  # fmt: skip
         self.effects_dirty = False
@@ -320,56 +321,58 @@ class _Execution:
         return journal
 
     def route(self, step: int, nodes: list[str], results: Mapping[str, Any],
-              post: State) -> tuple[list[str], list[str]]:  # fmt: skip
-        graph = self.graph
+              post: State) -> tuple[list[str], list[str], dict[str, list[str]]]:  # fmt: skip
+        """The next frontier, the waiting joins, and which node led to which targets."""
         targets: list[str] = []
+        via: dict[str, list[str]] = {}
         for node_id in nodes:
-            update = results[node_id]
-            edges = graph.out_edges[node_id]
-            node = graph.nodes[node_id]
-            if not edges or node.impl.terminal:
-                continue
-            goto = update.goto
-            if goto is not None:
-                chosen = [goto] if isinstance(goto, str) else list(goto)
-                allowed = {e.target for e in edges}
-                bad = [t for t in chosen if t not in allowed]
-                if bad:
-                    raise NoTransitionError(
-                        f"node {node_id!r} chose {bad[0]!r}, which is not one of its successors "
-                        f"({', '.join(sorted(allowed))}); add an edge {node_id} → {bad[0]}",
-                        run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+            chosen = self.targets_of(node_id, step, results[node_id], post)
+            if chosen:
+                via[node_id] = chosen
                 targets.extend(chosen)
-                continue
-            if node.impl.dynamic_routing:
-                raise NoTransitionError(f"node {node_id!r} did not choose a successor",
-                                        run_id=self.run_id, step=step, node=node_id)  # fmt: skip
-            if not edges[0].conditional:
-                targets.extend(e.target for e in edges)
-                continue
-            mine = update.messages
-            view = post if not mine else State(post.messages, post.variables, post.visits,
-                                               post.step, focus=mine[-1])  # fmt: skip
-            for edge in edges:
-                if edge.otherwise:
-                    targets.append(edge.target)
-                    break
-                try:
-                    taken = edge.condition(view) if edge.condition else False
-                except Exception as exc:
-                    raise ConditionError(
-                        f"edge {node_id} → {edge.target}: condition {edge.text!r} failed: "
-                        f"{type(exc).__name__}: {exc}; fix the expression", run_id=self.run_id,
-                        step=step, node=node_id) from None  # fmt: skip
-                if taken:
-                    targets.append(edge.target)
-                    break
-            else:
-                conds = "; ".join(f"{e.target}: {e.text}" for e in edges)
+        frontier, waits = self.frontier_from(targets)
+        return frontier, waits, via
+
+    def targets_of(self, node_id: str, step: int, update: Update, post: State) -> list[str]:
+        edges = self.graph.out_edges[node_id]
+        node = self.graph.nodes[node_id]
+        if not edges or node.impl.terminal:
+            return []
+        goto = update.goto
+        if goto is not None:
+            chosen = [goto] if isinstance(goto, str) else list(goto)
+            allowed = {e.target for e in edges}
+            bad = [t for t in chosen if t not in allowed]
+            if bad:
                 raise NoTransitionError(
-                    f"node {node_id!r}: no outgoing condition held ({conds}); add an edge "
-                    f"with `else: true`", run_id=self.run_id, step=step, node=node_id)  # fmt: skip
-        return self.frontier_from(targets)
+                    f"node {node_id!r} chose {bad[0]!r}, which is not one of its successors "
+                    f"({', '.join(sorted(allowed))}); add an edge {node_id} → {bad[0]}",
+                    run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+            return chosen
+        if node.impl.dynamic_routing:
+            raise NoTransitionError(f"node {node_id!r} did not choose a successor",
+                                    run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+        if not edges[0].conditional:
+            return [e.target for e in edges]
+        mine = update.messages
+        view = post if not mine else State(post.messages, post.variables, post.visits,
+                                           post.step, focus=mine[-1])  # fmt: skip
+        for edge in edges:
+            if edge.otherwise:
+                return [edge.target]
+            try:
+                taken = edge.condition(view) if edge.condition else False
+            except Exception as exc:
+                raise ConditionError(
+                    f"edge {node_id} → {edge.target}: condition {edge.text!r} failed: "
+                    f"{type(exc).__name__}: {exc}; fix the expression", run_id=self.run_id,
+                    step=step, node=node_id) from None  # fmt: skip
+            if taken:
+                return [edge.target]
+        conds = "; ".join(f"{e.target}: {e.text}" for e in edges)
+        raise NoTransitionError(
+            f"node {node_id!r}: no outgoing condition held ({conds}); add an edge "
+            f"with `else: true`", run_id=self.run_id, step=step, node=node_id)  # fmt: skip
 
     def frontier_from(self, targets: list[str]) -> tuple[list[str], list[str]]:
         joins = self.graph.join_ancestors

@@ -1,31 +1,99 @@
 """Graphviz rendering of compiled graphs.
 
 Nodes are drawn by kind (``shape`` of the kind class), conditions label their edges,
-the else edge is dashed, nested graphs (subgraph nodes) are drawn as clusters.
-The ``dot`` binary is needed for SVG/PNG; DOT text needs nothing.
+the else edge is dashed, nested graphs (subgraph nodes) are drawn as clusters. With a
+run overlay (:class:`~graphflow.render.overlay.RunOverlay`) the path the run took is
+highlighted, inside clusters too. The ``dot`` binary is needed for SVG/PNG/PDF; DOT text
+needs nothing.
+
+Every text that reaches graphviz goes through :func:`dot_text`, so a label that looks
+like an HTML-like label (``<b>…</b>``) or holds backslashes is drawn as written.
 """
+
+# ruff: noqa: RUF002 - the multiplication sign marks visit counts in labels
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from graphflow.errors import RenderError
+from graphflow.render.overlay import PALETTE
 
-__all__ = ["render_to_file", "to_dot", "to_svg"]
+__all__ = ["INSTALL_HINT", "RANKDIRS", "build_digraph", "dot_text", "render_run",
+           "render_to_file", "to_dot", "to_svg"]  # fmt: skip
 
 _FILL = {"agent": "#dbeafe", "human": "#fef3c7", "tool": "#dcfce7", "code": "#e0e7ff",
          "router": "#fce7f3", "subgraph": "#f3f4f6", "end": "#e5e7eb", "function": "#ffffff"}  # fmt: skip
 INSTALL_HINT = ("the graphviz `dot` program is not installed; install it with "
                 "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
                 "`conda install graphviz`, or write .dot/.mmd files, which need no binary")  # fmt: skip
+RANKDIRS = ("TB", "LR", "BT", "RL")
+_TEXT_ATTRS = ("label", "xlabel", "tooltip", "labeltooltip", "edgetooltip", "headlabel",
+               "taillabel")  # fmt: skip
+
+
+def dot_text(text: str) -> Any:
+    r"""Text as graphviz should draw it: backslashes kept, line breaks as ``\n``, never
+    read as an HTML-like label.
+
+    Example:
+        >>> str(dot_text("<b>two\nlines</b>"))
+        '<b>two\\nlines</b>'
+    """
+    import graphviz
+
+    return graphviz.nohtml(str(text).replace("\\", "\\\\").replace("\n", "\\n"))
+
+
+def _encoded(attrs: Mapping[str, str]) -> dict[str, Any]:
+    return {k: dot_text(v) if k in _TEXT_ATTRS else v for k, v in attrs.items()}
+
+
+def _node_overlay(overlay: Any, node_id: str, attrs: Mapping[str, str]) -> dict[str, str]:
+    """A node's attributes with the run's marks: count, state colors, notes, tooltip."""
+    out = dict(attrs)
+    state = overlay.state(node_id)
+    border, fill, text = PALETTE[state]
+    out["label"] = "\n".join([overlay.count_label(node_id, out["label"]), *overlay.notes(node_id)])
+    out.update(
+        color=border,
+        fontcolor=text,
+        penwidth={"unvisited": "1", "visited": "2.5"}.get(state, "3.5"),
+    )
+    if fill:
+        out["fillcolor"] = fill
+    if overlay.fork_notes(node_id):
+        out["peripheries"] = "2"
+    if state == "unvisited":
+        out["style"] = out.get("style", "filled") + ",dashed"
+    out["tooltip"] = "\n".join([out.get("tooltip", node_id), *overlay.tooltip(node_id)])
+    return out
+
+
+def _edge_overlay(
+    overlay: Any, source: str, target: str, attrs: Mapping[str, str]
+) -> dict[str, str]:
+    """An edge's attributes: blue, thicker and marked with its steps when it was taken."""
+    out = dict(attrs)
+    mark = overlay.edge_mark(source, target)
+    if mark is None:
+        out.update(color=PALETTE["unvisited"][0], fontcolor=PALETTE["unvisited"][2])
+        return out
+    count = len(overlay.edge_steps[(source, target)])
+    base = out.get("label", "")
+    out["label"] = f"{base}\n{mark}" if base else mark
+    out.update(color=PALETTE["visited"][0], fontcolor=PALETTE["visited"][0],
+               penwidth=str(1.6 + 0.6 * min(count, 4)), tooltip=overlay.edge_tooltip(source, target))  # fmt: skip
+    return out
 
 
 def _short(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _add_graph(dot: Any, graph: Any, prefix: str, overlay: Any, rankdir: str) -> None:
+def _add_graph(dot: Any, graph: Any, prefix: str, overlay: Any) -> None:
     for node_id, node in graph.nodes.items():
         attrs = {"shape": node.impl.shape, "style": "filled,rounded" if node.impl.shape == "box"
                  else "filled", "fillcolor": _FILL.get(node.kind, "#ffffff"),
@@ -33,44 +101,71 @@ def _add_graph(dot: Any, graph: Any, prefix: str, overlay: Any, rankdir: str) ->
         if node_id == graph.entry:
             attrs["penwidth"] = "2"
         if overlay is not None:
-            attrs.update(overlay.node_attrs(prefix, node_id))
+            attrs = _node_overlay(overlay, node_id, attrs)
         inner = node.impl.subgraph()
-        if inner is not None:
-            with dot.subgraph(name=f"cluster_{prefix}{node_id}") as cluster:
-                cluster.attr(label=f"{node_id}: {inner.name}", style="rounded,dashed",
-                             color="#6b7280")  # fmt: skip
-                cluster.node(prefix + node_id, **attrs)
-                _add_graph(cluster, inner, f"{prefix}{node_id}/", None, rankdir)
-                cluster.edge(prefix + node_id, f"{prefix}{node_id}/{inner.entry}", style="dotted",
-                             arrowhead="open", label="runs")  # fmt: skip
-        else:
-            dot.node(prefix + node_id, **attrs)
+        if inner is None:
+            dot.node(prefix + node_id, **_encoded(attrs))
+            continue
+        child = overlay.child(node_id) if overlay is not None else None
+        with dot.subgraph(name=f"cluster_{prefix}{node_id}") as cluster:
+            cluster_attrs = {"label": f"{node_id}: {inner.name}", "style": "rounded,dashed",
+                             "color": "#6b7280", "tooltip": f"inner graph {inner.name}"}  # fmt: skip
+            if child is not None:
+                cluster_attrs["label"] += "\n" + child.cluster_note()
+                if not child.run_id:
+                    cluster_attrs["fontcolor"] = PALETTE["unvisited"][2]
+            cluster.attr(**_encoded(cluster_attrs))
+            cluster.node(prefix + node_id, **_encoded(attrs))
+            _add_graph(cluster, inner, f"{prefix}{node_id}/", child)
+            cluster.edge(prefix + node_id, f"{prefix}{node_id}/{inner.entry}", style="dotted",
+                         arrowhead="open", label="runs")  # fmt: skip
     for edges in graph.out_edges.values():
         for edge in edges:
             label = edge.label or ("else" if edge.otherwise else _short(edge.text or ""))
             attrs = {"label": label} if label else {}
+            if edge.text and edge.label:
+                attrs["tooltip"] = edge.text
             if edge.otherwise:
                 attrs["style"] = "dashed"
             if overlay is not None:
-                attrs.update(overlay.edge_attrs(prefix, edge.source, edge.target))
-            dot.edge(prefix + edge.source, prefix + edge.target, **attrs)
+                attrs = _edge_overlay(overlay, edge.source, edge.target, attrs)
+            dot.edge(prefix + edge.source, prefix + edge.target, **_encoded(attrs))
 
 
 def build_digraph(graph: Any, *, overlay: Any = None, rankdir: str = "TB") -> Any:
+    """The ``graphviz.Digraph`` of a compiled graph (with a run overlay when given).
+
+    Raises:
+        RenderError: ``rankdir`` is not one of TB, LR, BT, RL.
+    """
     import graphviz
 
-    dot = graphviz.Digraph(graph.name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
-                                                   "label": graph.name, "labelloc": "t"},
-                           node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                           edge_attr={"fontname": "Helvetica", "fontsize": "9"})  # fmt: skip
-    _add_graph(dot, graph, "", overlay, rankdir)
+    if rankdir not in RANKDIRS:
+        raise RenderError(f"rankdir {rankdir!r} is not a direction; use one of "
+                          f"{', '.join(RANKDIRS)}")  # fmt: skip
+    many = len(graph.nodes) > 30
+    dot = graphviz.Digraph(graph.name, graph_attr={
+        "rankdir": rankdir, "fontname": "Helvetica", "label": dot_text(graph.name),
+        "labelloc": "t", "newrank": "true", "outputorder": "edgesfirst",
+        "nodesep": "0.25" if many else "0.35", "ranksep": "0.35" if many else "0.5",
+        "pad": "0.2"}, node_attr={"fontname": "Helvetica", "fontsize": "11", "margin": "0.12,0.05"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})  # fmt: skip
+    _add_graph(dot, graph, "", overlay)
     if overlay is not None:
-        overlay.decorate(dot)
+        dot.attr(label=dot_text(f"{graph.name}\n{overlay.title()}"))
     return dot
 
 
 def to_dot(graph: Any, *, overlay: Any = None, rankdir: str = "TB") -> str:
-    """DOT source of the graph (with a run overlay when given)."""
+    """DOT source of the graph (with a run overlay when given).
+
+    Example:
+        >>> from graphflow import Graph
+        >>> g = Graph("hi", entry="a")
+        >>> _ = g.add_node("a", lambda state: "hello")
+        >>> "rankdir=LR" in to_dot(g.compile(), rankdir="LR")
+        True
+    """
     return str(build_digraph(graph, overlay=overlay, rankdir=rankdir).source)
 
 
@@ -82,15 +177,25 @@ def _pipe(graph: Any, fmt: str, **options: Any) -> bytes:
     except graphviz.ExecutableNotFound:
         raise RenderError(INSTALL_HINT) from None
     except graphviz.CalledProcessError as exc:
-        raise RenderError(f"dot failed to draw the graph: {exc.stderr!r}") from None
+        raise RenderError(f"dot failed to draw graph {graph.name!r}: {exc.stderr!r}; write a "
+                          ".dot file to inspect the source") from None  # fmt: skip
 
 
 def to_svg(graph: Any, **options: Any) -> str:
+    """SVG text of the graph (needs the ``dot`` binary); options as for :func:`to_dot`.
+
+    Raises:
+        RenderError: ``dot`` is missing (with the install hint) or failed.
+    """
     return _pipe(graph, "svg", **options).decode("utf-8")
 
 
 def render_to_file(graph: Any, path: str | Path, **options: Any) -> Path:
-    """Write the drawing; the format comes from the suffix: .svg .png .pdf .dot .gv .mmd"""
+    """Write the drawing; the format comes from the suffix: .svg .png .pdf .dot .gv .mmd
+
+    Raises:
+        RenderError: an unknown suffix, a missing ``dot`` binary, or a failed drawing.
+    """
     from graphflow.render.mermaid import to_mermaid
 
     path = Path(path)
@@ -105,3 +210,45 @@ def render_to_file(graph: Any, path: str | Path, **options: Any) -> Path:
         raise RenderError(f"cannot render to {path.name!r}: use a .svg, .png, .pdf, .dot or .mmd "
                           "file name")  # fmt: skip
     return path
+
+
+def render_run(store: Any, run_id: str, path: str | Path, graph: Any = None,
+               rankdir: str = "TB") -> Path:  # fmt: skip
+    """Draw run ``run_id`` on its graph to ``path`` (``.svg``, ``.png``, ``.pdf``, ``.dot``,
+    ``.mmd``).
+
+    Args:
+        store: the run's Store.
+        run_id: the run to draw.
+        path: the output file; its suffix picks the format.
+        graph: the compiled graph (default: rebuilt from the spec stored with the run;
+            pass it for graphs built in Python with callables).
+        rankdir: ``TB``, ``LR``, ``BT`` or ``RL``.
+
+    Returns:
+        The path written.
+
+    Raises:
+        RunNotFound: no such run. RenderError: the drawing failed (e.g. no ``dot``).
+
+    Example:
+        >>> from graphflow import Graph, Store
+        >>> g = Graph("hello", entry="greet")
+        >>> _ = g.add_node("greet", lambda state: "hello!")
+        >>> graph, store = g.compile(), Store(":memory:")
+        >>> run = graph.run_sync(store=store)
+        >>> import tempfile, os
+        >>> out = render_run(store, run.run_id, os.path.join(tempfile.mkdtemp(), "run.mmd"),
+        ...                  graph=graph)
+        >>> "greet ×1" in out.read_text()
+        True
+    """
+    record = store.get_run(run_id)
+    if graph is None:
+        from graphflow.loader import graph_for_run
+
+        graph = graph_for_run(record)
+    from graphflow.render.overlay import RunOverlay
+
+    overlay = RunOverlay.from_store(store, run_id)
+    return Path(graph.render(path, overlay=overlay, rankdir=rankdir))

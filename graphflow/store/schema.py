@@ -109,6 +109,12 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
+@migration(2)
+def _child_runs_index(conn: sqlite3.Connection) -> None:
+    # forks and subgraph runs are found by their parent
+    conn.execute("CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run)")
+
+
 FORMAT_VERSION = max(v for v, _ in _MIGRATIONS)
 
 

@@ -256,6 +256,14 @@ class Store:
                                                "status": "damaged", "error": str(exc)}))  # fmt: skip
         return out
 
+    def child_runs(self, run_id: str) -> list[tuple[str, int | None]]:
+        """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs
+        (fork step ``None``), oldest first."""
+        rows = self.conn.execute(
+            "SELECT run_id, forked_at FROM runs WHERE parent_run=? ORDER BY created_at", (run_id,)
+        )
+        return [(str(r[0]), r[1]) for r in rows]
+
     def set_status(
         self,
         run_id: str,
@@ -326,7 +334,7 @@ class Store:
         messages: Sequence[Message],
         first_seq: int,
         variables: Mapping[str, Any] | None,
-        frontier: Mapping[str, list[str]],
+        frontier: Mapping[str, Any],
         usage: Mapping[str, Any] | None,
         run_usage: Mapping[str, Any] | None,
         started_at: float,

@@ -177,3 +177,22 @@ def test_api_keys_in_a_graph_are_not_stored(tmp_path: Path) -> None:
     store.close()
     for file in tmp_path.iterdir():
         assert b"sk-live-very-secret" not in file.read_bytes()
+
+
+def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
+    from graphflow.store.schema import _MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("INSERT INTO meta VALUES ('marker', 'graphflow-run-store')")
+    dict(_MIGRATIONS)[1](conn)
+    conn.execute("INSERT INTO meta VALUES ('format_version', '1')")
+    conn.close()
+    store = Store(path)
+    assert store.conn.execute("SELECT value FROM meta WHERE key='format_version'").fetchone()[0] == str(FORMAT_VERSION)
+    indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "runs_parent" in indexes
+    run = chain(2).compile().run_sync(store=store)
+    store.fork_run(run.run_id, 1, "child", {"run": ["n0"], "wait": []})
+    assert store.child_runs(run.run_id) == [("child", 1)]

@@ -1,0 +1,247 @@
+"""The run report as one self-contained HTML page.
+
+Everything taken from the run (messages, tool arguments, errors, variable values, node
+names) is escaped with :func:`html.escape`: model output is untrusted. The page's only
+script is graphflow's own (``report.js``), allowed by a Content-Security-Policy hash, so
+even markup that slipped through could not run; it attaches its click handlers itself,
+and no handler is ever built from run content.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+import time
+from importlib import resources
+from typing import Any
+
+from graphflow.render.overlay import PALETTE
+from graphflow.report.data import Entry, NodeStats, ReportData, StepGroup, short_value
+
+__all__ = ["render_html", "svg_for_page"]
+
+_KIND_BADGE = {"input": "input", "human": "human input", "tool-call": "tool call",
+               "tool-result": "tool result", "code-output": "code output"}  # fmt: skip
+_FENCE = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.S)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _asset(name: str) -> str:
+    return resources.files("graphflow.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 0.001:
+        return f"{value * 1_000_000:.0f} µs"
+    if value < 1:
+        return f"{value * 1000:.1f} ms"
+    if value < 120:
+        return f"{value:.2f} s"
+    return f"{value / 60:.1f} min"
+
+
+def _tokens(usage: dict[str, float]) -> str:
+    total = int(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
+    return f"{total:,}" if total else "0"
+
+
+def _cost(usage: dict[str, float]) -> str:
+    cost = float(usage.get("cost", 0.0))
+    return f"${cost:.4f}" if cost else "$0"
+
+
+def svg_for_page(svg: str) -> str:
+    """Graphviz SVG made fit to inline in HTML: no XML prolog, doctype or comments, and
+    a width that follows the page.
+
+    Example:
+        >>> svg_for_page('<?xml version="1.0"?><!-- a --><svg width="80pt" height="9pt"></svg>')
+        '<svg class="diagram-svg" style="max-width:100pt"></svg>'
+    """
+    svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.S).strip()
+    size = re.search(r'<svg width="([\d.]+)pt" height="[^"]*"', svg)
+    if size is None:
+        return svg
+    widest = float(size.group(1)) * 1.25  # small graphs are not blown up to the page width
+    return (svg[: size.start()] + f'<svg class="diagram-svg" style="max-width:{widest:.0f}pt"'
+            + svg[size.end():])  # fmt: skip
+
+
+def _content(text: str) -> str:
+    """Message text with fenced code blocks set apart; every part escaped."""
+    parts, pos = [], 0
+    for match in _FENCE.finditer(text):
+        if match.start() > pos:
+            parts.append(f'<div class="text">{_e(text[pos : match.start()].strip(chr(10)))}</div>')
+        lang = match.group(1) or "code"
+        parts.append(f'<div class="code"><span class="lang">{_e(lang)}</span>'
+                     f"<pre><code>{_e(match.group(2))}</code></pre></div>")  # fmt: skip
+        pos = match.end()
+    rest = text[pos:].strip("\n")
+    if rest:
+        parts.append(f'<div class="text">{_e(rest)}</div>')
+    return "".join(parts)
+
+
+def _entry(entry: Entry) -> str:
+    badge = _KIND_BADGE.get(entry.kind, "")
+    if entry.kind == "code-output":
+        badge = f"code output · exit {entry.exit_code}"
+    body = ""
+    if entry.kind == "code-output":
+        ok = "ok" if entry.exit_code == 0 else "fail"
+        body = f'<pre class="output {ok}">{_e(entry.content)}</pre>'
+    elif entry.content:
+        body = _content(entry.content)
+    for call_id, name, arguments in entry.tool_calls:
+        body += (f'<div class="call"><span class="fn">{_e(name)}</span>'
+                 f'<span class="id">{_e(call_id)}</span><pre>{_e(arguments)}</pre></div>')  # fmt: skip
+    meta = [f"node {entry.node}" if entry.node else "run input", entry.role]
+    if entry.tool_call_id:
+        meta.append(f"answers {entry.tool_call_id}")
+    if entry.node.count("/"):
+        meta.append(f"inner run {entry.run_id}")
+    return (f'<article class="entry k-{_e(entry.kind)} r-{_e(entry.role)}" '
+            f'data-node="{_e(entry.node)}" data-step="{entry.step}">'
+            f'<header><span class="speaker">{_e(entry.speaker)}</span>'
+            + (f'<span class="badge">{_e(badge)}</span>' if badge else "")
+            + f'<span class="meta">{_e(" · ".join(meta))}</span></header>'
+            f'<div class="body">{body or "<em>(empty)</em>"}</div></article>')  # fmt: skip
+
+
+def _chips(nodes: list[str]) -> str:
+    return "".join(f'<button type="button" class="chip pick" data-node="{_e(n)}">{_e(n)}</button>'
+                   for n in nodes)  # fmt: skip
+
+
+def _group(group: StepGroup, data: ReportData) -> str:
+    if group.step == -1:
+        if not group.entries:
+            return ""
+        title = "input"
+    elif group.pending:
+        title = f"step {group.step} · {group.pending}"
+    else:
+        title = f"step {group.step}"
+    facts = []
+    if group.seconds is not None:
+        facts.append(_seconds(group.seconds))
+    usage: dict[str, float] = {}
+    for node_usage in group.usage.values():
+        for key in ("prompt_tokens", "completion_tokens", "cost"):
+            usage[key] = usage.get(key, 0) + float(node_usage.get(key, 0) or 0)
+    if usage.get("prompt_tokens") or usage.get("completion_tokens"):
+        facts.append(f"{_tokens(usage)} tokens · {_cost(usage)}")
+    if group.inherited_from:
+        facts.append(f"from parent run {group.inherited_from}")
+    extra = ""
+    if group.variables:
+        items = "".join(f"<li><code>{_e(k)}</code> = <code>{_e(short_value(v))}</code></li>"
+                        for k, v in group.variables.items())  # fmt: skip
+        extra += f'<ul class="vars" title="variables set in this step">{items}</ul>'
+    record = data.record
+    if group.pending == "waiting":
+        for node, question in data.overlay.waiting.items():
+            extra += (f'<div class="callout waiting" data-node="{_e(node)}"><b>{_e(node)}</b> waits '
+                      f"for a person: {_e(question)}</div>")  # fmt: skip
+    elif group.pending == "failed":
+        extra += f'<pre class="callout failed">{_e(record.error or record.reason or "")}</pre>'
+    entries = "".join(_entry(e) for e in group.entries)
+    if not entries and not extra and group.pending is None:
+        entries = '<p class="quiet">no messages</p>'
+    return (f'<section class="step" data-step="{group.step}"><h3>{_e(title)} '
+            f'{_chips(group.nodes)}<span class="facts">{_e(" · ".join(facts))}</span></h3>'
+            f"{extra}{entries}</section>")  # fmt: skip
+
+
+def _node_table(nodes: list[NodeStats], totals: dict[str, float]) -> str:
+    rows = []
+    for n in sorted(nodes, key=lambda s: (-s.visits, s.node)):
+        rows.append(f'<tr class="pick" data-node="{_e(n.node)}"><td>{_e(n.node)}</td>'
+                    f"<td>{_e(n.kind)}</td><td>{n.visits}</td><td>{n.messages}</td>"
+                    f"<td>{_e(_tokens(n.usage))}</td><td>{_e(_cost(n.usage))}</td>"
+                    f"<td>{_e(_seconds(n.seconds))}</td></tr>")  # fmt: skip
+    rows.append(f'<tr class="total"><td>total</td><td></td><td></td><td></td>'
+                f"<td>{_e(_tokens(totals))}</td><td>{_e(_cost(totals))}</td>"
+                f"<td>{_e(_seconds(totals.get('seconds')))}</td></tr>")  # fmt: skip
+    return ('<table class="nodes"><thead><tr><th>node</th><th>kind</th><th>runs</th>'
+            "<th>msgs</th><th>tokens</th><th>cost</th><th>step time</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+
+
+def _legend() -> str:
+    items = []
+    for state, (border, fill, _text) in PALETTE.items():
+        items.append(f'<span class="key"><i style="border-color:{border};'
+                     f'background:{fill or "#fff"}"></i>{state}</span>')  # fmt: skip
+    return f'<div class="legend">{"".join(items)}</div>'
+
+
+def _summary(data: ReportData) -> str:
+    r, t = data.record, data.totals
+    cards = [("status", r.status), ("steps", str(r.last_step + 1)),
+             ("messages", str(data.message_count)),
+             ("tokens", f"{_tokens(t)} ({int(t.get('prompt_tokens', 0)):,} in / "
+                        f"{int(t.get('completion_tokens', 0)):,} out)"),
+             ("cost", _cost(t)), ("model calls", f"{int(t.get('calls', 0))} "
+                                                 f"({int(t.get('cached_calls', 0))} cached)"),
+             ("step time", _seconds(t.get("seconds"))),
+             ("wall clock", _seconds(r.updated_at - r.created_at))]  # fmt: skip
+    html_cards = "".join(f'<div class="card"><span>{_e(k)}</span><b>{_e(v)}</b></div>'
+                         for k, v in cards)  # fmt: skip
+    lines = []
+    if r.reason:
+        lines.append(f"<p><b>stop reason:</b> {_e(r.reason)}</p>")
+    if data.overlay.forked_from:
+        parent, at = data.overlay.forked_from
+        lines.append(f"<p>forked from run <code>{_e(parent)}</code> at step {at}</p>")
+    for fork_id, at, _nodes in data.overlay.forks:
+        lines.append(f"<p>fork <code>{_e(fork_id)}</code> starts at step {at}</p>")
+    return f'<div class="cards">{html_cards}</div>{"".join(lines)}'
+
+
+def render_html(data: ReportData, svg: str | None, note: str | None = None) -> str:
+    """The whole page for ``data``, with the overlaid diagram ``svg`` (or ``note`` saying
+    why there is none)."""
+    r = data.record
+    script = _asset("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    csp = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+           f"script-src 'sha256-{digest}'")  # fmt: skip
+    diagram = svg_for_page(svg) if svg else f'<p class="quiet">{_e(note or "no diagram")}</p>'
+    timeline = "".join(_group(g, data) for g in data.groups)
+    status = _e(r.status)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(r.graph)} · run {_e(r.run_id)}</title>
+<style>{_asset("report.css")}</style></head>
+<body>
+<header class="top"><h1>{_e(r.graph)} <span class="run">run {_e(r.run_id)}</span>
+<span class="status s-{status}">{status}</span></h1>
+<p class="when">started {_e(_when(r.created_at))} · last update {_e(_when(r.updated_at))}</p>
+{_summary(data)}</header>
+<main class="layout">
+<aside class="left"><section id="diagram" class="panel"><h2>diagram</h2>{_legend()}
+<p class="hint">click a node to show only its messages</p>{diagram}</section>
+<section class="panel"><h2>nodes</h2>{_node_table(data.nodes, data.totals)}</section></aside>
+<section class="right panel"><h2>timeline</h2>
+<div id="filter" hidden><span id="filter-text"></span>
+<button type="button" id="show-all">show all</button></div>
+<div id="timeline">{timeline}</div></section>
+</main>
+<script>{script}</script>
+</body></html>
+"""
