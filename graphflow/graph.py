@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,13 +71,17 @@ class CompiledGraph:
             e.when is None or isinstance(e.when, str) for e in self.spec.edges
         )
 
+    @functools.cached_property
+    def _spec_record(self) -> dict[str, Any]:
+        from graphflow.models.config import strip_api_keys
+
+        return strip_api_keys(self.spec.to_file())
+
     def spec_record(self) -> dict[str, Any]:
         """The spec as stored with each run: callables become markers, and literal
         ``api_key`` entries (in ``models:`` or a node) are left out — secrets are never
         written to the run database."""
-        from graphflow.models.config import strip_api_keys
-
-        return strip_api_keys(self.spec.to_file())
+        return self._spec_record
 
     # ---- running ------------------------------------------------------------------
 

@@ -187,15 +187,14 @@ class _Execution:
         self.emit(ev.StepStarted(self.run_id, step, tuple(nodes)))
         results: dict[str, Update | Interrupt | BaseException] = {}
         parallel = len(nodes) > 1
+        saved = False
         if parallel:
             done = self.store.load_writes(self.run_id, step)
             for node_id, payload in done.items():
                 results[node_id] = _from_payload(payload)
-            todo = [n for n in nodes if n not in results]
-            outcomes = await asyncio.gather(
-                *(self.run_node(n, step, inputs.get(n), save=True) for n in todo),
-                return_exceptions=True)  # fmt: skip
-            results.update(zip(todo, outcomes, strict=False))
+            saved = bool(done)
+            saved |= await self.run_branches([n for n in nodes if n not in results], step,
+                                             inputs, results)  # fmt: skip
         else:
             node_id = nodes[0]
             try:
@@ -268,7 +267,7 @@ class _Execution:
             variables=delta, frontier={"run": frontier, "wait": waits, "via": via},
             usage=step_usage,
             run_usage=self.usage if step_usage else None, started_at=started_at,
-            snapshot=snapshot, had_writes=parallel, had_effects=self.effects_dirty)  # fmt: skip
+            snapshot=snapshot, had_writes=parallel and saved, had_effects=self.effects_dirty)  # fmt: skip
         self.effects_dirty = False
         state.step = step + 1
         self.frontier, self.waits = frontier, waits
@@ -279,8 +278,37 @@ class _Execution:
                                       time.perf_counter() - t0))  # fmt: skip
         return stop
 
-    async def run_node(self, node_id: str, step: int, answer: str | None,
-                       save: bool = False) -> Update | Interrupt:  # fmt: skip
+    async def run_branches(self, todo: list[str], step: int, inputs: Mapping[str, str],
+                           results: dict[str, Any]) -> bool:  # fmt: skip
+        """Run the branches of a parallel step. Whenever some branches finished while
+        others still run, the finished ones are saved (one transaction) before waiting
+        again, so a crash re-runs only unfinished branches; branches that all finish
+        together need no save, since the step's commit follows at once. Returns whether
+        anything was saved."""
+        tasks = {asyncio.ensure_future(self.run_node(n, step, inputs.get(n))): n for n in todo}
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        unsaved: dict[str, dict[str, Any]] = {}
+        saved = False
+        try:
+            while pending:
+                finished, pending = await asyncio.wait(pending,
+                                                       return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                for task in finished:
+                    node_id = tasks[task]
+                    error = task.exception()
+                    results[node_id] = error if error is not None else task.result()
+                    if isinstance(results[node_id], Update):
+                        unsaved[node_id] = _payload(results[node_id])
+                stalls = any(not isinstance(r, Update) for r in results.values())
+                if unsaved and (pending or stalls):  # the step will not commit right now
+                    self.store.save_writes(self.run_id, step, unsaved)
+                    unsaved, saved = {}, True
+        finally:
+            for task in pending:
+                task.cancel()
+        return saved
+
+    async def run_node(self, node_id: str, step: int, answer: str | None) -> Update | Interrupt:
         node = self.graph.nodes[node_id]
         ctx = NodeContext(self.run_id, step, node_id, self.state, self.services, answer,
                           self.journal_for(node_id, step))  # fmt: skip
@@ -299,8 +327,6 @@ class _Execution:
         if not isinstance(result, (Update, Interrupt)):
             raise NodeError(f"node {node_id!r} returned {type(result).__name__}, not an Update",
                             run_id=self.run_id, step=step, node=node_id)  # fmt: skip
-        if save and isinstance(result, Update):
-            self.store.save_write(self.run_id, step, node_id, _payload(result))
         if self.on_event is not None:
             self.emit(ev.NodeFinished(self.run_id, step, node_id, time.perf_counter() - t0))
         return result

@@ -396,12 +396,13 @@ class Store:
             rows,
         )
 
-    def save_write(self, run_id: str, step: int, node: str, payload: Mapping[str, Any]) -> None:
-        """Save the result of one finished branch of a parallel step."""
+    def save_writes(self, run_id: str, step: int,
+                    payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip
+        """Save the results of finished branches of a parallel step, in one transaction."""
         with self._tx():
-            self.conn.execute(
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO writes (run_id, step, node, payload) VALUES (?,?,?,?)",
-                (run_id, step, node, _dumps(payload)),
+                [(run_id, step, node, _dumps(p)) for node, p in payloads.items()],
             )
 
     def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
