@@ -1,0 +1,238 @@
+"""Describing agents in Python: the :class:`Agent` spec and AutoGen's two classic agents.
+
+An :class:`Agent` is a value, not a running object: the pattern builders
+(:func:`~graphflow.patterns.two_agent_chat`, :func:`~graphflow.patterns.group_chat` …)
+compile it into graph nodes. Its ``human_input_mode`` becomes a ``human`` checkpoint
+node and conditional edges (:func:`add_agent`, :func:`connect`).
+
+Example:
+    >>> coder = AssistantAgent("coder")
+    >>> proxy = UserProxyAgent("user_proxy", code_execution="local")
+    >>> coder.human_input_mode, proxy.human_input_mode
+    ('NEVER', 'ALWAYS')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from graphflow.builder import Graph
+from graphflow.errors import DefinitionError, Problem
+from graphflow.patterns.conventions import (
+    CHAT_END,
+    DEFAULT_TERMINATION,
+    counter_variable,
+    input_variable,
+    state_ref,
+)
+
+__all__ = [
+    "ASSISTANT_DESCRIPTION",
+    "ENDS_CHAT",
+    "USER_PROXY_DESCRIPTION",
+    "Agent",
+    "AssistantAgent",
+    "HumanInputMode",
+    "UserProxyAgent",
+    "add_agent",
+    "connect",
+    "counters",
+    "end_edges",
+]
+
+HumanInputMode = Literal["ALWAYS", "TERMINATE", "NEVER"]
+#: The condition of the edge from an agent to where the chat ends.
+ENDS_CHAT = f"state.{CHAT_END}"
+ASSISTANT_DESCRIPTION = (
+    "A general-purpose AI assistant with strong language, Python and Linux command-line "
+    "skills; it writes code for others to run."
+)
+USER_PROXY_DESCRIPTION = (
+    "Stands in for the user: runs the code others write and reports the results, and "
+    "passes on the person's feedback."
+)
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An agent, as AutoGen's ConversableAgent describes one.
+
+    Attributes:
+        name: node id and speaker name.
+        system_message: its system prompt (``{placeholders}`` from run variables).
+        model: an entry of the graph's ``models:`` (``None``: the default), an inline
+            config, or ``False`` for an agent without a model (it replies with code
+            results or ``default_auto_reply``).
+        human_input_mode: ``ALWAYS`` (a person is asked before each reply), ``TERMINATE``
+            (asked on a termination message or when the auto-reply limit is hit) or
+            ``NEVER``.
+        is_termination_msg: condition on the received message (``last``) that ends the
+            chat; ``None`` never ends it.
+        max_consecutive_auto_reply: auto-replies in a row without a person's answer.
+        code_execution: executor that runs code blocks it receives (``local``,
+            ``sandbox``, ``docker``, ``auto``, or a mapping with options), or ``None``.
+        tools: import paths of the tools it offers its model.
+        description: what it does (group-chat speaker selection reads it).
+        default_auto_reply: reply of an agent without a model when there is no code.
+        context: which messages it sees (``{from: [...], last: N, own: bool}``).
+        use: a ``nodes/`` catalog persona its options start from (``assistant`` …).
+        options: further ``agent`` node options (``stream``, ``cache_seed``, ``params``,
+            ``instruction``, ``postprocess`` …).
+    """
+
+    name: str
+    system_message: str | None = "You are a helpful AI assistant."
+    model: str | Mapping[str, Any] | bool | None = None
+    human_input_mode: HumanInputMode = "TERMINATE"
+    is_termination_msg: str | None = DEFAULT_TERMINATION
+    max_consecutive_auto_reply: int = 100
+    code_execution: str | Mapping[str, Any] | None = None
+    tools: Sequence[str] = ()
+    description: str | None = None
+    default_auto_reply: str = ""
+    context: Mapping[str, Any] | None = None
+    use: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.name or not all(ch.isalnum() or ch in "_-" for ch in self.name):
+            problems.append(Problem(f"agent {self.name!r}", "a name needs letters, digits, _ or -",
+                                    "rename it, e.g. 'data_analyst'"))  # fmt: skip
+        if self.human_input_mode not in ("ALWAYS", "TERMINATE", "NEVER"):
+            problems.append(Problem(f"agent {self.name!r}",
+                                    f"unknown human_input_mode {self.human_input_mode!r}",
+                                    "use ALWAYS, TERMINATE or NEVER"))  # fmt: skip
+        if problems:
+            raise DefinitionError(problems)
+
+    def with_options(self, **changes: Any) -> Agent:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def node_options(self) -> dict[str, Any]:
+        """The ``agent`` node options this agent compiles to."""
+        options: dict[str, Any] = {}
+        if self.system_message is not None and not self.use:
+            options["system_message"] = self.system_message
+        if self.model is not None:
+            options["model"] = dict(self.model) if isinstance(self.model, Mapping) else self.model
+        if self.is_termination_msg != DEFAULT_TERMINATION:
+            options["is_termination_msg"] = self.is_termination_msg
+        if self.max_consecutive_auto_reply != 100:
+            options["max_consecutive_auto_reply"] = self.max_consecutive_auto_reply
+        if self.code_execution is not None:
+            options["code_execution"] = (self.code_execution if isinstance(self.code_execution, str)
+                                         else dict(self.code_execution))  # fmt: skip
+        if self.tools:
+            options["tools"] = list(self.tools)
+        if self.default_auto_reply:
+            options["default_auto_reply"] = self.default_auto_reply
+        if self.context is not None:
+            options["context"] = dict(self.context)
+        options.update(self.options)
+        return options
+
+
+def AssistantAgent(name: str = "assistant", **fields: Any) -> Agent:
+    """AutoGen's AssistantAgent: a model that writes code, never asks a person, ends with
+    TERMINATE (its prompt is the ``assistant`` persona of the nodes/ catalog).
+
+    Example:
+        >>> AssistantAgent("coder", max_consecutive_auto_reply=5).use
+        'assistant'
+    """
+    defaults: dict[str, Any] = {"use": "assistant", "system_message": None,
+                                "human_input_mode": "NEVER", "description": ASSISTANT_DESCRIPTION}  # fmt: skip
+    if fields.get("system_message"):
+        defaults["use"] = None
+    return Agent(name, **{**defaults, **fields})
+
+
+def UserProxyAgent(name: str = "user_proxy", **fields: Any) -> Agent:
+    """AutoGen's UserProxyAgent: no model, asks the person before every reply, and runs
+    the code it receives when ``code_execution`` names an executor.
+
+    Example:
+        >>> UserProxyAgent(code_execution="local").model
+        False
+    """
+    defaults: dict[str, Any] = {"system_message": None, "model": False,
+                                "human_input_mode": "ALWAYS", "description": USER_PROXY_DESCRIPTION}  # fmt: skip
+    return Agent(name, **{**defaults, **fields})
+
+
+def _termination(agent: Agent) -> str | None:
+    return f"({agent.is_termination_msg})" if agent.is_termination_msg else None
+
+
+def add_agent(graph: Graph, agent: Agent) -> str:
+    """Add ``agent``'s nodes to ``graph``: its ``agent`` node and, unless it never asks a
+    person, its ``human`` checkpoint ``NAME_human`` with an edge to an ``end`` node
+    ``NAME_exit`` taken when the person types ``exit``.
+
+    Returns:
+        The node that receives messages for the agent (see :func:`connect`).
+    """
+    options = agent.node_options()
+    graph.add_node(agent.name, kind=None if agent.use else "agent", use=agent.use,
+                   description=agent.description, **options)  # fmt: skip
+    if agent.human_input_mode == "NEVER":
+        return agent.name
+    human, var = f"{agent.name}_human", input_variable(agent.name)
+    prompt = (f"Replying as {agent.name}. Give feedback, press enter to skip and use the "
+              "auto-reply, or type 'exit' to end the conversation:")  # fmt: skip
+    graph.add_node(human, kind="human", prompt=prompt, variable=var, message=False,
+                   name=agent.name, description=f"the person behind {agent.name}")  # fmt: skip
+    graph.add_node(f"{agent.name}_exit", kind="end", status=f"{agent.name}: the person typed exit")
+    graph.add_edge(human, f"{agent.name}_exit",
+                   when=f"lower(strip({state_ref(var)})) == \"exit\"", label="exit")  # fmt: skip
+    graph.add_edge(human, agent.name, otherwise=True)
+    return human
+
+
+def end_edges(graph: Graph, done: str = "done") -> list[tuple[str, str]]:
+    """Add the ``end`` node ``done`` and return the ``(done, condition)`` edge each agent
+    needs first: an agent that ends the chat (termination message, auto-reply limit,
+    ``exit``) sets ``chat_end`` and the run completes with that reason."""
+    graph.add_node(done, kind="end", description="the chat is over")
+    return [(done, ENDS_CHAT)]
+
+
+def connect(
+    graph: Graph, source: str, agent: Agent, *, before: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Add the edges that deliver ``source``'s messages to ``agent``, by its human input
+    mode: ALWAYS → its human checkpoint; TERMINATE → the checkpoint when the message is a
+    termination message or the auto-reply limit is hit, else the agent; NEVER → the agent.
+
+    Args:
+        before: ``(target, condition)`` edges that take precedence (e.g. tool calls).
+    """
+    for target, condition in before:
+        label = "ends the chat" if condition == ENDS_CHAT else None
+        graph.add_edge(source, target, when=condition, label=label)
+    if agent.human_input_mode == "NEVER":
+        _final_edge(graph, source, agent.name, bool(before))
+        return
+    human = f"{agent.name}_human"
+    if agent.human_input_mode == "ALWAYS":
+        _final_edge(graph, source, human, bool(before))
+        return
+    limit = f"{state_ref(counter_variable(agent.name))} >= {agent.max_consecutive_auto_reply}"
+    term = _termination(agent)
+    ask = f"{term} or {limit}" if term else limit
+    graph.add_edge(source, human, when=ask, label="ask the person")
+    graph.add_edge(source, agent.name, otherwise=True)
+
+
+def _final_edge(graph: Graph, source: str, target: str, conditional: bool) -> None:
+    graph.add_edge(source, target, otherwise=conditional)
+
+
+def counters(agents: Sequence[Agent]) -> dict[str, int]:
+    """Initial auto-reply counters of the agents whose checkpoint edges read them (the
+    ``TERMINATE`` ones)."""
+    return {counter_variable(a.name): 0 for a in agents if a.human_input_mode == "TERMINATE"}

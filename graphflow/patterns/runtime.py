@@ -1,0 +1,211 @@
+"""How agent and router nodes reach their models during a run.
+
+One run shares one model per ``models:`` entry (so a scripted model's replies are
+served in conversation order across agents), one response cache on the run database,
+and the one-line notice when no model is configured. Everything is created lazily
+through ``ctx.services.get`` the first time a node needs it.
+
+A model call made through :func:`ask` is journaled: when a node is re-executed after a
+crash, the recorded answer is replayed instead of asking (and billing) again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from graphflow.errors import StoreError
+from graphflow.events import TokenEvent, UsageEvent
+from graphflow.kinds.base import BuildContext, NodeContext, Services
+from graphflow.messages import Message
+
+__all__ = ["ModelAnswer", "ask", "model_for", "models_for", "run_model", "usage_total"]
+
+logger = logging.getLogger("graphflow")
+_RUN_MODELS = "graphflow.models:run"
+
+
+class ModelAnswer:
+    """A model's answer as nodes use it: the message and its usage dict.
+
+    Attributes:
+        message: the assistant message (content and/or tool calls).
+        usage: one call's usage (``Usage.to_dict()`` shape).
+    """
+
+    __slots__ = ("message", "usage")
+
+    def __init__(self, message: Message, usage: Mapping[str, Any]) -> None:
+        self.message = message
+        self.usage = dict(usage)
+
+    @property
+    def text(self) -> str:
+        """The answer's content ('' when it only calls tools)."""
+        return self.message.content or ""
+
+
+def models_for(ctx: NodeContext, build: BuildContext) -> Any:
+    """The run's :class:`~graphflow.models.ModelSet` for the graph ``build`` compiled.
+
+    A graph with a ``models:`` section gets that section (with the run's ``--model`` /
+    ``--base-url`` overrides from ``ctx.services.options``). A nested graph without one
+    uses the section of the nearest enclosing run that has one, else the models given to
+    the run in Python, else the scripted offline model, and the run says so once.
+    Graphs naming the same section share one ModelSet (so a scripted model's replies are
+    served in order across nested runs).
+
+    Example:
+        >>> from graphflow.kinds.base import Services
+        >>> from graphflow.messages import State
+        >>> ctx = NodeContext("r1", 0, "a", State(), Services())
+        >>> models_for(ctx, BuildContext("g", models={"scripted": ["hi"]})).names
+        ['default']
+    """
+    shared = ctx.services.shared
+    key = f"graphflow.models:{id(build)}"
+    found = shared.get(key)
+    if found is not None:
+        return found
+    section: Any = build.models
+    base_dir: Path | None = build.base_dir
+    if section is None:
+        section, base_dir = _enclosing_section(ctx)
+    if section is None and _RUN_MODELS in shared:
+        models = shared[_RUN_MODELS]
+    else:
+        ident = "graphflow.models:section:" + json.dumps([section, str(base_dir)],
+                                                         sort_keys=True, default=str)  # fmt: skip
+        models = shared.get(ident)
+        if models is None:
+            from graphflow.models import resolve_models
+
+            options = ctx.services.options
+            models = resolve_models(section, model=options.get("model"),
+                                    base_url=options.get("base_url"), base_dir=base_dir)  # fmt: skip
+            shared[ident] = models
+        if models.notice and not shared.get("graphflow.models:notice"):
+            shared["graphflow.models:notice"] = True
+            logger.warning("graphflow: %s", models.notice)
+    shared[key] = models
+    return models
+
+
+def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
+    """The ``models:`` section of the nearest enclosing run that has one."""
+    store = ctx.services.store
+    if store is None:
+        return None, None
+    try:
+        record = store.get_run(ctx.run_id)
+        seen = {record.run_id}
+        while record.parent_run and record.parent_run not in seen:
+            record = store.get_run(record.parent_run)
+            seen.add(record.run_id)
+            section = (record.spec or {}).get("models")
+            if section is not None:
+                return section, Path(record.source).resolve().parent if record.source else None
+    except StoreError:
+        return None, None
+    return None, None
+
+
+def _cache(services: Services) -> Any:
+    path = getattr(services.store, "path", ":memory:")
+    if path == ":memory:":
+        return None
+
+    def create() -> Any:
+        from graphflow.models import ResponseCache
+
+        cache = ResponseCache(path)
+        services.closers.append(cache.close)
+        return cache
+
+    return services.get("graphflow.models:cache", create)
+
+
+def _model(services: Services, models: Any, ref: Any, where: str) -> Any:
+    ident = ref if isinstance(ref, str) or ref is None else repr(ref)
+    key = f"graphflow.model:{id(models)}:{ident}"
+
+    def create() -> Any:
+        model = models.create(ref, cache=_cache(services), where=where)
+        services.closers.append(model.aclose)
+        return model
+
+    return services.get(key, create)
+
+
+def model_for(ctx: NodeContext, build: BuildContext, ref: Any, *, where: str) -> Any:
+    """The model answering for ``ref`` (an entry name, ``None`` for the default, or an
+    inline entry), shared by every node of the run that names the same entry.
+
+    Raises:
+        DefinitionError: ``ref`` names no entry of the graph's models (the message lists
+            the defined ones).
+    """
+    return _model(ctx.services, models_for(ctx, build), ref, where)
+
+
+def run_model(services: Services, section: Any, ref: Any, *, where: str = "model") -> Any:
+    """The model for ``ref`` outside any node (e.g. to summarize a finished chat): the
+    same instance the run's agents used when they named the same entry."""
+    models = services.shared.get(_RUN_MODELS)
+    if models is None:
+        from graphflow.models import resolve_models
+
+        options = services.options
+        models = resolve_models(section, model=options.get("model"),
+                                base_url=options.get("base_url"))  # fmt: skip
+        services.shared[_RUN_MODELS] = models
+    return _model(services, models, ref, where)
+
+
+async def ask(
+    ctx: NodeContext,
+    model: Any,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    stream: bool = False,
+    cache_seed: Any = ...,
+    params: Mapping[str, Any] | None = None,
+) -> ModelAnswer:
+    """Ask ``model`` once, journaled under ``key`` (see the module docs); emits the
+    streamed tokens and a usage event of the node.
+
+    Raises:
+        ModelError: the model failed (timeouts, rejections, used-up budgets …).
+    """
+
+    def on_token(text: str) -> None:
+        ctx.emit(TokenEvent(ctx.run_id, ctx.step, ctx.node_id, text))
+
+    async def call() -> dict[str, Any]:
+        response = await model.complete(list(messages), tools=list(tools) if tools else None,
+                                        stream=stream, on_token=on_token if stream else None,
+                                        cache_seed=cache_seed, params=params)  # fmt: skip
+        return {"message": response.message.to_record(), "usage": response.usage.to_dict()}
+
+    record = await ctx.once(key, call)
+    message = Message(**{k: v for k, v in record["message"].items() if k != "node"})
+    answer = ModelAnswer(message, record["usage"])
+    ctx.emit(UsageEvent(ctx.run_id, ctx.step, ctx.node_id, usage=usage_total([answer.usage])))
+    return answer
+
+
+def usage_total(usages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Sum per-call usage dicts into the totals dict a node returns in ``Update.usage``.
+
+    Example:
+        >>> usage_total([{"prompt_tokens": 3, "completion_tokens": 2, "model": "m"}])["calls"]
+        1
+    """
+    from graphflow.models import sum_usage
+
+    return sum_usage(usages).to_dict()

@@ -1,0 +1,140 @@
+"""What a routing node knows about its neighbourhood: its successors, their kinds, speaker
+names and descriptions, read from the graph the run was started with.
+
+A group-chat manager's candidates ARE its outgoing edges, so the diagram shows exactly
+who may speak after whom. Node kinds receive no graph at compile time, so the router
+reads its edges from the graph stored with the run (once per run and node).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphflow.errors import RunError
+from graphflow.kinds.base import NodeContext
+
+__all__ = ["Member", "Neighbourhood", "neighbourhood"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A successor of a routing node.
+
+    Attributes:
+        node: its node id (what ``Update.goto`` names).
+        name: its speaker name (an agent's ``name:``, else the node id).
+        description: what it does (for model-based speaker selection).
+        kind: its node kind (``agent``, ``human``, ``end`` …).
+    """
+
+    node: str
+    name: str
+    description: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """A routing node's successors, split into speakers and where the chat ends."""
+
+    members: tuple[Member, ...]
+    ends: tuple[Member, ...]
+
+    @functools.cached_property
+    def by_node(self) -> dict[str, Member]:
+        """Members by node id."""
+        return {m.node: m for m in self.members}
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, str]:
+        """Node id of each member by speaker name."""
+        return {m.name: m.node for m in self.members}
+
+    @functools.cached_property
+    def nodes(self) -> tuple[str, ...]:
+        """The members' node ids, in edge order."""
+        return tuple(m.node for m in self.members)
+
+    def speaking_order(self, order: list[str] | None) -> list[str]:
+        """``order`` (names or node ids; default: edge order) as node ids."""
+        if not order:
+            return list(self.nodes)
+        return [self.by_name.get(o, o) for o in order]
+
+
+def _options(node_id: str, raw: Any, base_dir: Path | None) -> dict[str, Any]:
+    options = dict(raw) if isinstance(raw, Mapping) else {}
+    use = options.get("use")
+    if use and not options.get("kind"):
+        from graphflow.catalog import find_node_definition
+
+        try:
+            _, found = find_node_definition(str(use), base_dir)
+        except (LookupError, ValueError):
+            found = {}
+        options = {**found, **{k: v for k, v in options.items() if k != "use"}}
+    return options
+
+
+def _describe(node_id: str, options: Mapping[str, Any]) -> Member:
+    kind = str(options.get("kind") or "")
+    name = str(options.get("name") or node_id)
+    description = options.get("description") or options.get("system_message") or ""
+    text = " ".join(str(description).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return Member(node_id, name, text, kind)
+
+
+def neighbourhood(
+    ctx: NodeContext,
+    node_id: str,
+    *,
+    base_dir: Path | None = None,
+    members: list[str] | None = None,
+    end: str | None = None,
+) -> Neighbourhood:
+    """The successors of ``node_id`` in the graph of run ``ctx.run_id``.
+
+    Args:
+        ctx: the running node's context (its store holds the run's graph).
+        node_id: the routing node.
+        base_dir: where ``use:`` catalog references resolve.
+        members: restrict the speakers to these node ids (they must be successors).
+        end: the node to go to when the chat ends (default: the first successor of kind
+            ``end``).
+
+    Raises:
+        RunError: a named member or end node is not a successor, with the edge to add.
+    """
+    key = f"graphflow.neighbourhood:{ctx.run_id}:{node_id}"
+    found = ctx.services.shared.get(key)
+    if found is not None:
+        return found
+    record = ctx.services.store.get_run(ctx.run_id)
+    spec = record.spec or {}
+    raw_nodes = spec.get("nodes") or {}
+    nodes = raw_nodes if isinstance(raw_nodes, Mapping) else {n["id"]: n for n in raw_nodes}
+    targets = list(dict.fromkeys(
+        e["to"] for e in spec.get("edges") or () if e.get("from") == node_id))  # fmt: skip
+    described = {t: _describe(t, _options(t, nodes.get(t), base_dir)) for t in targets}
+    for wanted in [*(members or ()), *([end] if end else [])]:
+        if wanted not in described:
+            raise RunError(f"node {node_id!r} names {wanted!r}, which is not one of its "
+                           f"successors ({', '.join(targets) or 'none'}); add an edge "
+                           f"{node_id} → {wanted}", node=node_id)  # fmt: skip
+    if end is None:
+        end = next((t for t in targets if described[t].kind == "end"), None)
+    ends = tuple(described[t] for t in targets if t == end)
+    chosen = (
+        members
+        if members is not None
+        else [t for t in targets if t != end and described[t].kind != "end"]
+    )
+    result = Neighbourhood(tuple(described[t] for t in chosen if t != end), ends)
+    ctx.services.shared[key] = result
+    return result

@@ -1,0 +1,1 @@
+"""Agent personas: YAML node definitions that graphs use with `use: NAME`."""

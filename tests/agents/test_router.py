@@ -1,0 +1,199 @@
+"""The router kind: speaker selection methods, transitions as edges, ending the chat."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from graphflow import Graph
+from graphflow.models import ScriptedModel
+from graphflow.patterns import Agent, group_chat
+from graphflow.patterns.result import make_services
+from graphflow.patterns.selection import GroupChatView
+
+NAMES = ["planner", "coder", "critic"]
+
+
+def team(**fields: Any) -> list[Agent]:
+    return [Agent(n, human_input_mode="NEVER", description=f"the {n}", **fields) for n in NAMES]
+
+
+def speakers(result: Any) -> list[str]:
+    return [m.node for m in result.messages if m.node]
+
+
+def run(graph: Graph, replies: Any = None, task: str = "task", **kwargs: Any) -> Any:
+    model = ScriptedModel(replies or [f"turn {i}" for i in range(40)])
+    return graph.compile().run_sync(task, services=make_services(model), **kwargs)
+
+
+def test_round_robin_follows_member_order_and_max_round_ends_the_chat() -> None:
+    result = run(group_chat(team(), selection="round_robin", max_round=6))
+    assert speakers(result) == ["planner", "coder", "critic", "planner", "coder"]
+    assert (result.status, result.reason) == ("completed", "max_round (6) reached")
+
+
+def test_round_robin_starts_after_the_member_who_sent_the_task() -> None:
+    from graphflow.messages import Message
+
+    task = [Message(role="user", name="coder", content="task")]
+    result = run(group_chat(team(), selection="round_robin", max_round=4), task=task)  # type: ignore[arg-type]
+    assert speakers(result) == ["critic", "planner", "coder"]
+
+
+def test_termination_message_sends_the_chat_to_its_end_node() -> None:
+    result = run(group_chat(team(), selection="round_robin"), ["a", "b TERMINATE", "c"])
+    assert speakers(result) == ["planner", "coder"]
+    assert result.reason == "terminated: coder sent a termination message"
+    assert result.variables["chat_end"] == result.reason
+
+
+def test_transitions_are_edges_and_constrain_the_order() -> None:
+    rules = {"planner": ["coder"], "coder": ["critic", "planner"], "critic": ["coder"]}
+    graph = group_chat(team(), selection="round_robin", max_round=8, transitions=rules)
+    compiled = graph.compile()
+    for member, allowed in rules.items():
+        edges = {e.target for e in compiled.out_edges[f"{member}_next"]}
+        assert edges == {*allowed, "done"}
+    order = speakers(run(graph))
+    assert order[0] == "planner"
+    for before, after in pairwise(order):
+        assert after in rules[before], (before, after)
+    assert order == ["planner", "coder", "critic", "coder", "critic", "coder", "critic"]
+
+
+def test_disallowed_transitions_and_no_repeat() -> None:
+    graph = group_chat(team(), selection="random", seed=7, max_round=12,
+                       transitions={"critic": ["planner"]}, transitions_type="disallowed",
+                       allow_repeat_speaker=False)  # fmt: skip
+    order = speakers(run(graph))
+    assert all(a != b for a, b in pairwise(order))
+    assert not any(a == "critic" and b == "planner" for a, b in pairwise(order))
+    assert order == speakers(run(graph))  # seeded: the same order every time
+
+
+def test_member_with_no_allowed_successor_ends_the_chat() -> None:
+    result = run(group_chat(team(), selection="round_robin", transitions={"planner": []}))
+    assert speakers(result) == ["planner"] and result.reason == "no eligible speaker"
+
+
+def test_selection_function_may_pick_a_member_a_method_or_end() -> None:
+    seen: list[GroupChatView] = []
+
+    def pick(last_speaker: str | None, chat: GroupChatView) -> str | None:
+        seen.append(chat)
+        if chat.round >= 4:
+            return None
+        return "critic" if last_speaker == "user" else "round_robin"
+
+    result = run(group_chat(team(), selection=pick))
+    assert speakers(result) == ["critic", "planner", "coder"]
+    assert result.reason == "the selection function ended the chat"
+    assert seen[0].candidates == ("planner", "coder", "critic") and seen[0].last_speaker == "user"
+    assert seen[1].last_speaker == "critic" and seen[1].names["coder"] == "coder"
+
+
+def test_manual_selection_waits_for_a_person_and_validates_the_answer() -> None:
+    graph = group_chat(team(), selection="manual", max_round=5).compile()
+    services = make_services(ScriptedModel([f"turn {i}" for i in range(9)]))
+    from graphflow import Store
+
+    store = Store(":memory:")
+    result = graph.run_sync("task", store=store, services=services)
+    assert result.status == "waiting"
+    waiting = store.get_run(result.run_id).waiting
+    assert waiting is not None and waiting["nodes"]["manager"]["options"] == NAMES
+    result = graph.resume_sync(result.run_id, input="nobody", store=store, services=services)
+    assert result.status == "waiting" and "'nobody' is not one of the candidates" in result.question
+    for answer in ("critic", "1", ""):  # a name, a number, enter = next in order
+        result = graph.resume_sync(result.run_id, input=answer, store=store, services=services)
+    assert speakers(result) == ["critic", "planner", "coder"]
+    result = graph.resume_sync(result.run_id, input="exit", store=store, services=services)
+    assert (result.status, result.reason) == ("completed", "exit: the person ended the chat")
+
+
+def auto_section(server: Any) -> dict[str, Any]:
+    return {"team": {"scripted": [f"turn {i}" for i in range(20)]},
+            "selector": {"model": "selector", "base_url": server.base_url, "timeout": 5,
+                         "cache_seed": None}}  # fmt: skip
+
+
+def test_auto_selection_reasks_on_a_bad_name_through_the_openai_client(model_server: Any) -> None:
+    server = model_server(["Nobody should speak.", "The coder, then the critic.", "critic"])
+    graph = group_chat(team(model="team"), model="selector", max_round=2,
+                       models=auto_section(server))  # fmt: skip
+    result = graph.compile().run_sync("Review my code")
+    assert speakers(result) == ["critic"] and server.requests == 3
+    asks = [body["messages"] for body in server.request_log]
+    assert asks[0][0]["role"] == "system" and "the critic" in asks[0][0]["content"]
+    assert "named no participant" in asks[1][-1]["content"]
+    assert "more than one participant (coder, critic)" in asks[2][-1]["content"]
+    assert "speaker_fallbacks" not in result.variables
+    assert result.usage["by_node"]["manager"]["calls"] == 3
+
+
+def test_auto_selection_falls_back_to_round_robin_and_records_it(model_server: Any) -> None:
+    server = model_server(["no idea", "still no idea", "none of them"])
+    graph = group_chat(team(model="team"), model="selector", max_round=2,
+                       models=auto_section(server))  # fmt: skip
+    result = graph.compile().run_sync("task")
+    assert speakers(result) == ["planner"] and server.requests == 3
+    [fallback] = result.variables["speaker_fallbacks"]
+    assert fallback["fallback"] == "round_robin" and fallback["chosen"] == "planner"
+    assert fallback["answers"] == ["no idea", "still no idea", "none of them"]
+
+
+def test_router_errors_name_the_missing_edge() -> None:
+    g = Graph("bad", entry="manager")
+    g.add_node("manager", kind="router", selection="round_robin", members=["a", "ghost"])
+    g.add_node("a", kind="agent")
+    g.add_node("done", kind="end")
+    g.add_edge("manager", "a").add_edge("manager", "done").add_edge("a", "manager")
+    result = run(g)
+    assert result.status == "failed"
+    assert "add an edge manager → ghost" in (result.error or "")
+
+
+def test_router_without_an_end_node_fails_clearly_when_the_chat_ends() -> None:
+    g = Graph("no_end", entry="manager")
+    g.add_node("manager", kind="router", selection="round_robin", max_round=2)
+    g.add_node("a", kind="agent", is_termination_msg=None)
+    g.add_node("b", kind="agent", is_termination_msg=None)
+    g.add_edge("manager", "a").add_edge("manager", "b").add_edge("a", "manager")
+    result = run(g)
+    assert result.status == "failed" and "has no end node" in (result.error or "")
+
+
+def test_unknown_selection_is_a_compile_error() -> None:
+    from graphflow import DefinitionError
+
+    with pytest.raises(DefinitionError, match="selection"):
+        group_chat(team(), selection="no_such_module:pick").compile()
+
+
+def pick_critic_then_end(last_speaker: str | None, chat: GroupChatView) -> str | None:
+    """A selection function named by import path in the test below."""
+    return "critic" if chat.round < 2 else None
+
+
+def test_selection_function_by_import_path_keeps_the_graph_serializable() -> None:
+    graph = group_chat(team(), selection="tests.agents.test_router:pick_critic_then_end")
+    compiled = graph.compile()
+    assert compiled.serializable
+    result = run(graph)
+    assert speakers(result) == ["critic"]
+    assert result.reason == "the selection function ended the chat"
+
+
+def test_filtered_views_limit_what_members_see() -> None:
+    model = ScriptedModel([f"turn {i}" for i in range(10)])
+    graph = group_chat(team(), selection="round_robin", max_round=5, view={"last": 1})
+    graph.compile().run_sync("the task", services=make_services(model))
+    fourth = model.requests[3]  # planner again: sees the task and the last message only
+    assert [m["content"] for m in fourth[1:]] == ["the task", "turn 2"]
+    broadcast = ScriptedModel([f"turn {i}" for i in range(10)])
+    group_chat(team(), selection="round_robin", max_round=5).compile().run_sync(
+        "the task", services=make_services(broadcast))  # fmt: skip
+    assert len(broadcast.requests[3]) == 1 + 4
