@@ -40,7 +40,7 @@ from graphflow.errors import (
 from graphflow.kinds.base import NodeContext, Services
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.store import Store
-from graphflow.usage import add_usage, usage_exceeds
+from graphflow.usage import accumulate, by_node_from_steps, usage_exceeds
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
@@ -116,7 +116,8 @@ class _Execution:
         self.state = State()
         self.frontier: list[str] = []
         self.waits: list[str] = []
-        self.usage: dict[str, Any] = {}
+        self.usage: dict[str, Any] = {}  # run totals, stored with the run
+        self.usage_by_node: dict[str, dict[str, Any]] = {}
         self.rounds = 0
         self.started = time.monotonic()
         # effects of an earlier, crashed attempt at the next step may be stored
@@ -136,7 +137,9 @@ class _Execution:
         self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
         self.frontier = list(record.frontier.get("run", []))
         self.waits = list(record.frontier.get("wait", []))
-        self.usage = dict(record.usage or {})
+        self.usage = {k: v for k, v in (record.usage or {}).items() if k != "by_node"}
+        if self.usage:
+            self.usage_by_node = by_node_from_steps(self.store.step_usages(self.run_id))
         self.rounds = sum(1 for m in messages if m.node is not None)
 
     # -- the loop ------------------------------------------------------------------
@@ -236,7 +239,8 @@ class _Execution:
                 delta.update(update.variables)
             if update.usage:
                 step_usage[node_id] = dict(update.usage)
-                self.usage = add_usage(self.usage, update.usage, node=node_id)
+                accumulate(self.usage, update.usage)
+                accumulate(self.usage_by_node.setdefault(node_id, {}), update.usage)
             if update.stop and stop is None:
                 stop = update.stop
         # Apply in place (copying the conversation every step would make long runs
@@ -420,7 +424,12 @@ class _Execution:
                error: str | None = None) -> RunResult:  # fmt: skip
         return RunResult(self.run_id, status, reason, list(self.state.messages),
                          dict(self.state.variables), dict(self.state.visits), self.state.step,
-                         waiting or {}, error, dict(self.usage))  # fmt: skip
+                         waiting or {}, error, self.usage_report())  # fmt: skip
+
+    def usage_report(self) -> dict[str, Any]:
+        if not self.usage_by_node:
+            return dict(self.usage)
+        return {**self.usage, "by_node": {k: dict(v) for k, v in self.usage_by_node.items()}}
 
     def finish(self, status: str, reason: str | None) -> RunResult:
         self.store.set_status(self.run_id, status, reason=reason)

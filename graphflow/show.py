@@ -18,9 +18,17 @@ def run_as_dict(store: Any, run_id: str) -> dict[str, Any]:
         "waiting": record.waiting, "steps": record.last_step + 1,
         "parent_run": record.parent_run, "forked_at": record.forked_at,
         "created_at": record.created_at, "updated_at": record.updated_at,
-        "variables": variables, "visits": visits, "usage": record.usage,
+        "variables": variables, "visits": visits, "usage": _usage(store, run_id, record.usage),
         "messages": store.message_rows(run_id),
     }  # fmt: skip
+
+
+def _usage(store: Any, run_id: str, totals: dict[str, Any] | None) -> dict[str, Any]:
+    from graphflow.usage import by_node_from_steps
+
+    usage = {k: v for k, v in (totals or {}).items() if k != "by_node"}
+    by_node = by_node_from_steps(store.step_usages(run_id))
+    return {**usage, "by_node": by_node} if by_node else usage
 
 
 def _money(value: float) -> str:

@@ -3,15 +3,16 @@
 A usage record is a plain dict: ``prompt_tokens``, ``completion_tokens``, ``cost``,
 ``calls``, ``cached_calls`` and, for calls answered from the cache, the same counts under
 ``cached_prompt_tokens``/``cached_completion_tokens``/``cached_cost`` (what the call
-would have cost). Run totals also keep ``by_node``.
+would have cost). The run row stores the totals; per-node totals (``by_node``) are
+summed from the step rows, which keep each step's usage per node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["add_usage", "total_tokens", "usage_exceeds"]
+__all__ = ["accumulate", "add_usage", "by_node_from_steps", "total_tokens", "usage_exceeds"]
 
 _NUMERIC = ("prompt_tokens", "completion_tokens", "cost", "calls", "cached_calls",
             "cached_prompt_tokens", "cached_completion_tokens", "cached_cost")  # fmt: skip
@@ -34,6 +35,20 @@ def add_usage(total: Mapping[str, Any], usage: Mapping[str, Any], *, node: str |
         _sum(by_node.setdefault(node, {}), usage)
     if by_node:
         out["by_node"] = by_node
+    return out
+
+
+def accumulate(total: dict[str, Any], usage: Mapping[str, Any]) -> None:
+    """Add ``usage`` into ``total`` in place."""
+    _sum(total, usage)
+
+
+def by_node_from_steps(step_usages: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """Per-node totals from the ``usage`` of step rows (``{node: usage}`` each)."""
+    out: dict[str, dict[str, Any]] = {}
+    for usage in step_usages:
+        for node, u in (usage or {}).items():
+            _sum(out.setdefault(node, {}), u)
     return out
 
 

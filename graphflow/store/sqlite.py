@@ -501,6 +501,13 @@ class Store:
             out.append(row)
         return out
 
+    def step_usages(self, run_id: str) -> list[dict[str, Any]]:
+        """The ``usage`` of every step that used a model (``{node: usage}`` each)."""
+        rows = self.conn.execute(
+            "SELECT usage FROM steps WHERE run_id=? AND usage IS NOT NULL ORDER BY step", (run_id,)
+        )
+        return [_loads(r[0], run_id, "step usage") for r in rows]
+
     def message_count(self, run_id: str) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM messages WHERE run_id=?", (run_id,))
         return int(row.fetchone()[0])
