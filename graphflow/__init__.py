@@ -41,8 +41,53 @@ from graphflow.store import Store
 
 __version__ = "0.1.0"
 
+# Layers above the engine are imported on first use, so `import graphflow` stays light.
+_LAZY = {
+    "Agent": "graphflow.patterns",
+    "AssistantAgent": "graphflow.patterns",
+    "Chat": "graphflow.patterns",
+    "ChatResult": "graphflow.patterns",
+    "ModelClient": "graphflow.models",
+    "ModelConfig": "graphflow.models",
+    "ModelServer": "graphflow.models",
+    "RunOverlay": "graphflow.render",
+    "ScriptedModel": "graphflow.models",
+    "Tool": "graphflow.tools",
+    "ToolContext": "graphflow.tools",
+    "UserProxyAgent": "graphflow.patterns",
+    "group_chat": "graphflow.patterns",
+    "initiate_chat": "graphflow.patterns",
+    "initiate_chat_sync": "graphflow.patterns",
+    "initiate_chats": "graphflow.patterns",
+    "initiate_chats_sync": "graphflow.patterns",
+    "initiate_group_chat": "graphflow.patterns",
+    "initiate_group_chat_sync": "graphflow.patterns",
+    "nested_chat": "graphflow.patterns",
+    "render_run": "graphflow.render",
+    "resolve_models": "graphflow.models",
+    "sequential_chats": "graphflow.patterns",
+    "tool": "graphflow.tools",
+    "two_agent_chat": "graphflow.patterns",
+    "write_report": "graphflow.report",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphflow' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 __all__ = [
+    "Agent",
+    "AssistantAgent",
     "BudgetExceeded",
+    "Chat",
+    "ChatResult",
     "CompiledGraph",
     "ConditionError",
     "ConditionSyntaxError",
@@ -57,8 +102,11 @@ __all__ = [
     "LimitReached",
     "Message",
     "ModelBadResponse",
+    "ModelClient",
+    "ModelConfig",
     "ModelError",
     "ModelRequestRejected",
+    "ModelServer",
     "ModelTimeout",
     "NoTransitionError",
     "NodeContext",
@@ -69,16 +117,35 @@ __all__ = [
     "RunInUse",
     "RunNotFound",
     "RunNotResumable",
+    "RunOverlay",
     "RunResult",
+    "ScriptedModel",
     "State",
     "Store",
     "StoreCorrupt",
     "StoreError",
+    "Tool",
+    "ToolContext",
     "ToolError",
     "Update",
+    "UserProxyAgent",
     "__version__",
     "dump_spec",
+    "group_chat",
+    "initiate_chat",
+    "initiate_chat_sync",
+    "initiate_chats",
+    "initiate_chats_sync",
+    "initiate_group_chat",
+    "initiate_group_chat_sync",
     "load",
     "load_spec",
+    "nested_chat",
     "register_kind",
+    "render_run",
+    "resolve_models",
+    "sequential_chats",
+    "tool",
+    "two_agent_chat",
+    "write_report",
 ]
