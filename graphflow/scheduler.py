@@ -23,7 +23,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,6 @@ from graphflow import events as ev
 from graphflow.errors import (
     ConditionError,
     GraphflowError,
-    IncompatibleGraph,
     NodeError,
     NoTransitionError,
     RunError,
@@ -39,6 +37,8 @@ from graphflow.errors import (
 )
 from graphflow.kinds.base import NodeContext, Services
 from graphflow.messages import Interrupt, Message, State, Update
+from graphflow.results import RunResult, update_from_payload, update_payload
+from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
 from graphflow.store import Store
 from graphflow.usage import accumulate, by_node_from_steps, usage_exceeds
 
@@ -47,60 +47,12 @@ if TYPE_CHECKING:
 
 __all__ = ["RESUMABLE", "RunResult", "execute"]
 
-#: Statuses a run can be resumed from.
-RESUMABLE = ("ready", "waiting", "running", "failed")
 _MISSING = object()
 SNAPSHOT_EVERY = 200
 
 
-@dataclass
-class RunResult:
-    """The outcome of ``run``/``resume``: where the run stands now.
-
-    ``status`` is one of ``completed``, ``waiting``, ``failed``, ``limit_reached``,
-    ``budget_exceeded``, ``timeout``; ``reason`` says which stop condition fired.
-    """
-
-    run_id: str
-    status: str
-    reason: str | None = None
-    messages: list[Message] = field(default_factory=list)
-    variables: dict[str, Any] = field(default_factory=dict)
-    visits: dict[str, int] = field(default_factory=dict)
-    steps: int = 0
-    waiting: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    usage: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def last(self) -> Message | None:
-        return self.messages[-1] if self.messages else None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "completed"
-
-    @property
-    def question(self) -> str | None:
-        """The question of the (first) waiting human checkpoint, if any."""
-        return next(iter(self.waiting.values()), None)
-
-
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-def _payload(update: Update) -> dict[str, Any]:
-    goto = update.goto if update.goto is None or isinstance(update.goto, str) else list(update.goto)
-    return {"messages": [m.to_record() for m in update.messages],
-            "variables": dict(update.variables), "goto": goto,
-            "usage": dict(update.usage) if update.usage else None, "stop": update.stop}  # fmt: skip
-
-
-def _from_payload(data: Mapping[str, Any]) -> Update:
-    return Update(messages=[Message(**m) for m in data.get("messages", [])],
-                  variables=data.get("variables") or {}, goto=data.get("goto"),
-                  usage=data.get("usage"), stop=data.get("stop"))  # fmt: skip
 
 
 class _Execution:
@@ -194,7 +146,7 @@ class _Execution:
         if parallel:
             done = self.store.load_writes(self.run_id, step)
             for node_id, payload in done.items():
-                results[node_id] = _from_payload(payload)
+                results[node_id] = update_from_payload(payload)
             saved = bool(done)
             saved |= await self.run_branches([n for n in nodes if n not in results], step,
                                              inputs, results)  # fmt: skip
@@ -302,7 +254,7 @@ class _Execution:
                     error = task.exception()
                     results[node_id] = error if error is not None else task.result()
                     if isinstance(results[node_id], Update):
-                        unsaved[node_id] = _payload(results[node_id])
+                        unsaved[node_id] = update_payload(results[node_id])
                 stalls = any(not isinstance(r, Update) for r in results.values())
                 if unsaved and (pending or stalls):  # the step will not commit right now
                     self.store.save_writes(self.run_id, step, unsaved)
@@ -478,19 +430,19 @@ async def execute(
     if resume:
         if run_id is None:
             raise RunNotResumable("resume needs a run id")
-        _check_resumable(store.get_run(run_id), graph, allow_changed_graph)
+        check_resumable(store.get_run(run_id), graph, allow_changed_graph)
         store.acquire_lease(run_id)
         try:  # read again under the lease: another process may have moved the run meanwhile
             record = store.get_run(run_id)
-            _check_resumable(record, graph, allow_changed_graph)
-            inputs = _answers_for(record, answers)
+            check_resumable(record, graph, allow_changed_graph)
+            inputs = answers_for(record, answers)
         except GraphflowError:
             store.release_lease(run_id)
             raise
     else:
         run_id = run_id or new_run_id()
         initial = {**graph.spec.variables, **(variables or {})}
-        messages = _input_messages(input)
+        messages = input_messages(input)
         store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
                          topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
                          variables=initial, messages=messages, source=graph.spec.source,
@@ -526,53 +478,3 @@ async def execute(
             services.closers.clear()
 
 
-def _check_resumable(record: Any, graph: CompiledGraph, allow_changed_graph: bool) -> None:
-    run_id = record.run_id
-    if record.status not in RESUMABLE:
-        raise RunNotResumable(
-            f"run {run_id!r} already ended (status {record.status}"
-            + (f": {record.reason}" if record.reason else "")
-            + f"); nothing to resume. Start a new run, or fork this one with "
-            f"`graphflow fork {run_id} --at STEP`")  # fmt: skip
-    if record.topology != graph.topology and not allow_changed_graph:
-        raise IncompatibleGraph(
-            f"run {run_id!r} was checkpointed with a different graph topology "
-            f"({record.topology} ≠ {graph.topology}): nodes, edges or conditions changed "
-            "since. Resume with the original graph, or pass allow_changed_graph=True "
-            "(--allow-changed-graph) to continue on the new one")  # fmt: skip
-
-
-def _input_messages(value: str | Message | list[Message] | None) -> list[Message]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [Message(role="user", name="user", content=value)]
-    if isinstance(value, Message):
-        return [value]
-    return list(value)
-
-
-def _answers_for(record: Any, answers: str | Mapping[str, str] | None) -> dict[str, str]:
-    waiting = (record.waiting or {}).get("nodes", {}) if record.status == "waiting" else {}
-    if not waiting:
-        if answers is not None:
-            raise RunNotResumable(
-                f"run {record.run_id!r} is not waiting for input (status {record.status}); "
-                "resume it without --input")  # fmt: skip
-        return {}
-    if answers is None:
-        node, info = next(iter(waiting.items()))
-        raise RunNotResumable(
-            f"run {record.run_id!r} is waiting for input at node {node!r}: "
-            f"{info.get('question', '')!r}; resume it with --input TEXT (or input=...)")  # fmt: skip
-    if isinstance(answers, str):
-        if len(waiting) > 1:
-            raise RunNotResumable(
-                f"run {record.run_id!r} waits at several nodes ({', '.join(waiting)}); give "
-                "one answer per node, e.g. input={'node': 'answer'}")  # fmt: skip
-        return {next(iter(waiting)): answers}
-    unknown = [n for n in answers if n not in waiting]
-    if unknown:
-        raise RunNotResumable(f"run {record.run_id!r} is not waiting at {unknown[0]!r}; it "
-                              f"waits at {', '.join(waiting)}")  # fmt: skip
-    return dict(answers)

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,9 @@ import sqlite_utils
 
 from graphflow.errors import RunInUse, RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
+from graphflow.store.lease import HOST, LEASE_SECONDS, holder_is_gone
+from graphflow.store.records import RunRecord, Transaction, dumps, loads
+from graphflow.store.retention import RetentionMixin
 from graphflow.store.schema import FORMAT_VERSION, MARKER, apply_migrations
 
 __all__ = ["LEASE_SECONDS", "RunRecord", "Store"]
@@ -42,58 +43,9 @@ __all__ = ["LEASE_SECONDS", "RunRecord", "Store"]
 SNAPSHOT_EVERY = 200
 #: Tables other graphflow layers keep in the run database (the model response cache).
 _COMPANION_TABLES = {"model_cache"}
-LEASE_SECONDS = 60.0
-_HOST = socket.gethostname()
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _loads(text: str, run_id: str, what: str) -> Any:
-    """Decode a stored JSON value; a damaged one is reported for its run only."""
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise StoreCorrupt(
-            f"run {run_id!r}: its stored {what} is damaged ({exc}); other runs are not "
-            f"affected. Fork the run from an earlier step or delete it with `graphflow prune`"
-        ) from None
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of ``runs``, decoded."""
-
-    run_id: str
-    graph: str
-    source: str | None
-    spec: dict[str, Any]
-    topology: str
-    status: str
-    reason: str | None
-    error: str | None
-    waiting: dict[str, Any] | None
-    last_step: int
-    frontier: dict[str, list[str]]
-    usage: dict[str, Any]
-    parent_run: str | None
-    forked_at: int | None
-    lease_owner: str | None
-    lease_until: float | None
-    created_at: float
-    updated_at: float
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> RunRecord:
-        data = dict(row)
-        for key in ("spec", "waiting", "frontier", "usage"):
-            data[key] = _loads(data[key], data["run_id"], f"run {key}") if data[key] else None
-        data["usage"] = data["usage"] or {}
-        return cls(**data)
-
-
-class Store:
+class Store(RetentionMixin):
     """A run database in one SQLite file (``":memory:"`` for a throwaway one).
 
     Args:
@@ -128,7 +80,7 @@ class Store:
                 "graphflow run database, or move this file away to start a new one"
             ) from None
         self.conn = conn
-        self.lease_owner = f"{_HOST}:{os.getpid()}:{id(self):x}"
+        self.lease_owner = f"{HOST}:{os.getpid()}:{id(self):x}"
         self._renewed = 0.0
 
     # ---- opening ------------------------------------------------------------------
@@ -163,8 +115,8 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _tx(self) -> _Transaction:
-        return _Transaction(self.conn)
+    def _tx(self) -> Transaction:
+        return Transaction(self.conn)
 
     # ---- runs -----------------------------------------------------------------------
 
@@ -193,8 +145,8 @@ class Store:
                     "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
                     " frontier, usage, parent_run, forked_at, lease_owner, lease_until,"
                     " created_at, updated_at) VALUES (?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)",
-                    (run_id, graph, source, _dumps(spec), topology, last_step, _dumps(frontier),
-                     _dumps(usage or {}), parent_run, forked_at, self.lease_owner,
+                    (run_id, graph, source, dumps(spec), topology, last_step, dumps(frontier),
+                     dumps(usage or {}), parent_run, forked_at, self.lease_owner,
                      now + LEASE_SECONDS, now, now),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
@@ -205,7 +157,7 @@ class Store:
             self._insert_messages(run_id, 0, last_step, messages)
             self.conn.execute(
                 "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (?,?,?,?)",
-                (run_id, last_step, _dumps(variables), _dumps(visits or {})),
+                (run_id, last_step, dumps(variables), dumps(visits or {})),
             )
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -279,7 +231,7 @@ class Store:
                 "UPDATE runs SET status=?, reason=?, error=?, waiting=?, updated_at=?"
                 + (", lease_owner=NULL, lease_until=NULL" if release else "")
                 + " WHERE run_id=?",
-                (status, reason, error, _dumps(waiting) if waiting else None, time.time(),
+                (status, reason, error, dumps(waiting) if waiting else None, time.time(),
                  run_id),
             )  # fmt: skip
 
@@ -296,7 +248,7 @@ class Store:
                 raise RunNotFound(run_id, None if self.path == ":memory:" else self.path)
             owner, until = row
             if (owner and owner != self.lease_owner and until and until > now
-                    and not _holder_is_gone(owner)):  # fmt: skip
+                    and not holder_is_gone(owner)):  # fmt: skip
                 host, pid = owner.split(":")[:2]
                 raise RunInUse(
                     f"run {run_id!r} is in use by process {pid} on {host} (lease until "
@@ -353,12 +305,12 @@ class Store:
             conn.execute(
                 "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
                 " seconds) VALUES (?,?,?,?,?,?,?,?)",
-                (run_id, step, _dumps(nodes), _dumps(variables) if variables else None,
-                 _dumps(frontier), _dumps(usage) if usage else None, started_at,
+                (run_id, step, dumps(nodes), dumps(variables) if variables else None,
+                 dumps(frontier), dumps(usage) if usage else None, started_at,
                  now - started_at),
             )  # fmt: skip
             if run_usage is not None:
-                conn.execute("UPDATE runs SET usage=? WHERE run_id=?", (_dumps(run_usage), run_id))
+                conn.execute("UPDATE runs SET usage=? WHERE run_id=?", (dumps(run_usage), run_id))
             if now - self._renewed > LEASE_SECONDS / 3:
                 conn.execute("UPDATE runs SET lease_until=?, updated_at=? WHERE run_id=? AND "
                              "lease_owner=?", (now + LEASE_SECONDS, now, run_id, self.lease_owner))  # fmt: skip
@@ -367,7 +319,7 @@ class Store:
                 conn.execute(
                     "INSERT OR REPLACE INTO snapshots (run_id, step, variables, visits)"
                     " VALUES (?,?,?,?)",
-                    (run_id, step, _dumps(snapshot[0]), _dumps(snapshot[1])),
+                    (run_id, step, dumps(snapshot[0]), dumps(snapshot[1])),
                 )
             if had_writes:
                 conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
@@ -389,7 +341,7 @@ class Store:
             if m.tool_call_id:
                 extra["tool_call_id"] = m.tool_call_id
             rows.append((run_id, first_seq + i, step, m.node, m.role, m.name, m.content,
-                         _dumps(extra) if extra else None))  # fmt: skip
+                         dumps(extra) if extra else None))  # fmt: skip
         self.conn.executemany(
             "INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
             " VALUES (?,?,?,?,?,?,?,?)",
@@ -402,7 +354,7 @@ class Store:
         with self._tx():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO writes (run_id, step, node, payload) VALUES (?,?,?,?)",
-                [(run_id, step, node, _dumps(p)) for node, p in payloads.items()],
+                [(run_id, step, node, dumps(p)) for node, p in payloads.items()],
             )
 
     def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
@@ -423,7 +375,7 @@ class Store:
             self.conn.execute(
                 "INSERT OR REPLACE INTO effects (run_id, step, node, key, result)"
                 " VALUES (?,?,?,?,?)",
-                (run_id, step, node, key, _dumps(result)),
+                (run_id, step, node, key, dumps(result)),
             )
 
     # ---- reading state --------------------------------------------------------------
@@ -440,7 +392,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"run {run_id!r}: cannot read its messages ({exc})") from None
         for node, role, name, content, extra in rows:
-            fields = _loads(extra, run_id, "message") if extra else {}
+            fields = loads(extra, run_id, "message") if extra else {}
             try:
                 out.append(Message(role=role, name=name, content=content, node=node, **fields))
             except (TypeError, ValueError) as exc:
@@ -464,18 +416,18 @@ class Store:
         if snap is None:
             raise StoreCorrupt(f"run {run_id!r} has no snapshot; the database is damaged")
         base = snap[0]
-        variables = _loads(snap[1], run_id, "snapshot")
-        visits = _loads(snap[2], run_id, "snapshot")
+        variables = loads(snap[1], run_id, "snapshot")
+        visits = loads(snap[2], run_id, "snapshot")
         rows = self.conn.execute(
             "SELECT nodes, variables FROM steps WHERE run_id=? AND step>? AND step<=?"
             " ORDER BY step",
             (run_id, base, at_step),
         )
         for nodes, delta in rows:
-            for node in _loads(nodes, run_id, "step"):
+            for node in loads(nodes, run_id, "step"):
                 visits[node] = visits.get(node, 0) + 1
             if delta:
-                variables.update(_loads(delta, run_id, "step"))
+                variables.update(loads(delta, run_id, "step"))
         return variables, visits
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
@@ -506,90 +458,11 @@ class Store:
         rows = self.conn.execute(
             "SELECT usage FROM steps WHERE run_id=? AND usage IS NOT NULL ORDER BY step", (run_id,)
         )
-        return [_loads(r[0], run_id, "step usage") for r in rows]
+        return [loads(r[0], run_id, "step usage") for r in rows]
 
     def message_count(self, run_id: str) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM messages WHERE run_id=?", (run_id,))
         return int(row.fetchone()[0])
-
-    # ---- forks ----------------------------------------------------------------------
-
-    def fork_run(self, run_id: str, at_step: int, new_id: str,
-                 initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
-        """Create run ``new_id`` holding ``run_id``'s state just before step ``at_step``
-        (its messages, variables, visit counts and frontier), ready to resume."""
-        record = self.get_run(run_id)
-        if not 0 <= at_step <= record.last_step + 1:
-            raise StoreError(
-                f"run {run_id!r} has steps 0..{record.last_step}; fork at a step in "
-                f"0..{record.last_step + 1}")  # fmt: skip
-        variables, visits = self.load_variables(run_id, at_step - 1)
-        if at_step == 0:
-            frontier: Mapping[str, list[str]] = initial_frontier
-        else:
-            row = self.step_row(run_id, at_step - 1)
-            frontier = row["next"] if row else record.frontier
-        now = time.time()
-        with self._tx():
-            try:
-                self.conn.execute(
-                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, forked_at, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,'ready',?,?,?,?,?,?,?)",
-                    (new_id, record.graph, record.source, _dumps(record.spec), record.topology,
-                     at_step - 1, _dumps(frontier), "{}", run_id, at_step, now, now),
-                )  # fmt: skip
-            except sqlite3.IntegrityError:
-                raise StoreError(f"a run with id {new_id!r} already exists") from None
-            self.conn.execute(
-                "INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
-                " SELECT ?, seq, step, node, role, name, content, extra FROM messages"
-                " WHERE run_id=? AND step<?",
-                (new_id, run_id, at_step),
-            )
-            self.conn.execute(
-                "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (?,?,?,?)",
-                (new_id, at_step - 1, _dumps(variables), _dumps(visits)),
-            )
-
-    # ---- retention ------------------------------------------------------------------
-
-    def delete_run(self, run_id: str) -> None:
-        with self._tx():
-            for table in ("messages", "steps", "snapshots", "writes", "effects", "runs"):
-                self.conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
-
-    def prune(
-        self,
-        *,
-        older_than: float | None = None,
-        status: Sequence[str] | None = None,
-        keep_last: int | None = None,
-        dry_run: bool = False,
-    ) -> list[str]:
-        """Delete runs by age (seconds since last update), status, or beyond the newest
-        ``keep_last``; waiting and running runs are kept unless named in ``status``.
-        Returns the ids deleted (or that would be, with ``dry_run``)."""
-        runs = self.list_runs()
-        keep = {r.run_id for r in runs[:keep_last]} if keep_last is not None else set()
-        now = time.time()
-        doomed = []
-        for r in runs:
-            if r.run_id in keep:
-                continue
-            if status is not None and r.status not in status:
-                continue
-            if status is None and r.status in ("waiting", "running"):
-                continue
-            if older_than is not None and now - r.updated_at < older_than:
-                continue
-            if older_than is None and status is None and keep_last is None:
-                continue
-            doomed.append(r.run_id)
-        if not dry_run:
-            for run_id in doomed:
-                self.delete_run(run_id)
-        return doomed
 
     def size_bytes(self) -> int:
         if self.path == ":memory:":
@@ -600,40 +473,3 @@ class Store:
         return os.path.getsize(self.path)
 
 
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _holder_is_gone(owner: str) -> bool:
-    """True when the lease holder is a process on this host that no longer exists."""
-    parts = owner.split(":")
-    if len(parts) < 3 or parts[0] != _HOST:
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False

@@ -1,0 +1,59 @@
+"""What a run returns, and how a branch's Update is saved and read back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphflow.messages import Message, Update
+
+__all__ = ["RunResult", "update_from_payload", "update_payload"]
+
+
+@dataclass
+class RunResult:
+    """The outcome of ``run``/``resume``: where the run stands now.
+
+    ``status`` is one of ``completed``, ``waiting``, ``failed``, ``limit_reached``,
+    ``budget_exceeded``, ``timeout``; ``reason`` says which stop condition fired.
+    """
+
+    run_id: str
+    status: str
+    reason: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=dict)
+    steps: int = 0
+    waiting: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> Message | None:
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def question(self) -> str | None:
+        """The question of the (first) waiting human checkpoint, if any."""
+        return next(iter(self.waiting.values()), None)
+
+
+def update_payload(update: Update) -> dict[str, Any]:
+    goto = update.goto if update.goto is None or isinstance(update.goto, str) else list(update.goto)
+    return {"messages": [m.to_record() for m in update.messages],
+            "variables": dict(update.variables), "goto": goto,
+            "usage": dict(update.usage) if update.usage else None, "stop": update.stop}  # fmt: skip
+
+
+def update_from_payload(data: Mapping[str, Any]) -> Update:
+    return Update(messages=[Message(**m) for m in data.get("messages", [])],
+                  variables=data.get("variables") or {}, goto=data.get("goto"),
+                  usage=data.get("usage"), stop=data.get("stop"))  # fmt: skip
+
+
