@@ -198,7 +198,10 @@ class GraphSpec(_Model):
                     Problem(where, f"unknown top-level key {key!r}", f"use one of {sorted(known)}")
                 )
         name = data.get("graph", data.get("name"))
-        if not name:
+        if isinstance(name, (bool, int, float)):
+            problems.append(Problem(where, f"the graph name was read as {name!r}, not text",
+                                    "quote it, e.g. graph: \"off\""))  # fmt: skip
+        elif not name:
             problems.append(Problem(where, "missing graph name", "add `graph: NAME` at the top"))
         nodes = _nodes_from_file(data.get("nodes"), where, problems)
         edges = _edges_from_file(data.get("edges"), where, problems)

@@ -179,7 +179,8 @@ class _Lenient(dict):
 
 
 class EndConfig(KindConfig):
-    status: str | None = Field(default=None, description="stop reason recorded on the run")
+    status: str | None = Field(default=None, description="stop reason recorded on the run; "
+                               "may use {variable} placeholders")
 
 
 class EndKind(NodeKind):
@@ -192,4 +193,6 @@ class EndKind(NodeKind):
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         reason = self.config.status  # type: ignore[attr-defined]
+        if reason and "{" in reason:
+            reason = _fill(reason, ctx.state)
         return Update(stop=reason) if reason else Update()

@@ -30,6 +30,8 @@ class SubgraphConfig(KindConfig):
         default="last", description="which inner messages come back as this node's reply")
     outputs: dict[str, str] = Field(default_factory=dict,
                                     description="outer variable ← inner variable")
+    name: str | None = Field(default=None,
+                             description="speaker name of the reply (default: the inner one)")
 
 
 class SubgraphKind(NodeKind):
@@ -99,6 +101,7 @@ class SubgraphKind(NodeKind):
         else:
             messages = produced
         messages = [m.model_copy(update={"node": self.node_id,
-                                         "name": m.name or self.node_id}) for m in messages]  # fmt: skip
+                                         "name": config.name or m.name or self.node_id})
+                    for m in messages]  # fmt: skip
         variables = {outer: result.variables.get(inner) for outer, inner in config.outputs.items()}
         return Update(messages=messages, variables=variables, usage=result.usage or None)

@@ -218,3 +218,11 @@ def test_interrupt_from_a_function_and_resume_answers_it(store: Store) -> None:
     assert first.status == "waiting"
     done = graph.resume_sync(first.run_id, input="Ada", store=store)
     assert done.status == "completed" and done.last.content == "hello Ada"
+
+
+def test_end_status_may_use_variables() -> None:
+    g = Graph("why", variables={"chat_end": "TERMINATE received"})
+    g.add_node("a", say("x"))
+    g.add_node("done", kind="end", status="ended: {chat_end}")
+    g.add_edge("a", "done")
+    assert g.compile().run_sync().reason == "ended: TERMINATE received"

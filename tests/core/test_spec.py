@@ -147,3 +147,8 @@ def specs(draw: st.DrawFn) -> GraphSpec:
 def test_spec_file_spec_is_identity(spec: GraphSpec, fmt: str) -> None:
     again = loads_spec(dumps_spec(spec, fmt), fmt=fmt)
     assert again.model_dump(exclude={"source"}) == spec.model_dump(exclude={"source"})
+
+
+def test_a_graph_name_yaml_reads_as_a_boolean_says_to_quote_it() -> None:
+    with pytest.raises(DefinitionError, match="quote it"):
+        loads_spec("graph: off\nentry: a\nnodes:\n  a: {kind: end}\n")
