@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["draft", "review", "revise", "word_count"]
+__all__ = ["draft", "review", "revise", "strip_terminate", "word_count"]
 
 
 def word_count(text: str) -> int:
@@ -45,4 +45,17 @@ def revise(text: str, feedback: str, topic: str = "graphs") -> str:
         text += f" They matter because {topic} make the structure of a problem visible."
     if "words" in (feedback or ""):
         text += " Each step is recorded, so nothing is lost when a run stops and resumes."
+    return text
+
+
+def strip_terminate(message: object) -> str:
+    """Drop a trailing ``TERMINATE`` from a model reply (an agent ``postprocess``).
+
+    >>> strip_terminate("Done.\\nTERMINATE")
+    'Done.'
+    """
+    text = getattr(message, "content", message) or ""
+    text = str(text).rstrip()
+    if text.endswith("TERMINATE"):
+        text = text[: -len("TERMINATE")].rstrip()
     return text
