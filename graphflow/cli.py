@@ -155,8 +155,9 @@ def _interactive(ctx_flag: bool | None) -> bool:
 
 
 def _answer_loop(graph: Any, result: Any, store: Any, listener: Any, interactive: bool,
-                 options: dict[str, Any]) -> Any:  # fmt: skip
-    """Answer human checkpoints at the terminal while one is attached."""
+                 services: Callable[[], Any], work_dir: str | None) -> Any:  # fmt: skip
+    """Answer human checkpoints at the terminal while one is attached; each answer
+    continues the run with the same options (models, executor) as the command."""
     while interactive and result.status == "waiting":
         node, question = next(iter(result.waiting.items()))
         try:
@@ -164,7 +165,7 @@ def _answer_loop(graph: Any, result: Any, store: Any, listener: Any, interactive
         except (EOFError, click.Abort):
             break
         result = graph.resume_sync(result.run_id, input=answer, store=store, on_event=listener,
-                                   **options)  # fmt: skip
+                                   work_dir=work_dir, services=services())  # fmt: skip
     return result
 
 
@@ -222,11 +223,13 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
     console = _console()
     store = _open_store(db)
     listener = _progress(events, quiet)
-    services = _services(store, listener, model, base_url, executor)
+    def services() -> Any:
+        return _services(store, listener, model, base_url, executor)
+
     result = run_sync(graph.run(input_, variables=values, store=store, run_id=run_id,
-                                on_event=listener, work_dir=work_dir, services=services))  # fmt: skip
+                                on_event=listener, work_dir=work_dir, services=services()))  # fmt: skip
     result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
-                          {"work_dir": work_dir})  # fmt: skip
+                          services, work_dir)  # fmt: skip
     _finish(result, store, console, quiet, events)
 
 
@@ -262,12 +265,14 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
     if answer:
         answers = dict(a.partition("=")[::2] for a in answer)
     listener = _progress(events, quiet)
-    services = _services(store, listener, model, base_url, executor)
+    def services() -> Any:
+        return _services(store, listener, model, base_url, executor)
+
     result = run_sync(graph.resume(run_id, input=answers, store=store, on_event=listener,
                                    allow_changed_graph=allow_changed_graph, work_dir=work_dir,
-                                   services=services))  # fmt: skip
+                                   services=services()))  # fmt: skip
     result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
-                          {"work_dir": work_dir})  # fmt: skip
+                          services, work_dir)  # fmt: skip
     _finish(result, store, _console(), quiet, events)
 
 

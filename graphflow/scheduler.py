@@ -423,7 +423,7 @@ async def execute(
     parent_run: str | None = None,
 ) -> RunResult:
     """Start a run (``resume=False``) or continue one; see ``CompiledGraph.run``."""
-    owns_services = services is None
+    owns_services = services is None or services.close_at_end
     services = services or Services(store=store, emit=on_event or (lambda e: None))
     if services.store is None:
         services.store = store

@@ -78,6 +78,9 @@ class Services:
     options: dict[str, Any] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], Any]] = field(default_factory=list)
+    #: Run ``closers`` when the run's execution ends (False for a nested run that
+    #: shares its parent's services).
+    close_at_end: bool = True
 
     def get(self, key: str, factory: Callable[[], T]) -> T:
         """Return the shared service ``key``, creating it with ``factory`` the first time."""

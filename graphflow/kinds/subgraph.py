@@ -65,7 +65,7 @@ class SubgraphKind(NodeKind):
         child_id = f"{ctx.run_id}.{self.node_id}.{ctx.state.visits.get(self.node_id, 0)}"
         services = Services(store=store, emit=ctx.services.emit, work_dir=ctx.services.work_dir,
                             options=ctx.services.options, shared=ctx.services.shared,
-                            closers=ctx.services.closers)  # fmt: skip
+                            closers=ctx.services.closers, close_at_end=False)  # fmt: skip
         try:
             record = store.get_run(child_id)
         except RunNotFound:
