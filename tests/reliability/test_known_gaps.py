@@ -1,0 +1,138 @@
+"""Known gaps found by the crash campaigns, pinned as strict expected failures: when one
+is fixed, its test starts passing and the strict mark turns that into a failure, so the
+mark is removed with the fix. docs/reliability.md lists them.
+
+**A scripted model continued after a pause replays replies.** A scripted model from a
+graph file rebuilds its position in its replies, when a run continues with new model
+instances, from the conversation it is sent: the larger of the replies it served itself
+and the number of its replies present in the request. Where its earlier replies are not
+in the request — a group-chat manager's answers are never messages; a member with
+``context: {last: 1}`` does not see its own earlier replies — the continued run replays
+replies it had already used. A run continues with new model instances in a new process
+(after a crash, or ``graphflow resume`` with a person's answer) and, today, after each
+answer typed at the terminal (``graphflow run --interactive``). Here a group chat pauses
+for a person (no kill needed: a crash at the same point does the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graphflow import Store
+from graphflow.loader import load
+from graphflow.patterns.result import Runner
+
+from .evidence import transcript
+
+CHAT = """
+graph: paused_chat
+entry: manager
+limits: {max_steps: 40}
+models:
+  team:
+    scripted:
+      replies:
+        - "Plan: one short paragraph."
+        - "Draft 1: graphs of agents."
+        - "Draft 2: graphs of agents, checkpointed at every step."
+        - "Approved. TERMINATE"
+  selector:
+    scripted: %(selector)s
+nodes:
+  manager: {kind: router, selection: auto, model: selector, max_round: 20}
+  writer:
+    kind: agent
+    description: Writes the draft.
+    model: team
+    is_termination_msg: null%(view)s
+  critic:
+    kind: agent
+    description: Plans and reviews.
+    model: team
+    is_termination_msg: null%(view)s
+  person: {kind: human, name: person, description: The person who asked., prompt: "Wishes?"}
+  done: {kind: end}
+edges:
+  - {from: manager, to: [writer, critic, person, done]}
+  - {from: writer, to: manager}
+  - {from: critic, to: manager}
+  - {from: person, to: manager}
+"""
+ORDER = ["critic", "writer", "person", "writer", "critic"]
+MODULE = f"""
+ORDER = {ORDER!r}
+
+
+def select(request):
+    spoken = [m for m in request.messages if m.get("name") in ("writer", "critic", "person")]
+    return ORDER[min(len(spoken), len(ORDER) - 1)]
+"""
+GAPS = {
+    # the manager's answers are never messages, so none are found in the request
+    "manager on a reply list": {"selector": "{replies: %s}" % ORDER, "view": ""},  # noqa: UP031
+    # members that see only the last message do not see their earlier replies
+    "members with a short view": {
+        "selector": '{function: "gapmod:select"}',
+        "view": "\n    context: {last: 1}",
+    },
+}
+
+
+def gf(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "graphflow.cli", *args, "--db", "runs.db"],
+                          cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def write(folder: Path, case: str) -> None:
+    folder.mkdir()
+    (folder / "gapmod.py").write_text(MODULE)
+    (folder / "chat.yaml").write_text(CHAT % GAPS[case])
+
+
+def said(folder: Path) -> list[tuple[str, str]]:
+    return [
+        (m[1], (m[4] or "").split(":")[0]) for m in transcript(folder / "runs.db", "r")["messages"]
+    ]
+
+
+EXPECTED = [("critic", "Plan"), ("writer", "Draft 1"), ("person", "Shorter, please."),
+            ("writer", "Draft 2"), ("critic", "Approved. TERMINATE")]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(GAPS))
+def test_in_one_process_the_chat_goes_as_scripted(tmp_path: Path, case: str) -> None:
+    """The reference: the pattern runner answers the person and keeps its models."""
+    folder = tmp_path / "one"
+    write(folder, case)
+    store = Store(folder / "runs.db")
+    runner = Runner(load(folder / "chat.yaml"), store=store, human_input=["Shorter, please."])
+    result = asyncio.run(runner.start(None, run_id="r"))
+    store.close()
+    assert result.status == "completed", result.error
+    assert said(folder) == EXPECTED
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "a scripted model continued after a pause replays replies it already used when "
+    "they are not in the conversation it is sent"))  # fmt: skip
+@pytest.mark.parametrize("how", ["in a new process", "typed at the terminal"])
+@pytest.mark.parametrize("case", list(GAPS))
+def test_continued_after_the_answer_the_chat_goes_as_scripted(
+    tmp_path: Path, case: str, how: str
+) -> None:
+    folder = tmp_path / "two"
+    write(folder, case)
+    if how == "typed at the terminal":
+        done = gf("run", "chat.yaml", "--run-id", "r", "--interactive", cwd=folder,
+                  stdin="Shorter, please.\n")  # fmt: skip
+    else:
+        paused = gf("run", "chat.yaml", "--run-id", "r", "--no-interactive", cwd=folder)
+        assert paused.returncode == 3, paused.stderr
+        done = gf("resume", "r", "--input", "Shorter, please.", "--no-interactive", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert said(folder) == EXPECTED
