@@ -186,6 +186,11 @@ class ModelSet:
             return cast("ChatModel", entry.instance)
         if entry.is_scripted:
             model = ScriptedModel.from_data(entry.scripted, base_dir=entry.base_dir, where=where)
+            named = isinstance(entry.scripted, Mapping) and "name" in entry.scripted
+            entry_name = ref if isinstance(ref, str) else (self.default if ref is None else None)
+            if not named and entry_name:
+                # usage then says which entry answered, so a continued run can find its place
+                model.name = f"scripted:{entry_name}"
             if seed is not ... and seed is not None and cache is not None:
                 model.cache, model.cache_seed = cache, seed
             return model

@@ -282,6 +282,12 @@ class Script:
         wanted = set(self._signatures)
         return sum(1 for m in messages if _signature(m) in wanted)
 
+    def advance_to(self, position: int) -> None:
+        """Continue the reply list at ``position`` at least (replies a run already used,
+        e.g. before it continued in a new process)."""
+        with self._lock:
+            self._served = max(self._served, position)
+
     def reset(self) -> None:
         """Start again from the first reply."""
         with self._lock:

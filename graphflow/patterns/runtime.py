@@ -128,16 +128,40 @@ def _cache(services: Services) -> Any:
     return services.get("graphflow.models:cache", create)
 
 
-def _model(services: Services, models: Any, ref: Any, where: str) -> Any:
+def _model(services: Services, models: Any, ref: Any, where: str,
+           run_id: str | None = None) -> Any:  # fmt: skip
     ident = ref if isinstance(ref, str) or ref is None else repr(ref)
     key = f"graphflow.model:{id(models)}:{ident}"
 
     def create() -> Any:
         model = models.create(ref, cache=_cache(services), where=where)
         services.closers.append(model.aclose)
+        if run_id is not None and services.store is not None:
+            _continue_script(model, services.store, run_id)
         return model
 
     return services.get(key, create)
+
+
+def _continue_script(model: Any, store: Any, run_id: str) -> None:
+    """A scripted model created for a run that already used it (the run continues in a
+    new process, or after a person's answer) goes on where the run left its reply list:
+    after every billed call its committed steps and its uncommitted step recorded."""
+    from graphflow.models import ScriptedModel
+
+    if not isinstance(model, ScriptedModel) or not model.name.startswith("scripted:"):
+        return
+    used = 0
+    for step_usage in store.step_usages(run_id):
+        for node_usage in step_usage.values():
+            split = (node_usage.get("models") or {}).get(model.name) or {}
+            used += int(split.get("calls", 0)) - int(split.get("cached_calls", 0))
+    for result in store.effect_results(run_id):
+        usage = result.get("usage") if isinstance(result, dict) else None
+        if isinstance(usage, dict) and usage.get("model") == model.name and not usage.get("cached"):
+            used += 1
+    if used:
+        model.script.advance_to(used)
 
 
 def model_for(ctx: NodeContext, build: BuildContext, ref: Any, *, where: str) -> Any:
@@ -148,7 +172,7 @@ def model_for(ctx: NodeContext, build: BuildContext, ref: Any, *, where: str) ->
         DefinitionError: ``ref`` names no entry of the graph's models (the message lists
             the defined ones).
     """
-    return _model(ctx.services, models_for(ctx, build), ref, where)
+    return _model(ctx.services, models_for(ctx, build), ref, where, ctx.run_id)
 
 
 def run_model(services: Services, section: Any, ref: Any, *, where: str = "model") -> Any:

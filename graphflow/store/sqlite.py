@@ -357,6 +357,11 @@ class Store(RetentionMixin):
                 [(run_id, step, node, dumps(p)) for node, p in payloads.items()],
             )
 
+    def effect_results(self, run_id: str) -> list[Any]:
+        """Results of the effects recorded by the run's uncommitted step."""
+        rows = self.conn.execute("SELECT result FROM effects WHERE run_id=?", (run_id,))
+        return [loads(r[0], run_id, "effect") for r in rows]
+
     def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT node, payload FROM writes WHERE run_id=? AND step=?", (run_id, step)

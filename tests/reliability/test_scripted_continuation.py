@@ -1,17 +1,14 @@
-"""Known gaps found by the crash campaigns, pinned as strict expected failures: when one
-is fixed, its test starts passing and the strict mark turns that into a failure, so the
-mark is removed with the fix. docs/reliability.md lists them.
+"""A scripted model continued after a pause goes on where the run left its replies.
 
-**A scripted model continued after a pause replays replies.** A scripted model from a
-graph file rebuilds its position in its replies, when a run continues with new model
-instances, from the conversation it is sent: the larger of the replies it served itself
-and the number of its replies present in the request. Where its earlier replies are not
-in the request — a group-chat manager's answers are never messages; a member with
-``context: {last: 1}`` does not see its own earlier replies — the continued run replays
-replies it had already used. A run continues with new model instances in a new process
-(after a crash, or ``graphflow resume`` with a person's answer) and, today, after each
-answer typed at the terminal (``graphflow run --interactive``). Here a group chat pauses
-for a person (no kill needed: a crash at the same point does the same).
+A scripted model from a graph file used to find its place in its reply list only from
+the conversation it is sent. Where its earlier replies are not in the request — a
+group-chat manager's answers are never messages; a member with ``context: {last: 1}``
+does not see its own earlier replies — a run continued with new model instances (in a
+new process after a crash or a person's answer, or after an answer typed at the
+terminal) replayed replies it had already used. The crash campaigns found it; now a
+scripted model created for a run that already used it is advanced past every billed call
+recorded in the run's committed steps and in its uncommitted step. Here a group chat
+pauses for a person (a crash at the same point does the same) and continues.
 """
 
 from __future__ import annotations
@@ -117,9 +114,6 @@ def test_in_one_process_the_chat_goes_as_scripted(tmp_path: Path, case: str) -> 
     assert said(folder) == EXPECTED
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a scripted model continued after a pause replays replies it already used when "
-    "they are not in the conversation it is sent"))  # fmt: skip
 @pytest.mark.parametrize("how", ["in a new process", "typed at the terminal"])
 @pytest.mark.parametrize("case", list(GAPS))
 def test_continued_after_the_answer_the_chat_goes_as_scripted(
