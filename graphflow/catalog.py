@@ -92,15 +92,6 @@ def find_node_definition(name: str, base_dir: Path | None = None) -> tuple[Path,
     raise LookupError(f"no catalog entry {name!r} (looked in {looked})")
 
 
-def available_definitions(base_dir: Path | None = None) -> list[str]:
-    names: set[str] = set()
-    for directory in catalog_dirs(base_dir):
-        for path in list(directory.glob("*")) + list(directory.glob("*/*")):
-            if path.suffix in _SUFFIXES:
-                names.add(path.stem)
-    return sorted(names)
-
-
 def find_graph_file(name: str) -> Path | None:
     """Resolve ``name`` to a graph file: a path, or the name of a bundled graph."""
     path = Path(name)

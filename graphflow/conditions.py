@@ -31,10 +31,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from graphflow.errors import ConditionSyntaxError
+from graphflow.errors import ConditionSyntaxError, Problem
 from graphflow.messages import Message, State
 
-__all__ = ["FUNCTIONS", "NAMES", "Condition", "compile_condition", "compile_expression"]
+__all__ = ["FUNCTIONS", "NAMES", "Condition", "compile_condition", "compile_expression",
+           "compile_option"]
 
 Condition = Callable[[State], Any]
 _Fn = Callable[[State], Any]
@@ -285,3 +286,15 @@ def compile_expression(expression: str) -> Callable[[State], Any]:
 def compile_condition(expression: str) -> Condition:
     """Compile a condition; the result is truthy when the edge should be taken."""
     return compile_expression(expression)
+
+
+def compile_option(expression: str | None, where: str, problems: list[Problem]) -> Condition | None:
+    """Compile a condition given as a node option (``None`` when unset); a bad one is
+    added to ``problems`` under ``where`` instead of raised, so all are reported at once."""
+    if not expression:
+        return None
+    try:
+        return compile_expression(expression)
+    except ConditionSyntaxError as exc:
+        problems.append(Problem(where, str(exc)))
+        return None

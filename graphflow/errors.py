@@ -32,7 +32,7 @@ A human checkpoint that pauses a run is a *status* (``waiting``), never an excep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -218,7 +218,3 @@ class ToolError(GraphflowError):
 class RenderError(GraphflowError):
     """A graph or run could not be drawn."""
 
-
-def format_problems(problems: Sequence[Problem]) -> str:
-    """Join problems into the text DefinitionError shows."""
-    return "\n".join(f"  - {p}" for p in problems)

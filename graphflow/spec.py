@@ -23,7 +23,6 @@ kind-specific options sit beside its common ones::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -416,5 +415,3 @@ def dump_spec(spec: GraphSpec, path: str | Path) -> Path:
 def is_not_serializable_marker(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(NOT_SERIALIZABLE)
 
-
-SpecFactory = Callable[[], GraphSpec]

@@ -37,8 +37,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from graphflow.conditions import compile_condition
-from graphflow.errors import ConditionSyntaxError, DefinitionError, Problem
+from graphflow.conditions import compile_option
+from graphflow.errors import DefinitionError, Problem
 from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.patterns.conventions import (
@@ -141,12 +141,8 @@ class AgentKind(NodeKind):
         place = f"node {node_id!r}"
         self.name = config.name or node_id
         self.context = None if config.context == "all" else config.context
-        self.terminates = None
-        if config.is_termination_msg:
-            try:
-                self.terminates = compile_condition(config.is_termination_msg)
-            except ConditionSyntaxError as exc:
-                problems.append(Problem(f"{place}: is_termination_msg", str(exc)))
+        self.terminates = compile_option(config.is_termination_msg,
+                                         f"{place}: is_termination_msg", problems)
         if config.system_message and config.template:
             from graphflow.models import template_fields
 

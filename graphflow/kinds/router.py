@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from graphflow.conditions import compile_condition
-from graphflow.errors import ConditionSyntaxError, DefinitionError, Problem
+from graphflow.conditions import compile_option
+from graphflow.errors import DefinitionError, Problem
 from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Update
 from graphflow.patterns.conventions import CHAT_END, DEFAULT_TERMINATION, NEXT_SPEAKER
@@ -89,12 +89,8 @@ class RouterKind(NodeKind):
         super().__init__(node_id, config, build)
         problems: list[Problem] = []
         place = f"node {node_id!r}"
-        self.terminates = None
-        if config.is_termination_msg:
-            try:
-                self.terminates = compile_condition(config.is_termination_msg)
-            except ConditionSyntaxError as exc:
-                problems.append(Problem(f"{place}: is_termination_msg", str(exc)))
+        self.terminates = compile_option(config.is_termination_msg,
+                                         f"{place}: is_termination_msg", problems)
         self.method = config.selection if config.selection in METHODS else "function"
         self.function = None
         if self.method == "function":

@@ -436,15 +436,11 @@ class Store(RetentionMixin):
         return variables, visits
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
-        out = []
-        for row in self.db.query("SELECT * FROM steps WHERE run_id=? ORDER BY step", [run_id]):
-            for key in ("nodes", "variables", "next", "usage"):
-                row[key] = json.loads(row[key]) if row[key] else None
-            out.append(row)
-        return out
+        """The run's committed step rows, decoded, in order."""
+        return self.steps_between(run_id, -1, 2**62)
 
     def step_row(self, run_id: str, step: int) -> dict[str, Any] | None:
-        rows = [r for r in self.steps_between(run_id, step, step)]
+        rows = self.steps_between(run_id, step, step)
         return rows[0] if rows else None
 
     def steps_between(self, run_id: str, first: int, last: int) -> list[dict[str, Any]]:
@@ -454,7 +450,7 @@ class Store(RetentionMixin):
             [run_id, first, last],
         ):
             for key in ("nodes", "variables", "next", "usage"):
-                row[key] = json.loads(row[key]) if row[key] else None
+                row[key] = loads(row[key], run_id, "step") if row[key] else None
             out.append(row)
         return out
 

@@ -196,3 +196,10 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     run = chain(2).compile().run_sync(store=store)
     store.fork_run(run.run_id, 1, "child", {"run": ["n0"], "wait": []})
     assert store.child_runs(run.run_id) == [("child", 1)]
+
+
+def test_damaged_step_rows_are_reported_by_the_step_listing(store: Store) -> None:
+    run = chain(2).compile().run_sync(store=store)
+    store.conn.execute("UPDATE steps SET nodes='[bad' WHERE run_id=?", (run.run_id,))
+    with pytest.raises(StoreCorrupt, match="is damaged"):
+        store.steps(run.run_id)
