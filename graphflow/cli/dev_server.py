@@ -8,11 +8,6 @@ from types import FrameType
 
 import click
 
-from graphflow.errors import GraphflowError
-from graphflow.models.resolve import offline_reply
-from graphflow.models.script import Script
-from graphflow.models.server import ModelServer
-
 __all__ = ["dev_model_server"]
 
 
@@ -49,6 +44,11 @@ def dev_model_server(
     or with base_url: in the graph's models: section. It answers /v1/chat/completions
     (streaming too) and /v1/models.
     """
+    from graphflow.errors import GraphflowError
+    from graphflow.models.resolve import offline_reply
+    from graphflow.models.script import Script
+    from graphflow.models.server import ModelServer
+
     try:
         script = Script.load(script_path) if script_path else Script(function=offline_reply)
         server = ModelServer(script, host=host, port=port, latency=latency, api_key=api_key)

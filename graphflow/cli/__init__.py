@@ -1,0 +1,42 @@
+"""The ``graphflow`` command line.
+
+Exit codes scripts can rely on:
+
+==  ==========================================================================
+0   the run completed (or the command succeeded)
+1   the run failed (a node raised, no transition, a broken condition)
+2   bad input: invalid graph file, unknown run id, wrong option (nothing stored changed)
+3   the run is waiting for a person (answer with ``graphflow resume RUN --input ...``)
+4   the run was stopped by a limit, a budget or a timeout
+5   the run is in use by another process
+==  ==========================================================================
+
+One module per group of commands: :mod:`~graphflow.cli.running` (run, resume),
+:mod:`~graphflow.cli.inspect` (runs, show, fork, prune), :mod:`~graphflow.cli.graphs`
+(render, validate, graphs), :mod:`~graphflow.cli.report` and
+:mod:`~graphflow.cli.dev_server`; what they share is in :mod:`graphflow.cli._common`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from graphflow.cli._common import EXIT_CODES
+from graphflow.cli.dev_server import dev_model_server
+from graphflow.cli.graphs import graphs, render, validate
+from graphflow.cli.inspect import fork, prune, runs, show
+from graphflow.cli.report import report
+from graphflow.cli.running import resume, run
+
+__all__ = ["EXIT_CODES", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="graphflow")
+def main() -> None:
+    """graphflow: multi-agent conversations compiled from graphs, checkpointed to SQLite."""
+
+
+for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,
+                 dev_model_server):  # fmt: skip
+    main.add_command(_command)

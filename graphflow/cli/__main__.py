@@ -1,0 +1,5 @@
+"""``python -m graphflow.cli``: the command line."""
+
+from graphflow.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""What every ``graphflow`` command shares: the console, the ``--db`` option, opening the
+run database, run-id prefixes, and turning errors into a message and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from graphflow.errors import GraphflowError, RunInUse, RunNotFound, StoreError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from graphflow.store import Store
+
+__all__ = ["DEFAULT_DB", "EXIT_CODES", "console", "db_option", "escape", "handle_errors",
+           "open_store", "resolve_run_id"]  # fmt: skip
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The exit code of a command that ran a graph, by the run's final status.
+EXIT_CODES = {"completed": 0, "failed": 1, "waiting": 3, "limit_reached": 4,
+              "budget_exceeded": 4, "timeout": 4, "ready": 0, "running": 1}  # fmt: skip
+DEFAULT_DB = "graphflow.db"
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console for a command's output (``stderr=True`` for messages about it)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup made literal."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn GraphflowErrors into a one-paragraph message and an exit code, no traceback:
+    5 for a run in use by another process, 2 for every other error, 130 for Ctrl-C."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RunInUse as exc:
+            console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
+            sys.exit(5)
+        except GraphflowError as exc:
+            console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
+            sys.exit(2)
+        except KeyboardInterrupt:
+            console(stderr=True).print("[yellow]interrupted[/]: the last committed step is "
+                                       "kept; continue with `graphflow resume RUN_ID`")  # fmt: skip
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+db_option = click.option("--db", default=lambda: os.environ.get("GRAPHFLOW_DB", DEFAULT_DB),
+                         show_default="graphflow.db (or $GRAPHFLOW_DB)", type=click.Path(),
+                         help="SQLite run database.")  # fmt: skip
+
+
+def open_store(db: str, must_exist: bool = False) -> Store:
+    """Open the run database at ``db``.
+
+    Raises:
+        StoreError: ``must_exist`` and there is no file at ``db``.
+    """
+    from graphflow.store import Store
+
+    if must_exist and db != ":memory:" and not Path(db).exists():
+        raise StoreError(f"no run database at {db}; run a graph first (`graphflow run FILE`) "
+                         "or point --db at an existing database")  # fmt: skip
+    return Store(db)
+
+
+def resolve_run_id(store: Store, run_id: str) -> str:
+    """The full id of the run ``run_id`` names, itself or a unique prefix.
+
+    Raises:
+        RunNotFound: no run has that id or prefix.
+        StoreError: the prefix matches several runs.
+    """
+    try:
+        store.get_run(run_id)
+        return run_id
+    except RunNotFound:
+        matches = store.find_runs(run_id)
+        if len(matches) == 1:
+            return str(matches[0])
+        if len(matches) > 1:
+            raise StoreError(f"run id prefix {run_id!r} matches {len(matches)} runs "
+                             f"({', '.join(matches[:5])}); give more characters") from None  # fmt: skip
+        raise

@@ -1,0 +1,116 @@
+"""``graphflow runs``, ``show``, ``fork`` and ``prune``: the runs a database holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import click
+
+from graphflow.cli._common import (
+    console,
+    db_option,
+    escape,
+    handle_errors,
+    open_store,
+    resolve_run_id,
+)
+
+__all__ = ["fork", "prune", "runs", "show"]
+
+
+@click.command()
+@db_option
+@click.option("--status", default=None, help="Only runs with this status.")
+@click.option("--limit", "-n", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
+    """List runs, newest first, with their status."""
+    from rich.table import Table
+
+    store = open_store(db, must_exist=True)
+    records = store.list_runs(status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps([{"run_id": r.run_id, "graph": r.graph, "status": r.status,
+                                "steps": r.last_step + 1, "reason": r.reason,
+                                "parent_run": r.parent_run, "created_at": r.created_at,
+                                "updated_at": r.updated_at} for r in records], indent=2))  # fmt: skip
+        return
+    table = Table("run", "graph", "status", "steps", "updated", "reason", box=None)
+    for r in records:
+        table.add_row(r.run_id, r.graph, r.status, str(r.last_step + 1),
+                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.updated_at)),
+                      escape(r.reason or ""))  # fmt: skip
+    console().print(table if records else "no runs yet")
+
+
+@click.command()
+@click.argument("run_id")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def show(run_id: str, db: str, as_json: bool) -> None:
+    """Show a run: status, steps, transcript, tokens and cost per node."""
+    from graphflow.show import print_run, run_as_dict
+
+    store = open_store(db, must_exist=True)
+    run_id = resolve_run_id(store, run_id)
+    if as_json:
+        click.echo(json.dumps(run_as_dict(store, run_id), indent=2, default=str))
+    else:
+        print_run(console(), store, run_id)
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--at", "at_step", type=int, required=True, help="Step to fork before.")
+@click.option("--new-id", default=None, help="Id of the new run.")
+@db_option
+@handle_errors
+def fork(run_id: str, at_step: int, new_id: str | None, db: str) -> None:
+    """Copy RUN_ID's state just before step AT into a new run, ready to resume."""
+    from graphflow.scheduler import new_run_id
+
+    store = open_store(db, must_exist=True)
+    run_id = resolve_run_id(store, run_id)
+    entry = str(store.get_run(run_id).spec["entry"])
+    new_id = new_id or new_run_id()
+    store.fork_run(run_id, at_step, new_id, {"run": [entry], "wait": []})
+    click.echo(new_id)
+    console(stderr=True).print(f"forked {run_id} at step {at_step} into {new_id}; continue it "
+                               f"with `graphflow resume {new_id}`")  # fmt: skip
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+
+
+def _seconds(text: str) -> float:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise click.BadParameter(f"{text!r}: use a number and a unit, e.g. 30d, 12h, 90m",
+                                 param_hint="--older-than")  # fmt: skip
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+    return float(match.group(1)) * unit
+
+
+@click.command()
+@db_option
+@click.option("--older-than", default=None, help="Delete runs not updated for this long (30d, 12h).")
+@click.option("--status", "statuses", multiple=True,
+              help="Only runs with this status (repeatable). Waiting/running runs are kept unless named.")
+@click.option("--keep", type=int, default=None, help="Always keep the newest N runs.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@handle_errors
+def prune(db: str, older_than: str | None, statuses: tuple[str, ...], keep: int | None,
+          dry_run: bool) -> None:  # fmt: skip
+    """Delete old runs (retention)."""
+    if older_than is None and not statuses and keep is None:
+        raise click.UsageError("prune needs --older-than, --status or --keep (nothing was deleted)")
+    seconds = _seconds(older_than) if older_than else None
+    store = open_store(db, must_exist=True)
+    deleted = store.prune(older_than=seconds, status=list(statuses) or None, keep_last=keep,
+                          dry_run=dry_run)  # fmt: skip
+    verb = "would delete" if dry_run else "deleted"
+    console().print(f"{verb} {len(deleted)} run(s)" + (": " + ", ".join(deleted) if deleted else ""))
