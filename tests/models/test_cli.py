@@ -10,9 +10,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from graphflow.cli.dev_server import dev_model_server
 from graphflow.messages import Message
 from graphflow.models import ModelClient, ModelConfig
-from graphflow.cli.dev_server import dev_model_server
 
 
 def test_help_documents_every_option():
