@@ -9,15 +9,14 @@ every message says *what* went wrong, *where* and *how to fix it*. The tree::
     ├── RunError                 a run could not proceed
     │   ├── NodeError                a node raised; carries run_id, step and node
     │   ├── NoTransitionError        no outgoing condition held and there is no else edge
-    │   ├── ConditionError           a condition failed while being evaluated
-    │   └── LimitReached             a graph limit ended the run (max steps, visits, rounds)
+    │   └── ConditionError           a condition failed while being evaluated
     ├── StoreError               the run database
     │   ├── RunNotFound              no run with that id
     │   ├── RunInUse                 another process holds the run's lease
     │   ├── RunNotResumable          the run already finished, or cannot be resumed as asked
     │   ├── IncompatibleGraph        the graph changed since the run was checkpointed
     │   └── StoreCorrupt             the file is not a graphflow database, or is damaged
-    ├── ModelError               the language-model layer
+    ├── ModelError               the language-model layer; carries model and endpoint
     │   ├── ModelTimeout
     │   ├── ModelBadResponse
     │   ├── ModelRequestRejected     a 400-class answer that retrying cannot fix
@@ -27,7 +26,9 @@ every message says *what* went wrong, *where* and *how to fix it*. The tree::
     ├── ToolError                a tool could not be resolved or described
     └── RenderError              drawing a graph (for example, no ``dot`` binary)
 
-A human checkpoint that pauses a run is a *status* (``waiting``), never an exception.
+A human checkpoint that pauses a run, and a limit, budget or timeout that ends one, are
+*statuses* of the run (``waiting``, ``limit_reached``, ``budget_exceeded``, ``timeout``),
+never exceptions: :class:`~graphflow.results.RunResult` reports them.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ __all__ = [
     "ExecutorUnavailable",
     "GraphflowError",
     "IncompatibleGraph",
-    "LimitReached",
     "ModelBadResponse",
     "ModelError",
     "ModelRequestRejected",
@@ -147,10 +147,6 @@ class ConditionError(RunError):
     """A condition could not be evaluated against the run's state."""
 
 
-class LimitReached(RunError):
-    """A limit of the graph (max steps, max visits, max rounds) ended the run."""
-
-
 class StoreError(GraphflowError):
     """A problem with the run database."""
 
@@ -184,7 +180,18 @@ class StoreCorrupt(StoreError):
 
 
 class ModelError(GraphflowError):
-    """A problem talking to a language model."""
+    """A problem talking to a language model.
+
+    Attributes:
+        model: the model name asked for, when known.
+        endpoint: the base URL asked (never with credentials), when known.
+    """
+
+    def __init__(self, message: str, *, model: str | None = None,
+                 endpoint: str | None = None) -> None:  # fmt: skip
+        self.model = model
+        self.endpoint = endpoint
+        super().__init__(message)
 
 
 class ModelTimeout(ModelError):
