@@ -340,3 +340,16 @@ def test_docstring_examples(module: str, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted and not result.failed
+
+
+def test_an_unknown_graph_name_says_where_names_come_from(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import graphflow.loader
+    from graphflow.errors import DefinitionError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DefinitionError, match=r"graphs/NAME\.yaml in the current directory"):
+        graphflow.loader.load("nope")
+    monkeypatch.setattr(graphflow.loader, "bundled_dir", lambda folder: None)
+    with pytest.raises(DefinitionError, match="bundled graphs are missing from this installation"):
+        graphflow.loader.load("nope")
