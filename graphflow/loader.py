@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graphflow.catalog import find_graph_file
+from graphflow.catalog import bundled_dir, find_graph_file
 from graphflow.compiler import compile_spec
 from graphflow.errors import DefinitionError, Problem
 from graphflow.spec import GraphSpec, load_spec
@@ -14,16 +14,21 @@ __all__ = ["graph_for_run", "load"]
 
 
 def load(path_or_name: str | Path) -> Any:
-    """Load and compile a graph file, or a bundled graph by name (``"quickstart"``).
+    """Load and compile a graph file, or a graph by name: ``graphs/NAME.yaml`` in the current
+    directory, else a bundled graph (``"quickstart"``).
 
     Raises:
         DefinitionError: the file is missing or invalid (every problem listed).
     """
     path = find_graph_file(str(path_or_name))
     if path is None:
-        raise DefinitionError([Problem(str(path_or_name), "no such graph file or bundled graph",
-                                       "check the path; bundled graphs are listed by "
-                                       "`graphflow graphs`")])  # fmt: skip
+        fix = ("check the path or the name; graphs/NAME.yaml in the current directory is found "
+               "by NAME, and bundled graphs are listed by `graphflow graphs`")
+        if bundled_dir("graphs") is None:
+            fix = ("graphflow's bundled graphs are missing from this installation; reinstall it "
+                   "(`pip install -e .` again in a checkout)")
+        raise DefinitionError([Problem(str(path_or_name), "no such graph file or graph name",
+                                       fix)])  # fmt: skip
     return compile_spec(load_spec(path))
 
 

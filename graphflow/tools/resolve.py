@@ -1,5 +1,5 @@
 """Finding tools by import path (``pkg.mod:func``) or by name in the ``nodes.tools``
-catalog package.
+catalog.
 
 A spec is one of:
 
@@ -8,18 +8,23 @@ A spec is one of:
   lists in ``__all__``;
 - a bare name of a function in some ``nodes.tools`` module (``calculate``);
 - a Python callable or :class:`Tool` (builder graphs).
+
+``nodes.tools`` is the ``tools`` folder of every node catalog, the project's own before the
+one bundled with graphflow (see :mod:`graphflow.imports`): a project's
+``nodes/tools/mytool.py`` is found by ``mytool`` as the bundled ``files`` is by ``files``.
 """
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from graphflow.catalog import node_module_roots
 from graphflow.errors import ToolError
-from graphflow.imports import resolve_import
+from graphflow.imports import import_graph_module, resolve_import
 from graphflow.tools.core import Tool, as_tool
 
 __all__ = ["CATALOG_PACKAGE", "catalog_tool_modules", "load_tools", "resolve_tool"]
@@ -28,29 +33,28 @@ __all__ = ["CATALOG_PACKAGE", "catalog_tool_modules", "load_tools", "resolve_too
 CATALOG_PACKAGE = "nodes.tools"
 
 
-def _catalog_package() -> Any:
-    try:
-        return importlib.import_module(CATALOG_PACKAGE)
-    except ImportError:
-        return None
-
-
-def catalog_tool_modules() -> list[str]:
-    """The module names of the tool catalog package (empty when it is not installed).
+def catalog_tool_modules(base_dir: Path | None = None) -> list[str]:
+    """The module names of the ``nodes.tools`` packages of every catalog (the project's and
+    the bundled one; ``base_dir`` is the graph file's directory), sorted, each once.
 
     Example:
         >>> "calculator" in catalog_tool_modules()
         True
     """
-    package = _catalog_package()
-    if package is None:
-        return []
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                  if not m.name.startswith("_"))  # fmt: skip
+    folders = [str(root / "tools") for root in node_module_roots(base_dir)
+               if (root / "tools").is_dir()]  # fmt: skip
+    return sorted({m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_")})
 
 
-def _module_tools(module_name: str) -> list[Tool]:
-    module = importlib.import_module(f"{CATALOG_PACKAGE}.{module_name}")
+def _catalog_module(module_name: str, base_dir: Path | None) -> ModuleType:
+    try:
+        return import_graph_module(f"{CATALOG_PACKAGE}.{module_name}", base_dir)
+    except LookupError as exc:
+        raise ToolError(f"tool module {CATALOG_PACKAGE}.{module_name}: {exc}") from None
+
+
+def _module_tools(module_name: str, base_dir: Path | None) -> list[Tool]:
+    module = _catalog_module(module_name, base_dir)
     names = getattr(module, "__all__", None)
     if not names:
         raise ToolError(f"tool module {CATALOG_PACKAGE}.{module_name} has no __all__; list its "
@@ -58,15 +62,15 @@ def _module_tools(module_name: str) -> list[Tool]:
     return [as_tool(getattr(module, name)) for name in names]
 
 
-def _by_name(name: str) -> list[Tool]:
-    modules = catalog_tool_modules()
+def _by_name(name: str, base_dir: Path | None) -> list[Tool]:
+    modules = catalog_tool_modules(base_dir)
     if name in modules:
-        return _module_tools(name)
+        return _module_tools(name, base_dir)
     for module_name in modules:
-        module = importlib.import_module(f"{CATALOG_PACKAGE}.{module_name}")
+        module = _catalog_module(module_name, base_dir)
         if name in getattr(module, "__all__", ()):
             return [as_tool(getattr(module, name))]
-    known = ", ".join(modules) or "(the catalog package is not installed)"
+    known = ", ".join(modules) or "(no catalog has a tools folder)"
     raise ToolError(f"no tool named {name!r}; name a tool module of {CATALOG_PACKAGE} "
                     f"({known}), one of their functions, or an import path package.module:function")  # fmt: skip
 
@@ -97,7 +101,7 @@ def _resolve(spec: str | Callable[..., Any] | Tool, base_dir: Path | None) -> li
         raise ToolError("an empty tool name; write package.module:function or a tool name")
     try:
         if ":" not in text and "." not in text:
-            return _by_name(text)
+            return _by_name(text, base_dir)
         target = resolve_import(text, base_dir)
     except LookupError as exc:
         raise ToolError(f"tool {spec!r}: {exc}") from None

@@ -12,14 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from graphflow.bundled.nodes.tools.calculator import calculate
+from graphflow.bundled.nodes.tools.clock import current_time
+from graphflow.bundled.nodes.tools.files import list_files, read_file, write_file
+from graphflow.bundled.nodes.tools.jsonquery import json_query
+from graphflow.bundled.nodes.tools.web import ENV_VAR, fetch_url
 
 from graphflow.errors import ToolError
 from graphflow.tools import ToolContext, execute_tool_calls, load_tools
-from nodes.tools.calculator import calculate
-from nodes.tools.clock import current_time
-from nodes.tools.files import list_files, read_file, write_file
-from nodes.tools.jsonquery import json_query
-from nodes.tools.web import ENV_VAR, fetch_url
 
 from .helpers import call, node_context
 

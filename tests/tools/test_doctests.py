@@ -9,8 +9,9 @@ import pytest
 
 MODULES = ["graphflow.tools", "graphflow.tools.calls", "graphflow.tools.context",
            "graphflow.tools.core", "graphflow.tools.docstrings", "graphflow.tools.resolve",
-           "graphflow.tools.schema", "nodes.tools.calculator", "nodes.tools.clock",
-           "nodes.tools.files", "nodes.tools.jsonquery", "nodes.tools.web"]  # fmt: skip
+           "graphflow.tools.schema", "graphflow.bundled.nodes.tools.calculator",
+           "graphflow.bundled.nodes.tools.clock", "graphflow.bundled.nodes.tools.files",
+           "graphflow.bundled.nodes.tools.jsonquery", "graphflow.bundled.nodes.tools.web"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)
