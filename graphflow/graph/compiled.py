@@ -1,23 +1,36 @@
-"""CompiledGraph: the immutable, validated graph that runs, resumes, forks and renders."""
+"""CompiledGraph: the immutable, validated graph — its nodes, its edges and its routing —
+that runs, resumes, forks and renders.
+
+The compiled graph owns its data: :class:`CompiledNode` (id, kind, the kind's instance,
+the resolved node spec) and :class:`CompiledEdge` (source, target, compiled condition),
+and its routing (:meth:`CompiledGraph.route`, a pure method: see
+:mod:`graphflow.graph.routing`). Running (:meth:`CompiledGraph.run`) and drawing
+(:meth:`CompiledGraph.render`) are front doors to the layers above, imported when used.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from graphflow import events as ev
-from graphflow.compiler import CompiledEdge, CompiledNode
-from graphflow.scheduler import RunResult, execute
-from graphflow.spec import GraphSpec, dump_spec
+from graphflow.graph import routing
+from graphflow.graph.routing import Routing
+from graphflow.messages import Message, State, Update
+from graphflow.results import RunResult
+from graphflow.spec import GraphSpec, NodeSpec, dump_spec
 from graphflow.store import Store
 
-__all__ = ["CompiledGraph", "run_sync"]
+if TYPE_CHECKING:
+    from graphflow.kinds.base import NodeKind, Services
+
+__all__ = ["CompiledEdge", "CompiledGraph", "CompiledNode", "run_sync"]
 
 
 def run_sync(coro: Any) -> Any:
@@ -33,6 +46,52 @@ def run_sync(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+@dataclass(frozen=True)
+class CompiledNode:
+    """A node as it runs.
+
+    Attributes:
+        id: the node id.
+        kind: the kind's name (``agent``, ``function`` …).
+        impl: the kind's instance, built at compile time with the node's options.
+        spec: the node's spec, with a ``use:`` catalog entry resolved and merged.
+        join: ``any`` or ``all``.
+        max_visits: how often the node may run in one run (``None``: no node limit).
+    """
+
+    id: str
+    kind: str
+    impl: NodeKind
+    spec: NodeSpec
+    join: str
+    max_visits: int | None
+
+
+@dataclass(frozen=True)
+class CompiledEdge:
+    """An edge as routing reads it.
+
+    Attributes:
+        source, target: node ids.
+        condition: the compiled ``when:`` (a callable of the state), or ``None``.
+        text: the condition as written (a callable's name for Python conditions).
+        otherwise: whether this is the else edge.
+        label: the label drawn on the edge, if any.
+    """
+
+    source: str
+    target: str
+    condition: Callable[..., Any] | None
+    text: str | None
+    otherwise: bool
+    label: str | None
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the edge is taken by a condition (``when:`` or else)."""
+        return self.text is not None or self.otherwise
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledGraph:
     """A compiled graph. Build one with ``Graph(...).compile()`` or :func:`graphflow.load`.
@@ -44,6 +103,16 @@ class CompiledGraph:
         >>> result = g.compile().run_sync()
         >>> result.status, result.last.content
         ('completed', 'hello!')
+
+    Attributes:
+        spec: the GraphSpec it was compiled from.
+        nodes: the compiled nodes by id, in declared order.
+        out_edges: each node's outgoing edges, in declared order (routing order).
+        digraph: the topology as a networkx MultiDiGraph (node ids only).
+        join_ancestors: for each ``join: all`` node, the nodes that can reach it.
+        topology: the topology hash stored with each run.
+        base_dir: where relative paths, imports and ``use:`` references resolve.
+        stop_when: the compiled ``limits.stop_when`` condition, if any.
     """
 
     spec: GraphSpec
@@ -83,6 +152,45 @@ class CompiledGraph:
         written to the run database."""
         return self._spec_record
 
+    # ---- routing (pure: see graphflow.graph.routing) ------------------------------
+
+    def route(self, nodes: Sequence[str], updates: Mapping[str, Update], state: State,
+              waiting: Sequence[str] = ()) -> Routing:  # fmt: skip
+        """Where the step that ran ``nodes`` leads: the next frontier, the ``join: all``
+        nodes that wait, and the targets each node chose.
+
+        Args:
+            nodes: the step's nodes, in frontier order.
+            updates: the update each returned.
+            state: the state after the step.
+            waiting: the joins that were waiting before the step.
+
+        Raises:
+            NoTransitionError: no condition held and no else edge, or a bad ``goto``.
+            ConditionError: a condition raised.
+        """
+        return routing.route(self, nodes, updates, state, waiting)
+
+    def successors(self, node_id: str, update: Update, state: State) -> list[str]:
+        """The targets ``node_id`` leads to after returning ``update`` (see :meth:`route`)."""
+        return routing.successors(self, node_id, update, state)
+
+    def next_frontier(self, targets: Sequence[str],
+                      waiting: Sequence[str] = ()) -> tuple[list[str], list[str]]:  # fmt: skip
+        """``(frontier, waiting)`` after ``targets`` were chosen (joins applied)."""
+        return routing.next_frontier(self, targets, waiting)
+
+    @functools.cached_property
+    def speakers(self) -> frozenset[str]:
+        """The nodes whose messages are agent turns (kinds with ``speaker = True``)."""
+        return frozenset(n for n, node in self.nodes.items() if node.impl.speaker)
+
+    def agent_turns(self, messages: Sequence[Message]) -> int:
+        """How many agent turns ``messages`` hold: the messages said by speaker nodes
+        (what ``limits.max_rounds`` counts)."""
+        speakers = self.speakers
+        return sum(1 for m in messages if m.node in speakers)
+
     # ---- running ------------------------------------------------------------------
 
     async def run(
@@ -94,7 +202,7 @@ class CompiledGraph:
         run_id: str | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
         work_dir: str | Path | None = None,
-        services: Any = None,
+        services: Services | None = None,
     ) -> RunResult:
         """Start a run and execute it until it completes, waits for a person, or stops.
 
@@ -106,7 +214,10 @@ class CompiledGraph:
             run_id: choose the run id (default: a random one).
             on_event: called with every event as the run progresses.
             work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
+            services: run services shared with other runs (models, executors …).
         """
+        from graphflow.scheduler import execute  # the layer above, imported when used
+
         store_obj, owned = _open_store(store)
         try:
             return await execute(self, store=store_obj, run_id=run_id, input=input,
@@ -129,10 +240,12 @@ class CompiledGraph:
         on_event: Callable[[ev.Event], None] | None = None,
         allow_changed_graph: bool = False,
         work_dir: str | Path | None = None,
-        services: Any = None,
+        services: Services | None = None,
     ) -> RunResult:
         """Continue a run from its last committed step. ``input`` answers the human
         checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several)."""
+        from graphflow.scheduler import execute
+
         store_obj, owned = _open_store(store)
         try:
             return await execute(self, store=store_obj, run_id=run_id, resume=True,
