@@ -72,6 +72,7 @@ class _Execution:
         self.started = time.monotonic()
         # effects of an earlier, crashed attempt at the next step may be stored
         self.effects_dirty = True
+        self.child_runs = self.run_child  # given to every node context
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -217,8 +218,7 @@ class _Execution:
             for node_id in nodes:
                 visits[node_id] -= 1
             return self.fail(step, exc.node or nodes[0], exc)
-        frontier, waits = list(routing.frontier), list(routing.waiting)
-        via = {k: list(v) for k, v in routing.via.items()}
+        frontier, waits, via = routing
         self.turns += self.graph.agent_turns(new_messages)
         snapshot = (variables, visits) if (step + 1) % SNAPSHOT_EVERY == 0 else None
         self.store.commit_step(
@@ -271,7 +271,7 @@ class _Execution:
         node = self.graph.nodes[node_id]
         ctx = NodeContext(self.run_id, step, node_id, self.state, self.services, answer,
                           effects=self.effects_for(node_id, step), graph=self.graph,
-                          child_runs=self.run_child)  # fmt: skip
+                          child_runs=self.child_runs)  # fmt: skip
         if self.on_event is not None:
             self.emit(ev.NodeStarted(self.run_id, step, node_id))
         t0 = time.perf_counter()

@@ -21,8 +21,7 @@ import networkx as nx
 
 from graphflow import events as ev
 from graphflow.graph import routing
-from graphflow.graph.routing import Routing
-from graphflow.messages import Message, State, Update
+from graphflow.messages import Message
 from graphflow.results import RunResult
 from graphflow.spec import GraphSpec, NodeSpec, dump_spec
 from graphflow.store import Store
@@ -154,31 +153,14 @@ class CompiledGraph:
 
     # ---- routing (pure: see graphflow.graph.routing) ------------------------------
 
-    def route(self, nodes: Sequence[str], updates: Mapping[str, Update], state: State,
-              waiting: Sequence[str] = ()) -> Routing:  # fmt: skip
-        """Where the step that ran ``nodes`` leads: the next frontier, the ``join: all``
-        nodes that wait, and the targets each node chose.
-
-        Args:
-            nodes: the step's nodes, in frontier order.
-            updates: the update each returned.
-            state: the state after the step.
-            waiting: the joins that were waiting before the step.
-
-        Raises:
-            NoTransitionError: no condition held and no else edge, or a bad ``goto``.
-            ConditionError: a condition raised.
-        """
-        return routing.route(self, nodes, updates, state, waiting)
-
-    def successors(self, node_id: str, update: Update, state: State) -> list[str]:
-        """The targets ``node_id`` leads to after returning ``update`` (see :meth:`route`)."""
-        return routing.successors(self, node_id, update, state)
-
-    def next_frontier(self, targets: Sequence[str],
-                      waiting: Sequence[str] = ()) -> tuple[list[str], list[str]]:  # fmt: skip
-        """``(frontier, waiting)`` after ``targets`` were chosen (joins applied)."""
-        return routing.next_frontier(self, targets, waiting)
+    #: ``graph.route(nodes, updates, state, waiting=())`` → :class:`Routing`: where the
+    #: step that ran ``nodes`` leads (next frontier, waiting joins, targets per node).
+    #: Raises NoTransitionError or ConditionError; see :func:`routing.route`.
+    route = routing.route
+    #: ``graph.successors(node_id, update, state)``: the targets one node leads to.
+    successors = routing.successors
+    #: ``graph.next_frontier(targets, waiting=())``: ``(frontier, waiting)`` with joins.
+    next_frontier = routing.next_frontier
 
     @functools.cached_property
     def speakers(self) -> frozenset[str]:
@@ -189,6 +171,8 @@ class CompiledGraph:
         """How many agent turns ``messages`` hold: the messages said by speaker nodes
         (what ``limits.max_rounds`` counts)."""
         speakers = self.speakers
+        if not speakers:
+            return 0
         return sum(1 for m in messages if m.node in speakers)
 
     # ---- running ------------------------------------------------------------------

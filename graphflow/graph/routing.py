@@ -22,8 +22,7 @@ they all run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from graphflow.errors import ConditionError, NoTransitionError
 from graphflow.messages import State, Update
@@ -34,9 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Routing", "next_frontier", "route", "successors"]
 
 
-@dataclass(frozen=True)
-class Routing:
-    """Where a step leads.
+class Routing(NamedTuple):
+    """Where a step leads (a fresh value: the caller may keep its lists).
 
     Attributes:
         frontier: the nodes of the next step, in order.
@@ -45,9 +43,9 @@ class Routing:
             run overlays draw as the edges taken).
     """
 
-    frontier: tuple[str, ...]
-    waiting: tuple[str, ...] = ()
-    via: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    frontier: list[str]
+    waiting: list[str]
+    via: dict[str, list[str]]
 
 
 def successors(graph: CompiledGraph, node_id: str, update: Update, state: State) -> list[str]:
@@ -168,11 +166,11 @@ def route(graph: CompiledGraph, nodes: Sequence[str], updates: Mapping[str, Upda
             set; the caller adds the run id).
     """
     targets: list[str] = []
-    via: dict[str, tuple[str, ...]] = {}
+    via: dict[str, list[str]] = {}
     for node_id in nodes:
         chosen = successors(graph, node_id, updates[node_id], state)
         if chosen:
-            via[node_id] = tuple(chosen)
+            via[node_id] = chosen
             targets.extend(chosen)
     frontier, still = next_frontier(graph, targets, waiting)
-    return Routing(tuple(frontier), tuple(still), via)
+    return Routing(frontier, still, via)

@@ -100,10 +100,9 @@ def diamond() -> CompiledGraph:
 def test_a_join_all_waits_while_another_branch_can_still_reach_it() -> None:
     graph = diamond()
     step = graph.route(["a", "b1"], {"a": Update(), "b1": Update()}, State(step=1))
-    assert step == Routing(frontier=("b2",), waiting=("join",), via={"a": ("join",),
-                                                                      "b1": ("b2",)})  # fmt: skip
+    assert step == Routing(frontier=["b2"], waiting=["join"], via={"a": ["join"], "b1": ["b2"]})
     last = graph.route(["b2"], {"b2": Update()}, State(step=2), waiting=step.waiting)
-    assert (last.frontier, last.waiting) == (("join",), ())
+    assert (last.frontier, last.waiting) == (["join"], [])
 
 
 def test_a_join_all_does_not_wait_for_a_branch_not_taken() -> None:
@@ -122,7 +121,7 @@ def test_joins_that_only_wait_for_each_other_run() -> None:
 def test_join_any_runs_on_each_arrival_and_targets_are_deduplicated() -> None:
     graph = graph_of(("start", "a", {}), ("start", "b", {}), ("a", "join", {}), ("b", "join", {}))
     step = graph.route(["a", "b"], {"a": Update(), "b": Update()}, State(step=1))
-    assert step.frontier == ("join",) and step.via == {"a": ("join",), "b": ("join",)}
+    assert step.frontier == ["join"] and step.via == {"a": ["join"], "b": ["join"]}
 
 
 def test_routing_leaves_the_state_alone() -> None:
