@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from graphflow.compiler import compile_spec
+from graphflow.graph import CompiledGraph
 from graphflow.spec import EdgeSpec, GraphSpec, Limits, NodeSpec, dump_spec
 
 __all__ = ["Graph"]
@@ -119,10 +121,12 @@ class Graph:
                          defaults=dict(self.defaults), nodes=list(self._nodes),
                          edges=list(self._edges))  # fmt: skip
 
-    def compile(self, *, base_dir: str | Path | None = None) -> Any:
-        """Validate and compile; raises DefinitionError listing every problem."""
-        from graphflow.compiler import compile_spec
+    def compile(self, *, base_dir: str | Path | None = None) -> CompiledGraph:
+        """Validate and compile into a :class:`~graphflow.graph.CompiledGraph`.
 
+        Raises:
+            DefinitionError: listing every problem found.
+        """
         return compile_spec(self.to_spec(), base_dir=Path(base_dir) if base_dir else None)
 
     def save(self, path: str | Path) -> Path:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +27,11 @@ from pydantic import ValidationError
 from graphflow.catalog import find_node_definition
 from graphflow.conditions import compile_condition
 from graphflow.errors import ConditionSyntaxError, DefinitionError, Problem
+from graphflow.graph import CompiledEdge, CompiledGraph, CompiledNode
 from graphflow.kinds import BuildContext, NodeKind, get_kind, kind_names
 from graphflow.spec import COMMON_NODE_KEYS, GraphSpec, NodeSpec, is_not_serializable_marker
 
-__all__ = ["CompiledEdge", "CompiledNode", "compile_spec", "topology_hash"]
-
-
-@dataclass(frozen=True)
-class CompiledNode:
-    id: str
-    kind: str
-    impl: NodeKind
-    spec: NodeSpec
-    join: str
-    max_visits: int | None
-
-
-@dataclass(frozen=True)
-class CompiledEdge:
-    source: str
-    target: str
-    condition: Callable[..., Any] | None
-    text: str | None
-    otherwise: bool
-    label: str | None
-
-    @property
-    def conditional(self) -> bool:
-        return self.text is not None or self.otherwise
+__all__ = ["compile_spec", "topology_hash"]
 
 
 def topology_hash(spec: GraphSpec) -> str:
@@ -129,14 +104,17 @@ def _build_kind(
     return None
 
 
-def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> Any:
+def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> CompiledGraph:
     """Compile ``spec`` into an immutable :class:`~graphflow.graph.CompiledGraph`.
+
+    Args:
+        spec: the graph's spec.
+        base_dir: where relative paths, imports and ``use:`` references resolve
+            (default: the graph file's folder, else the working directory).
 
     Raises:
         DefinitionError: listing every problem found.
     """
-    from graphflow.graph import CompiledGraph
-
     where = _where(spec)
     if base_dir is None:
         base_dir = Path(spec.source).resolve().parent if spec.source else Path.cwd()
@@ -278,8 +256,8 @@ def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
                                     "add an exit edge (with a condition) towards an end "
                                     "node"))  # fmt: skip
     limits = spec.limits
-    limited = any(v is not None for v in (limits.max_steps, limits.max_visits, limits.max_rounds,
-                                          limits.timeout, limits.max_tokens, limits.max_cost))
+    limited = any(v is not None for v in (limits.max_steps, limits.max_visits, limits.timeout,
+                                          limits.max_tokens, limits.max_cost))
     for component in nx.strongly_connected_components(digraph):
         cycle = set(component)
         if len(cycle) == 1:
@@ -288,6 +266,8 @@ def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
                 continue
         if limited or any(nodes[n].max_visits for n in cycle):
             continue
+        if limits.max_rounds is not None and any(nodes[n].impl.speaker for n in cycle):
+            continue  # max_rounds bounds a loop in which an agent speaks
         has_exit = any(
             e.target not in cycle and (e.conditional or nodes[n].impl.dynamic_routing)
             for n in cycle
@@ -301,16 +281,19 @@ def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
                                     "a node's max_visits"))  # fmt: skip
 
 
-def _compile_ref(ref: Any, base_dir: Path) -> Any:
+def _compile_ref(ref: Any, base_dir: Path) -> CompiledGraph:
     """Compile a nested graph given as a file path, an inline mapping, a spec or a
     builder/compiled graph (used by the subgraph kind)."""
-    from graphflow.graph import CompiledGraph
-    from graphflow.spec import GraphSpec, load_spec
+    from graphflow.spec import load_spec
 
     if isinstance(ref, CompiledGraph):
         return ref
     if hasattr(ref, "compile") and callable(ref.compile):
-        return ref.compile()
+        compiled = ref.compile()
+        if not isinstance(compiled, CompiledGraph):
+            raise DefinitionError(f"cannot use {ref!r} as a subgraph: its compile() returned "
+                                  f"{type(compiled).__name__}, not a CompiledGraph")
+        return compiled
     if isinstance(ref, GraphSpec):
         return compile_spec(ref, base_dir=base_dir)
     if isinstance(ref, dict):

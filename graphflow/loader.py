@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from graphflow.catalog import bundled_dir, find_graph_file
 from graphflow.compiler import compile_spec
 from graphflow.errors import DefinitionError, Problem
+from graphflow.graph import CompiledGraph
 from graphflow.spec import GraphSpec, load_spec
+
+if TYPE_CHECKING:
+    from graphflow.store import RunRecord
 
 __all__ = ["graph_for_run", "load"]
 
 
-def load(path_or_name: str | Path) -> Any:
+def load(path_or_name: str | Path) -> CompiledGraph:
     """Load and compile a graph file, or a graph by name: ``graphs/NAME.yaml`` in the current
     directory, else a bundled graph (``"quickstart"``).
 
@@ -32,7 +36,7 @@ def load(path_or_name: str | Path) -> Any:
     return compile_spec(load_spec(path))
 
 
-def graph_for_run(record: Any) -> Any:
+def graph_for_run(record: RunRecord) -> CompiledGraph:
     """Rebuild the compiled graph a stored run was started with (from its stored spec)."""
     spec = GraphSpec.from_file(record.spec, source=record.source)
     base_dir = Path(record.source).resolve().parent if record.source else None

@@ -1,16 +1,13 @@
 """The scheduler: steps a compiled graph, committing every step to the run store.
 
 One **step** runs every node of the frontier concurrently (each sees the state as it was
-at the start of the step), then applies their updates in frontier order, routes each
-node along its outgoing edges, and commits the step. Routing, per node:
+at the start of the step), then applies their updates in frontier order, asks the
+compiled graph where the step leads (:meth:`~graphflow.graph.CompiledGraph.route`:
+first matching condition, else edge, fan-out, ``goto``, joins), and commits the step.
 
-- conditional edges: the first whose condition holds wins; the else edge when none does;
-  none at all is a :class:`~graphflow.errors.NoTransitionError`;
-- unconditional edges: fan-out, every target runs in the next step;
-- a dynamic-routing node (a group-chat manager) names its successor in ``Update.goto``;
-- an end node, or a node without outgoing edges, ends its branch.
-
-A node with ``join: all`` waits until no other active branch can still reach it.
+Each node runs with a :class:`~graphflow.kinds.NodeContext` carrying the compiled graph,
+an effect recorder (``ctx.effect``) and a child runner (``ctx.run_subgraph``), so node
+kinds never import the scheduler.
 The run ends when no branch is left, when a node asks to stop, or when a limit fires.
 See docs/durability.md for the order of writes.
 """
@@ -33,9 +30,10 @@ from graphflow.errors import (
     NodeError,
     NoTransitionError,
     RunError,
+    RunNotFound,
     RunNotResumable,
 )
-from graphflow.kinds.base import NodeContext, Services
+from graphflow.kinds.base import EffectRecorder, NodeContext, Services
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
@@ -70,10 +68,11 @@ class _Execution:
         self.waits: list[str] = []
         self.usage: dict[str, Any] = {}  # run totals, stored with the run
         self.usage_by_node: dict[str, dict[str, Any]] = {}
-        self.rounds = 0
+        self.turns = 0  # agent turns, counted by limits.max_rounds
         self.started = time.monotonic()
         # effects of an earlier, crashed attempt at the next step may be stored
         self.effects_dirty = True
+        self.child_runs = self.run_child  # given to every node context
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -92,7 +91,7 @@ class _Execution:
         self.usage = {k: v for k, v in (record.usage or {}).items() if k != "by_node"}
         if self.usage:
             self.usage_by_node = by_node_from_steps(self.store.step_usages(self.run_id))
-        self.rounds = sum(1 for m in messages if m.node is not None)
+        self.turns = self.graph.agent_turns(messages)
 
     # -- the loop ------------------------------------------------------------------
 
@@ -120,7 +119,7 @@ class _Execution:
             stop = outcome
             if stop:
                 return self.finish("completed", stop)
-            if limits.max_rounds is not None and self.rounds >= limits.max_rounds:
+            if limits.max_rounds is not None and self.turns >= limits.max_rounds:
                 return self.finish("limit_reached", f"max_rounds ({limits.max_rounds}) reached")
             over = usage_exceeds(self.usage, limits.max_tokens, limits.max_cost)
             if over:
@@ -182,9 +181,11 @@ class _Execution:
         delta: dict[str, Any] = {}
         step_usage: dict[str, Any] = {}
         stop: str | None = None
+        updates: dict[str, Update] = {}
         for node_id in nodes:
             update = results[node_id]
             assert isinstance(update, Update)
+            updates[node_id] = update
             for m in update.messages:
                 new_messages.append(m if m.node else m.model_copy(update={"node": node_id}))
             if update.variables:
@@ -205,8 +206,9 @@ class _Execution:
             visits[node_id] = visits.get(node_id, 0) + 1
         post = State(messages=messages, variables=variables, visits=visits, step=step)
         try:
-            frontier, waits, via = self.route(step, nodes, results, post)
+            routing = self.graph.route(nodes, updates, post, self.waits)
         except RunError as exc:
+            exc.run_id = exc.run_id or self.run_id
             del messages[first_seq:]
             for k, v in undo_vars.items():
                 if v is _MISSING:
@@ -216,7 +218,8 @@ class _Execution:
             for node_id in nodes:
                 visits[node_id] -= 1
             return self.fail(step, exc.node or nodes[0], exc)
-        self.rounds += len(new_messages)
+        frontier, waits, via = routing
+        self.turns += self.graph.agent_turns(new_messages)
         snapshot = (variables, visits) if (step + 1) % SNAPSHOT_EVERY == 0 else None
         self.store.commit_step(
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
@@ -267,7 +270,8 @@ class _Execution:
     async def run_node(self, node_id: str, step: int, answer: str | None) -> Update | Interrupt:
         node = self.graph.nodes[node_id]
         ctx = NodeContext(self.run_id, step, node_id, self.state, self.services, answer,
-                          self.journal_for(node_id, step))  # fmt: skip
+                          effects=self.effects_for(node_id, step), graph=self.graph,
+                          child_runs=self.child_runs)  # fmt: skip
         if self.on_event is not None:
             self.emit(ev.NodeStarted(self.run_id, step, node_id))
         t0 = time.perf_counter()
@@ -287,11 +291,11 @@ class _Execution:
             self.emit(ev.NodeFinished(self.run_id, step, node_id, time.perf_counter() - t0))
         return result
 
-    def journal_for(self, node_id: str, step: int) -> Callable[..., Any]:
-        """The effect journal of one node execution (see NodeContext.journal)."""
+    def effects_for(self, node_id: str, step: int) -> EffectRecorder:
+        """The effect recorder of one node execution (see NodeContext.effect)."""
         store, run_id = self.store, self.run_id
 
-        async def journal(key: str, thunk: Callable[[], Any]) -> Any:
+        async def record(key: str, thunk: Callable[[], Any]) -> Any:
             found, value = store.get_effect(run_id, step, node_id, key)
             if found:
                 return value
@@ -300,75 +304,32 @@ class _Execution:
             self.effects_dirty = True
             return value
 
-        return journal
+        return record
 
-    def route(self, step: int, nodes: list[str], results: Mapping[str, Any],
-              post: State) -> tuple[list[str], list[str], dict[str, list[str]]]:  # fmt: skip
-        """The next frontier, the waiting joins, and which node led to which targets."""
-        targets: list[str] = []
-        via: dict[str, list[str]] = {}
-        for node_id in nodes:
-            chosen = self.targets_of(node_id, step, results[node_id], post)
-            if chosen:
-                via[node_id] = chosen
-                targets.extend(chosen)
-        frontier, waits = self.frontier_from(targets)
-        return frontier, waits, via
-
-    def targets_of(self, node_id: str, step: int, update: Update, post: State) -> list[str]:
-        edges = self.graph.out_edges[node_id]
-        node = self.graph.nodes[node_id]
-        if not edges or node.impl.terminal:
-            return []
-        goto = update.goto
-        if goto is not None:
-            chosen = [goto] if isinstance(goto, str) else list(goto)
-            allowed = {e.target for e in edges}
-            bad = [t for t in chosen if t not in allowed]
-            if bad:
-                raise NoTransitionError(
-                    f"node {node_id!r} chose {bad[0]!r}, which is not one of its successors "
-                    f"({', '.join(sorted(allowed))}); add an edge {node_id} → {bad[0]}",
-                    run_id=self.run_id, step=step, node=node_id)  # fmt: skip
-            return chosen
-        if node.impl.dynamic_routing:
-            raise NoTransitionError(f"node {node_id!r} did not choose a successor",
-                                    run_id=self.run_id, step=step, node=node_id)  # fmt: skip
-        if not edges[0].conditional:
-            return [e.target for e in edges]
-        mine = update.messages
-        view = post if not mine else State(post.messages, post.variables, post.visits,
-                                           post.step, focus=mine[-1])  # fmt: skip
-        for edge in edges:
-            if edge.otherwise:
-                return [edge.target]
-            try:
-                taken = edge.condition(view) if edge.condition else False
-            except Exception as exc:
-                raise ConditionError(
-                    f"edge {node_id} → {edge.target}: condition {edge.text!r} failed: "
-                    f"{type(exc).__name__}: {exc}; fix the expression", run_id=self.run_id,
-                    step=step, node=node_id) from None  # fmt: skip
-            if taken:
-                return [edge.target]
-        conds = "; ".join(f"{e.target}: {e.text}" for e in edges)
-        raise NoTransitionError(
-            f"node {node_id!r}: no outgoing condition held ({conds}); add an edge "
-            f"with `else: true`", run_id=self.run_id, step=step, node=node_id)  # fmt: skip
-
-    def frontier_from(self, targets: list[str]) -> tuple[list[str], list[str]]:
-        joins = self.graph.join_ancestors
-        ordered = list(dict.fromkeys(targets))
-        runnable = [t for t in ordered if t not in joins]
-        pending = list(dict.fromkeys([*self.waits, *[t for t in ordered if t in joins]]))
-        ready: list[str] = []
-        waiting: list[str] = []
-        for j in pending:
-            others = [n for n in (*runnable, *pending) if n != j]
-            (waiting if any(n in joins[j] for n in others) else ready).append(j)
-        if not runnable and not ready and waiting:
-            ready, waiting = waiting, []
-        return runnable + ready, waiting
+    async def run_child(self, ctx: NodeContext, graph: CompiledGraph, *, input: str | None,
+                        variables: Mapping[str, Any]) -> RunResult:  # fmt: skip
+        """Run ``graph`` as the child run of node execution ``ctx`` (see
+        NodeContext.run_subgraph): start it, continue it, or read the result it ended with.
+        The child run's id is ``PARENT.NODE.VISIT``; it shares this run's store and services."""
+        store = self.store
+        child_id = f"{ctx.run_id}.{ctx.node_id}.{ctx.state.visits.get(ctx.node_id, 0)}"
+        parent = ctx.services
+        services = Services(store=store, emit=parent.emit, work_dir=parent.work_dir,
+                            options=parent.options, shared=parent.shared,
+                            closers=parent.closers, close_at_end=False, parent=ctx)  # fmt: skip
+        try:
+            record = store.get_run(child_id)
+        except RunNotFound:
+            return await execute(graph, store=store, run_id=child_id, input=input,
+                                 variables=variables, services=services,
+                                 parent_run=ctx.run_id)  # fmt: skip
+        if record.status in RESUMABLE:
+            answer = ctx.input if record.status == "waiting" else None
+            return await execute(graph, store=store, run_id=child_id, resume=True,
+                                 answers=answer, services=services)  # fmt: skip
+        variables, _ = store.load_variables(child_id, record.last_step)
+        return RunResult(child_id, record.status, record.reason, store.load_messages(child_id),
+                         variables)  # fmt: skip
 
     # -- endings -------------------------------------------------------------------
 

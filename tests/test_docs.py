@@ -38,7 +38,8 @@ def test_public_api_is_sorted_and_importable() -> None:
         assert hasattr(graphflow, name), name
 
 
-@pytest.mark.parametrize("module", ["graphflow.conditions", "graphflow.builder", "graphflow.graph",
+@pytest.mark.parametrize("module", ["graphflow.conditions", "graphflow.builder",
+                                    "graphflow.graph.compiled", "graphflow.graph.routing",
                                     "graphflow.messages", "graphflow.store.sqlite"])
 def test_docstring_examples(module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

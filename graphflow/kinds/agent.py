@@ -37,19 +37,19 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from graphflow.conditions import compile_option
-from graphflow.errors import DefinitionError, Problem
-from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
-from graphflow.messages import Interrupt, Message, State, Update
-from graphflow.patterns.conventions import (
+from graphflow.agents.conventions import (
     CHAT_END,
     DEFAULT_TERMINATION,
     counter_variable,
     input_variable,
 )
-from graphflow.patterns.replies import ReplyTools, execute_code_reply, has_code, load_callable
-from graphflow.patterns.runtime import ask, model_for, usage_total
-from graphflow.patterns.views import ContextConfig, agent_view, is_own, speaker_of
+from graphflow.agents.modelcalls import ask, model_for, usage_total
+from graphflow.agents.replies import ReplyTools, execute_code_reply, has_code, load_callable
+from graphflow.agents.views import ContextConfig, agent_view, is_own, speaker_of
+from graphflow.conditions import compile_option
+from graphflow.errors import DefinitionError, Problem
+from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
+from graphflow.messages import Interrupt, Message, State, Update
 
 __all__ = [
     "CHAT_END",
@@ -134,6 +134,7 @@ class AgentKind(NodeKind):
     kind = "agent"
     Config = AgentConfig
     shape = "box"
+    speaker = True
 
     def __init__(self, node_id: str, config: AgentConfig, build: BuildContext) -> None:
         super().__init__(node_id, config, build)

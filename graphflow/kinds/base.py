@@ -10,7 +10,10 @@ A *node kind* (``function``, ``human``, ``subgraph``, ``end``, ``agent``, ``tool
   from :meth:`problems`) for anything wrong;
 - ``async run(ctx) -> Update | Interrupt``: called by the scheduler each time the node runs.
 
-Kinds never touch the scheduler: they read ``ctx.state`` and return an Update.
+Kinds never touch the scheduler: they read ``ctx.state`` (and ``ctx.graph``, the compiled
+graph they run in) and return an Update. What they need from the run comes through the
+context: ``ctx.effect`` records side effects, ``ctx.run_subgraph`` runs a nested graph
+as a child run, ``ctx.services`` holds run-wide services; the scheduler provides them.
 Register a kind with :func:`graphflow.kinds.register_kind` (or the entry-point group
 ``graphflow.kinds``).
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,10 +31,15 @@ from graphflow.messages import Interrupt, State, Update
 
 if TYPE_CHECKING:
     from graphflow.events import Event
+    from graphflow.graph import CompiledGraph
+    from graphflow.results import RunResult
 
-__all__ = ["BuildContext", "KindConfig", "NodeContext", "NodeKind", "Services"]
+__all__ = ["BuildContext", "ChildRunner", "EffectRecorder", "KindConfig", "NodeContext",
+           "NodeKind", "Services"]  # fmt: skip
 
 T = TypeVar("T")
+#: ``await record(key, thunk)``: run ``thunk`` once for the node execution, durably.
+EffectRecorder = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 class KindConfig(BaseModel):
@@ -60,7 +68,7 @@ class BuildContext:
     variables: Mapping[str, Any] = field(default_factory=dict)
     models: Any = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    compile_subgraph: Callable[[Any], Any] | None = None
+    compile_subgraph: Callable[[Any], CompiledGraph] | None = None
 
 
 @dataclass
@@ -69,7 +77,9 @@ class Services:
 
     ``emit`` sends an event to the run's event stream (e.g. streamed model tokens).
     ``shared`` holds lazily-created services of other layers (model clients, executors),
-    created once per run through :meth:`get`.
+    created once per run through :meth:`get`. ``parent`` is, in a child run, the context
+    of the node that runs it (``None`` in a top-level run), so nested graphs can reach
+    what their enclosing graphs define (e.g. their ``models:``).
     """
 
     store: Any = None
@@ -81,12 +91,21 @@ class Services:
     #: Run ``closers`` when the run's execution ends (False for a nested run that
     #: shares its parent's services).
     close_at_end: bool = True
+    parent: NodeContext | None = None
 
     def get(self, key: str, factory: Callable[[], T]) -> T:
         """Return the shared service ``key``, creating it with ``factory`` the first time."""
         if key not in self.shared:
             self.shared[key] = factory()
         return self.shared[key]
+
+
+class ChildRunner(Protocol):
+    """Runs a nested graph as the child run of a node execution (see
+    :meth:`NodeContext.run_subgraph`); the scheduler provides one to every node."""
+
+    async def __call__(self, ctx: NodeContext, graph: CompiledGraph, *, input: str | None,
+                       variables: Mapping[str, Any]) -> RunResult: ...  # fmt: skip
 
 
 @dataclass
@@ -96,12 +115,14 @@ class NodeContext:
     Attributes:
         run_id, step, node_id: where the node runs.
         state: the state at the start of the step (read-only).
-        input: a person's answer, for a node resumed after an Interrupt.
         services: run-wide services.
-        journal: ``await ctx.journal(key, thunk)`` runs ``thunk`` once per (run, step, node,
-            key) and records its JSON result durably; when the node is re-executed after a
-            crash, the recorded result is returned instead of running ``thunk`` again.
-            Use it for side effects (tool calls) that must not repeat.
+        input: a person's answer, for a node resumed after an Interrupt.
+        effects: records side effects for :meth:`effect` (the scheduler provides it;
+            ``None`` outside a run: effects then simply run).
+        graph: the compiled graph the node runs in (its nodes, edges and options), so
+            nodes never re-read the graph stored with the run.
+        child_runs: runs nested graphs for :meth:`run_subgraph` (the scheduler
+            provides it).
     """
 
     run_id: str
@@ -110,17 +131,50 @@ class NodeContext:
     state: State
     services: Services
     input: str | None = None
-    journal: Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None
+    effects: EffectRecorder | None = None
+    graph: CompiledGraph | None = None
+    child_runs: ChildRunner | None = None
 
     def emit(self, event: Event) -> None:
         """Send an event to the run's event stream."""
         self.services.emit(event)
 
-    async def once(self, key: str, thunk: Callable[[], Awaitable[Any]]) -> Any:
-        """Run ``thunk`` at most once for this node execution, durably (see ``journal``)."""
-        if self.journal is None:
+    async def effect(self, key: str, thunk: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``thunk`` at most once for this node execution, durably: its JSON result
+        is recorded under ``(run, step, node, key)`` before the step commits, and when
+        the node is re-executed after a crash the recorded result is returned instead
+        of running ``thunk`` again. Use it for side effects (tool calls, code runs)
+        that must not repeat.
+
+        Args:
+            key: names the effect within the node execution (e.g. ``tool:CALL_ID``).
+            thunk: an async function returning a JSON value.
+        """
+        if self.effects is None:
             return await thunk()
-        return await self.journal(key, thunk)
+        return await self.effects(key, thunk)
+
+    async def run_subgraph(self, graph: CompiledGraph, *, input: str | None = None,
+                           variables: Mapping[str, Any] | None = None) -> RunResult:  # fmt: skip
+        """Run ``graph`` as a child run of this node execution, in the same store.
+
+        The first time, the child run starts with ``input`` as its first message and
+        ``variables``; when this node is executed again for the same visit (after a
+        crash, or with a person's answer in :attr:`input`), the child run continues
+        instead of starting over, and a child run that already ended returns its result.
+
+        Returns:
+            The child run's result (status ``waiting`` when it waits for a person).
+
+        Raises:
+            RunError: the node does not run under a scheduler (no child runner).
+        """
+        if self.child_runs is None:
+            from graphflow.errors import RunError
+
+            raise RunError(f"node {self.node_id!r} cannot run a nested graph outside a run; "
+                           "run its graph with graph.run()", node=self.node_id)  # fmt: skip
+        return await self.child_runs(self, graph, input=input, variables=dict(variables or {}))
 
 
 class NodeKind:
@@ -133,6 +187,9 @@ class NodeKind:
     dynamic_routing: ClassVar[bool] = False
     #: A kind that ends the run when reached.
     terminal: ClassVar[bool] = False
+    #: A kind whose messages are conversation turns (an agent): ``limits.max_rounds``
+    #: counts the messages of such nodes.
+    speaker: ClassVar[bool] = False
     #: Graphviz shape used when drawing nodes of this kind.
     shape: ClassVar[str] = "box"
 

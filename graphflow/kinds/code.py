@@ -15,7 +15,8 @@ Options (graph file)::
 The reply is a ``user`` message ``exitcode: N (execution succeeded|failed)\\nCode
 output: …`` and the variable ``exit_code`` is set (``None`` when there was no code).
 One executor is shared by all code nodes of a run and closed when the run ends. An
-execution is journaled: a run resumed after a crash does not run committed code again.
+execution is recorded as an effect (``ctx.effect``): a node re-executed after a crash
+does not run the code again.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class CodeKind(NodeKind):
                                         output_limit=self.config.output_limit)  # fmt: skip
             return result.to_record()
 
-        result = CodeResult.from_record(await ctx.once(_blocks_key(blocks), execute))
+        result = CodeResult.from_record(await ctx.effect(_blocks_key(blocks), execute))
         reply = Message(role="user", name=self.node_id, content=format_result(result),
                         node=self.node_id)  # fmt: skip
         return Update(messages=[reply], variables={"exit_code": result.exit_code})

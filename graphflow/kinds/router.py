@@ -31,14 +31,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from graphflow.conditions import compile_option
-from graphflow.errors import DefinitionError, Problem
-from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
-from graphflow.messages import Interrupt, Update
-from graphflow.patterns.conventions import CHAT_END, DEFAULT_TERMINATION, NEXT_SPEAKER
-from graphflow.patterns.replies import load_callable
-from graphflow.patterns.runtime import ask, model_for, usage_total
-from graphflow.patterns.selection import (
+from graphflow.agents.conventions import CHAT_END, DEFAULT_TERMINATION, NEXT_SPEAKER
+from graphflow.agents.modelcalls import ask, model_for, usage_total
+from graphflow.agents.neighbourhood import Member, Neighbourhood, neighbourhood
+from graphflow.agents.replies import load_callable
+from graphflow.agents.selection import (
     SELECT_PROMPT,
     SELECT_SYSTEM,
     GroupChatView,
@@ -47,8 +44,11 @@ from graphflow.patterns.selection import (
     resolve_speaker,
     roles_text,
 )
-from graphflow.patterns.topology import Member, Neighbourhood, neighbourhood
-from graphflow.patterns.views import agent_view, speaker_of
+from graphflow.agents.views import agent_view, speaker_of
+from graphflow.conditions import compile_option
+from graphflow.errors import DefinitionError, Problem
+from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
+from graphflow.messages import Interrupt, Update
 
 __all__ = ["METHODS", "RouterConfig", "RouterKind"]
 
@@ -110,8 +110,7 @@ class RouterKind(NodeKind):
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         config: RouterConfig = self.config  # type: ignore[assignment]
         state = ctx.state
-        hood = neighbourhood(ctx, self.node_id, base_dir=self.build.base_dir,
-                             members=config.members, end=config.end)  # fmt: skip
+        hood = neighbourhood(ctx, self.node_id, members=config.members, end=config.end)
         last = state.last
         last_speaker = None
         if last is not None:

@@ -1,21 +1,25 @@
 """The ``subgraph`` kind: a node whose reply comes from running an inner graph.
 
-The inner run is a run of its own in the same store, with the id
-``PARENT.NODE.VISIT`` — so when the parent is resumed after a crash, the re-executed
-node resumes the inner run instead of starting it again; a human checkpoint inside the
-inner graph pauses the parent too, and the parent's resume answers it.
+The inner run is a child run of its own in the same store, started through
+``ctx.run_subgraph`` (the scheduler runs it) — so when the parent is resumed after a
+crash, the re-executed node resumes the inner run instead of starting it again; a human
+checkpoint inside the inner graph pauses the parent too, and the parent's resume
+answers it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from graphflow.conditions import compile_expression
-from graphflow.errors import DefinitionError, NodeError, Problem, RunNotFound
-from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind, Services
+from graphflow.errors import DefinitionError, NodeError, Problem
+from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, Update
+
+if TYPE_CHECKING:
+    from graphflow.graph import CompiledGraph
 
 __all__ = ["SubgraphKind"]
 
@@ -44,49 +48,26 @@ class SubgraphKind(NodeKind):
         if build.compile_subgraph is None:
             raise DefinitionError([Problem(f"node {node_id!r}", "subgraphs cannot be compiled here")])
         try:
-            self.inner = build.compile_subgraph(config.graph)
+            self.inner: CompiledGraph = build.compile_subgraph(config.graph)
         except DefinitionError as exc:
             raise DefinitionError([Problem(f"node {node_id!r}: inner graph", str(p))
                                    for p in exc.problems]) from None  # fmt: skip
         self.input_expr = compile_expression(config.input) if config.input else None
         self.var_exprs = {k: compile_expression(v) for k, v in config.variables.items()}
 
-    def subgraph(self) -> Any:
+    def subgraph(self) -> CompiledGraph:
         return self.inner
 
     def serializable(self) -> bool:
         return isinstance(self.config.graph, (str, dict))  # type: ignore[attr-defined]
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
-        from graphflow.scheduler import RESUMABLE, execute
-
         config: SubgraphConfig = self.config  # type: ignore[assignment]
-        store = ctx.services.store
-        child_id = f"{ctx.run_id}.{self.node_id}.{ctx.state.visits.get(self.node_id, 0)}"
-        services = Services(store=store, emit=ctx.services.emit, work_dir=ctx.services.work_dir,
-                            options=ctx.services.options, shared=ctx.services.shared,
-                            closers=ctx.services.closers, close_at_end=False)  # fmt: skip
-        try:
-            record = store.get_run(child_id)
-        except RunNotFound:
-            record = None
-        if record is None:
-            first = self.input_expr(ctx.state) if self.input_expr else None
-            variables = {k: e(ctx.state) for k, e in self.var_exprs.items()}
-            result = await execute(self.inner, store=store, run_id=child_id,
-                                   input=None if first is None else str(first),
-                                   variables=variables, services=services,
-                                   parent_run=ctx.run_id)  # fmt: skip
-        elif record.status in RESUMABLE:
-            answer = ctx.input if record.status == "waiting" else None
-            result = await execute(self.inner, store=store, run_id=child_id, resume=True,
-                                   answers=answer, services=services)  # fmt: skip
-        else:
-            from graphflow.scheduler import RunResult
-
-            variables, _ = store.load_variables(child_id, record.last_step)
-            result = RunResult(child_id, record.status, record.reason,
-                               store.load_messages(child_id), variables)  # fmt: skip
+        first = self.input_expr(ctx.state) if self.input_expr else None
+        variables = {k: e(ctx.state) for k, e in self.var_exprs.items()}
+        result = await ctx.run_subgraph(self.inner, input=None if first is None else str(first),
+                                        variables=variables)  # fmt: skip
+        child_id = result.run_id
         if result.status == "waiting":
             return Interrupt(question=result.question or "", payload={"subrun": child_id})
         if result.status not in ("completed",):

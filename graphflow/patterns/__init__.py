@@ -15,6 +15,7 @@ like any other.
 
 from __future__ import annotations
 
+from graphflow.agents.selection import GroupChatView
 from graphflow.patterns.agents import Agent, AssistantAgent, HumanInputMode, UserProxyAgent
 from graphflow.patterns.group import (
     allowed_transitions,
@@ -24,7 +25,6 @@ from graphflow.patterns.group import (
 )
 from graphflow.patterns.nested import add_nested_chat, nested_chat
 from graphflow.patterns.result import ChatResult
-from graphflow.patterns.selection import GroupChatView
 from graphflow.patterns.sequential import (
     Chat,
     chat_results,

@@ -18,15 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from graphflow.builder import Graph
-from graphflow.errors import DefinitionError, Problem
-from graphflow.patterns.conventions import (
+from graphflow.agents.conventions import (
     CHAT_END,
     DEFAULT_TERMINATION,
     counter_variable,
     input_variable,
     state_ref,
 )
+from graphflow.builder import Graph
+from graphflow.errors import DefinitionError, Problem
 
 __all__ = [
     "ASSISTANT_DESCRIPTION",

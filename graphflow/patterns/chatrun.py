@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from graphflow.agents.modelcalls import run_model
+from graphflow.agents.views import agent_view
 from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
 from graphflow.patterns.result import ChatResult, Runner, close_services, history, make_services
-from graphflow.patterns.runtime import run_model
 from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summary, last_message
-from graphflow.patterns.views import agent_view
-from graphflow.scheduler import RunResult
+from graphflow.results import RunResult
 from graphflow.usage import add_usage
 
 __all__ = ["chat_result", "summarize"]

@@ -31,12 +31,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from graphflow.agents.conventions import DEFAULT_TERMINATION
 from graphflow.builder import Graph
 from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
 from graphflow.patterns.agents import Agent, add_agent, counters
 from graphflow.patterns.chatrun import chat_result
-from graphflow.patterns.conventions import DEFAULT_TERMINATION
 from graphflow.patterns.result import ChatResult, HumanInput, Runner, section_of
 from graphflow.patterns.summary import SummaryMethod
 from graphflow.patterns.two_agent import add_tools

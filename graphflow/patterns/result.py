@@ -14,7 +14,7 @@ from typing import Any
 from graphflow.errors import DefinitionError, Problem
 from graphflow.kinds.base import Services
 from graphflow.messages import Message
-from graphflow.scheduler import RunResult
+from graphflow.results import RunResult
 from graphflow.store import Store
 
 __all__ = ["ChatResult", "HumanInput", "Runner", "make_services"]

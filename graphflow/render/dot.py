@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphflow.errors import RenderError
 from graphflow.render.overlay import PALETTE
+
+if TYPE_CHECKING:
+    from graphflow.graph import CompiledGraph
 
 __all__ = ["INSTALL_HINT", "RANKDIRS", "build_digraph", "dot_text", "render_run",
            "render_to_file", "to_dot", "to_svg"]  # fmt: skip
@@ -212,7 +215,7 @@ def render_to_file(graph: Any, path: str | Path, **options: Any) -> Path:
     return path
 
 
-def render_run(store: Any, run_id: str, path: str | Path, graph: Any = None,
+def render_run(store: Any, run_id: str, path: str | Path, graph: CompiledGraph,
                rankdir: str = "TB") -> Path:  # fmt: skip
     """Draw run ``run_id`` on its graph to ``path`` (``.svg``, ``.png``, ``.pdf``, ``.dot``,
     ``.mmd``).
@@ -221,8 +224,9 @@ def render_run(store: Any, run_id: str, path: str | Path, graph: Any = None,
         store: the run's Store.
         run_id: the run to draw.
         path: the output file; its suffix picks the format.
-        graph: the compiled graph (default: rebuilt from the spec stored with the run;
-            pass it for graphs built in Python with callables).
+        graph: the compiled graph the run executes (for a graph file,
+            :func:`graphflow.load`; for the graph stored with a run,
+            :func:`graphflow.loader.graph_for_run`).
         rankdir: ``TB``, ``LR``, ``BT`` or ``RL``.
 
     Returns:
@@ -243,12 +247,7 @@ def render_run(store: Any, run_id: str, path: str | Path, graph: Any = None,
         >>> "greet ×1" in out.read_text()
         True
     """
-    record = store.get_run(run_id)
-    if graph is None:
-        from graphflow.loader import graph_for_run
-
-        graph = graph_for_run(record)
     from graphflow.render.overlay import RunOverlay
 
     overlay = RunOverlay.from_store(store, run_id)
-    return Path(graph.render(path, overlay=overlay, rankdir=rankdir))
+    return render_to_file(graph, path, overlay=overlay, rankdir=rankdir)

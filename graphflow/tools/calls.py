@@ -5,7 +5,7 @@ call does can crash the run: an unknown tool, arguments that are not JSON or do 
 the schema, a tool that raises or runs out of time — each becomes an ``Error: …`` text
 in that call's result, so the model can correct itself. Calls run concurrently (sync
 tools in worker threads) unless ``parallel=False``. With a node context, each call is
-journaled under ``tool:<call id>``: a run resumed after a crash replays the recorded
+recorded as the effect ``tool:<call id>`` (``ctx.effect``): a run resumed after a crash replays the recorded
 result instead of calling the tool again.
 """
 
@@ -122,7 +122,8 @@ async def execute_tool_calls(
     Args:
         tool_calls: the ``tool_calls`` of an assistant message (OpenAI shape).
         tools: the tools that may be called (a list, or a mapping name → tool).
-        ctx: the calling node's context: gives tools the work dir and journals calls.
+        ctx: the calling node's context: gives tools the work dir and records calls as
+            effects.
         parallel: run the calls concurrently (default) or one after another.
         timeout: seconds each call may take (``None``: no limit). A sync tool that runs
             out of time is abandoned, not stopped: its thread finishes in the background.
@@ -144,7 +145,7 @@ async def execute_tool_calls(
     parsed = [parse_tool_call(raw, i) for i, raw in enumerate(tool_calls)]
     node = ctx.node_id if ctx is not None else None
     keys: list[str] = []
-    for i, call in enumerate(parsed):  # a repeated call id must not share a journal entry
+    for i, call in enumerate(parsed):  # a repeated call id must not share an effect
         key = f"tool:{call.id}"
         keys.append(key if key not in keys else f"{key}#{i}")
 
@@ -160,7 +161,7 @@ async def execute_tool_calls(
         async def thunk() -> str:
             return await _run_one(call, table, context, timeout)
 
-        content = await (ctx.once(key, thunk) if ctx is not None else thunk())
+        content = await (ctx.effect(key, thunk) if ctx is not None else thunk())
         return Message(role="tool", tool_call_id=call.id, name=call.name or None,
                        content=str(content), node=node)  # fmt: skip
 

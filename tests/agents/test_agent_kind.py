@@ -180,25 +180,25 @@ def test_responses_are_cached_in_the_run_database(model_server: Any, tmp_path: P
     assert second.usage["prompt_tokens"] == 0 and second.last.content == "cached answer"
 
 
-def test_a_re_executed_node_replays_its_journaled_answer() -> None:
+def test_a_re_executed_node_replays_its_recorded_answer() -> None:
     from graphflow.kinds.agent import AgentConfig, AgentKind
     from graphflow.kinds.base import BuildContext, NodeContext
     from graphflow.messages import Message, State, Update
 
     model = ScriptedModel(["first", "second"])
     kind = AgentKind("a", AgentConfig(), BuildContext("g"))
-    journal: dict[str, Any] = {}
+    recorded: dict[str, Any] = {}
 
     async def record(key: str, thunk: Any) -> Any:
-        if key not in journal:
-            journal[key] = await thunk()
-        return journal[key]
+        if key not in recorded:
+            recorded[key] = await thunk()
+        return recorded[key]
 
     services = make_services(model)
     state = State(messages=[Message(role="user", content="hi")])
     import asyncio
 
-    replies = [asyncio.run(kind.run(NodeContext("r", 0, "a", state, services, None, record)))
+    replies = [asyncio.run(kind.run(NodeContext("r", 0, "a", state, services, effects=record)))
                for _ in range(2)]  # fmt: skip
     assert [u.messages[0].content for u in replies if isinstance(u, Update)] == ["first", "first"]
     assert model.calls == 1

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from graphflow import Graph
+from graphflow.agents.selection import GroupChatView
+from graphflow.errors import RunError
 from graphflow.models import ScriptedModel
 from graphflow.patterns import Agent, group_chat
 from graphflow.patterns.result import make_services
-from graphflow.patterns.selection import GroupChatView
 
 NAMES = ["planner", "coder", "critic"]
 
@@ -197,3 +198,33 @@ def test_filtered_views_limit_what_members_see() -> None:
     group_chat(team(), selection="round_robin", max_round=5).compile().run_sync(
         "the task", services=make_services(broadcast))  # fmt: skip
     assert len(broadcast.requests[3]) == 1 + 4
+
+
+def test_a_router_reads_its_successors_from_the_compiled_graph() -> None:
+    from graphflow import State
+    from graphflow.agents.neighbourhood import neighbourhood
+    from graphflow.kinds.base import NodeContext, Services
+
+    g = Graph("hood", entry="manager")
+    g.add_node("manager", kind="router", selection="round_robin")
+    g.add_node("coder", kind="agent", name="Coder", system_message="Writes   the\ncode.")
+    g.add_node("reviewer", use="critic")  # a catalog persona: resolved at compile time
+    g.add_node("done", kind="end")
+    for target in ("coder", "reviewer", "done"):
+        g.add_edge("manager", target)
+    g.add_edge("coder", "manager").add_edge("reviewer", "manager")
+    graph = g.compile()
+    # no store in the services: nothing is read back from the graph stored with a run
+    ctx = NodeContext("r", 0, "manager", State(), Services(), graph=graph)
+    hood = neighbourhood(ctx, "manager")
+    assert [(m.node, m.name, m.description, m.kind) for m in hood.members] == [
+        ("coder", "Coder", "Writes the code.", "agent"),
+        ("reviewer", "reviewer", "Reviews drafts, plans and code; approves them or lists "
+                                 "concrete changes.", "agent"),
+    ]  # fmt: skip
+    assert [m.node for m in hood.ends] == ["done"]
+    fresh = NodeContext("r", 0, "manager", State(), Services(), graph=graph)
+    with pytest.raises(RunError, match="add an edge manager → critic"):
+        neighbourhood(fresh, "manager", members=["coder", "critic"])
+    with pytest.raises(RunError, match="needs the compiled graph"):
+        neighbourhood(NodeContext("r", 0, "manager", State(), Services()), "manager")

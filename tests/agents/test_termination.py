@@ -72,3 +72,31 @@ def test_agent_termination_predicate_ends_a_loop_without_graph_limits() -> None:
     result = run(g, ScriptedModel(["one", "two", "DONE now", "never"]))
     assert [m.content for m in result.messages if m.node] == ["one", "two", "DONE now"]
     assert (result.status, result.reason) == ("completed", "b: termination message from a")
+
+
+def test_max_rounds_counts_agent_turns_and_survives_a_resume(tmp_path: Any) -> None:
+    from graphflow import Message, Store
+
+    # an agent, a function node that adds two notes per turn, and a person asked once
+    g = Graph("turns", entry="agent")
+    g.add_node("agent", kind="agent", is_termination_msg=None)
+    g.add_node("notes", lambda s: [Message(content="note"), Message(content="note")])
+    g.add_node("person", kind="human", prompt="go on?")
+    g.add_node("done", kind="end")
+    g.add_edge("agent", "notes")
+    g.add_edge("notes", "person", when="visits.notes == 2")
+    g.add_edge("notes", "agent", otherwise=True)
+    g.add_edge("person", "done", when="visits.person > 1")
+    g.add_edge("person", "agent", otherwise=True)
+    g.limits(max_steps=100, max_rounds=4)
+    graph = g.compile()
+    model = ScriptedModel([f"turn {i}" for i in range(10)])
+    with Store(tmp_path / "runs.db") as store:
+        first = graph.run_sync("start", store=store, services=make_services(model))
+        assert first.status == "waiting"  # two agent turns so far, four notes
+        done = graph.resume_sync(first.run_id, input="yes", store=store,
+                                 services=make_services(model))  # fmt: skip
+    agent_said = [m.content for m in done.messages if m.node == "agent"]
+    assert (done.status, done.reason) == ("limit_reached", "max_rounds (4) reached")
+    assert agent_said == ["turn 0", "turn 1", "turn 2", "turn 3"]
+    assert len([m for m in done.messages if m.node == "notes"]) == 6

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from graphflow.agents.views import ContextConfig, agent_view, is_own, transcript
 from graphflow.messages import Message
-from graphflow.patterns.views import ContextConfig, agent_view, is_own, transcript
 
 TASK = Message(role="user", name="boss", content="Write a haiku")
 

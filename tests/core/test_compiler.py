@@ -89,6 +89,11 @@ edges:
 """
     assert "loops with no conditional exit and no limit" in problems(text)
     compile_text(text.replace("entry: a", "entry: a\nlimits: {max_steps: 10}"))
+    # max_rounds counts agent turns: it bounds a loop only when an agent speaks in it
+    rounds = text.replace("entry: a", "entry: a\nlimits: {max_rounds: 10}")
+    assert "loops with no conditional exit and no limit" in problems(rounds)
+    compile_text(rounds.replace('a: {kind: function, call: "nodes.tools.text:draft"}',
+                                "a: {kind: agent}"))
 
 
 def test_duplicate_ids_and_else_placement() -> None:

@@ -103,8 +103,8 @@ def test_limits_end_the_run_with_a_status() -> None:
     g.limits(max_steps=2)
     result = g.compile().run_sync()
     assert result.status == "limit_reached" and "max_steps (2)" in result.reason
-    g.limits(max_steps=None, max_rounds=2)
-    assert "max_rounds (2)" in g.compile().run_sync().reason
+    g.limits(max_steps=None, max_rounds=2)  # max_rounds counts agent turns, not these messages
+    assert g.compile().run_sync().reason == "node 'a' reached max_visits (3)"
 
 
 def test_budget_and_stop_when() -> None:
@@ -187,7 +187,7 @@ def test_events_stream_in_order() -> None:
     assert asyncio.run(collect())[-1] == "waiting"
 
 
-def test_async_and_ctx_bodies_and_journal(store: Store) -> None:
+def test_async_and_ctx_bodies_and_effects(store: Store) -> None:
     calls: list[int] = []
 
     async def effect(state: State, ctx) -> str:
@@ -195,8 +195,8 @@ def test_async_and_ctx_bodies_and_journal(store: Store) -> None:
             calls.append(1)
             return 42
 
-        value = await ctx.once("pay", act)
-        value2 = await ctx.once("pay", act)
+        value = await ctx.effect("pay", act)
+        value2 = await ctx.effect("pay", act)
         return f"{value}/{value2}"
 
     g = Graph("ctx")

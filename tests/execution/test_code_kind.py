@@ -34,7 +34,7 @@ class Journal:
 
 def context(text: str, services: Services, journal: Journal | None = None) -> NodeContext:
     state = State(messages=[Message(role="assistant", name="coder", content=text)])
-    return NodeContext("run-1", 3, "run", state, services, journal=journal)
+    return NodeContext("run-1", 3, "run", state, services, effects=journal)
 
 
 async def test_runs_the_last_messages_code_and_replies_like_autogen(tmp_path: Path) -> None:

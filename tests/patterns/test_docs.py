@@ -14,11 +14,12 @@ import graphflow.patterns
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["graphflow.kinds.agent", "graphflow.kinds.router", "graphflow.patterns.agents",
-           "graphflow.patterns.conventions", "graphflow.patterns.group",
-           "graphflow.patterns.nested", "graphflow.patterns.replies",
-           "graphflow.patterns.runtime", "graphflow.patterns.selection",
+           "graphflow.agents.conventions", "graphflow.patterns.group",
+           "graphflow.patterns.nested", "graphflow.agents.replies",
+           "graphflow.agents.modelcalls", "graphflow.agents.selection",
            "graphflow.patterns.sequential", "graphflow.patterns.summary",
-           "graphflow.patterns.two_agent", "graphflow.patterns.views"]  # fmt: skip
+           "graphflow.patterns.two_agent", "graphflow.agents.views",
+           "graphflow.agents.neighbourhood"]  # fmt: skip
 
 
 def python_blocks(path: Path) -> list[str]:

@@ -102,3 +102,49 @@ def test_group_member_who_asks_a_person_is_reached_through_its_checkpoint() -> N
     assert said == [("user", "task"), ("planner", "plan"), ("boss", "ship it"),
                     ("planner", "plan 2")]  # fmt: skip
     assert result.reason == "max_round (4) reached"
+
+
+def test_a_subgraph_node_runs_its_inner_graph_through_its_context() -> None:
+    import asyncio
+    from typing import Any
+
+    import pytest
+
+    from graphflow import Message, State
+    from graphflow.errors import RunError
+    from graphflow.kinds.base import NodeContext, Services
+
+    inner = Graph("inner", entry="echo")
+    inner.add_node("echo", lambda s: f"inner got {s.last.content}")
+    outer = Graph("outer", entry="nested")
+    outer.add_node("nested", kind="subgraph", graph=inner, variables={"n": "len(messages)"})
+    kind = outer.compile().nodes["nested"].impl
+    state = State(messages=[Message(role="user", content="hi")])
+    calls: list[tuple[Any, ...]] = []
+
+    async def child_runs(ctx: NodeContext, graph: Any, *, input: str | None,
+                         variables: Any) -> Any:  # fmt: skip
+        calls.append((ctx.node_id, graph.name, input, dict(variables)))
+        return await graph.run(input, variables=variables)
+
+    update = asyncio.run(kind.run(NodeContext("r", 0, "nested", state, Services(),
+                                              child_runs=child_runs)))  # fmt: skip
+    assert calls == [("nested", "inner", "hi", {"n": 1})]
+    assert [(m.node, m.content) for m in update.messages] == [("nested", "inner got hi")]
+    with pytest.raises(RunError, match="cannot run a nested graph outside a run"):
+        asyncio.run(kind.run(NodeContext("r", 0, "nested", state, Services())))
+
+
+def test_a_nested_graph_without_models_uses_the_enclosing_graphs_models() -> None:
+    outer = Graph("outer", entry="writer")
+    outer.models = {"scripted": ["draft", "inner review", "unused"]}
+    outer.add_node("writer", kind="agent", is_termination_msg=None)
+    inner = Graph("inner", entry="reviewer")
+    inner.add_node("reviewer", kind="agent", is_termination_msg=None)
+    add_nested_chat(outer, "critic", inner)
+    outer.add_node("done", kind="end")
+    outer.add_edge("writer", "critic").add_edge("critic", "done")
+    result = outer.compile().run_sync("task")
+    # one scripted model, shared by the outer and the inner agent, answers in order
+    said = [(m.node, m.content) for m in result.messages if m.node]
+    assert said == [("writer", "draft"), ("critic", "inner review")]

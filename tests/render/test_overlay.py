@@ -74,13 +74,14 @@ def test_svg_shows_the_overlay(store: Store, has_dot: None, tmp_path: Path) -> N
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_render_run_rebuilds_a_file_graph(tmp_path: Path, has_dot: None) -> None:
+def test_render_run_on_the_graph_stored_with_the_run(tmp_path: Path, has_dot: None) -> None:
     import graphflow
+    from graphflow.loader import graph_for_run
 
     store = Store(tmp_path / "q.db")
-    graph = graphflow.load("quickstart")
-    first = graph.run_sync(store=store)
-    svg = render_run(store, first.run_id, tmp_path / "q.svg").read_text()  # no graph given
+    first = graphflow.load("quickstart").run_sync(store=store)
+    graph = graph_for_run(store.get_run(first.run_id))  # rebuilt from the stored spec
+    svg = render_run(store, first.run_id, tmp_path / "q.svg", graph).read_text()
     nodes = svg_items(svg, "node")
     assert texts(nodes["review"]) == ["review ×2"]
     assert texts(nodes["approve"]) == ["approve", "waiting for input"]

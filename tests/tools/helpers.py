@@ -28,7 +28,7 @@ class Journal:
 def node_context(work_dir: Path | None = None, journal: Journal | None = None,
                  messages: list[Message] | None = None) -> NodeContext:  # fmt: skip
     return NodeContext("run-7", 2, "tools", State(messages=list(messages or [])),
-                       Services(work_dir=work_dir), journal=journal)  # fmt: skip
+                       Services(work_dir=work_dir), effects=journal)  # fmt: skip
 
 
 def call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphflow.errors import Problem
-from graphflow.kinds.base import NodeContext
 from graphflow.messages import Message
+
+if TYPE_CHECKING:
+    from graphflow.kinds.base import NodeContext
 
 __all__ = ["ReplyTools", "execute_code_reply", "has_code", "load_callable"]
 
@@ -104,8 +106,8 @@ async def execute_code_reply(
     in the run's work dir, and return AutoGen's reply text
     (``exitcode: N (execution succeeded|failed)\\nCode output: ...``).
 
-    The execution is journaled, so a node re-executed after a crash does not run the
-    code a second time.
+    The execution is recorded as an effect, so a node re-executed after a crash does
+    not run the code a second time.
     """
     from graphflow.execution.codeblocks import extract_code_blocks
     from graphflow.execution.result import CodeResult, format_result
@@ -130,5 +132,5 @@ async def execute_code_reply(
         result = await executor.run(blocks, work_dir, timeout)
         return dict(result.to_record())
 
-    record = await ctx.once("code", run)
+    record = await ctx.effect("code", run)
     return format_result(CodeResult.from_record(record))

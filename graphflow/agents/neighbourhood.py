@@ -1,21 +1,22 @@
 """What a routing node knows about its neighbourhood: its successors, their kinds, speaker
-names and descriptions, read from the graph the run was started with.
+names and descriptions, read from the compiled graph the node runs in (``ctx.graph``).
 
 A group-chat manager's candidates ARE its outgoing edges, so the diagram shows exactly
 who may speak after whom. Node kinds receive no graph at compile time, so the router
-reads its edges from the graph stored with the run (once per run and node).
+reads its edges from the compiled graph when it runs (once per graph and node).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from graphflow.errors import RunError
-from graphflow.kinds.base import NodeContext
+
+if TYPE_CHECKING:
+    from graphflow.graph import CompiledNode
+    from graphflow.kinds.base import NodeContext
 
 __all__ = ["Member", "Neighbourhood", "neighbourhood"]
 
@@ -66,62 +67,46 @@ class Neighbourhood:
         return [self.by_name.get(o, o) for o in order]
 
 
-def _options(node_id: str, raw: Any, base_dir: Path | None) -> dict[str, Any]:
-    options = dict(raw) if isinstance(raw, Mapping) else {}
-    use = options.get("use")
-    if use and not options.get("kind"):
-        from graphflow.catalog import find_node_definition
-
-        try:
-            _, found = find_node_definition(str(use), base_dir)
-        except (LookupError, ValueError):
-            found = {}
-        options = {**found, **{k: v for k, v in options.items() if k != "use"}}
-    return options
-
-
-def _describe(node_id: str, options: Mapping[str, Any]) -> Member:
-    kind = str(options.get("kind") or "")
-    name = str(options.get("name") or node_id)
-    description = options.get("description") or options.get("system_message") or ""
+def _describe(node: CompiledNode) -> Member:
+    options = node.spec.config
+    name = str(options.get("name") or node.id)
+    description = node.spec.description or options.get("system_message") or ""
     text = " ".join(str(description).split())
     if len(text) > 300:
         text = text[:297] + "..."
-    return Member(node_id, name, text, kind)
+    return Member(node.id, name, text, node.kind)
 
 
 def neighbourhood(
     ctx: NodeContext,
     node_id: str,
     *,
-    base_dir: Path | None = None,
     members: list[str] | None = None,
     end: str | None = None,
 ) -> Neighbourhood:
-    """The successors of ``node_id`` in the graph of run ``ctx.run_id``.
+    """The successors of ``node_id`` in the compiled graph ``ctx.graph``.
 
     Args:
-        ctx: the running node's context (its store holds the run's graph).
+        ctx: the running node's context (it carries the compiled graph).
         node_id: the routing node.
-        base_dir: where ``use:`` catalog references resolve.
         members: restrict the speakers to these node ids (they must be successors).
         end: the node to go to when the chat ends (default: the first successor of kind
             ``end``).
 
     Raises:
-        RunError: a named member or end node is not a successor, with the edge to add.
+        RunError: a named member or end node is not a successor (with the edge to add),
+            or the context carries no compiled graph.
     """
-    key = f"graphflow.neighbourhood:{ctx.run_id}:{node_id}"
+    graph = ctx.graph
+    if graph is None:
+        raise RunError(f"node {node_id!r} needs the compiled graph it runs in (ctx.graph); "
+                       "run it through graph.run()", node=node_id)  # fmt: skip
+    key = f"graphflow.neighbourhood:{id(graph)}:{node_id}"
     found = ctx.services.shared.get(key)
     if found is not None:
         return found
-    record = ctx.services.store.get_run(ctx.run_id)
-    spec = record.spec or {}
-    raw_nodes = spec.get("nodes") or {}
-    nodes = raw_nodes if isinstance(raw_nodes, Mapping) else {n["id"]: n for n in raw_nodes}
-    targets = list(dict.fromkeys(
-        e["to"] for e in spec.get("edges") or () if e.get("from") == node_id))  # fmt: skip
-    described = {t: _describe(t, _options(t, nodes.get(t), base_dir)) for t in targets}
+    targets = list(dict.fromkeys(e.target for e in graph.out_edges[node_id]))
+    described = {t: _describe(graph.nodes[t]) for t in targets}
     for wanted in [*(members or ()), *([end] if end else [])]:
         if wanted not in described:
             raise RunError(f"node {node_id!r} names {wanted!r}, which is not one of its "

@@ -5,8 +5,9 @@ served in conversation order across agents), one response cache on the run datab
 and the one-line notice when no model is configured. Everything is created lazily
 through ``ctx.services.get`` the first time a node needs it.
 
-A model call made through :func:`ask` is journaled: when a node is re-executed after a
-crash, the recorded answer is replayed instead of asking (and billing) again.
+A model call made through :func:`ask` is recorded as an effect (``ctx.effect``): when a
+node is re-executed after a crash, the recorded answer is replayed instead of asking
+(and billing) again.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphflow.errors import StoreError
 from graphflow.events import TokenEvent, UsageEvent
-from graphflow.kinds.base import BuildContext, NodeContext, Services
 from graphflow.messages import Message
+
+if TYPE_CHECKING:
+    from graphflow.kinds.base import BuildContext, NodeContext, Services
 
 __all__ = ["ModelAnswer", "ask", "model_for", "models_for", "run_model", "usage_total"]
 
@@ -59,7 +61,7 @@ def models_for(ctx: NodeContext, build: BuildContext) -> Any:
     served in order across nested runs).
 
     Example:
-        >>> from graphflow.kinds.base import Services
+        >>> from graphflow.kinds.base import BuildContext, NodeContext, Services
         >>> from graphflow.messages import State
         >>> ctx = NodeContext("r1", 0, "a", State(), Services())
         >>> models_for(ctx, BuildContext("g", models={"scripted": ["hi"]})).names
@@ -95,21 +97,17 @@ def models_for(ctx: NodeContext, build: BuildContext) -> Any:
 
 
 def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
-    """The ``models:`` section of the nearest enclosing run that has one."""
-    store = ctx.services.store
-    if store is None:
-        return None, None
-    try:
-        record = store.get_run(ctx.run_id)
-        seen = {record.run_id}
-        while record.parent_run and record.parent_run not in seen:
-            record = store.get_run(record.parent_run)
-            seen.add(record.run_id)
-            section = (record.spec or {}).get("models")
-            if section is not None:
-                return section, Path(record.source).resolve().parent if record.source else None
-    except StoreError:
-        return None, None
+    """The ``models:`` section of the nearest enclosing graph that has one (walking up
+    from a child run to the node that runs it, and so on)."""
+    parent = ctx.services.parent
+    seen: set[int] = set()
+    while parent is not None and id(parent) not in seen:
+        seen.add(id(parent))
+        graph = parent.graph
+        if graph is not None and graph.spec.models is not None:
+            source = graph.spec.source
+            return graph.spec.models, Path(source).resolve().parent if source else None
+        parent = parent.services.parent
     return None, None
 
 
@@ -200,7 +198,7 @@ async def ask(
     cache_seed: Any = ...,
     params: Mapping[str, Any] | None = None,
 ) -> ModelAnswer:
-    """Ask ``model`` once, journaled under ``key`` (see the module docs); emits the
+    """Ask ``model`` once, recorded as the effect ``key`` (see the module docs); emits the
     streamed tokens and a usage event of the node.
 
     Raises:
@@ -216,7 +214,7 @@ async def ask(
                                         cache_seed=cache_seed, params=params)  # fmt: skip
         return {"message": response.message.to_record(), "usage": response.usage.to_dict()}
 
-    record = await ctx.once(key, call)
+    record = await ctx.effect(key, call)
     message = Message(**{k: v for k, v in record["message"].items() if k != "node"})
     answer = ModelAnswer(message, record["usage"])
     ctx.emit(UsageEvent(ctx.run_id, ctx.step, ctx.node_id, usage=usage_total([answer.usage])))

@@ -16,15 +16,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from graphflow.kinds.base import KindConfig
 from graphflow.messages import Message
 
 __all__ = ["ContextConfig", "agent_view", "dumps_view", "is_own", "speaker_of", "transcript"]
 
 
-class ContextConfig(KindConfig):
+class ContextConfig(BaseModel):
     """Which messages of the conversation an agent sees.
 
     Attributes:

@@ -1,23 +1,35 @@
-"""CompiledGraph: the immutable, validated graph that runs, resumes, forks and renders."""
+"""CompiledGraph: the immutable, validated graph — its nodes, its edges and its routing —
+that runs, resumes, forks and renders.
+
+The compiled graph owns its data: :class:`CompiledNode` (id, kind, the kind's instance,
+the resolved node spec) and :class:`CompiledEdge` (source, target, compiled condition),
+and its routing (:meth:`CompiledGraph.route`, a pure method: see
+:mod:`graphflow.graph.routing`). Running (:meth:`CompiledGraph.run`) and drawing
+(:meth:`CompiledGraph.render`) are front doors to the layers above, imported when used.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from graphflow import events as ev
-from graphflow.compiler import CompiledEdge, CompiledNode
-from graphflow.scheduler import RunResult, execute
-from graphflow.spec import GraphSpec, dump_spec
+from graphflow.graph import routing
+from graphflow.messages import Message
+from graphflow.results import RunResult
+from graphflow.spec import GraphSpec, NodeSpec, dump_spec
 from graphflow.store import Store
 
-__all__ = ["CompiledGraph", "run_sync"]
+if TYPE_CHECKING:
+    from graphflow.kinds.base import NodeKind, Services
+
+__all__ = ["CompiledEdge", "CompiledGraph", "CompiledNode", "run_sync"]
 
 
 def run_sync(coro: Any) -> Any:
@@ -33,6 +45,52 @@ def run_sync(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+@dataclass(frozen=True)
+class CompiledNode:
+    """A node as it runs.
+
+    Attributes:
+        id: the node id.
+        kind: the kind's name (``agent``, ``function`` …).
+        impl: the kind's instance, built at compile time with the node's options.
+        spec: the node's spec, with a ``use:`` catalog entry resolved and merged.
+        join: ``any`` or ``all``.
+        max_visits: how often the node may run in one run (``None``: no node limit).
+    """
+
+    id: str
+    kind: str
+    impl: NodeKind
+    spec: NodeSpec
+    join: str
+    max_visits: int | None
+
+
+@dataclass(frozen=True)
+class CompiledEdge:
+    """An edge as routing reads it.
+
+    Attributes:
+        source, target: node ids.
+        condition: the compiled ``when:`` (a callable of the state), or ``None``.
+        text: the condition as written (a callable's name for Python conditions).
+        otherwise: whether this is the else edge.
+        label: the label drawn on the edge, if any.
+    """
+
+    source: str
+    target: str
+    condition: Callable[..., Any] | None
+    text: str | None
+    otherwise: bool
+    label: str | None
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the edge is taken by a condition (``when:`` or else)."""
+        return self.text is not None or self.otherwise
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledGraph:
     """A compiled graph. Build one with ``Graph(...).compile()`` or :func:`graphflow.load`.
@@ -44,6 +102,16 @@ class CompiledGraph:
         >>> result = g.compile().run_sync()
         >>> result.status, result.last.content
         ('completed', 'hello!')
+
+    Attributes:
+        spec: the GraphSpec it was compiled from.
+        nodes: the compiled nodes by id, in declared order.
+        out_edges: each node's outgoing edges, in declared order (routing order).
+        digraph: the topology as a networkx MultiDiGraph (node ids only).
+        join_ancestors: for each ``join: all`` node, the nodes that can reach it.
+        topology: the topology hash stored with each run.
+        base_dir: where relative paths, imports and ``use:`` references resolve.
+        stop_when: the compiled ``limits.stop_when`` condition, if any.
     """
 
     spec: GraphSpec
@@ -83,6 +151,30 @@ class CompiledGraph:
         written to the run database."""
         return self._spec_record
 
+    # ---- routing (pure: see graphflow.graph.routing) ------------------------------
+
+    #: ``graph.route(nodes, updates, state, waiting=())`` → :class:`Routing`: where the
+    #: step that ran ``nodes`` leads (next frontier, waiting joins, targets per node).
+    #: Raises NoTransitionError or ConditionError; see :func:`routing.route`.
+    route = routing.route
+    #: ``graph.successors(node_id, update, state)``: the targets one node leads to.
+    successors = routing.successors
+    #: ``graph.next_frontier(targets, waiting=())``: ``(frontier, waiting)`` with joins.
+    next_frontier = routing.next_frontier
+
+    @functools.cached_property
+    def speakers(self) -> frozenset[str]:
+        """The nodes whose messages are agent turns (kinds with ``speaker = True``)."""
+        return frozenset(n for n, node in self.nodes.items() if node.impl.speaker)
+
+    def agent_turns(self, messages: Sequence[Message]) -> int:
+        """How many agent turns ``messages`` hold: the messages said by speaker nodes
+        (what ``limits.max_rounds`` counts)."""
+        speakers = self.speakers
+        if not speakers:
+            return 0
+        return sum(1 for m in messages if m.node in speakers)
+
     # ---- running ------------------------------------------------------------------
 
     async def run(
@@ -94,7 +186,7 @@ class CompiledGraph:
         run_id: str | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
         work_dir: str | Path | None = None,
-        services: Any = None,
+        services: Services | None = None,
     ) -> RunResult:
         """Start a run and execute it until it completes, waits for a person, or stops.
 
@@ -106,7 +198,10 @@ class CompiledGraph:
             run_id: choose the run id (default: a random one).
             on_event: called with every event as the run progresses.
             work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
+            services: run services shared with other runs (models, executors …).
         """
+        from graphflow.scheduler import execute  # the layer above, imported when used
+
         store_obj, owned = _open_store(store)
         try:
             return await execute(self, store=store_obj, run_id=run_id, input=input,
@@ -129,10 +224,12 @@ class CompiledGraph:
         on_event: Callable[[ev.Event], None] | None = None,
         allow_changed_graph: bool = False,
         work_dir: str | Path | None = None,
-        services: Any = None,
+        services: Services | None = None,
     ) -> RunResult:
         """Continue a run from its last committed step. ``input`` answers the human
         checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several)."""
+        from graphflow.scheduler import execute
+
         store_obj, owned = _open_store(store)
         try:
             return await execute(self, store=store_obj, run_id=run_id, resume=True,

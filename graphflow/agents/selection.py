@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from graphflow.agents.neighbourhood import Member
 from graphflow.messages import Message
-from graphflow.patterns.topology import Member
 
 __all__ = [
     "SELECT_PROMPT",
