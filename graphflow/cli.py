@@ -440,7 +440,7 @@ def graphs() -> None:
 def _register_optional() -> None:
     """Commands that live with their layers, registered when those layers are present."""
     try:
-        from graphflow.models.cli import dev_model_server
+        from graphflow.testing.cli import dev_model_server
     except ImportError:
         pass
     else:

@@ -35,6 +35,7 @@ from graphflow.conditions import compile_option
 from graphflow.errors import DefinitionError, Problem
 from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Update
+from graphflow.models.usage import Usage
 from graphflow.patterns.conventions import CHAT_END, DEFAULT_TERMINATION, NEXT_SPEAKER
 from graphflow.patterns.replies import load_callable
 from graphflow.patterns.runtime import ask, model_for, usage_total
@@ -239,7 +240,7 @@ class RouterKind(NodeKind):
         view.append({"role": "user", "content": prompt})
         model = model_for(ctx, self.build, config.model, where=f"node {self.node_id!r}: model")
         seed = ... if config.cache_seed == "default" else config.cache_seed
-        usages: list[dict[str, Any]] = []
+        usages: list[Usage] = []
         answers: list[str] = []
         for attempt in range(config.max_retries + 1):
             answer = await ask(ctx, model, view, key=f"select:{attempt}", cache_seed=seed)

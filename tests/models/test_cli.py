@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from graphflow.messages import Message
 from graphflow.models import ModelClient, ModelConfig
-from graphflow.models.cli import dev_model_server
+from graphflow.testing.cli import dev_model_server
 
 
 def test_help_documents_every_option():
@@ -37,7 +37,7 @@ def test_serves_a_script_until_terminated(tmp_path: Path):
         [
             sys.executable,
             "-c",
-            "from graphflow.models.cli import dev_model_server as c; c()",
+            "from graphflow.testing.cli import dev_model_server as c; c()",
             "--port",
             "0",
             "--script",

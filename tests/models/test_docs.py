@@ -28,7 +28,7 @@ def test_models_doc_examples_run():
 
 @pytest.mark.skipif(not DOC.exists(), reason="docs/models.md is not in this checkout")
 def test_doc_mentions_every_dev_server_option():
-    from graphflow.models.cli import dev_model_server
+    from graphflow.testing.cli import dev_model_server
 
     text = DOC.read_text(encoding="utf-8")
     for param in dev_model_server.params:
