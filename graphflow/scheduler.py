@@ -192,7 +192,7 @@ class _Execution:
                 delta.update(update.variables)
             if update.usage:
                 used = Usage.from_dict(update.usage)
-                step_usage[node_id] = used.to_dict()
+                step_usage[node_id] = dict(update.usage)
                 self.usage = self.usage + used
                 self.usage_by_node[node_id] = self.usage_by_node.get(node_id, Usage()) + used
             if update.stop and stop is None:

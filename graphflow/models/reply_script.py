@@ -262,7 +262,9 @@ class Script:
         request = ScriptRequest(tuple(messages), model, tuple(tools), dict(params or {}), call)
         if self.function is not None:
             result = self.function(request)
-            return result if isinstance(result, ScriptFailure) else reply_message(result, call)
+            if isinstance(result, (str, Message, Mapping)) or not hasattr(result, "error"):
+                return reply_message(cast("Reply", result), call)  # a reply, or a clear error
+            return result
         for rule in self.rules:
             if rule.applies(request):
                 if rule.failure is not None:

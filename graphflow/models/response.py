@@ -70,14 +70,21 @@ class ModelResponse:
         return self.usage.cached
 
     def to_record(self) -> dict[str, Any]:
-        """A JSON-ready dict for a run's journal; :meth:`from_record` reads it back."""
-        return {
-            "message": self.message.to_record(),
-            "usage": self.usage.to_dict(),
-            "finish_reason": self.finish_reason,
-            "model": self.model,
-            "base_url": self.base_url,
-        }
+        """A compact JSON-ready dict for a run's journal; :meth:`from_record` reads it back.
+
+        The usage of one call is written as that call's tokens, cost and ``cached`` flag
+        (what :meth:`Usage.from_dict <graphflow.models.usage.Usage.from_dict>` reads as one
+        call); any other usage as its full dict.
+        """
+        u = self.usage
+        usage: dict[str, Any] = u.to_dict()
+        if u.calls == 1 and list(u.models) == [self.model or "unknown"]:
+            usage = {"prompt_tokens": u.prompt_tokens + u.cached_prompt_tokens,
+                     "completion_tokens": u.completion_tokens + u.cached_completion_tokens,
+                     "cost": u.cost + u.cached_cost, "cached": u.cached}  # fmt: skip
+        return {"message": self.message.to_record(), "usage": usage,
+                "finish_reason": self.finish_reason, "model": self.model,
+                "base_url": self.base_url}  # fmt: skip
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> ModelResponse:
@@ -85,13 +92,11 @@ class ModelResponse:
         ``message`` and one call's ``usage``, as earlier versions journaled them)."""
         message = Message(**{k: v for k, v in data["message"].items() if k != "node"})
         usage = data.get("usage") or {}
-        return cls(
-            message,
-            Usage.from_dict(usage),
-            data.get("finish_reason"),
-            model=str(data.get("model") or usage.get("model") or ""),
-            base_url=data.get("base_url", usage.get("base_url")),
-        )
+        model = str(data.get("model") or usage.get("model") or "")
+        if "calls" not in usage:  # one call: its model is the answer's
+            usage = {**usage, "model": model}
+        return cls(message, Usage.from_dict(usage), data.get("finish_reason"), model=model,
+                   base_url=data.get("base_url", usage.get("base_url")))  # fmt: skip
 
     def to_cache(self) -> dict[str, Any]:
         """The JSON-ready row the response cache keeps (no endpoint, no key, no price)."""

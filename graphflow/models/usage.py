@@ -65,12 +65,7 @@ def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     return total
 
 
-_INTS = ("calls", "cached_calls", "prompt_tokens", "completion_tokens",
-         "cached_prompt_tokens", "cached_completion_tokens")  # fmt: skip
-_FLOATS = ("cost", "cached_cost")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token usage and cost of model calls: one call, a node's, a step's or a run's.
 
@@ -82,7 +77,8 @@ class Usage:
         cost: price of the billed calls (0 when no price is known).
         cached_prompt_tokens, cached_completion_tokens: tokens of cache hits.
         cached_cost: what the cache hits would have cost.
-        models: the same numbers per model name (entries have no ``models`` of their own).
+        models: the same numbers per model name (entries have no ``models`` of their
+            own); treat it as read-only, sums may share it.
 
     Example:
         >>> call = Usage.of_call(10, 2, cost=0.5, model="m")
@@ -110,13 +106,12 @@ class Usage:
         """The usage of one call; ``cost`` is its price (for a ``cached`` call, what it
         would have cost, which is counted under ``cached_cost`` and never billed)."""
         if cached:
-            one = cls(calls=1, cached_calls=1, cached_prompt_tokens=prompt_tokens,
-                      cached_completion_tokens=completion_tokens, cached_cost=cost)  # fmt: skip
+            one = cls(1, 1, 0, 0, 0.0, prompt_tokens, completion_tokens, cost)
         else:
-            one = cls(calls=1, prompt_tokens=prompt_tokens,
-                      completion_tokens=completion_tokens, cost=cost)  # fmt: skip
-        return cls(**{f: getattr(one, f) for f in (*_INTS, *_FLOATS)},
-                   models={model or "unknown": one})  # fmt: skip
+            one = cls(1, 0, prompt_tokens, completion_tokens, cost)
+        return cls(one.calls, one.cached_calls, one.prompt_tokens, one.completion_tokens,
+                   one.cost, one.cached_prompt_tokens, one.cached_completion_tokens,
+                   one.cached_cost, {model or "unknown": one})  # fmt: skip
 
     @classmethod
     def total(cls, items: Iterable[Usage | None]) -> Usage:
@@ -126,20 +121,31 @@ class Usage:
             >>> Usage.total([Usage.of_call(3, 1), None, Usage.of_call(2, 2)]).total_tokens
             8
         """
-        out = cls()
+        out: Usage | None = None
         for item in items:
             if item is not None:
-                out = out + item
-        return out
+                out = item if out is None else out + item
+        return cls() if out is None else out
 
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
             return NotImplemented
-        models = dict(self.models)
-        for name, numbers in other.models.items():
-            models[name] = models[name] + numbers if name in models else numbers
-        values = {f: getattr(self, f) + getattr(other, f) for f in (*_INTS, *_FLOATS)}
-        return Usage(**values, models=models)
+        if not other.models:
+            models = self.models
+        elif not self.models:
+            models = other.models
+        else:
+            merged = dict(self.models)
+            for name, numbers in other.models.items():
+                mine = merged.get(name)
+                merged[name] = numbers if mine is None else mine + numbers
+            models = merged
+        return Usage(self.calls + other.calls, self.cached_calls + other.cached_calls,
+                     self.prompt_tokens + other.prompt_tokens,
+                     self.completion_tokens + other.completion_tokens, self.cost + other.cost,
+                     self.cached_prompt_tokens + other.cached_prompt_tokens,
+                     self.cached_completion_tokens + other.cached_completion_tokens,
+                     self.cached_cost + other.cached_cost, models)  # fmt: skip
 
     def __radd__(self, other: object) -> Usage:
         if other == 0:  # sum(usages) starts from 0
@@ -148,7 +154,9 @@ class Usage:
 
     def __bool__(self) -> bool:
         """False when nothing was used (no calls, tokens or cost)."""
-        return any(getattr(self, f) for f in (*_INTS, *_FLOATS))
+        return bool(self.calls or self.prompt_tokens or self.completion_tokens or self.cost
+                    or self.cached_prompt_tokens or self.cached_completion_tokens
+                    or self.cached_cost)  # fmt: skip
 
     @property
     def total_tokens(self) -> int:
@@ -167,15 +175,30 @@ class Usage:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; :meth:`from_dict` reads it back."""
-        out = self._numbers()
-        out["total_tokens"] = self.total_tokens
-        out["models"] = {name: u._numbers() for name, u in sorted(self.models.items())}
-        return out
+        return {
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "cost": round(self.cost, 10),
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "cached_completion_tokens": self.cached_completion_tokens,
+            "cached_cost": round(self.cached_cost, 10),
+            "models": {name: u._numbers() for name, u in sorted(self.models.items())},
+        }
 
     def _numbers(self) -> dict[str, Any]:
-        out: dict[str, Any] = {f: getattr(self, f) for f in _INTS}
-        out.update({f: round(getattr(self, f), 10) for f in _FLOATS})
-        return out
+        return {
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": round(self.cost, 10),
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "cached_completion_tokens": self.cached_completion_tokens,
+            "cached_cost": round(self.cached_cost, 10),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Usage:
@@ -190,18 +213,18 @@ class Usage:
         """
         if not data:
             return cls()
+        get = data.get
         if "calls" not in data:
-            return cls.of_call(int(data.get("prompt_tokens") or 0),
-                               int(data.get("completion_tokens") or 0),
-                               cost=float(data.get("cost") or 0.0),
-                               cached=bool(data.get("cached", False)),
-                               model=str(data.get("model") or ""))  # fmt: skip
-        values: dict[str, Any] = {f: int(data.get(f) or 0) for f in _INTS}
-        values.update({f: float(data.get(f) or 0.0) for f in _FLOATS})
-        models = data.get("models") or {}
-        return cls(**values, models={
-            str(name): cls.from_dict({**numbers, "calls": numbers.get("calls", 0)})
-            for name, numbers in models.items() if isinstance(numbers, Mapping)})  # fmt: skip
+            return cls.of_call(int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0),
+                               cost=float(get("cost") or 0.0), cached=bool(get("cached", False)),
+                               model=str(get("model") or ""))  # fmt: skip
+        models = get("models") or {}
+        return cls(int(get("calls") or 0), int(get("cached_calls") or 0),
+                   int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0),
+                   float(get("cost") or 0.0), int(get("cached_prompt_tokens") or 0),
+                   int(get("cached_completion_tokens") or 0), float(get("cached_cost") or 0.0),
+                   {str(name): cls.from_dict({"calls": 0, **numbers})
+                    for name, numbers in models.items() if isinstance(numbers, Mapping)})  # fmt: skip
 
 
 def usage_by_node(step_usages: Iterable[Mapping[str, Mapping[str, Any]] | None]) -> dict[str, Usage]:

@@ -41,4 +41,5 @@ def test_a_cached_answer_is_the_same_type_and_bills_nothing():
     assert second.usage.cost == 0 and second.usage.cached_cost == first.usage.cost > 0
     assert second.usage.cached_prompt_tokens == first.usage.prompt_tokens
     assert model.usage == first.usage + second.usage
+    assert ModelResponse.from_record(json.loads(json.dumps(second.to_record()))) == second
     cache.close()
