@@ -82,9 +82,9 @@ class ModelResponse:
             usage = {"prompt_tokens": u.prompt_tokens + u.cached_prompt_tokens,
                      "completion_tokens": u.completion_tokens + u.cached_completion_tokens,
                      "cost": u.cost + u.cached_cost, "cached": u.cached}  # fmt: skip
-        return {"message": self.message.to_record(), "usage": usage,
-                "finish_reason": self.finish_reason, "model": self.model,
-                "base_url": self.base_url}  # fmt: skip
+        record = {"message": self.message.to_record(), "usage": usage, "model": self.model,
+                  "finish_reason": self.finish_reason, "base_url": self.base_url}  # fmt: skip
+        return {k: v for k, v in record.items() if v is not None}
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> ModelResponse:
@@ -96,7 +96,7 @@ class ModelResponse:
         if "calls" not in usage:  # one call: its model is the answer's
             usage = {**usage, "model": model}
         return cls(message, Usage.from_dict(usage), data.get("finish_reason"), model=model,
-                   base_url=data.get("base_url", usage.get("base_url")))  # fmt: skip
+                   base_url=data.get("base_url") or usage.get("base_url"))  # fmt: skip
 
     def to_cache(self) -> dict[str, Any]:
         """The JSON-ready row the response cache keeps (no endpoint, no key, no price)."""

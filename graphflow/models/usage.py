@@ -189,16 +189,19 @@ class Usage:
         }
 
     def _numbers(self) -> dict[str, Any]:
-        return {
+        """A per-model entry: the cache-hit numbers only when there are any (rows stay small)."""
+        out: dict[str, Any] = {
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost": round(self.cost, 10),
-            "cached_prompt_tokens": self.cached_prompt_tokens,
-            "cached_completion_tokens": self.cached_completion_tokens,
-            "cached_cost": round(self.cached_cost, 10),
         }
+        if self.cached_calls:
+            out["cached_prompt_tokens"] = self.cached_prompt_tokens
+            out["cached_completion_tokens"] = self.cached_completion_tokens
+            out["cached_cost"] = round(self.cached_cost, 10)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Usage:
