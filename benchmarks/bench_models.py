@@ -25,7 +25,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from graphflow.messages import Message
-from graphflow.models import ModelClient, ModelConfig, ModelServer, ResponseCache
+from graphflow.models import ModelClient, ModelConfig, ResponseCache
+from graphflow.testing import ModelServer
 
 __all__ = ["main"]
 

@@ -48,7 +48,7 @@ _LAZY = {
     "ChatResult": "graphflow.patterns",
     "ModelClient": "graphflow.models",
     "ModelConfig": "graphflow.models",
-    "ModelServer": "graphflow.models",
+    "ModelServer": "graphflow.testing",
     "RunOverlay": "graphflow.render",
     "ScriptedModel": "graphflow.models",
     "Tool": "graphflow.tools",

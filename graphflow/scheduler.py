@@ -35,10 +35,10 @@ from graphflow.errors import (
 )
 from graphflow.kinds.base import EffectRecorder, NodeContext, Services
 from graphflow.messages import Interrupt, Message, State, Update
+from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
 from graphflow.store import Store
-from graphflow.usage import accumulate, by_node_from_steps, usage_exceeds
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
@@ -66,8 +66,8 @@ class _Execution:
         self.state = State()
         self.frontier: list[str] = []
         self.waits: list[str] = []
-        self.usage: dict[str, Any] = {}  # run totals, stored with the run
-        self.usage_by_node: dict[str, dict[str, Any]] = {}
+        self.usage = Usage()  # run totals, stored with the run
+        self.usage_by_node: dict[str, Usage] = {}
         self.turns = 0  # agent turns, counted by limits.max_rounds
         self.started = time.monotonic()
         # effects of an earlier, crashed attempt at the next step may be stored
@@ -88,9 +88,10 @@ class _Execution:
         self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
         self.frontier = list(record.frontier.get("run", []))
         self.waits = list(record.frontier.get("wait", []))
-        self.usage = {k: v for k, v in (record.usage or {}).items() if k != "by_node"}
+        self.usage = Usage.from_dict({k: v for k, v in (record.usage or {}).items()
+                                      if k != "by_node"})  # fmt: skip
         if self.usage:
-            self.usage_by_node = by_node_from_steps(self.store.step_usages(self.run_id))
+            self.usage_by_node = usage_by_node(self.store.step_usages(self.run_id))
         self.turns = self.graph.agent_turns(messages)
 
     # -- the loop ------------------------------------------------------------------
@@ -121,7 +122,7 @@ class _Execution:
                 return self.finish("completed", stop)
             if limits.max_rounds is not None and self.turns >= limits.max_rounds:
                 return self.finish("limit_reached", f"max_rounds ({limits.max_rounds}) reached")
-            over = usage_exceeds(self.usage, limits.max_tokens, limits.max_cost)
+            over = Budget(limits.max_tokens, limits.max_cost).exceeded(self.usage)
             if over:
                 return self.finish("budget_exceeded", over)
             if graph.stop_when is not None and self.frontier:
@@ -191,9 +192,10 @@ class _Execution:
             if update.variables:
                 delta.update(update.variables)
             if update.usage:
+                used = Usage.from_dict(update.usage)
                 step_usage[node_id] = dict(update.usage)
-                accumulate(self.usage, update.usage)
-                accumulate(self.usage_by_node.setdefault(node_id, {}), update.usage)
+                self.usage = self.usage + used
+                self.usage_by_node[node_id] = self.usage_by_node.get(node_id, Usage()) + used
             if update.stop and stop is None:
                 stop = update.stop
         # Apply in place (copying the conversation every step would make long runs
@@ -225,7 +227,7 @@ class _Execution:
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
             variables=delta, frontier={"run": frontier, "wait": waits, "via": via},
             usage=step_usage,
-            run_usage=self.usage if step_usage else None, started_at=started_at,
+            run_usage=self.usage.to_dict() if step_usage else None, started_at=started_at,
             snapshot=snapshot, had_writes=parallel and saved, had_effects=self.effects_dirty)  # fmt: skip
         self.effects_dirty = False
         state.step = step + 1
@@ -340,9 +342,7 @@ class _Execution:
                          waiting or {}, error, self.usage_report())  # fmt: skip
 
     def usage_report(self) -> dict[str, Any]:
-        if not self.usage_by_node:
-            return dict(self.usage)
-        return {**self.usage, "by_node": {k: dict(v) for k, v in self.usage_by_node.items()}}
+        return usage_report(self.usage, self.usage_by_node)
 
     def finish(self, status: str, reason: str | None) -> RunResult:
         self.store.set_status(self.run_id, status, reason=reason)

@@ -24,11 +24,10 @@ def run_as_dict(store: Any, run_id: str) -> dict[str, Any]:
 
 
 def _usage(store: Any, run_id: str, totals: dict[str, Any] | None) -> dict[str, Any]:
-    from graphflow.usage import by_node_from_steps
+    from graphflow.models.usage import Usage, usage_by_node, usage_report
 
-    usage = {k: v for k, v in (totals or {}).items() if k != "by_node"}
-    by_node = by_node_from_steps(store.step_usages(run_id))
-    return {**usage, "by_node": by_node} if by_node else usage
+    total = Usage.from_dict({k: v for k, v in (totals or {}).items() if k != "by_node"})
+    return usage_report(total, usage_by_node(store.step_usages(run_id)))
 
 
 def _money(value: float) -> str:
@@ -66,14 +65,14 @@ def print_run(console: Any, store: Any, run_id: str) -> None:
         step = "in " if m["step"] < 0 else f"{m['step']:>3}"
         console.print(f"[dim]{step}[/] [bold cyan]{escape(speaker)}[/] [dim]({m['role']})[/]: "
                       f"{escape(text)}")  # fmt: skip
-    usage = data["usage"] or {}
-    if usage.get("calls") or usage.get("cached_calls"):
+    from graphflow.models.usage import read_usage_report
+
+    total, by_node = read_usage_report(data["usage"])
+    if total.calls:
         table = Table("node", "calls", "cached", "prompt tok", "completion tok", "cost",
                       title="model usage", box=None)  # fmt: skip
-        rows = [*list((usage.get("by_node") or {}).items()), ("total", usage)]
-        for node, u in rows:
-            table.add_row(node, str(u.get("calls", 0)), str(u.get("cached_calls", 0)),
-                          str(u.get("prompt_tokens", 0)), str(u.get("completion_tokens", 0)),
-                          _money(u.get("cost", 0.0)))  # fmt: skip
+        for node, u in [*by_node.items(), ("total", total)]:
+            table.add_row(node, str(u.calls), str(u.cached_calls), str(u.prompt_tokens),
+                          str(u.completion_tokens), _money(u.cost))  # fmt: skip
         console.print()
         console.print(table)

@@ -1,4 +1,6 @@
-"""Shared fixtures: a fresh run store, and requirement checks that fail (not skip) in CI."""
+"""Shared fixtures: a fresh run store, requirement checks that fail (not skip) in CI, and
+the model test doubles of graphflow.testing (model_server, scripted_model, fast_retry,
+response_cache)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from graphflow import Store
+
+pytest_plugins = ["graphflow.testing.fixtures"]
 
 IN_CI = os.environ.get("GRAPHFLOW_CI") == "1"
 

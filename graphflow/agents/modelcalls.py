@@ -19,35 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphflow.events import TokenEvent, UsageEvent
-from graphflow.messages import Message
+from graphflow.models.response import ModelResponse
+from graphflow.models.usage import Usage
 
 if TYPE_CHECKING:
     from graphflow.kinds.base import BuildContext, NodeContext, Services
 
-__all__ = ["ModelAnswer", "ask", "model_for", "models_for", "run_model", "usage_total"]
+__all__ = ["ask", "model_for", "models_for", "run_model", "usage_total"]
 
 logger = logging.getLogger("graphflow")
 _RUN_MODELS = "graphflow.models:run"
-
-
-class ModelAnswer:
-    """A model's answer as nodes use it: the message and its usage dict.
-
-    Attributes:
-        message: the assistant message (content and/or tool calls).
-        usage: one call's usage (``Usage.to_dict()`` shape).
-    """
-
-    __slots__ = ("message", "usage")
-
-    def __init__(self, message: Message, usage: Mapping[str, Any]) -> None:
-        self.message = message
-        self.usage = dict(usage)
-
-    @property
-    def text(self) -> str:
-        """The answer's content ('' when it only calls tools)."""
-        return self.message.content or ""
 
 
 def models_for(ctx: NodeContext, build: BuildContext) -> Any:
@@ -150,14 +131,14 @@ def _continue_script(model: Any, store: Any, run_id: str) -> None:
     if not isinstance(model, ScriptedModel) or not model.name.startswith("scripted:"):
         return
     used = 0
-    for step_usage in store.step_usages(run_id):
-        for node_usage in step_usage.values():
-            split = (node_usage.get("models") or {}).get(model.name) or {}
-            used += int(split.get("calls", 0)) - int(split.get("cached_calls", 0))
-    for result in store.effect_results(run_id):
-        usage = result.get("usage") if isinstance(result, dict) else None
-        if isinstance(usage, dict) and usage.get("model") == model.name and not usage.get("cached"):
-            used += 1
+    usages = [Usage.from_dict(u) for step_usage in store.step_usages(run_id)
+              for u in step_usage.values()]  # fmt: skip
+    usages += [ModelResponse.from_record(r).usage for r in store.effect_results(run_id)
+               if isinstance(r, dict) and "message" in r and "usage" in r]  # fmt: skip
+    for usage in usages:
+        split = usage.models.get(model.name)
+        if split is not None:
+            used += split.calls - split.cached_calls
     if used:
         model.script.advance_to(used)
 
@@ -197,7 +178,7 @@ async def ask(
     stream: bool = False,
     cache_seed: Any = ...,
     params: Mapping[str, Any] | None = None,
-) -> ModelAnswer:
+) -> ModelResponse:
     """Ask ``model`` once, recorded as the effect ``key`` (see the module docs); emits the
     streamed tokens and a usage event of the node.
 
@@ -212,22 +193,18 @@ async def ask(
         response = await model.complete(list(messages), tools=list(tools) if tools else None,
                                         stream=stream, on_token=on_token if stream else None,
                                         cache_seed=cache_seed, params=params)  # fmt: skip
-        return {"message": response.message.to_record(), "usage": response.usage.to_dict()}
+        return response.to_record()
 
-    record = await ctx.effect(key, call)
-    message = Message(**{k: v for k, v in record["message"].items() if k != "node"})
-    answer = ModelAnswer(message, record["usage"])
+    answer = ModelResponse.from_record(await ctx.effect(key, call))
     ctx.emit(UsageEvent(ctx.run_id, ctx.step, ctx.node_id, usage=usage_total([answer.usage])))
     return answer
 
 
-def usage_total(usages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Sum per-call usage dicts into the totals dict a node returns in ``Update.usage``.
+def usage_total(usages: Sequence[Usage]) -> dict[str, Any]:
+    """Sum calls' usages into the dict a node returns in ``Update.usage``.
 
     Example:
-        >>> usage_total([{"prompt_tokens": 3, "completion_tokens": 2, "model": "m"}])["calls"]
+        >>> usage_total([Usage.of_call(3, 2, model="m")])["calls"]
         1
     """
-    from graphflow.models import sum_usage
-
-    return sum_usage(usages).to_dict()
+    return Usage.total(usages).to_dict()

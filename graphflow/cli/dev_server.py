@@ -24,8 +24,8 @@ __all__ = ["dev_model_server"]
     "--script",
     "script_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="YAML/JSON file: a list of replies, or a mapping with replies, rules and default. "
-    "Without it, the server answers like the offline model.",
+    help="YAML/JSON file: a list of replies, or a mapping with replies, rules (which may "
+    "inject faults) and default. Without it, the server answers like the offline model.",
 )
 @click.option(
     "--latency",
@@ -45,12 +45,13 @@ def dev_model_server(
     (streaming too) and /v1/models.
     """
     from graphflow.errors import GraphflowError
-    from graphflow.models.resolve import offline_reply
-    from graphflow.models.script import Script
-    from graphflow.models.server import ModelServer
+    from graphflow.models.offline import offline_reply
+    from graphflow.testing.faults import FaultScript
+    from graphflow.testing.server import ModelServer
 
     try:
-        script = Script.load(script_path) if script_path else Script(function=offline_reply)
+        script = (FaultScript.load(script_path) if script_path
+                  else FaultScript(function=offline_reply))  # fmt: skip
         server = ModelServer(script, host=host, port=port, latency=latency, api_key=api_key)
         server.start()
     except GraphflowError as exc:

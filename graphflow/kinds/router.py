@@ -49,6 +49,7 @@ from graphflow.conditions import compile_option
 from graphflow.errors import DefinitionError, Problem
 from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Update
+from graphflow.models.usage import Usage
 
 __all__ = ["METHODS", "RouterConfig", "RouterKind"]
 
@@ -238,7 +239,7 @@ class RouterKind(NodeKind):
         view.append({"role": "user", "content": prompt})
         model = model_for(ctx, self.build, config.model, where=f"node {self.node_id!r}: model")
         seed = ... if config.cache_seed == "default" else config.cache_seed
-        usages: list[dict[str, Any]] = []
+        usages: list[Usage] = []
         answers: list[str] = []
         for attempt in range(config.max_retries + 1):
             answer = await ask(ctx, model, view, key=f"select:{attempt}", cache_seed=seed)

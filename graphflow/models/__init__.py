@@ -1,16 +1,32 @@
 """The model layer: how agents talk to language models.
 
-- :class:`ModelConfig` — one OpenAI-compatible endpoint; keys stay in the environment.
-- :class:`ModelSet`, :func:`load_models`, :func:`resolve_models` — a graph's named
-  models, read from its ``models:`` section, the environment, AutoGen's
-  OAI_CONFIG_LIST, or the scripted offline fallback.
-- :class:`ModelClient` — config list with fallback, retries, cache, usage, budget.
-- :class:`ScriptedModel`, :class:`Script`, :class:`ModelServer` — test doubles: an
-  in-process model and an OpenAI-compatible HTTP server that answer from a script.
-- :class:`ResponseCache`, :class:`Usage`, :class:`UsageTotals`, :class:`Budget`,
-  :func:`render_template`.
+What every model is and answers:
 
-Heavy dependencies load lazily: importing this package does not import ``openai``.
+- :class:`ChatModel` — the interface (``complete()``); :class:`ModelResponse` — the one
+  answer type, from the endpoint to the node and the run's journal.
+- :class:`Usage` — tokens and cost of one call or of any sum of calls; :class:`Budget`.
+
+The client (OpenAI-compatible endpoints):
+
+- :class:`ModelClient` — a config list with fallback, retries, cache, usage, budget;
+  :class:`RetryPolicy`, :class:`ResponseCache`, :func:`render_template`.
+
+Configuration (which models a run uses):
+
+- :class:`ModelConfig` — one endpoint; keys stay in the environment.
+- :func:`config_list_from_json`, :func:`config_list_from_env` — AutoGen's
+  OAI_CONFIG_LIST and ``OPENAI_*`` variables.
+- :class:`ModelSet`, :func:`load_models` — a graph's named models (its ``models:``
+  section); :func:`resolve_models` — options, section, environment, or the offline model.
+
+Models that answer in process, without an endpoint:
+
+- :class:`ScriptedModel` answering from a :class:`Script` — graph files' ``scripted:``
+  entries and demos; :func:`offline_model`, the default when nothing is configured.
+
+Test doubles (the loopback OpenAI-compatible server, fault injection, pytest fixtures)
+are in :mod:`graphflow.testing`. Heavy dependencies load lazily: importing this package
+does not import ``openai``.
 """
 
 from __future__ import annotations
@@ -18,23 +34,24 @@ from __future__ import annotations
 from graphflow.models.cache import ResponseCache, request_key
 from graphflow.models.client import DEFAULT_CACHE_SEED, ModelClient
 from graphflow.models.config import ModelConfig, filter_configs, strip_api_keys
-from graphflow.models.faults import Fault
-from graphflow.models.modelset import ModelEntry, ModelSet, load_models
-from graphflow.models.oai import config_from_autogen, config_list_from_env, config_list_from_json
-from graphflow.models.resolve import OFFLINE_NOTICE, offline_model, resolve_models
+from graphflow.models.config_list import (
+    config_from_autogen,
+    config_list_from_env,
+    config_list_from_json,
+)
+from graphflow.models.model_set import ModelEntry, ModelSet, load_models
+from graphflow.models.offline import OFFLINE_NOTICE, offline_model
+from graphflow.models.reply_script import Rule, Script, ScriptFailure, ScriptRequest
+from graphflow.models.resolve import resolve_models
 from graphflow.models.response import ChatModel, ModelResponse, to_openai_messages
 from graphflow.models.retry import RetryPolicy
-from graphflow.models.script import Rule, Script, ScriptRequest
-from graphflow.models.scripted import ScriptedModel
-from graphflow.models.server import ModelServer
+from graphflow.models.scripted_model import ScriptedModel
 from graphflow.models.template import render_template, template_fields
 from graphflow.models.usage import (
     Budget,
     Usage,
-    UsageTotals,
     estimate_prompt_tokens,
     estimate_tokens,
-    sum_usage,
     usage_by_node,
 )
 
@@ -43,21 +60,19 @@ __all__ = [
     "OFFLINE_NOTICE",
     "Budget",
     "ChatModel",
-    "Fault",
     "ModelClient",
     "ModelConfig",
     "ModelEntry",
     "ModelResponse",
-    "ModelServer",
     "ModelSet",
     "ResponseCache",
     "RetryPolicy",
     "Rule",
     "Script",
+    "ScriptFailure",
     "ScriptRequest",
     "ScriptedModel",
     "Usage",
-    "UsageTotals",
     "config_from_autogen",
     "config_list_from_env",
     "config_list_from_json",
@@ -70,7 +85,6 @@ __all__ = [
     "request_key",
     "resolve_models",
     "strip_api_keys",
-    "sum_usage",
     "template_fields",
     "to_openai_messages",
     "usage_by_node",

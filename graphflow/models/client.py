@@ -1,13 +1,14 @@
 """The model client: a config list tried in order, with retries, a response cache,
 usage and cost accounting, and an optional budget.
 
-Example:
-    >>> from graphflow.models.server import ModelServer
-    >>> with ModelServer(script=["Paris."]) as server:
-    ...     client = ModelClient([ModelConfig(model="m", base_url=server.base_url)])
-    ...     answer = client.complete_sync([{"role": "user", "content": "Capital of France?"}])
-    >>> answer.text, answer.usage.cached
-    ('Paris.', False)
+Example (the loopback test server of :mod:`graphflow.testing` stands in for an endpoint)::
+
+    from graphflow.testing import ModelServer
+
+    with ModelServer(script=["Paris."]) as server:
+        client = ModelClient([ModelConfig(model="m", base_url=server.base_url)])
+        answer = client.complete_sync([{"role": "user", "content": "Capital of France?"}])
+    assert (answer.text, answer.cached) == ("Paris.", False)
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from graphflow.errors import (
     ModelRequestRejected,
     ModelTimeout,
 )
-from graphflow.messages import Message
-from graphflow.models._openai import Answer, make_client, request_once
-from graphflow.models._stream import CallbackFailed
 from graphflow.models.cache import ResponseCache, request_key
 from graphflow.models.config import ModelConfig
+from graphflow.models.openai_endpoint import make_client, request_once
 from graphflow.models.response import (
     MessageLike,
     ModelResponse,
@@ -37,13 +36,8 @@ from graphflow.models.response import (
     to_openai_messages,
 )
 from graphflow.models.retry import Failure, RetryPolicy, classify
-from graphflow.models.usage import (
-    Budget,
-    Usage,
-    UsageTotals,
-    estimate_prompt_tokens,
-    estimate_tokens,
-)
+from graphflow.models.streaming import CallbackFailed
+from graphflow.models.usage import Budget, Usage
 
 __all__ = ["DEFAULT_CACHE_SEED", "ModelClient"]
 
@@ -87,7 +81,7 @@ class ModelClient:
         self.cache_seed = cache_seed
         self.retry = retry or RetryPolicy()
         self.budget = budget
-        self.usage = UsageTotals()
+        self.usage = Usage()
         self.requests = 0
         self._clients: dict[int, tuple[str, Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -154,11 +148,10 @@ class ModelClient:
             if isinstance(outcome, Failure):
                 failures.append((config, outcome))
                 continue
-            response = self._response(config, outcome, wire)
             if cache_key is not None and self.cache is not None:
-                self.cache.put(cache_key, response.to_cache(), model=config.model)
-            self.usage.add(response.usage)
-            return response
+                self.cache.put(cache_key, outcome.to_cache(), model=config.model)
+            self.usage = self.usage + outcome.usage
+            return outcome
         raise _final_error(failures)
 
     def _replay(
@@ -170,7 +163,7 @@ class ModelClient:
         response = ModelResponse.from_cache(row, cost=cost, base_url=config.url)
         if on_token is not None and response.text:
             on_token(response.text)
-        self.usage.add(response.usage)
+        self.usage = self.usage + response.usage
         return response
 
     async def _try(
@@ -182,7 +175,7 @@ class ModelClient:
         fmt: dict[str, Any] | None,
         stream: bool,
         on_token: Callable[[str], None] | None,
-    ) -> Answer | Failure:
+    ) -> ModelResponse | Failure:
         """Send to one endpoint with retries; a Failure means: go to the next config."""
         retries = bad = 0
         while True:
@@ -234,26 +227,6 @@ class ModelClient:
             cached = (fingerprint, make_client(config, key))
             self._clients[index] = cached
         return cached[1]
-
-    def _response(
-        self, config: ModelConfig, answer: Answer, wire: list[dict[str, Any]]
-    ) -> ModelResponse:
-        message = Message.model_validate(answer.message)
-        usage = answer.usage or {}
-        prompt = int(usage.get("prompt_tokens") or 0) or estimate_prompt_tokens(wire)
-        completion = int(usage.get("completion_tokens") or 0)
-        if not answer.usage:
-            completion = estimate_tokens(message.content) + sum(
-                estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ()
-            )
-        return ModelResponse(
-            message=message,
-            usage=Usage(
-                prompt, completion, config.cost(prompt, completion), False, answer.model, config.url
-            ),
-            finish_reason=answer.finish_reason,
-            raw=answer.raw,
-        )
 
     def complete_sync(self, messages: Sequence[MessageLike], **options: Any) -> ModelResponse:
         """:meth:`complete` for code without an event loop (closes its connections after).

@@ -1,6 +1,7 @@
 """Deciding which models a run uses: command-line options, the graph's ``models:``
 section, AutoGen's ``OAI_CONFIG_LIST``, ``OPENAI_*`` environment variables, or, when
-nothing is configured, the scripted offline model (so every graph runs offline).
+nothing is configured, the offline model (:mod:`graphflow.models.offline`), so every
+graph runs without an API key.
 """
 
 from __future__ import annotations
@@ -12,37 +13,11 @@ from typing import Any
 
 from graphflow.errors import DefinitionError, Problem
 from graphflow.models.config import ModelConfig
-from graphflow.models.modelset import ModelEntry, ModelSet, load_models
-from graphflow.models.oai import config_list_from_env, config_list_from_json
-from graphflow.models.script import Script, ScriptRequest
-from graphflow.models.scripted import ScriptedModel
+from graphflow.models.config_list import config_list_from_env, config_list_from_json
+from graphflow.models.model_set import ModelEntry, ModelSet, load_models
+from graphflow.models.offline import OFFLINE_NOTICE, offline_model
 
-__all__ = ["OFFLINE_NOTICE", "offline_model", "offline_reply", "resolve_models"]
-
-OFFLINE_NOTICE = "no model configured: using the scripted offline model"
-
-
-def offline_reply(request: ScriptRequest) -> str:
-    """The offline model's answer: it says what it is, quotes the request, and ends the
-    conversation with ``TERMINATE`` so that chats stop instead of looping.
-
-    Example:
-        >>> offline_reply(ScriptRequest(({"role": "user", "content": "Plan a trip"},)))[:34]
-        '[offline model] I received: "Plan '
-    """
-    text = " ".join(request.last_text.split())
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return (
-        f'[offline model] I received: "{text}". No language model is configured, so this '
-        "is a scripted answer; set models: in the graph or OPENAI_API_KEY to use a real "
-        "model.\nTERMINATE"
-    )
-
-
-def offline_model() -> ScriptedModel:
-    """A fresh scripted offline model."""
-    return ScriptedModel(Script(function=offline_reply), name="offline")
+__all__ = ["resolve_models"]
 
 
 def resolve_models(
@@ -61,7 +36,8 @@ def resolve_models(
     2. The graph's ``models:`` section.
     3. ``OAI_CONFIG_LIST`` in the environment (JSON, or a file path).
     4. ``GRAPHFLOW_MODEL`` / ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``.
-    5. The scripted offline model; the result's ``notice`` says so (:data:`OFFLINE_NOTICE`).
+    5. The offline model; the result's ``notice`` says so
+       (:data:`~graphflow.models.offline.OFFLINE_NOTICE`).
 
     Raises:
         DefinitionError: the section or the config list is invalid, or ``base_url`` is

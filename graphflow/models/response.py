@@ -1,11 +1,12 @@
-"""What every model answers with (:class:`ModelResponse`) and the interface every model
-offers (:class:`ChatModel`): the OpenAI-backed client and the scripted model alike.
+"""What every model answers with (:class:`ModelResponse`, the one answer type from the
+endpoint to the node) and the interface every model offers (:class:`ChatModel`): the
+OpenAI-backed client and the scripted model alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import Any, Protocol, runtime_checkable
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from graphflow.errors import ModelError
 from graphflow.messages import Message
-from graphflow.models.usage import Usage, UsageTotals
+from graphflow.models.usage import Usage
 
 __all__ = [
     "ChatModel",
@@ -30,33 +31,82 @@ ResponseFormat = Mapping[str, Any] | type[BaseModel]
 
 @dataclass(frozen=True)
 class ModelResponse:
-    """One model answer.
+    """One model answer: what every model returns, what the response cache keeps and what
+    a run's journal records (so a re-executed node replays it instead of asking again).
 
     Attributes:
         message: the assistant message (content and/or OpenAI-shaped ``tool_calls``).
-        usage: tokens, cost, whether it came from the cache, model and endpoint.
+        usage: this call's :class:`~graphflow.models.usage.Usage` (one call; a cache hit
+            counts under ``cached_*`` and costs nothing).
         finish_reason: ``stop``, ``tool_calls``, ``length`` … as the endpoint reported.
-        raw: the endpoint's completion as a dict (``None`` for scripted answers).
+        raw: the endpoint's completion as a dict (``None`` for streamed, scripted and
+            journaled answers).
+        model: the model that answered (as the endpoint named it).
+        base_url: the endpoint that answered (``None`` for in-process models).
+
+    Example:
+        >>> answer = ModelResponse(Message(role="assistant", content="hi"),
+        ...                        Usage.of_call(5, 1, model="m"), "stop", model="m")
+        >>> again = ModelResponse.from_record(answer.to_record())
+        >>> again == answer, again.text, again.cached
+        (True, 'hi', False)
     """
 
     message: Message
-    usage: Usage
+    usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
-    raw: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = field(default=None, compare=False)
+    model: str = ""
+    base_url: str | None = None
 
     @property
     def text(self) -> str:
         """The answer's content ('' when it only calls tools)."""
         return self.message.content or ""
 
+    @property
+    def cached(self) -> bool:
+        """Whether the answer came from the response cache."""
+        return self.usage.cached
+
+    def to_record(self) -> dict[str, Any]:
+        """A compact JSON-ready dict for a run's journal; :meth:`from_record` reads it back.
+
+        The usage of one call is written as that call's tokens, cost and ``cached`` flag
+        (what :meth:`Usage.from_dict <graphflow.models.usage.Usage.from_dict>` reads as one
+        call); any other usage as its full dict.
+        """
+        u = self.usage
+        usage: dict[str, Any] = u.to_dict()
+        if u.calls == 1 and list(u.models) == [self.model or "unknown"]:
+            usage = {"prompt_tokens": u.prompt_tokens + u.cached_prompt_tokens,
+                     "completion_tokens": u.completion_tokens + u.cached_completion_tokens,
+                     "cost": u.cost + u.cached_cost, "cached": u.cached}  # fmt: skip
+        record = {"message": self.message.to_record(), "usage": usage, "model": self.model,
+                  "finish_reason": self.finish_reason, "base_url": self.base_url}  # fmt: skip
+        return {k: v for k, v in record.items() if v is not None}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> ModelResponse:
+        """Read a dict written by :meth:`to_record` (also records that hold only
+        ``message`` and one call's ``usage``, as earlier versions journaled them)."""
+        message = Message(**{k: v for k, v in data["message"].items() if k != "node"})
+        usage = data.get("usage") or {}
+        model = str(data.get("model") or usage.get("model") or "")
+        if "calls" not in usage:  # one call: its model is the answer's
+            usage = {**usage, "model": model}
+        return cls(message, Usage.from_dict(usage), data.get("finish_reason"), model=model,
+                   base_url=data.get("base_url") or usage.get("base_url"))  # fmt: skip
+
     def to_cache(self) -> dict[str, Any]:
-        """The JSON-ready row the response cache keeps (no endpoint, no key)."""
+        """The JSON-ready row the response cache keeps (no endpoint, no key, no price)."""
+        usage = self.usage
         return {
             "message": self.message.to_openai(),
             "finish_reason": self.finish_reason,
-            "prompt_tokens": self.usage.prompt_tokens,
-            "completion_tokens": self.usage.completion_tokens,
-            "model": self.usage.model,
+            "prompt_tokens": usage.prompt_tokens + usage.cached_prompt_tokens,
+            "completion_tokens": usage.completion_tokens + usage.cached_completion_tokens,
+            "model": self.model,
             "raw": self.raw,
         }
 
@@ -65,29 +115,26 @@ class ModelResponse:
         cls, row: Mapping[str, Any], *, cost: float, base_url: str | None
     ) -> ModelResponse:
         """A response replayed from a cache row; ``cost`` is what it would have cost."""
-        usage = Usage(
-            prompt_tokens=int(row.get("prompt_tokens") or 0),
-            completion_tokens=int(row.get("completion_tokens") or 0),
-            cost=cost,
-            cached=True,
-            model=str(row.get("model") or ""),
-            base_url=base_url,
-        )
+        model = str(row.get("model") or "")
+        usage = Usage.of_call(int(row.get("prompt_tokens") or 0),
+                              int(row.get("completion_tokens") or 0),
+                              cost=cost, cached=True, model=model)  # fmt: skip
         message = Message.model_validate(row["message"])
-        return cls(message, usage, row.get("finish_reason"), row.get("raw"))
+        return cls(message, usage, row.get("finish_reason"), row.get("raw"),
+                   model=model, base_url=base_url)  # fmt: skip
 
 
 @runtime_checkable
 class ChatModel(Protocol):
     """The interface of every model: :class:`~graphflow.models.client.ModelClient` and
-    :class:`~graphflow.models.scripted.ScriptedModel`.
+    :class:`~graphflow.models.scripted_model.ScriptedModel`.
 
     ``cache_seed``: ``...`` uses the model's default, ``None`` bypasses the response
     cache, an integer selects a cache namespace (a different seed asks again).
     ``params`` overrides request options (``temperature``, ``max_tokens``, ``seed`` …).
     """
 
-    usage: UsageTotals
+    usage: Usage
 
     async def complete(
         self,

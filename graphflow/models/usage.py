@@ -1,12 +1,18 @@
-"""Token usage and cost: one call's :class:`Usage`, sums of many, and a :class:`Budget`.
-
-At the boundary (stored with a run's steps, shown by ``graphflow show``) usage travels as
-plain dicts: ``Usage.to_dict()`` for one call and ``UsageTotals.to_dict()`` for a sum.
-:func:`sum_usage` accepts either form, so per-node sums add up into per-run sums.
+"""Token usage and cost: one value type, :class:`Usage`, for one call and for any sum of
+calls, and a :class:`Budget` over it.
 
 A call answered from the response cache is counted apart: it costs nothing, so budgets
-and ``cost`` count only billed calls, while ``cached_*`` fields say what the cache saved
-(AutoGen's usage "with and without cached inference").
+and ``prompt_tokens`` / ``completion_tokens`` / ``cost`` count only billed calls, while
+the ``cached_*`` fields say what the cache saved (AutoGen's usage "with and without
+cached inference"). Usages add up (``a + b``, :meth:`Usage.total`); a call's usage, a
+node's, a step's and a run's are the same type.
+
+At the boundary — step rows and the run row of the store, ``Update.usage``, events,
+``RunResult.usage`` — usage travels as a plain dict: :meth:`Usage.to_dict` writes it and
+:meth:`Usage.from_dict` reads it back (a dict without ``calls`` counts as one call, so
+usage a node reports by hand, ``{"prompt_tokens": 40, "completion_tokens": 10}``, is
+read as one call). A run's usage report adds the per-node split under ``by_node``
+(:func:`usage_report` / :func:`read_usage_report`).
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ from graphflow.errors import BudgetExceeded
 __all__ = [
     "Budget",
     "Usage",
-    "UsageTotals",
     "estimate_prompt_tokens",
     "estimate_tokens",
-    "sum_usage",
+    "read_usage_report",
     "usage_by_node",
+    "usage_report",
 ]
 
 _TOKEN = re.compile(r"\w{1,6}|[^\w\s]", re.UNICODE)
@@ -59,76 +65,29 @@ def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     return total
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
-    """Usage of one model call.
+    """Token usage and cost of model calls: one call, a node's, a step's or a run's.
 
     Attributes:
-        prompt_tokens: tokens sent.
-        completion_tokens: tokens generated.
-        cost: price of the call (0 when no price is known); for a ``cached`` call, what
-            it would have cost, which sums count apart and never bill.
-        cached: the answer came from the response cache; nothing was billed.
-        model: the model that answered.
-        base_url: the endpoint that answered (``None`` for in-process models).
+        calls: model calls, cache hits included.
+        cached_calls: calls answered from the response cache.
+        prompt_tokens: prompt tokens of billed calls.
+        completion_tokens: completion tokens of billed calls.
+        cost: price of the billed calls (0 when no price is known).
+        cached_prompt_tokens, cached_completion_tokens: tokens of cache hits.
+        cached_cost: what the cache hits would have cost.
+        models: the same numbers per model name (entries have no ``models`` of their
+            own); treat it as read-only, sums may share it.
 
     Example:
-        >>> Usage(prompt_tokens=10, completion_tokens=5, model="m").total_tokens
-        15
-    """
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    cached: bool = False
-    model: str = ""
-    base_url: str | None = None
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; :meth:`from_dict` reads it back."""
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost": self.cost,
-            "cached": self.cached,
-            "model": self.model,
-            "base_url": self.base_url,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
-        """Read a dict written by :meth:`to_dict` (unknown keys are ignored)."""
-        return cls(
-            prompt_tokens=int(data.get("prompt_tokens") or 0),
-            completion_tokens=int(data.get("completion_tokens") or 0),
-            cost=float(data.get("cost") or 0.0),
-            cached=bool(data.get("cached", False)),
-            model=str(data.get("model") or ""),
-            base_url=data.get("base_url"),
-        )
-
-
-_MODEL_FIELDS = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "cost")
-
-
-@dataclass
-class UsageTotals:
-    """A sum of usages: billed calls and cached calls counted apart, and a per-model split.
-
-    ``prompt_tokens``, ``completion_tokens`` and ``cost`` count billed calls only; the
-    ``cached_*`` fields count what cache hits would have cost.
-
-    Example:
-        >>> totals = sum_usage([Usage(prompt_tokens=10, completion_tokens=2, model="m"),
-        ...                     Usage(prompt_tokens=10, completion_tokens=2, model="m",
-        ...                           cached=True)])
-        >>> (totals.calls, totals.cached_calls, totals.total_tokens)
-        (2, 1, 12)
+        >>> call = Usage.of_call(10, 2, cost=0.5, model="m")
+        >>> hit = Usage.of_call(10, 2, cost=0.5, cached=True, model="m")
+        >>> run = call + hit
+        >>> (run.calls, run.cached_calls, run.total_tokens, run.cost, run.cached_cost)
+        (2, 1, 12, 0.5, 0.5)
+        >>> run.models["m"].calls, hit.cached, run.cached
+        (2, True, False)
     """
 
     calls: int = 0
@@ -139,7 +98,65 @@ class UsageTotals:
     cached_prompt_tokens: int = 0
     cached_completion_tokens: int = 0
     cached_cost: float = 0.0
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    models: Mapping[str, Usage] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def of_call(cls, prompt_tokens: int = 0, completion_tokens: int = 0, *, cost: float = 0.0,
+                cached: bool = False, model: str = "") -> Usage:  # fmt: skip
+        """The usage of one call; ``cost`` is its price (for a ``cached`` call, what it
+        would have cost, which is counted under ``cached_cost`` and never billed)."""
+        if cached:
+            one = cls(1, 1, 0, 0, 0.0, prompt_tokens, completion_tokens, cost)
+        else:
+            one = cls(1, 0, prompt_tokens, completion_tokens, cost)
+        return cls(one.calls, one.cached_calls, one.prompt_tokens, one.completion_tokens,
+                   one.cost, one.cached_prompt_tokens, one.cached_completion_tokens,
+                   one.cached_cost, {model or "unknown": one})  # fmt: skip
+
+    @classmethod
+    def total(cls, items: Iterable[Usage | None]) -> Usage:
+        """The sum of ``items`` (``None`` is skipped).
+
+        Example:
+            >>> Usage.total([Usage.of_call(3, 1), None, Usage.of_call(2, 2)]).total_tokens
+            8
+        """
+        out: Usage | None = None
+        for item in items:
+            if item is not None:
+                out = item if out is None else out + item
+        return cls() if out is None else out
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        if not other.models:
+            models = self.models
+        elif not self.models:
+            models = other.models
+        else:
+            merged = dict(self.models)
+            for name, numbers in other.models.items():
+                mine = merged.get(name)
+                merged[name] = numbers if mine is None else mine + numbers
+            models = merged
+        return Usage(self.calls + other.calls, self.cached_calls + other.cached_calls,
+                     self.prompt_tokens + other.prompt_tokens,
+                     self.completion_tokens + other.completion_tokens, self.cost + other.cost,
+                     self.cached_prompt_tokens + other.cached_prompt_tokens,
+                     self.cached_completion_tokens + other.cached_completion_tokens,
+                     self.cached_cost + other.cached_cost, models)  # fmt: skip
+
+    def __radd__(self, other: object) -> Usage:
+        if other == 0:  # sum(usages) starts from 0
+            return self
+        return NotImplemented
+
+    def __bool__(self) -> bool:
+        """False when nothing was used (no calls, tokens or cost)."""
+        return bool(self.calls or self.prompt_tokens or self.completion_tokens or self.cost
+                    or self.cached_prompt_tokens or self.cached_completion_tokens
+                    or self.cached_cost)  # fmt: skip
 
     @property
     def total_tokens(self) -> int:
@@ -151,115 +168,106 @@ class UsageTotals:
         """Billed tokens plus the tokens of cache hits."""
         return self.total_tokens + self.cached_prompt_tokens + self.cached_completion_tokens
 
-    def add(self, item: Usage | UsageTotals | Mapping[str, Any] | None) -> UsageTotals:
-        """Add one call's usage or another sum (object or dict); returns ``self``."""
-        if item is None:
-            return self
-        if isinstance(item, Mapping):
-            item = UsageTotals.from_dict(item) if "calls" in item else Usage.from_dict(item)
-        if isinstance(item, Usage):
-            item = _totals_of(item)
-        self.calls += item.calls
-        self.cached_calls += item.cached_calls
-        self.prompt_tokens += item.prompt_tokens
-        self.completion_tokens += item.completion_tokens
-        self.cost += item.cost
-        self.cached_prompt_tokens += item.cached_prompt_tokens
-        self.cached_completion_tokens += item.cached_completion_tokens
-        self.cached_cost += item.cached_cost
-        for model, numbers in item.models.items():
-            mine = self.models.setdefault(model, dict.fromkeys(_MODEL_FIELDS, 0))
-            for key in _MODEL_FIELDS:
-                mine[key] = mine.get(key, 0) + numbers.get(key, 0)
-        return self
+    @property
+    def cached(self) -> bool:
+        """Whether there were calls and the cache answered every one of them."""
+        return self.calls > 0 and self.cached_calls == self.calls
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; :meth:`from_dict` (and :func:`sum_usage`) read it back."""
+        """A JSON-ready dict; :meth:`from_dict` reads it back."""
         return {
             "calls": self.calls,
             "cached_calls": self.cached_calls,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
             "cost": round(self.cost, 10),
             "cached_prompt_tokens": self.cached_prompt_tokens,
             "cached_completion_tokens": self.cached_completion_tokens,
             "cached_cost": round(self.cached_cost, 10),
-            "models": {name: dict(numbers) for name, numbers in sorted(self.models.items())},
+            "models": {name: u._numbers() for name, u in sorted(self.models.items())},
         }
 
+    def _numbers(self) -> dict[str, Any]:
+        """A per-model entry: the cache-hit numbers only when there are any (rows stay small)."""
+        out: dict[str, Any] = {
+            "calls": self.calls,
+            "cached_calls": self.cached_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": round(self.cost, 10),
+        }
+        if self.cached_calls:
+            out["cached_prompt_tokens"] = self.cached_prompt_tokens
+            out["cached_completion_tokens"] = self.cached_completion_tokens
+            out["cached_cost"] = round(self.cached_cost, 10)
+        return out
+
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> UsageTotals:
-        """Read a dict written by :meth:`to_dict`."""
-        return cls(
-            calls=int(data.get("calls") or 0),
-            cached_calls=int(data.get("cached_calls") or 0),
-            prompt_tokens=int(data.get("prompt_tokens") or 0),
-            completion_tokens=int(data.get("completion_tokens") or 0),
-            cost=float(data.get("cost") or 0.0),
-            cached_prompt_tokens=int(data.get("cached_prompt_tokens") or 0),
-            cached_completion_tokens=int(data.get("cached_completion_tokens") or 0),
-            cached_cost=float(data.get("cached_cost") or 0.0),
-            models={str(k): dict(v) for k, v in (data.get("models") or {}).items()},
-        )
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Usage:
+        """Read a dict written by :meth:`to_dict`; keys it does not know are ignored.
+
+        A dict without ``calls`` is one call's usage (``prompt_tokens``,
+        ``completion_tokens``, ``cost``, and optionally ``cached`` and ``model``).
+
+        Example:
+            >>> Usage.from_dict({"prompt_tokens": 3, "completion_tokens": 1}).calls
+            1
+        """
+        if not data:
+            return cls()
+        get = data.get
+        if "calls" not in data:
+            return cls.of_call(int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0),
+                               cost=float(get("cost") or 0.0), cached=bool(get("cached", False)),
+                               model=str(get("model") or ""))  # fmt: skip
+        models = get("models") or {}
+        return cls(int(get("calls") or 0), int(get("cached_calls") or 0),
+                   int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0),
+                   float(get("cost") or 0.0), int(get("cached_prompt_tokens") or 0),
+                   int(get("cached_completion_tokens") or 0), float(get("cached_cost") or 0.0),
+                   {str(name): cls.from_dict({"calls": 0, **numbers})
+                    for name, numbers in models.items() if isinstance(numbers, Mapping)})  # fmt: skip
 
 
-def _totals_of(usage: Usage) -> UsageTotals:
-    name = usage.model or "unknown"
-    if usage.cached:
-        return UsageTotals(
-            calls=1,
-            cached_calls=1,
-            cached_prompt_tokens=usage.prompt_tokens,
-            cached_completion_tokens=usage.completion_tokens,
-            cached_cost=usage.cost,
-            models={name: {**dict.fromkeys(_MODEL_FIELDS, 0), "calls": 1, "cached_calls": 1}},
-        )
-    numbers = {
-        "calls": 1,
-        "cached_calls": 0,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost": usage.cost,
-    }
-    return UsageTotals(
-        calls=1,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        cost=usage.cost,
-        models={name: numbers},
-    )
-
-
-def sum_usage(items: Iterable[Usage | UsageTotals | Mapping[str, Any] | None]) -> UsageTotals:
-    """Sum calls' usages and/or earlier sums (objects or their dicts); ``None`` is skipped.
+def usage_by_node(step_usages: Iterable[Mapping[str, Mapping[str, Any]] | None]) -> dict[str, Usage]:
+    """Per-node sums from the ``usage`` of stored step rows (``{node: usage dict}`` each).
 
     Example:
-        >>> sum_usage([{"prompt_tokens": 3, "completion_tokens": 1, "cost": 0.5},
-        ...            None]).to_dict()["cost"]
-        0.5
-    """
-    totals = UsageTotals()
-    for item in items:
-        totals.add(item)
-    return totals
-
-
-def usage_by_node(
-    records: Iterable[tuple[str, Usage | UsageTotals | Mapping[str, Any] | None]],
-) -> dict[str, UsageTotals]:
-    """Sum usages per node from ``(node, usage)`` pairs, e.g. a run's step records.
-
-    Example:
-        >>> by_node = usage_by_node([("writer", Usage(prompt_tokens=5)),
-        ...                          ("writer", Usage(prompt_tokens=7))])
-        >>> by_node["writer"].prompt_tokens
+        >>> rows = [{"writer": {"prompt_tokens": 5}}, None, {"writer": {"prompt_tokens": 7}}]
+        >>> usage_by_node(rows)["writer"].prompt_tokens
         12
     """
-    out: dict[str, UsageTotals] = {}
-    for node, usage in records:
-        out.setdefault(node, UsageTotals()).add(usage)
+    out: dict[str, Usage] = {}
+    for row in step_usages:
+        for node, data in (row or {}).items():
+            usage = Usage.from_dict(data)
+            out[node] = out[node] + usage if node in out else usage
     return out
+
+
+def usage_report(total: Usage, by_node: Mapping[str, Usage] | None = None) -> dict[str, Any]:
+    """A run's usage as a JSON-ready dict: the totals, and per node under ``by_node``
+    (``{}`` when nothing was used).
+
+    Example:
+        >>> usage_report(Usage.of_call(3, 1), {"a": Usage.of_call(3, 1)})["by_node"]["a"]["calls"]
+        1
+    """
+    if not total and not by_node:
+        return {}
+    out = total.to_dict()
+    if by_node:
+        out["by_node"] = {node: usage.to_dict() for node, usage in by_node.items()}
+    return out
+
+
+def read_usage_report(data: Mapping[str, Any] | None) -> tuple[Usage, dict[str, Usage]]:
+    """Read back a :func:`usage_report`: the totals and the per-node split."""
+    data = data or {}
+    by_node = {str(n): Usage.from_dict(u) for n, u in (data.get("by_node") or {}).items()}
+    totals = {k: v for k, v in data.items() if k != "by_node"}
+    return Usage.from_dict(totals), by_node
 
 
 @dataclass(frozen=True)
@@ -267,8 +275,8 @@ class Budget:
     """A token and/or cost limit over billed usage (cache hits are free).
 
     Example:
-        >>> Budget(max_tokens=100).exceeded(sum_usage([Usage(prompt_tokens=150)]))
-        'token budget exceeded: 150 tokens used, the limit is 100 (max_tokens)'
+        >>> Budget(max_tokens=100).exceeded(Usage.of_call(150))
+        'token budget used up (150 of 100 tokens)'
     """
 
     max_tokens: int | None = None
@@ -277,22 +285,15 @@ class Budget:
     def __bool__(self) -> bool:
         return self.max_tokens is not None or self.max_cost is not None
 
-    def exceeded(self, used: UsageTotals | Mapping[str, Any]) -> str | None:
+    def exceeded(self, used: Usage) -> str | None:
         """Why the budget is used up, or ``None`` while some remains."""
-        totals = used if isinstance(used, UsageTotals) else sum_usage([used])
-        if self.max_tokens is not None and totals.total_tokens >= self.max_tokens:
-            return (
-                f"token budget exceeded: {totals.total_tokens:,} tokens used, "
-                f"the limit is {self.max_tokens:,} (max_tokens)"
-            )
-        if self.max_cost is not None and totals.cost >= self.max_cost:
-            return (
-                f"cost budget exceeded: {totals.cost:.4f} spent, "
-                f"the limit is {self.max_cost:g} (max_cost)"
-            )
+        if self.max_tokens is not None and used.total_tokens >= self.max_tokens:
+            return f"token budget used up ({used.total_tokens} of {self.max_tokens} tokens)"
+        if self.max_cost is not None and used.cost >= self.max_cost:
+            return f"cost budget used up ({used.cost:.4f} of {self.max_cost:g})"
         return None
 
-    def check(self, used: UsageTotals | Mapping[str, Any], *, where: str = "") -> None:
+    def check(self, used: Usage, *, where: str = "") -> None:
         """Raise :class:`~graphflow.errors.BudgetExceeded` when the budget is used up.
 
         Raises:
@@ -302,16 +303,16 @@ class Budget:
         if reason is not None:
             place = f"{where}: " if where else ""
             raise BudgetExceeded(
-                f"{place}{reason}; raise limits.max_tokens / limits.max_cost in the graph "
+                f"{place}{reason}; raise max_tokens / max_cost (limits: in a graph) "
                 "or shorten the conversation"
             )
 
-    def remaining(self, used: UsageTotals | Mapping[str, Any]) -> dict[str, float | None]:
+    def remaining(self, used: Usage) -> dict[str, float | None]:
         """Tokens and cost left (``None`` where there is no limit)."""
-        totals = used if isinstance(used, UsageTotals) else sum_usage([used])
         return {
             "tokens": None
             if self.max_tokens is None
-            else max(self.max_tokens - totals.total_tokens, 0),
-            "cost": None if self.max_cost is None else max(self.max_cost - totals.cost, 0.0),
+            else max(self.max_tokens - used.total_tokens, 0),
+            "cost": None if self.max_cost is None else max(self.max_cost - used.cost, 0.0),
         }
+

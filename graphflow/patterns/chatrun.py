@@ -11,10 +11,10 @@ from graphflow.agents.modelcalls import run_model
 from graphflow.agents.views import agent_view
 from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
+from graphflow.models.usage import Usage, read_usage_report, usage_report
 from graphflow.patterns.result import ChatResult, Runner, close_services, history, make_services
 from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summary, last_message
 from graphflow.results import RunResult
-from graphflow.usage import add_usage
 
 __all__ = ["chat_result", "summarize"]
 
@@ -29,8 +29,10 @@ async def chat_result(runner: Runner, result: RunResult, models: Sequence[Any],
     if result.status != "waiting":
         summary, extra = await summarize(runner, result.messages, method, summary_args,
                                          models=models)  # fmt: skip
-        if extra:
-            usage = add_usage(usage, extra, node="summary")
+        if extra is not None:
+            total, by_node = read_usage_report(usage)
+            by_node["summary"] = by_node.get("summary", Usage()) + extra
+            usage = usage_report(total + extra, by_node)
 
     if result.status != "waiting":
         runner.close()
@@ -47,7 +49,7 @@ async def chat_result(runner: Runner, result: RunResult, models: Sequence[Any],
 
 async def summarize(runner: Runner, messages: Sequence[Message], method: SummaryMethod,
                     summary_args: Mapping[str, Any],
-                    models: Sequence[Any] = ()) -> tuple[str, dict[str, Any] | None]:  # fmt: skip
+                    models: Sequence[Any] = ()) -> tuple[str, Usage | None]:  # fmt: skip
     """Summarize a finished chat; returns the summary and the usage of a model call.
 
     Raises:
@@ -73,6 +75,4 @@ async def summarize(runner: Runner, messages: Sequence[Message], method: Summary
         response = await model.complete(view)
     finally:
         await close_services(services)
-    from graphflow.models import sum_usage
-
-    return response.text.strip(), sum_usage([response.usage]).to_dict()
+    return response.text.strip(), response.usage

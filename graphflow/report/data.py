@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphflow.models.usage import Usage
 from graphflow.render.overlay import RunOverlay, lineage_steps
 
 __all__ = ["Entry", "NodeStats", "ReportData", "StepGroup", "collect"]
 
 _EXIT = re.compile(r"^exitcode: (-?\d+)")
-_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "cost", "calls", "cached_calls",
-               "cached_cost")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class StepGroup:
     seconds: float | None = None
     started_at: float | None = None
     variables: dict[str, Any] = field(default_factory=dict)
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Usage] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     inherited_from: str | None = None
     pending: str | None = None
@@ -72,7 +71,7 @@ class NodeStats:
     visits: int = 0
     messages: int = 0
     seconds: float = 0.0
-    usage: dict[str, float] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
 
 
 @dataclass
@@ -83,7 +82,8 @@ class ReportData:
     overlay: RunOverlay
     groups: list[StepGroup]
     nodes: list[NodeStats]
-    totals: dict[str, float]
+    usage: Usage
+    seconds: float
     kinds: dict[str, str]
 
     @property
@@ -168,13 +168,6 @@ def _inner_entries(store: Any, run_id: str, prefix: str, overlay: RunOverlay,
     return out
 
 
-def _add(into: dict[str, float], usage: Mapping[str, Any]) -> None:
-    for key in _USAGE_KEYS:
-        value = usage.get(key)
-        if isinstance(value, (int, float)):
-            into[key] = into.get(key, 0) + value
-
-
 def collect(store: Any, run_id: str, graph: Any = None) -> ReportData:
     """Read run ``run_id`` for its report.
 
@@ -206,7 +199,7 @@ def collect(store: Any, run_id: str, graph: Any = None) -> ReportData:
         groups[step] = StepGroup(
             step, list(row["nodes"] or []), seconds=float(row["seconds"]),
             started_at=float(row["started_at"]), variables=dict(row["variables"] or {}),
-            usage=dict(row["usage"] or {}),
+            usage={n: Usage.from_dict(u) for n, u in (row["usage"] or {}).items()},
             inherited_from=None if row["run_id"] == run_id else str(row["run_id"]))  # fmt: skip
     pending = overlay.waiting or overlay.failed or {n: "" for n in overlay.upcoming}
     if pending and record.status != "completed":
@@ -223,25 +216,27 @@ def collect(store: Any, run_id: str, graph: Any = None) -> ReportData:
     for node_id, kind in kinds.items():
         if "/" not in node_id:
             stats[node_id] = NodeStats(node_id, kind)
-    totals: dict[str, float] = {"seconds": 0.0}
+    total, seconds = Usage(), 0.0
     for group in groups.values():
         if group.seconds is not None:
-            totals["seconds"] += group.seconds
+            seconds += group.seconds
         for node in group.nodes:
             item = stats.setdefault(node, NodeStats(node, kinds.get(node, "?")))
             if group.seconds is not None:
                 item.visits += 1
                 item.seconds += group.seconds
         for node, usage in group.usage.items():
-            _add(stats.setdefault(node, NodeStats(node, kinds.get(node, "?"))).usage, usage)
-            _add(totals, usage)
+            item = stats.setdefault(node, NodeStats(node, kinds.get(node, "?")))
+            item.usage += usage
+            total += usage
         for entry in group.entries:
             top = entry.node.split("/", 1)[0]
             if top in stats:
                 stats[top].messages += 1
     return ReportData(record=record, overlay=overlay,
                       groups=[groups[k] for k in sorted(groups)],
-                      nodes=list(stats.values()), totals=totals, kinds=kinds)  # fmt: skip
+                      nodes=list(stats.values()), usage=total, seconds=seconds,
+                      kinds=kinds)  # fmt: skip
 
 
 def short_value(value: Any, width: int = 120) -> str:

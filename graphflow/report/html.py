@@ -17,6 +17,7 @@ import time
 from importlib import resources
 from typing import Any
 
+from graphflow.models.usage import Usage
 from graphflow.render.overlay import PALETTE
 from graphflow.report.data import Entry, NodeStats, ReportData, StepGroup, short_value
 
@@ -51,14 +52,12 @@ def _seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
-def _tokens(usage: dict[str, float]) -> str:
-    total = int(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
-    return f"{total:,}" if total else "0"
+def _tokens(usage: Usage) -> str:
+    return f"{usage.total_tokens:,}" if usage.total_tokens else "0"
 
 
-def _cost(usage: dict[str, float]) -> str:
-    cost = float(usage.get("cost", 0.0))
-    return f"${cost:.4f}" if cost else "$0"
+def _cost(usage: Usage) -> str:
+    return f"${usage.cost:.4f}" if usage.cost else "$0"
 
 
 def svg_for_page(svg: str) -> str:
@@ -137,11 +136,8 @@ def _group(group: StepGroup, data: ReportData) -> str:
     facts = []
     if group.seconds is not None:
         facts.append(_seconds(group.seconds))
-    usage: dict[str, float] = {}
-    for node_usage in group.usage.values():
-        for key in ("prompt_tokens", "completion_tokens", "cost"):
-            usage[key] = usage.get(key, 0) + float(node_usage.get(key, 0) or 0)
-    if usage.get("prompt_tokens") or usage.get("completion_tokens"):
+    usage = Usage.total(group.usage.values())
+    if usage.total_tokens:
         facts.append(f"{_tokens(usage)} tokens · {_cost(usage)}")
     if group.inherited_from:
         facts.append(f"from parent run {group.inherited_from}")
@@ -165,7 +161,7 @@ def _group(group: StepGroup, data: ReportData) -> str:
             f"{extra}{entries}</section>")  # fmt: skip
 
 
-def _node_table(nodes: list[NodeStats], totals: dict[str, float]) -> str:
+def _node_table(nodes: list[NodeStats], usage: Usage, seconds: float) -> str:
     rows = []
     for n in sorted(nodes, key=lambda s: (-s.visits, s.node)):
         rows.append(f'<tr class="pick" data-node="{_e(n.node)}"><td>{_e(n.node)}</td>'
@@ -173,8 +169,8 @@ def _node_table(nodes: list[NodeStats], totals: dict[str, float]) -> str:
                     f"<td>{_e(_tokens(n.usage))}</td><td>{_e(_cost(n.usage))}</td>"
                     f"<td>{_e(_seconds(n.seconds))}</td></tr>")  # fmt: skip
     rows.append(f'<tr class="total"><td>total</td><td></td><td></td><td></td>'
-                f"<td>{_e(_tokens(totals))}</td><td>{_e(_cost(totals))}</td>"
-                f"<td>{_e(_seconds(totals.get('seconds')))}</td></tr>")  # fmt: skip
+                f"<td>{_e(_tokens(usage))}</td><td>{_e(_cost(usage))}</td>"
+                f"<td>{_e(_seconds(seconds))}</td></tr>")  # fmt: skip
     return ('<table class="nodes"><thead><tr><th>node</th><th>kind</th><th>runs</th>'
             "<th>msgs</th><th>tokens</th><th>cost</th><th>step time</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
@@ -189,14 +185,12 @@ def _legend() -> str:
 
 
 def _summary(data: ReportData) -> str:
-    r, t = data.record, data.totals
+    r, t = data.record, data.usage
     cards = [("status", r.status), ("steps", str(r.last_step + 1)),
              ("messages", str(data.message_count)),
-             ("tokens", f"{_tokens(t)} ({int(t.get('prompt_tokens', 0)):,} in / "
-                        f"{int(t.get('completion_tokens', 0)):,} out)"),
-             ("cost", _cost(t)), ("model calls", f"{int(t.get('calls', 0))} "
-                                                 f"({int(t.get('cached_calls', 0))} cached)"),
-             ("step time", _seconds(t.get("seconds"))),
+             ("tokens", f"{_tokens(t)} ({t.prompt_tokens:,} in / {t.completion_tokens:,} out)"),
+             ("cost", _cost(t)), ("model calls", f"{t.calls} ({t.cached_calls} cached)"),
+             ("step time", _seconds(data.seconds)),
              ("wall clock", _seconds(r.updated_at - r.created_at))]  # fmt: skip
     html_cards = "".join(f'<div class="card"><span>{_e(k)}</span><b>{_e(v)}</b></div>'
                          for k, v in cards)  # fmt: skip
@@ -236,7 +230,7 @@ def render_html(data: ReportData, svg: str | None, note: str | None = None) -> s
 <main class="layout">
 <aside class="left"><section id="diagram" class="panel"><h2>diagram</h2>{_legend()}
 <p class="hint">click a node to show only its messages</p>{diagram}</section>
-<section class="panel"><h2>nodes</h2>{_node_table(data.nodes, data.totals)}</section></aside>
+<section class="panel"><h2>nodes</h2>{_node_table(data.nodes, data.usage, data.seconds)}</section></aside>
 <section class="right panel"><h2>timeline</h2>
 <div id="filter" hidden><span id="filter-text"></span>
 <button type="button" id="show-all">show all</button></div>

@@ -8,7 +8,7 @@ import pytest
 
 from graphflow.messages import Message
 from graphflow.models import ModelClient, ModelConfig, ResponseCache, request_key
-from graphflow.models.testing import server_config
+from graphflow.testing import server_config
 
 ASK = [
     Message(role="system", content="Be brief."),
@@ -26,8 +26,10 @@ async def test_repeated_request_is_served_from_cache(model_server, fast_retry, r
     assert server.requests == 1
     assert (first.text, second.text) == ("Lima.", "Lima.")
     assert first.usage.cached is False and second.usage.cached is True
-    assert second.usage.prompt_tokens == first.usage.prompt_tokens
-    assert second.usage.cost == pytest.approx(first.usage.cost)
+    # a cache hit bills nothing; its tokens and what it would have cost count apart
+    assert (second.usage.prompt_tokens, second.usage.cost) == (0, 0.0)
+    assert second.usage.cached_prompt_tokens == first.usage.prompt_tokens
+    assert second.usage.cached_cost == pytest.approx(first.usage.cost)
     totals = client.usage
     assert (totals.calls, totals.cached_calls) == (2, 1)
     assert totals.cost == pytest.approx(first.usage.cost)

@@ -18,7 +18,7 @@ from graphflow.errors import (
 )
 from graphflow.messages import Message
 from graphflow.models import Budget, ModelClient, ModelConfig
-from graphflow.models.testing import server_config
+from graphflow.testing import server_config
 
 HI = [Message(role="user", content="Say hello.")]
 TOOL_REPLY = {
@@ -47,8 +47,8 @@ async def test_plain_answer_has_message_and_usage(model_server, fast_retry):
     assert answer.text == "Hello there, friend."
     assert answer.finish_reason == "stop"
     assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0
-    assert answer.usage.model == "scripted"
-    assert answer.usage.base_url == server.base_url
+    assert answer.model == "scripted" and answer.usage.models["scripted"].calls == 1
+    assert answer.base_url == server.base_url
     assert answer.usage.cached is False
     assert answer.raw is not None and answer.raw["object"] == "chat.completion"
     assert server.requests == 1 and client.requests == 1
@@ -79,7 +79,7 @@ async def test_fallback_to_second_config_when_first_returns_500s(model_server, f
     client = ModelClient(configs, retry=fast_retry)
     answer = await client.complete(HI)
     assert answer.text == "from the backup"
-    assert answer.usage.model == "backup"
+    assert answer.model == "backup"
     assert server.requests_for("primary") == 3  # first try + 2 retries
     assert server.requests_for("backup") == 1
     await client.aclose()

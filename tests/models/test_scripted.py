@@ -1,4 +1,5 @@
-"""ScriptedModel and Script: the in-process test double."""
+"""ScriptedModel and Script: the in-process scripted model (and FaultScript, its fault
+injection from graphflow.testing)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from graphflow.errors import (
 )
 from graphflow.messages import Message
 from graphflow.models import ChatModel, ResponseCache, Script, ScriptedModel, ScriptRequest
-from graphflow.models.script import reply_message
+from graphflow.models.reply_script import reply_message
+from graphflow.testing import FaultScript
 
 USER = Message(role="user", content="Write a haiku about graphs.")
 
@@ -108,7 +110,8 @@ async def test_function_script_sees_the_request():
     response = await model.complete([USER], params={"temperature": 0})
     assert response.text == "call 0: WRITE A HAIKU ABOUT GRAPHS."
     assert seen[0].model == "echo" and seen[0].params == {"temperature": 0}
-    assert response.usage.model == "echo" and response.usage.base_url is None
+    assert response.model == "echo" and response.base_url is None
+    assert response.usage.models["echo"].calls == 1
 
 
 @pytest.mark.parametrize(
@@ -122,7 +125,7 @@ async def test_function_script_sees_the_request():
     ],
 )
 async def test_fault_rules_raise_what_the_client_would(fault, error):
-    model = ScriptedModel(Script(rules=[{"contains": "boom", "fault": fault}]))
+    model = ScriptedModel(FaultScript(rules=[{"contains": "boom", "fault": fault}]))
     with pytest.raises(error):
         await model.complete([Message(role="user", content="boom")])
 
@@ -181,10 +184,9 @@ def test_bad_scripts_are_definition_errors(tmp_path: Path):
     cases = [
         ({"replies": [{"text": "x"}]}, "unknown reply keys"),
         ({"replies": [{"tool_calls": [{"arguments": {}}]}]}, "function name"),
-        ({"rules": [{"contains": "x", "reply": "a", "fault": "500"}]}, "exactly one"),
         ({"rules": [{"matches": "(", "reply": "a"}]}, "bad regular expression"),
-        ({"rules": [{"contains": "x", "fault": "explode"}]}, "unknown fault"),
-        ({"rules": [{"contains": "x", "fault": "latency:1"}]}, "cannot answer"),
+        ({"rules": [{"contains": "x"}]}, "needs a reply"),
+        ({"rules": [{"contains": "x", "fault": "500"}]}, "fault: rules inject failures for tests"),
         ({"replis": []}, "unknown script keys"),
         ("missing.yaml", "not found"),
         ({"function": "no_such_module_xyz:f"}, "function"),
@@ -193,6 +195,17 @@ def test_bad_scripts_are_definition_errors(tmp_path: Path):
     for data, message in cases:
         with pytest.raises(DefinitionError, match=message):
             Script.from_data(data, base_dir=tmp_path, where="models.demo")
+    faulty = [
+        ({"rules": [{"contains": "x", "reply": "a", "fault": "500"}]}, "exactly one"),
+        ({"rules": [{"contains": "x", "fault": "explode"}]}, "unknown fault"),
+        ({"rules": [{"contains": "x", "fault": "latency:1"}]}, "cannot answer"),
+        ({"rules": [{"contains": "x", "fault": "500", "colour": "red"}]}, "unknown rule keys"),
+    ]
+    for data, message in faulty:
+        with pytest.raises(DefinitionError, match=message):
+            FaultScript.from_data(data, base_dir=tmp_path, where="script")
+    assert isinstance(FaultScript.from_data({"rules": [{"role": "tool", "fault": "429"}]}),
+                      FaultScript)  # fmt: skip
 
 
 def test_reply_message_forms():

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from graphflow.errors import DefinitionError
-from graphflow.models import Fault, ModelServer
+from graphflow.testing import Fault, ModelServer
 
 
 def post(server: ModelServer, body: dict, path: str = "/v1/chat/completions", timeout: float = 5):

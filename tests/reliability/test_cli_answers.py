@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from graphflow.models import ModelServer
+from graphflow.testing import ModelServer
 
 from .evidence import transcript
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from graphflow.models import ModelServer
+from graphflow.testing import ModelServer
 
 from .crashkit import ATTEMPT_ENV, LOG_ENV, cli, drive, kill, wait_until
 from .evidence import check_messages, comparable, read_log, stored, transcript

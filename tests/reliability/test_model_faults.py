@@ -25,10 +25,9 @@ from typing import Any
 import pytest
 
 from graphflow import Graph, RunResult, Store
-from graphflow.models import Fault, ModelClient, ModelServer, ModelSet
-from graphflow.models.script import ScriptRequest
-from graphflow.models.testing import FAST_RETRY, server_config
+from graphflow.models import ModelClient, ModelSet, ScriptRequest
 from graphflow.patterns.result import make_services
+from graphflow.testing import FAST_RETRY, Fault, ModelServer, server_config
 
 SCENARIOS = int(os.environ.get("GRAPHFLOW_FAULT_SCENARIOS", "6"))
 SEED = int(os.environ.get("GRAPHFLOW_FAULT_SEED", "11"))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from graphflow import Store
-from graphflow.models.server import ModelServer
+from graphflow.testing import ModelServer
 
 KEY = "sk-test-0123456789-never-store-me"
 

@@ -77,12 +77,12 @@ def test_every_entry_kind_tokens_and_cost(store: Store, rich_run: tuple[Any, str
     assert code.exit_code == 0 and "42" in code.content
     call = next(e for g in data.groups for e in g.entries if e.kind == "tool-call")
     assert call.tool_calls == (("call_1", "lookup", '{\n  "q": "</script><b>x</b>"\n}'),)
-    assert data.totals["prompt_tokens"] == 200 and data.totals["completion_tokens"] == 40
-    assert data.totals["cost"] == pytest.approx(0.002)
+    assert data.usage.prompt_tokens == 200 and data.usage.completion_tokens == 40
+    assert data.usage.cost == pytest.approx(0.002) and data.usage.calls == 2
     stats = {n.node: n for n in data.nodes}
-    assert stats["coder"].usage["cost"] == pytest.approx(0.0015) and stats["coder"].messages == 3
+    assert stats["coder"].usage.cost == pytest.approx(0.0015) and stats["coder"].messages == 3
     assert stats["unused"].visits == 0 and stats["run"].visits == 1
-    assert data.totals["seconds"] == pytest.approx(sum(g.seconds or 0 for g in data.groups))
+    assert data.seconds == pytest.approx(sum(g.seconds or 0 for g in data.groups))
     text = build_report(store, run_id, graph)
     assert "240 (200 in / 40 out)" in text and "$0.0020" in text
     assert 'class="badge">human input<' in text and "code output · exit 0" in text

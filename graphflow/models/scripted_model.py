@@ -1,9 +1,10 @@
-"""An in-process model that answers from a :class:`~graphflow.models.script.Script`.
+"""An in-process model that answers from a :class:`~graphflow.models.reply_script.Script`.
 
 It has the same ``complete()`` as :class:`~graphflow.models.client.ModelClient`, makes
 no HTTP requests, reports plausible token usage, streams word by word to ``on_token``,
-and raises the errors the real client would raise for injected faults. Offline demos
-and unit tests run on it.
+and raises the error a script's failure names (the faults of :mod:`graphflow.testing`
+raise what the real client would raise). Graph files' ``scripted:`` entries, the offline
+model (:mod:`graphflow.models.offline`), demos and unit tests run on it.
 
 Example:
     >>> model = ScriptedModel(["Hello!", {"tool_calls": [{"name": "add", "arguments": {"a": 1}}]}])
@@ -23,10 +24,9 @@ from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
-from graphflow.errors import ModelBadResponse, ModelError, ModelRequestRejected, ModelTimeout
-from graphflow.models._wire import split_text
+from graphflow.messages import Message
 from graphflow.models.cache import ResponseCache, request_key
-from graphflow.models.faults import Fault
+from graphflow.models.reply_script import Reply, Script, ScriptFunction
 from graphflow.models.response import (
     MessageLike,
     ModelResponse,
@@ -34,8 +34,8 @@ from graphflow.models.response import (
     response_format_dict,
     to_openai_messages,
 )
-from graphflow.models.script import Reply, Script, ScriptFunction
-from graphflow.models.usage import Usage, UsageTotals, estimate_prompt_tokens, estimate_tokens
+from graphflow.models.streaming import split_text
+from graphflow.models.usage import Usage, estimate_prompt_tokens, estimate_tokens
 
 __all__ = ["ScriptedModel"]
 
@@ -83,7 +83,7 @@ class ScriptedModel:
         self.cache = cache
         self.cache_seed = cache_seed
         self.calls = 0
-        self.usage = UsageTotals()
+        self.usage = Usage()
         self.requests: list[list[dict[str, Any]]] = []
 
     def __repr__(self) -> str:
@@ -121,9 +121,8 @@ class ScriptedModel:
         """Answer from the script; see :class:`~graphflow.models.response.ChatModel`.
 
         Raises:
-            ModelError: the script has no answer, or a fault says so (a ``timeout``
-                fault raises ModelTimeout, ``status`` 400 ModelRequestRejected,
-                ``malformed``/``empty``/``truncate`` ModelBadResponse).
+            ModelError: the script has no answer, or answers with a failure (the error
+                the failure names, e.g. ModelTimeout for a ``timeout`` fault).
         """
         wire = to_openai_messages(messages)
         tool_list = [dict(t) for t in tools or ()]
@@ -143,12 +142,12 @@ class ScriptedModel:
                 response = ModelResponse.from_cache(row, cost=self._cost(row), base_url=None)
                 if on_token is not None and response.text:
                     on_token(response.text)
-                self.usage.add(response.usage)
+                self.usage = self.usage + response.usage
                 return response
         self.requests.append(wire)
         answer = self.script.answer(wire, model=self.name, tools=tool_list, params=params)
-        if isinstance(answer, Fault):
-            raise _fault_error(answer, self.name)
+        if not isinstance(answer, Message):
+            raise answer.error(self.name)
         if self.latency:
             await asyncio.sleep(self.latency)
         self.calls += 1
@@ -160,11 +159,12 @@ class ScriptedModel:
             3 + estimate_tokens(c["function"]["arguments"]) for c in answer.tool_calls or ()
         )
         row = {"prompt_tokens": prompt, "completion_tokens": completion}
-        usage = Usage(prompt, completion, self._cost(row), False, self.name, None)
-        response = ModelResponse(answer, usage, "tool_calls" if answer.tool_calls else "stop")
+        usage = Usage.of_call(prompt, completion, cost=self._cost(row), model=self.name)
+        response = ModelResponse(answer, usage, "tool_calls" if answer.tool_calls else "stop",
+                                 model=self.name)  # fmt: skip
         if key is not None and self.cache is not None:
             self.cache.put(key, response.to_cache(), model=self.name)
-        self.usage.add(usage)
+        self.usage = self.usage + usage
         return response
 
     def _cost(self, row: Mapping[str, Any]) -> float:
@@ -182,18 +182,3 @@ class ScriptedModel:
     async def aclose(self) -> None:
         """Nothing to release; present for interface parity with ModelClient."""
 
-
-def _fault_error(fault: Fault, model: str) -> ModelError:
-    where = f"scripted model {model!r}"
-    if fault.kind == "timeout":
-        return ModelTimeout(f"{where} timed out (an injected timeout fault)")
-    if fault.kind == "status" and fault.status in (400, 413, 422):
-        return ModelRequestRejected(
-            f"{where} rejected the request (HTTP {fault.status}: {fault.message})"
-        )
-    if fault.kind in ("malformed", "empty", "truncate"):
-        return ModelBadResponse(
-            f"{where} answered with a broken completion (an injected {fault.kind} fault)"
-        )
-    detail = f"HTTP {fault.status}: {fault.message}" if fault.kind == "status" else fault.kind
-    return ModelError(f"{where} failed ({detail}, an injected fault)")

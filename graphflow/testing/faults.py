@@ -1,8 +1,11 @@
-"""Faults a scripted model can inject: HTTP errors, timeouts, broken and empty answers.
+"""Fault injection: HTTP errors, timeouts, broken and empty answers, and scripts whose
+rules inject them.
 
-The test server (:mod:`graphflow.models.server`) turns a :class:`Fault` into real HTTP
-behaviour; the in-process :class:`~graphflow.models.scripted.ScriptedModel` raises the
-error the model client would raise for it.
+The test server (:mod:`graphflow.testing.server`) turns a :class:`Fault` into real HTTP
+behaviour; the in-process :class:`~graphflow.models.scripted_model.ScriptedModel` raises
+the error the model client would raise for it (:meth:`Fault.error`). A
+:class:`FaultScript` is a :class:`~graphflow.models.reply_script.Script` whose rules may
+say ``fault:`` instead of ``reply:``.
 """
 
 from __future__ import annotations
@@ -11,9 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from graphflow.errors import DefinitionError, Problem
+from graphflow.errors import (
+    DefinitionError,
+    ModelBadResponse,
+    ModelError,
+    ModelRequestRejected,
+    ModelTimeout,
+    Problem,
+)
+from graphflow.models.reply_script import Rule, Script
 
-__all__ = ["Fault", "FaultKind"]
+__all__ = ["Fault", "FaultKind", "FaultScript"]
 
 FaultKind = Literal["status", "timeout", "truncate", "malformed", "empty", "latency", "disconnect"]
 _KINDS = ("status", "timeout", "truncate", "malformed", "empty", "latency", "disconnect")
@@ -69,6 +80,28 @@ class Fault:
     def applies_to(self, model: str | None) -> bool:
         """Whether this fault targets a request for ``model``."""
         return self.model is None or self.model == model
+
+    def error(self, model: str) -> ModelError:
+        """The error the model client raises for this fault (what an in-process scripted
+        model raises when its script answers with it).
+
+        Example:
+            >>> type(Fault.parse("timeout").error("m")).__name__
+            'ModelTimeout'
+        """
+        where = f"scripted model {model!r}"
+        if self.kind == "timeout":
+            return ModelTimeout(f"{where} timed out (an injected timeout fault)")
+        if self.kind == "status" and self.status in (400, 413, 422):
+            return ModelRequestRejected(
+                f"{where} rejected the request (HTTP {self.status}: {self.message})"
+            )
+        if self.kind in ("malformed", "empty", "truncate"):
+            return ModelBadResponse(
+                f"{where} answered with a broken completion (an injected {self.kind} fault)"
+            )
+        detail = f"HTTP {self.status}: {self.message}" if self.kind == "status" else self.kind
+        return ModelError(f"{where} failed ({detail}, an injected fault)")
 
     @classmethod
     def parse(cls, spec: Fault | str | int | Mapping[str, Any], *, where: str = "fault") -> Fault:
@@ -134,3 +167,42 @@ def _bad(where: str, text: str) -> DefinitionError:
             )
         ]
     )
+
+
+class FaultScript(Script):
+    """A :class:`~graphflow.models.reply_script.Script` whose rules may inject a fault:
+    ``{contains: overload, fault: 503}`` answers a matching request with that fault.
+
+    Example:
+        >>> script = FaultScript(["hi"], rules=[{"contains": "boom", "fault": "timeout"}])
+        >>> script.answer([{"role": "user", "content": "boom"}]).kind
+        'timeout'
+        >>> script.answer([{"role": "user", "content": "hello"}]).content
+        'hi'
+    """
+
+    @classmethod
+    def parse_rule(cls, data: Rule | Mapping[str, Any], *, where: str = "rule") -> Rule:
+        """A rule with ``reply:`` (see :meth:`Rule.parse`) or with ``fault:``.
+
+        Raises:
+            DefinitionError: both or neither of reply: and fault:, an unknown fault, or a
+                latency fault (which delays an answer but cannot be one).
+        """
+        if not isinstance(data, Mapping) or "fault" not in data:
+            return Rule.parse(data, where=where)
+        if "reply" in data:
+            raise DefinitionError([Problem(where, "a rule needs exactly one of reply: or fault:")])
+        fault = Fault.parse(data["fault"], where=f"{where}.fault")
+        if fault.kind == "latency":
+            raise DefinitionError(
+                [
+                    Problem(
+                        f"{where}.fault",
+                        "a latency fault cannot answer a request by itself",
+                        "give the server a latency, or queue the fault with inject()",
+                    )
+                ]
+            )
+        tests = {k: v for k, v in data.items() if k != "fault"}
+        return replace(Rule.parse({**tests, "reply": ""}, where=where), reply=None, failure=fault)

@@ -1,12 +1,17 @@
-"""Scripts: what a scripted model answers. Shared by the in-process
-:class:`~graphflow.models.scripted.ScriptedModel` and the HTTP test server.
+"""Reply scripts: what a scripted model answers. Used by the in-process
+:class:`~graphflow.models.scripted_model.ScriptedModel` (graph files' ``scripted:``
+entries, the offline model) and by the loopback test server of :mod:`graphflow.testing`.
 
 A script answers a request from, in order: a Python function of the request; the first
 matching **rule** (``contains`` / ``matches`` / ``role`` / ``model`` tested against the
 last message); the next entry of its **replies** list; its **default** reply. A reply is
 a string, a :class:`~graphflow.messages.Message`, or a mapping with ``content`` and/or
-``tool_calls`` (OpenAI's shape, or the short ``{name, arguments}``). A rule or function
-may answer with a :class:`~graphflow.models.faults.Fault` instead.
+``tool_calls`` (OpenAI's shape, or the short ``{name, arguments}``).
+
+A rule or function may also answer with a **failure**: any object with an
+``error(model)`` method (:class:`ScriptFailure`), such as the faults of
+:mod:`graphflow.testing`; the scripted model then raises that error. Rules written as
+data inject faults only in scripts built by :mod:`graphflow.testing` (``FaultScript``).
 
 The position in the replies list is the larger of the replies served so far and the
 number of this script's replies already present in the request's conversation, so a run
@@ -22,18 +27,26 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 import yaml
 
 from graphflow.errors import DefinitionError, ModelError, Problem
 from graphflow.messages import Message
-from graphflow.models.faults import Fault
 
-__all__ = ["Reply", "Rule", "Script", "ScriptRequest", "reply_message"]
+__all__ = ["Reply", "Rule", "Script", "ScriptFailure", "ScriptRequest", "reply_message"]
 
 Reply = str | Message | Mapping[str, Any]
 _REPLY_KEYS = {"content", "tool_calls", "role", "name"}
+
+
+@runtime_checkable
+class ScriptFailure(Protocol):
+    """A failure a script answers with instead of a reply (e.g. an injected fault)."""
+
+    def error(self, model: str) -> ModelError:
+        """The error a model client would raise for this failure, for ``model``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -122,14 +135,14 @@ def _tool_call(call: Any, default_id: str, where: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Rule:
-    """Answer ``reply`` (or inject ``fault``) when every given test holds for a request.
+    """Answer ``reply`` (or fail with ``failure``) when every given test holds for a request.
 
     Tests: ``contains`` (substring of the last message), ``matches`` (regular expression
     searched in it), ``role`` (the last message's role), ``model`` (the requested model).
     """
 
     reply: Reply | None = None
-    fault: Fault | None = None
+    failure: ScriptFailure | None = None
     contains: str | None = None
     matches: str | None = None
     role: str | None = None
@@ -148,19 +161,25 @@ class Rule:
 
     @classmethod
     def parse(cls, data: Rule | Mapping[str, Any], *, where: str = "rule") -> Rule:
-        """Read a rule from a mapping, checking its keys and regular expression."""
+        """Read a rule from a mapping, checking its keys and regular expression.
+
+        Raises:
+            DefinitionError: unknown keys, no ``reply:``, or a bad regular expression.
+        """
         if isinstance(data, Rule):
             return data
         if not isinstance(data, Mapping):
             raise DefinitionError([Problem(where, "a rule must be a mapping")])
-        known = {"reply", "fault", "contains", "matches", "role", "model"}
+        known = {"reply", "contains", "matches", "role", "model"}
         unknown = set(data) - known
         if unknown:
-            raise DefinitionError(
-                [Problem(where, f"unknown rule keys {sorted(unknown)}", f"use {sorted(known)}")]
-            )
-        if ("reply" in data) == ("fault" in data):
-            raise DefinitionError([Problem(where, "a rule needs exactly one of reply: or fault:")])
+            hint = f"use {sorted(known)}"
+            if "fault" in unknown:
+                hint = ("fault: rules inject failures for tests: build the script with "
+                        "graphflow.testing.FaultScript, or serve it with the test server")  # fmt: skip
+            raise DefinitionError([Problem(where, f"unknown rule keys {sorted(unknown)}", hint)])
+        if "reply" not in data:
+            raise DefinitionError([Problem(where, "a rule needs a reply:")])
         if data.get("matches") is not None:
             try:
                 re.compile(data["matches"])
@@ -168,26 +187,11 @@ class Rule:
                 raise DefinitionError(
                     [Problem(where, f"matches: bad regular expression ({exc})")]
                 ) from None
-        fault = Fault.parse(data["fault"], where=f"{where}.fault") if "fault" in data else None
-        if fault is not None and fault.kind == "latency":
-            raise DefinitionError(
-                [
-                    Problem(
-                        f"{where}.fault",
-                        "a latency fault cannot answer a request by itself",
-                        "give the server a latency, or queue the fault with inject()",
-                    )
-                ]
-            )
-        if "reply" in data:
-            reply_message(data["reply"], where=f"{where}.reply")
-        fields = {
-            k: data[k] for k in ("reply", "contains", "matches", "role", "model") if k in data
-        }
-        return cls(fault=fault, **fields)
+        reply_message(data["reply"], where=f"{where}.reply")
+        return cls(**{k: data[k] for k in known if k in data})
 
 
-ScriptFunction = Callable[[ScriptRequest], Reply | Fault]
+ScriptFunction = Callable[[ScriptRequest], Reply | ScriptFailure]
 
 
 class Script:
@@ -222,7 +226,7 @@ class Script:
         self.rules: list[Rule] = []
         for i, rule in enumerate(rules):
             try:
-                self.rules.append(Rule.parse(rule, where=f"{where}.rules[{i}]"))
+                self.rules.append(self.parse_rule(rule, where=f"{where}.rules[{i}]"))
             except DefinitionError as exc:
                 problems.extend(exc.problems)
         self.default = default
@@ -246,8 +250,8 @@ class Script:
         model: str = "scripted",
         tools: Sequence[Mapping[str, Any]] = (),
         params: Mapping[str, Any] | None = None,
-    ) -> Message | Fault:
-        """The reply (or fault) for one request; thread-safe.
+    ) -> Message | ScriptFailure:
+        """The reply (or failure) for one request; thread-safe.
 
         Raises:
             ModelError: no function, rule, reply or default answers the request.
@@ -258,11 +262,13 @@ class Script:
         request = ScriptRequest(tuple(messages), model, tuple(tools), dict(params or {}), call)
         if self.function is not None:
             result = self.function(request)
-            return result if isinstance(result, Fault) else reply_message(result, call)
+            if isinstance(result, (str, Message, Mapping)) or not hasattr(result, "error"):
+                return reply_message(cast("Reply", result), call)  # a reply, or a clear error
+            return result
         for rule in self.rules:
             if rule.applies(request):
-                if rule.fault is not None:
-                    return rule.fault
+                if rule.failure is not None:
+                    return rule.failure
                 return reply_message(rule.reply or "", call)
         with self._lock:
             position = max(self._served, self._already_answered(messages))
@@ -275,6 +281,12 @@ class Script:
             f"the scripted model has no reply for request {call + 1}: its {len(self.replies)} "
             "replies are used up; add replies, a default: reply or rules to the script"
         )
+
+    @classmethod
+    def parse_rule(cls, data: Rule | Mapping[str, Any], *, where: str = "rule") -> Rule:
+        """Read one rule of this kind of script (:meth:`Rule.parse`; subclasses add kinds
+        of rules, as graphflow.testing's FaultScript adds ``fault:``)."""
+        return Rule.parse(data, where=where)
 
     def _already_answered(self, messages: Sequence[Mapping[str, Any]]) -> int:
         if not self.replies:

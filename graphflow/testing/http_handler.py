@@ -1,4 +1,4 @@
-"""The HTTP request handler of :class:`~graphflow.models.server.ModelServer`."""
+"""The HTTP request handler of :class:`~graphflow.testing.server.ModelServer`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from graphflow.errors import GraphflowError
 from graphflow.messages import Message
-from graphflow.models._wire import completion_body, error_body, stream_chunks, usage_body
-from graphflow.models.faults import Fault
 from graphflow.models.usage import estimate_prompt_tokens, estimate_tokens
+from graphflow.testing.faults import Fault
+from graphflow.testing.openai_wire import completion_body, error_body, stream_chunks, usage_body
 
 if TYPE_CHECKING:
-    from graphflow.models.server import ModelServer
+    from graphflow.testing.server import ModelServer
 
 __all__ = ["ChatHandler"]
 
@@ -110,11 +110,13 @@ class ChatHandler(BaseHTTPRequestHandler):
             except Exception as exc:  # the script is user code: report, do not crash
                 self._json(500, error_body(500, f"the script raised {type(exc).__name__}: {exc}"))
                 return
-            if isinstance(answer, Fault):
-                fault = answer
-            else:
+            if isinstance(answer, Message):
                 self._answer(body, answer, model, f"chatcmpl-{number}")
                 return
+            if not isinstance(answer, Fault):  # another failure: report it as a server error
+                self._json(500, error_body(500, str(answer.error(model))))
+                return
+            fault = answer
         self._fault(fault, body, model, f"chatcmpl-{number}")
 
     # ---- answers --------------------------------------------------------------------

@@ -28,10 +28,15 @@ from collections.abc import Callable, Sequence
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from graphflow.models.faults import Fault
-from graphflow.models.script import Script, ScriptRequest
+from graphflow.models.config import ModelConfig
+from graphflow.models.reply_script import Script, ScriptRequest
+from graphflow.models.retry import RetryPolicy
+from graphflow.testing.faults import Fault, FaultScript
 
-__all__ = ["ModelServer", "ScriptLike"]
+__all__ = ["FAST_RETRY", "ModelServer", "ScriptLike", "server_config"]
+
+#: Backoff of a millisecond or two, so retry tests take no time.
+FAST_RETRY = RetryPolicy(initial=0.001, maximum=0.004, jitter=0.0)
 
 ScriptLike = Script | Sequence[Any] | Callable[[ScriptRequest], Any] | dict[str, Any] | str
 
@@ -53,9 +58,10 @@ class ModelServer:
     """A scripted, OpenAI-compatible chat server in a background thread.
 
     Args:
-        script: a :class:`~graphflow.models.script.Script`, a list of replies, a function
-            of a :class:`~graphflow.models.script.ScriptRequest`, a script mapping, or the
-            path of a YAML/JSON script file.
+        script: a :class:`~graphflow.models.reply_script.Script`, a list of replies, a
+            function of a :class:`~graphflow.models.reply_script.ScriptRequest`, a script
+            mapping, or the path of a YAML/JSON script file (rules may inject faults, as
+            in a :class:`~graphflow.testing.faults.FaultScript`).
         host: the address to bind (keep 127.0.0.1).
         port: the port; 0 picks a free one.
         latency: seconds every answer is delayed.
@@ -97,7 +103,7 @@ class ModelServer:
 
     def start(self) -> ModelServer:
         """Bind and serve in a background thread; returns ``self``."""
-        from graphflow.models._handler import ChatHandler
+        from graphflow.testing.http_handler import ChatHandler
 
         if self._server is not None:
             return self
@@ -194,11 +200,22 @@ class ModelServer:
         self.script.reset()
 
 
+def server_config(server: ModelServer, model: str = "scripted", **options: Any) -> ModelConfig:
+    """A config for ``server`` with test-friendly defaults (2 s timeout, 2 retries).
+
+    Example:
+        >>> server_config(ModelServer(port=8808), timeout=5).base_url
+        'http://127.0.0.1:8808/v1'
+    """
+    values: dict[str, Any] = {"timeout": 2.0, "max_retries": 2, **options}
+    return ModelConfig(model=model, base_url=server.base_url, **values)
+
+
 def _as_script(script: ScriptLike) -> Script:
     if isinstance(script, Script):
         return script
     if callable(script):
-        return Script(function=script)
+        return FaultScript(function=script)
     if isinstance(script, (dict, str)):
-        return Script.from_data(script)
-    return Script(list(script))
+        return FaultScript.from_data(script)
+    return FaultScript(list(script))

@@ -3,25 +3,13 @@ completions, streamed chunks (server-sent events) and error bodies."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 from graphflow.messages import Message
+from graphflow.models.streaming import split_text
 
-__all__ = ["completion_body", "error_body", "split_text", "stream_chunks", "usage_body"]
-
-_PIECE = re.compile(r"\s*\S+\s*|\s+")
-
-
-def split_text(text: str) -> list[str]:
-    """Cut text into streaming pieces (a word with its spaces); joined they give ``text``.
-
-    Example:
-        >>> split_text("Hello big world")
-        ['Hello ', 'big ', 'world']
-    """
-    return _PIECE.findall(text)
+__all__ = ["completion_body", "error_body", "stream_chunks", "usage_body"]
 
 
 def usage_body(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

@@ -1,34 +1,27 @@
-"""One request to one endpoint through the official ``openai`` package.
+"""One request to one OpenAI-compatible endpoint through the official ``openai``
+package, read into a :class:`~graphflow.models.response.ModelResponse`.
 
 The package is imported on first use, so graphs without agents never load it. Its own
 retries are switched off (``max_retries=0``): :mod:`graphflow.models.client` retries
-and falls back itself, so the behaviour is explicit and testable.
+and falls back itself, so the behaviour is explicit and testable. When an endpoint
+reports no usage, tokens are estimated.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from graphflow.errors import ModelBadResponse, ModelError
-from graphflow.models._stream import StreamAssembler
+from graphflow.messages import Message
 from graphflow.models.config import ModelConfig
+from graphflow.models.response import ModelResponse
+from graphflow.models.streaming import StreamAssembler
+from graphflow.models.usage import Usage, estimate_prompt_tokens, estimate_tokens
 
-__all__ = ["Answer", "make_client", "request_once"]
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What one successful request produced, before usage and caching are applied."""
-
-    message: dict[str, Any]
-    finish_reason: str | None
-    usage: Mapping[str, Any] | None
-    model: str
-    raw: dict[str, Any] | None
+__all__ = ["make_client", "request_once", "split_params"]
 
 
 def _openai() -> Any:
@@ -85,8 +78,8 @@ async def request_once(
     response_format: Mapping[str, Any] | None,
     stream: bool,
     on_token: Callable[[str], None] | None,
-) -> Answer:
-    """Send one chat-completion request and read the answer.
+) -> ModelResponse:
+    """Send one chat-completion request and read the answer (a fresh, billed call).
 
     Raises:
         ModelBadResponse: no choices, or a stream that ended before the model finished.
@@ -115,13 +108,9 @@ async def request_once(
     if choice.message.tool_calls:
         message["tool_calls"] = [_call_dict(call) for call in choice.message.tool_calls]
     usage = completion.usage.model_dump() if completion.usage is not None else None
-    return Answer(
-        message=message,
-        finish_reason=choice.finish_reason,
-        usage=usage,
-        model=completion.model or config.model,
-        raw=completion.model_dump(mode="json", exclude_none=True),
-    )
+    return _response(config, messages, message, usage, choice.finish_reason,
+                     completion.model or config.model,
+                     completion.model_dump(mode="json", exclude_none=True))  # fmt: skip
 
 
 async def _streamed(
@@ -129,7 +118,7 @@ async def _streamed(
     config: ModelConfig,
     kwargs: dict[str, Any],
     on_token: Callable[[str], None] | None,
-) -> Answer:
+) -> ModelResponse:
     assembler = StreamAssembler(on_token)
     # Ask for usage in the last chunk; ``params: {stream_options: null}`` turns this off
     # for servers that refuse the option.
@@ -150,13 +139,24 @@ async def _streamed(
     if assembler.tool_calls:
         message["tool_calls"] = assembler.tool_calls
         message["content"] = assembler.content or None
-    return Answer(
-        message=message,
-        finish_reason=assembler.finish_reason,
-        usage=assembler.usage,
-        model=assembler.model or config.model,
-        raw=None,
-    )
+    return _response(config, kwargs["messages"], message, assembler.usage,
+                     assembler.finish_reason, assembler.model or config.model, None)  # fmt: skip
+
+
+def _response(config: ModelConfig, sent: Sequence[Mapping[str, Any]], data: dict[str, Any],
+              reported: Mapping[str, Any] | None, finish_reason: str | None, model: str,
+              raw: dict[str, Any] | None) -> ModelResponse:  # fmt: skip
+    """The answer with its usage: as the endpoint reported it, else estimated."""
+    message = Message.model_validate(data)
+    reported = reported or {}
+    prompt = int(reported.get("prompt_tokens") or 0) or estimate_prompt_tokens(sent)
+    completion = int(reported.get("completion_tokens") or 0)
+    if not reported:
+        completion = estimate_tokens(message.content) + sum(
+            estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ()
+        )
+    usage = Usage.of_call(prompt, completion, cost=config.cost(prompt, completion), model=model)
+    return ModelResponse(message, usage, finish_reason, raw, model=model, base_url=config.url)
 
 
 def _call_dict(call: Any) -> dict[str, Any]:

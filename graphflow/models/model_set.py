@@ -32,10 +32,10 @@ from graphflow.errors import DefinitionError, Problem
 from graphflow.models.cache import ResponseCache
 from graphflow.models.client import DEFAULT_CACHE_SEED, ModelClient
 from graphflow.models.config import ModelConfig
-from graphflow.models.oai import config_list_from_json
+from graphflow.models.config_list import config_list_from_json
 from graphflow.models.response import ChatModel
 from graphflow.models.retry import RetryPolicy
-from graphflow.models.scripted import ScriptedModel
+from graphflow.models.scripted_model import ScriptedModel
 from graphflow.models.usage import Budget
 
 __all__ = ["ModelEntry", "ModelSet", "load_models"]

@@ -1,11 +1,14 @@
 """pytest fixtures for code that talks to models: a scripted HTTP server, a scripted
 in-process model, a fast retry policy and a response cache.
 
-Use them from a ``conftest.py``::
+Load them as a plugin from the top ``conftest.py`` of a test suite::
 
-    from graphflow.models.testing import fast_retry, model_server, scripted_model  # noqa: F401
+    pytest_plugins = ["graphflow.testing.fixtures"]
 
 Example test::
+
+    from graphflow.models import ModelClient
+    from graphflow.testing import server_config
 
     async def test_answer(model_server, fast_retry):
         server = model_server(["Hello!"])
@@ -22,28 +25,11 @@ from typing import Any
 import pytest
 
 from graphflow.models.cache import ResponseCache
-from graphflow.models.config import ModelConfig
 from graphflow.models.retry import RetryPolicy
-from graphflow.models.scripted import ScriptedModel
-from graphflow.models.server import ModelServer, ScriptLike
+from graphflow.models.scripted_model import ScriptedModel
+from graphflow.testing.server import FAST_RETRY, ModelServer, ScriptLike
 
-__all__ = [
-    "FAST_RETRY",
-    "fast_retry",
-    "model_server",
-    "response_cache",
-    "scripted_model",
-    "server_config",
-]
-
-#: Backoff of a millisecond or two, so retry tests take no time.
-FAST_RETRY = RetryPolicy(initial=0.001, maximum=0.004, jitter=0.0)
-
-
-def server_config(server: ModelServer, model: str = "scripted", **options: Any) -> ModelConfig:
-    """A config for ``server`` with test-friendly defaults (2 s timeout, 2 retries)."""
-    values: dict[str, Any] = {"timeout": 2.0, "max_retries": 2, **options}
-    return ModelConfig(model=model, base_url=server.base_url, **values)
+__all__ = ["fast_retry", "model_server", "response_cache", "scripted_model"]
 
 
 @pytest.fixture

@@ -1,11 +1,25 @@
-"""Assembling a streamed chat completion (content and tool-call deltas) into one answer."""
+"""Streaming: assembling a streamed chat completion (content and tool-call deltas) into
+one answer, and cutting an answer into the pieces an in-process model streams."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CallbackFailed", "StreamAssembler"]
+__all__ = ["CallbackFailed", "StreamAssembler", "split_text"]
+
+_PIECE = re.compile(r"\s*\S+\s*|\s+")
+
+
+def split_text(text: str) -> list[str]:
+    """Cut text into streaming pieces (a word with its spaces); joined they give ``text``.
+
+    Example:
+        >>> split_text("Hello big world")
+        ['Hello ', 'big ', 'world']
+    """
+    return _PIECE.findall(text)
 
 
 class CallbackFailed(Exception):
