@@ -305,7 +305,7 @@ async def test_azure_config_talks_to_deployment_url(model_server, fast_retry, mo
         base_url=f"http://127.0.0.1:{server.port}",
         api_version="2024-06-01",
         azure_deployment="my-deployment",
-        timeout=2,
+        timeout=30,
     )
     client = ModelClient(config, retry=fast_retry)
     assert (await client.complete(HI)).text == "from azure"
