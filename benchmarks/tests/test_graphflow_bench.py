@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import json
 
+import graphflow_bench as gb
 import pytest
-
-graphflow = pytest.importorskip("graphflow")
-if not hasattr(graphflow, "Graph"):
-    pytest.skip("graphflow's builder API is not available", allow_module_level=True)
-
-import graphflow_bench as gb  # noqa: E402
 
 
 def _run(capsys, *argv: str) -> dict:

@@ -36,16 +36,19 @@ def test_no_transition_fails_the_run_with_a_clear_error() -> None:
 
 def test_fan_out_runs_branches_in_one_step_and_join_all_waits() -> None:
     order: list[str] = []
+    fast_done = asyncio.Event()
 
-    async def branch(name: str, delay: float):
-        await asyncio.sleep(delay)
+    async def branch(name: str) -> Message:
+        if name == "slow":  # finishes only after "fast" did: no sleep decides the order
+            await asyncio.wait_for(fast_done.wait(), 10)
         order.append(name)
+        fast_done.set()
         return Message(content=name)
 
     g = Graph("fan")
     g.add_node("split", lambda s: None)
-    g.add_node("slow", lambda s: branch("slow", 0.05))
-    g.add_node("fast", lambda s: branch("fast", 0.0))
+    g.add_node("slow", lambda s: branch("slow"))
+    g.add_node("fast", lambda s: branch("fast"))
     g.add_node("fast2", say("fast2"))
     g.add_node("join", lambda s: ",".join(m.content for m in s.messages), join="all")
     g.add_edge("split", "slow")

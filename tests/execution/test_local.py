@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,14 @@ from graphflow.execution import (
 )
 from graphflow.execution.process import TRUNCATED_MARKER
 
-from .helpers import process_gone, wait_until
+from .helpers import (
+    kill_marked,
+    new_marker,
+    process_gone,
+    processes_with,
+    run_while_watching,
+    wait_until,
+)
 
 
 def blocks(text: str):  # type: ignore[no-untyped-def]
@@ -72,17 +79,25 @@ async def test_filename_traversal_is_refused_and_nothing_written(tmp_path: Path)
 
 
 async def test_timeout_kills_the_loop_and_its_children(tmp_path: Path) -> None:
-    code = ("```python\nimport subprocess, time\n"
-            "child = subprocess.Popen(['sleep', '300'])\n"
+    marker = new_marker("local-sleeper")
+    code = ("```python\nimport subprocess, sys, time\n"
+            f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', "
+            f"{marker!r}])\n"
             "open('child.pid', 'w').write(str(child.pid))\n"
             "while True:\n    time.sleep(0.01)\n```")  # fmt: skip
-    started = time.monotonic()
-    result = await LocalExecutor().run(blocks(code), tmp_path, 1.5)
-    assert time.monotonic() - started < 5
-    assert result.timed_out and result.exit_code == TIMEOUT_EXIT_CODE
-    assert "timed out after 1.5 s" in result.output
-    child = int((tmp_path / "child.pid").read_text())
-    assert wait_until(lambda: process_gone(child)), f"child {child} survived the timeout"
+    try:
+        # The bound only catches a hang (the child sleeps 300 s), not a slow machine.
+        result, seen = await asyncio.wait_for(
+            run_while_watching(LocalExecutor().run(blocks(code), tmp_path, 3), marker), 60
+        )
+        assert seen, f"the child never ran within the 3 s timeout: {result.output}"
+        assert result.timed_out and result.exit_code == TIMEOUT_EXIT_CODE
+        assert "timed out after 3 s" in result.output
+        child = int((tmp_path / "child.pid").read_text())
+        assert seen == [child]
+        assert wait_until(lambda: process_gone(child)), f"child {child} survived the timeout"
+    finally:
+        kill_marked(marker)
 
 
 async def test_background_children_are_killed_when_the_code_exits(tmp_path: Path) -> None:
@@ -132,10 +147,21 @@ async def test_timeout_must_be_positive(tmp_path: Path) -> None:
 
 
 async def test_process_that_escapes_the_group_does_not_hang_the_run(tmp_path: Path) -> None:
-    # setsid puts the grandchild outside the process group; the executor stops reading
-    # its output shortly after the code itself exits instead of waiting for it.
-    code = "```sh\nsetsid sleep 30 &\necho started\n```"
-    started = time.monotonic()
-    result = await LocalExecutor().run(blocks(code), tmp_path, 10)
-    assert result.exit_code == 0 and "started" in result.output
-    assert time.monotonic() - started < 5
+    # A grandchild in a session of its own is outside the process group and keeps the
+    # output pipe open; the executor stops reading shortly after the code itself exits
+    # instead of waiting for it. The grandchild says when it runs (``escaped``).
+    marker = new_marker("local-escape")
+    code = ("```python\nimport os, subprocess, sys, time\n"
+            "subprocess.Popen([sys.executable, '-c', 'import os, time; "
+            "open(\"escaped\", \"w\").write(str(os.getpid())); time.sleep(300)', "
+            f"{marker!r}], start_new_session=True)\n"
+            "while not os.path.exists('escaped'):\n    time.sleep(0.01)\n"
+            "print('started')\n```")  # fmt: skip
+    try:
+        # The bound only catches a hang (the grandchild sleeps 300 s), not a slow machine.
+        result = await asyncio.wait_for(LocalExecutor().run(blocks(code), tmp_path, 60), 30)
+        assert result.exit_code == 0 and result.output == "started\n", result.output
+        escaped = int((tmp_path / "escaped").read_text())
+        assert escaped in processes_with(marker), "the grandchild ended before the run did"
+    finally:
+        kill_marked(marker)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from graphflow.execution import (
     extract_code_blocks,
 )
 
-from .helpers import process_gone, wait_until
+from .helpers import kill_marked, new_marker, processes_with, run_while_watching, wait_until
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("needs_bwrap")]
 
@@ -81,46 +83,72 @@ async def test_has_its_own_process_namespace(tmp_path: Path) -> None:
     assert result.output.startswith("False"), result.output
 
 
+# Long enough for two interpreters to start on a busy machine: the test checks that the
+# child was running before the deadline, so it cannot pass without one.
+TIMEOUT = 3.0
+# A python child that sleeps with ``marker`` in its command line (seen from the host).
+SLEEPER = "[sys.executable, '-c', 'import time; time.sleep(300)', {marker!r}]"
+
+
 async def test_timeout_kills_the_sandboxed_processes(tmp_path: Path) -> None:
-    marker = f"graphflow-sleep-{os.getpid()}"
-    code = ("import subprocess, time\n"
-            f"subprocess.Popen(['sh', '-c', 'exec -a {marker} sleep 300'])\n"
+    marker = new_marker("sandbox-sleeper")
+    code = ("import subprocess, sys, time\n"
+            f"subprocess.Popen({SLEEPER.format(marker=marker)})\n"
             "while True:\n    time.sleep(0.01)")  # fmt: skip
-    result = await SandboxExecutor().run(py(code), tmp_path, 1.5)
-    assert result.timed_out and result.exit_code == TIMEOUT_EXIT_CODE
-
-    def survivors() -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    cmd = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if marker.encode() in cmd and not process_gone(int(entry.name)):
-                    found.append(int(entry.name))
-        return found
-
-    assert wait_until(lambda: survivors() == []), f"sandboxed processes survived: {survivors()}"
+    try:
+        result, seen = await run_while_watching(SandboxExecutor().run(py(code), tmp_path, TIMEOUT),
+                                                marker)  # fmt: skip
+        assert seen, f"the child never ran within the {TIMEOUT} s timeout: {result.output}"
+        assert result.timed_out and result.exit_code == TIMEOUT_EXIT_CODE
+        assert wait_until(lambda: processes_with(marker) == []), (
+            f"sandboxed processes survived the timeout: {processes_with(marker)}")  # fmt: skip
+    finally:
+        kill_marked(marker)
 
 
-async def test_processes_that_start_their_own_session_end_with_the_code(tmp_path: Path) -> None:
-    marker = f"graphflow-escape-{os.getpid()}"
-    code = f"```sh\nsetsid sh -c 'exec -a {marker} sleep 300' &\necho started\n```"
-    result = await SandboxExecutor().run(extract_code_blocks(code), tmp_path, 20)
-    assert result.output == "started\n"
+# Code that starts a process in a session of its own (outside the code's process group),
+# waits until the test has seen it running (the test then writes ``seen``) and exits.
+_ESCAPE_PYTHON = """import os, subprocess, sys, time
+child = subprocess.Popen({sleeper}, start_new_session=True)
+for _ in range(2000):
+    if os.path.exists('seen'):
+        break
+    time.sleep(0.01)
+assert os.getsid(child.pid) == child.pid, 'the child is not in a session of its own'
+print('seen' if os.path.exists('seen') else 'never seen')
+"""
+# The same from a POSIX shell: the background python puts itself in a new session
+# (``os.setsid`` raises, and the process never shows, if it cannot).
+_ESCAPE_SH = """{python} -c 'import os, time; os.setsid(); time.sleep(300)' {marker} &
+{python} -c 'import os, time
+for _ in range(2000):
+    if os.path.exists("seen"):
+        break
+    time.sleep(0.01)
+print("seen" if os.path.exists("seen") else "never seen")'
+"""
 
-    def running() -> bool:
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if marker.encode() in (entry / "cmdline").read_bytes():
-                        return not process_gone(int(entry.name))
-                except OSError:
-                    continue
-        return False
 
-    assert wait_until(lambda: not running())
+@pytest.mark.parametrize("language", ["python", "sh"])
+async def test_processes_that_start_their_own_session_end_with_the_code(
+    tmp_path: Path, language: str
+) -> None:
+    marker = new_marker("sandbox-escape")
+    if language == "python":
+        body = _ESCAPE_PYTHON.format(sleeper=SLEEPER.format(marker=marker))
+    else:
+        body = _ESCAPE_SH.format(python=shlex.quote(sys.executable), marker=marker)
+    blocks = extract_code_blocks(f"```{language}\n{body}```")
+    try:
+        result, seen = await run_while_watching(SandboxExecutor().run(blocks, tmp_path, 30),
+                                                marker,
+                                                on_sight=(tmp_path / "seen").touch)  # fmt: skip
+        assert seen, f"the escaping process never ran: {result.output}"
+        assert result.exit_code == 0 and result.output == "seen\n", result.output
+        assert wait_until(lambda: processes_with(marker) == []), (
+            f"a process in its own session outlived the code: {processes_with(marker)}")  # fmt: skip
+    finally:
+        kill_marked(marker)
 
 
 async def test_memory_limit(tmp_path: Path) -> None:

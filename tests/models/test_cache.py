@@ -199,7 +199,7 @@ def test_reading_a_new_file_creates_no_table(tmp_path: Path):
 
 
 def test_cache_shares_the_run_database_with_the_store(tmp_path: Path):
-    store_module = pytest.importorskip("graphflow.store.sqlite")
+    from graphflow.store import sqlite as store_module
     db = tmp_path / "graphflow.db"
     store = store_module.Store(db)
     with ResponseCache(db) as cache:

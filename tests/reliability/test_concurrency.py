@@ -20,7 +20,20 @@ nodes:
 edges:
   - {from: ask, to: work}
 """
-SLOW_MODULE = "import time\n\ndef work(state):\n    time.sleep(2.5)\n    return 'done'\n"
+# The node says when it works (its process holds the run's lease by then) and goes on
+# only when the test says so: no sleep decides who comes first.
+SLOW_MODULE = """
+import time
+from pathlib import Path
+
+
+def work(state):
+    Path("working").touch()
+    deadline = time.monotonic() + 60
+    while not Path("release").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "done"
+"""
 
 BUSY_MODULE = """
 import sys
@@ -53,10 +66,15 @@ def test_second_process_resuming_the_same_run_is_refused(tmp_path: Path) -> None
     first = cli(tmp_path, "run", "slow.yaml", "--db", db, "--run-id", "r1", "--no-interactive")
     assert first.wait(30) == 3
     a = cli(tmp_path, "resume", "r1", "--input", "yes", "--db", db)
-    time.sleep(1.2)  # a holds the lease while its node works
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "working").exists() and a.poll() is None:
+        assert time.monotonic() < deadline, "the first resume never reached its node"
+        time.sleep(0.01)
+    assert a.poll() is None, a.communicate()
     b = cli(tmp_path, "resume", "r1", "--input", "yes", "--db", db)
-    out_b, err_b = b.communicate(timeout=30)
-    _out_a, err_a = a.communicate(timeout=30)
+    out_b, err_b = b.communicate(timeout=60)
+    (tmp_path / "release").touch()
+    _out_a, err_a = a.communicate(timeout=60)
     assert a.returncode == 0, err_a
     assert b.returncode == 5, (out_b, err_b)
     assert "is in use by process" in err_b and "Traceback" not in err_b

@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from graphflow import Store
 from graphflow.testing import ModelServer
+
+from .crashkit import wait_until
+from .evidence import stored
 
 KEY = "sk-test-0123456789-never-store-me"
 
@@ -60,11 +62,11 @@ def test_a_killed_run_does_not_pay_twice_for_a_received_answer(tmp_path: Path) -
         proc = subprocess.Popen([*base, "run", str(graph), "--db", str(db), "--run-id", "r",
                                  "--quiet", "--no-interactive"], cwd=tmp_path, env=env,
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
-        deadline = time.monotonic() + 30
-        while server.requests < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # Kill once the writer's branch (the model's answer) is saved, while the parallel
+        # slow branch still sleeps.
+        wait_until(lambda: (1, "writer") in stored(db, "r").writes,
+                   "the writer's branch is saved", proc=proc, timeout=60)  # fmt: skip
         assert server.requests == 1
-        time.sleep(0.5)  # the answer is recorded; the parallel slow branch still sleeps
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         assert Store(db).get_run("r").status == "running"

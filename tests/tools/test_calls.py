@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from graphflow.tools import ToolContext, current_tool_context, execute_tool_calls, tool
+from graphflow.tools import Tool, ToolContext, current_tool_context, execute_tool_calls, tool
 
 from .helpers import Journal, call, node_context
 
@@ -53,19 +53,47 @@ async def test_results_come_back_in_call_order_as_tool_messages() -> None:
     ]
 
 
+# Calls that return only once ``parties`` of them run at the same time: they finish when
+# the calls overlap, and report an error after 10 s when they do not (no clock to read).
+def meeting_tools(parties: int) -> list[Tool]:
+    arrived: list[str] = []
+    everyone = asyncio.Event()
+    barrier = threading.Barrier(parties, timeout=10)
+
+    @tool
+    async def meet(text: str) -> str:
+        """Wait for the other parties, then echo."""
+        arrived.append(text)
+        if len(arrived) == parties:
+            everyone.set()
+        try:
+            await asyncio.wait_for(everyone.wait(), 10)
+        except asyncio.TimeoutError:
+            raise RuntimeError(f"only {len(arrived)} of {parties} calls ran at once") from None
+        return text
+
+    @tool
+    def meet_in_thread(text: str) -> str:
+        """Block until the other parties block too, then echo."""
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            raise RuntimeError(f"not all {parties} calls ran at once") from None
+        return text
+
+    return [meet, meet_in_thread]
+
+
 async def test_async_calls_run_concurrently() -> None:
-    calls = [call(f"c{i}", "slow_echo", {"text": str(i), "seconds": 0.4}) for i in range(5)]
-    started = time.perf_counter()
-    messages = await execute_tool_calls(calls, TOOLS)
-    assert time.perf_counter() - started < 1.0
+    calls = [call(f"c{i}", "meet", {"text": str(i)}) for i in range(5)]
+    messages = await execute_tool_calls(calls, meeting_tools(5))
     assert [m.content for m in messages] == ["0", "1", "2", "3", "4"]
 
 
 async def test_sync_calls_run_in_threads_concurrently() -> None:
-    calls = [call(f"c{i}", "blocking_wait", {"seconds": 0.4}) for i in range(3)]
-    started = time.perf_counter()
-    await execute_tool_calls(calls, TOOLS)
-    assert time.perf_counter() - started < 1.0
+    calls = [call(f"c{i}", "meet_in_thread", {"text": str(i)}) for i in range(3)]
+    messages = await execute_tool_calls(calls, meeting_tools(3))
+    assert [m.content for m in messages] == ["0", "1", "2"]
 
 
 async def test_parallel_false_runs_one_after_another() -> None:
@@ -99,7 +127,7 @@ async def test_timeout_per_call() -> None:
     ]
     started = time.perf_counter()
     out = await execute_tool_calls(calls, TOOLS, timeout=0.3)
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 5  # not the slow call's own 5 s
     assert out[0].content == "Error: tool 'slow_echo' did not finish within 0.3 s."
     assert out[1].content == "2"
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run the README's test command, `pytest` (extra arguments are passed on), and fail
+# the CI run when it tested nothing or did not finish:
+#   - pytest's exit code 5 (no tests collected) is a failure, not a pass;
+#   - the run is capped at $GRAPHFLOW_CI_TEST_TIMEOUT seconds (default 600), so a test
+#     that hangs fails the run instead of holding it.
+set -uo pipefail
+cap="${GRAPHFLOW_CI_TEST_TIMEOUT:-600}"
+timeout --kill-after=30 "$cap" pytest "$@"
+code=$?
+case "$code" in
+    0) ;;
+    5) echo "[tests] pytest collected no tests; a run that tests nothing fails" >&2; code=1 ;;
+    124 | 137) echo "[tests] pytest did not finish within ${cap}s" >&2 ;;
+esac
+exit "$code"
