@@ -1,8 +1,14 @@
 """The run database's schema, its format version and its migrations.
 
 Migrations are registered with :func:`migration` and applied in order when a database
-is opened; the applied version is kept in ``meta.format_version``. A database written by
-a newer graphflow (a higher version) is refused rather than misread.
+is opened, each in one transaction; the applied version is kept in
+``meta.format_version``. A database written by a newer graphflow (a higher version) is
+refused rather than misread.
+
+A file graphflow writes carries :data:`APPLICATION_ID` in its header (SQLite's
+``application_id``): other graphflow layers that keep tables in the run database (the
+model response cache) set it when they create the file, so the store accepts a file that
+has their tables but no run tables yet, and refuses any other database.
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-__all__ = ["FORMAT_VERSION", "MARKER", "apply_migrations", "migration"]
+from graphflow.store.sqlite.base import Transaction
+
+__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "MARKER", "apply_migrations", "migration"]
 
 MARKER = "graphflow-run-store"
+#: The ``PRAGMA application_id`` of graphflow's SQLite files ("gflw").
+APPLICATION_ID = 0x67666C77
 _MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = []
 
 
@@ -115,23 +125,52 @@ def _child_runs_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run)")
 
 
+@migration(3)
+def _failed_node_and_parent_link(conn: sqlite3.Connection) -> None:
+    # The node (and step) a run failed at, and the subgraph node (and its visit) that ran
+    # a child run, become columns. Runs stored before are filled in from what used to
+    # carry them: the reason "error in node 'X'" and child ids "PARENT.NODE.VISIT".
+    for column, kind in (("failed_node", "TEXT"), ("failed_step", "INTEGER"),
+                         ("parent_node", "TEXT"), ("parent_visit", "INTEGER")):  # fmt: skip
+        conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    failed = conn.execute(
+        "SELECT run_id, reason, (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id),"
+        " last_step FROM runs WHERE status = 'failed'").fetchall()  # fmt: skip
+    for run_id, reason, head, last_step in failed:
+        node = _quoted_node(reason or "")
+        if node is not None:
+            step = max(head if head is not None else -1, last_step) + 1
+            conn.execute("UPDATE runs SET failed_node=?, failed_step=? WHERE run_id=?",
+                         (node, step, run_id))  # fmt: skip
+    children = conn.execute("SELECT run_id, parent_run FROM runs WHERE parent_run IS NOT NULL"
+                            " AND forked_at IS NULL").fetchall()  # fmt: skip
+    for run_id, parent in children:
+        node, _, visit = run_id[len(parent) + 1 :].rpartition(".")
+        if run_id.startswith(parent + ".") and node and visit.isdigit():
+            conn.execute("UPDATE runs SET parent_node=?, parent_visit=? WHERE run_id=?",
+                         (node, int(visit), run_id))  # fmt: skip
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _quoted_node(reason: str) -> str | None:
+    start = reason.find("node '")
+    end = reason.find("'", start + 6) if start >= 0 else -1
+    return reason[start + 6 : end] if end > start + 6 else None
+
+
 FORMAT_VERSION = max(v for v, _ in _MIGRATIONS)
 
 
 def apply_migrations(conn: sqlite3.Connection, current: int) -> int:
-    """Apply every registered migration above ``current``; return the new version."""
+    """Apply every registered migration above ``current``, each in one transaction;
+    return the new version."""
     for version, fn in _MIGRATIONS:
         if version > current:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with Transaction(conn):
                 fn(conn)
                 conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('format_version', ?)",
                     (str(version),),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             current = version
     return current
