@@ -22,16 +22,21 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from graphflow.errors import GraphflowError, RunInUse
 
+if TYPE_CHECKING:
+    from graphflow.store import RunStatus
+
 __all__ = ["EXIT_CODES", "main"]
 
-EXIT_CODES = {"completed": 0, "failed": 1, "waiting": 3, "limit_reached": 4,
-              "budget_exceeded": 4, "timeout": 4, "ready": 0, "running": 1}  # fmt: skip
+#: The exit code of a command that ran a run, by the run's status (every status has one).
+EXIT_CODES: dict[RunStatus, int] = {"completed": 0, "failed": 1, "waiting": 3, "limit_reached": 4,
+                                    "budget_exceeded": 4, "timeout": 4, "ready": 0,
+                                    "running": 1, "damaged": 2}  # fmt: skip
 DEFAULT_DB = "graphflow.db"
 
 

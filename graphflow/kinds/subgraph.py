@@ -3,7 +3,8 @@
 The inner run is a run of its own in the same store, with the id
 ``PARENT.NODE.VISIT`` — so when the parent is resumed after a crash, the re-executed
 node resumes the inner run instead of starting it again; a human checkpoint inside the
-inner graph pauses the parent too, and the parent's resume answers it.
+inner graph pauses the parent too, and the parent's resume answers it. The inner run
+records its parent run, node and visit (readers use those, never the id).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class SubgraphKind(NodeKind):
 
         config: SubgraphConfig = self.config  # type: ignore[assignment]
         store = ctx.services.store
-        child_id = f"{ctx.run_id}.{self.node_id}.{ctx.state.visits.get(self.node_id, 0)}"
+        visit = ctx.state.visits.get(self.node_id, 0)
+        child_id = f"{ctx.run_id}.{self.node_id}.{visit}"
         services = Services(store=store, emit=ctx.services.emit, work_dir=ctx.services.work_dir,
                             options=ctx.services.options, shared=ctx.services.shared,
                             closers=ctx.services.closers, close_at_end=False)  # fmt: skip
@@ -76,7 +78,8 @@ class SubgraphKind(NodeKind):
             result = await execute(self.inner, store=store, run_id=child_id,
                                    input=None if first is None else str(first),
                                    variables=variables, services=services,
-                                   parent_run=ctx.run_id)  # fmt: skip
+                                   parent_run=ctx.run_id, parent_node=self.node_id,
+                                   parent_visit=visit)  # fmt: skip
         elif record.status in RESUMABLE:
             answer = ctx.input if record.status == "waiting" else None
             result = await execute(self.inner, store=store, run_id=child_id, resume=True,
