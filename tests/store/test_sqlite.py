@@ -1,15 +1,28 @@
+"""What only the SQLite store does: its file (size, snapshots, damage, formats and
+migrations, sharing the file with the model cache) and leases across processes. The
+contract every store keeps is in test_contract.py."""
+
 from __future__ import annotations
 
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from graphflow import Graph, Message, RunInUse, RunNotFound, Store, StoreCorrupt, StoreError
-from graphflow.store.schema import FORMAT_VERSION
+from graphflow import Graph, Message, Store, StoreCorrupt, StoreError
+from graphflow.render.overlay import RunOverlay
+from graphflow.store.sqlite.schema import APPLICATION_ID, FORMAT_VERSION
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "runs.db")
+    yield s
+    s.close()
 
 
 def chain(n: int, payload: int = 0) -> Graph:
@@ -59,50 +72,6 @@ def test_state_is_the_fold_of_deltas_with_snapshots(store: Store) -> None:
     assert store.load_variables(result.run_id, 250)[0]["i"] == 251
     assert store.message_count(result.run_id) == 450
     assert store.conn.execute("SELECT COUNT(*) FROM writes").fetchone()[0] == 0
-
-
-def test_fork_copies_state_before_the_step_and_resumes(store: Store) -> None:
-    graph = loop(1).compile()
-    first = graph.run_sync(variables={"n": 5}, store=store)
-    store.fork_run(first.run_id, 3, "forked", {"run": ["a"], "wait": []})
-    record = store.get_run("forked")
-    assert (record.status, record.parent_run, record.forked_at) == ("ready", first.run_id, 3)
-    assert store.load_variables("forked", 2)[0]["i"] == 3
-    assert store.message_count("forked") == 3
-    done = graph.resume_sync("forked", store=store)
-    assert done.status == "completed" and done.variables["i"] == 5
-    assert [m.content for m in done.messages] == [m.content for m in first.messages]
-    with pytest.raises(StoreError, match="fork at a step"):
-        store.fork_run(first.run_id, 99, "bad", {"run": ["a"], "wait": []})
-
-
-def test_prune_by_status_age_and_count(store: Store) -> None:
-    graph = chain(2).compile()
-    ids = [graph.run_sync(store=store).run_id for _ in range(4)]
-    waiting = Graph("w")
-    waiting.add_node("h", kind="human")
-    wid = waiting.compile().run_sync(store=store).run_id
-    assert sorted(store.prune(keep_last=2, dry_run=True)) == sorted(ids[:3])
-    assert sorted(store.prune(status=["completed"], keep_last=2)) == sorted(ids[:3])
-    assert {r.run_id for r in store.list_runs()} == {ids[3], wid}
-    assert store.prune(older_than=3600) == []
-    assert store.prune(older_than=0) == [ids[3]]
-    with pytest.raises(RunNotFound):
-        store.get_run(ids[0])
-    assert store.conn.execute("SELECT COUNT(*) FROM messages WHERE run_id=?", (ids[0],)).fetchone()[0] == 0
-
-
-def test_lease_refuses_a_second_live_holder(tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    g = Graph("w")
-    g.add_node("h", kind="human")
-    first = Store(path)
-    run = g.compile().run_sync(store=first)
-    first.acquire_lease(run.run_id)  # holds it, as a running process would
-    second = Store(path)
-    with pytest.raises(RunInUse, match="in use by process"):
-        g.compile().resume_sync(run.run_id, input="x", store=second)
-    assert second.get_run(run.run_id).status == "waiting"
 
 
 def test_lease_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
@@ -161,10 +130,22 @@ def test_truncated_database_is_detected_and_reported(tmp_path: Path) -> None:
 
 
 def test_a_database_the_model_cache_wrote_first_is_accepted(tmp_path: Path) -> None:
+    from graphflow.models import ResponseCache
+
     path = tmp_path / "runs.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE model_cache (key TEXT PRIMARY KEY, value TEXT)")
+    with ResponseCache(path) as cache:
+        cache.put("k", {"message": {"content": "hi"}}, model="m")
     Store(path).close()
+    with ResponseCache(path) as cache:
+        assert cache.get("k") == {"message": {"content": "hi"}}
+    # the cache claims only a new file: in someone else's database the store still refuses
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER)")
+    with ResponseCache(foreign) as cache:
+        cache.put("k", {}, model="m")
+    with pytest.raises(StoreCorrupt, match="not a graphflow run database"):
+        Store(foreign)
 
 
 def test_api_keys_in_a_graph_are_not_stored(tmp_path: Path) -> None:
@@ -180,7 +161,7 @@ def test_api_keys_in_a_graph_are_not_stored(tmp_path: Path) -> None:
 
 
 def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
-    from graphflow.store.schema import _MIGRATIONS
+    from graphflow.store.sqlite.schema import _MIGRATIONS
 
     path = tmp_path / "v1.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -193,9 +174,10 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     assert store.conn.execute("SELECT value FROM meta WHERE key='format_version'").fetchone()[0] == str(FORMAT_VERSION)
     indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "runs_parent" in indexes
+    assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     run = chain(2).compile().run_sync(store=store)
     store.fork_run(run.run_id, 1, "child", {"run": ["n0"], "wait": []})
-    assert store.child_runs(run.run_id) == [("child", 1)]
+    assert [tuple(c) for c in store.child_runs(run.run_id)] == [("child", 1, None, None)]
 
 
 def test_damaged_step_rows_are_reported_by_the_step_listing(store: Store) -> None:
@@ -203,3 +185,68 @@ def test_damaged_step_rows_are_reported_by_the_step_listing(store: Store) -> Non
     store.conn.execute("UPDATE steps SET nodes='[bad' WHERE run_id=?", (run.run_id,))
     with pytest.raises(StoreCorrupt, match="is damaged"):
         store.steps(run.run_id)
+
+
+def test_damaged_branch_writes_and_effects_are_reported_for_their_run(store: Store) -> None:
+    run = chain(1).compile().run_sync(store=store)
+    store.save_writes(run.run_id, 1, {"n0": {"variables": {}}})
+    store.put_effect(run.run_id, 1, "n0", "k", {"ok": True})
+    store.conn.execute("UPDATE writes SET payload='{bad' WHERE run_id=?", (run.run_id,))
+    store.conn.execute("UPDATE effects SET result='{bad' WHERE run_id=?", (run.run_id,))
+    with pytest.raises(StoreCorrupt, match=f"run '{run.run_id}': its stored branch result is damaged"):
+        store.load_writes(run.run_id, 1)
+    with pytest.raises(StoreCorrupt, match=f"run '{run.run_id}': its stored effect is damaged"):
+        store.get_effect(run.run_id, 1, "n0", "k")
+
+
+def _failing_and_nested(store: Store) -> tuple[str, str]:
+    def boom(state: object) -> str:
+        raise RuntimeError("boom")
+
+    bad = Graph("bad", entry="split")  # a parallel step whose second node fails
+    bad.add_node("split", lambda s: None)
+    bad.add_node("ok", lambda s: "fine")
+    bad.add_node("breaks", boom)
+    bad.add_edge("split", "ok")
+    bad.add_edge("split", "breaks")
+    failed = bad.compile().run_sync(store=store)
+    inner = Graph("inner")
+    inner.add_node("reply", lambda s: "inner says hi")
+    outer = Graph("outer")
+    outer.add_node("sub", kind="subgraph", graph=inner.compile())
+    nested = outer.compile().run_sync("hi", store=store)
+    return failed.run_id, nested.run_id
+
+
+def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    store = Store(path)
+    failed_id, nested_id = _failing_and_nested(store)
+    store.close()
+    # the same runs as a format-2 database stored them: no columns, prose and id conventions
+    conn = sqlite3.connect(path, isolation_level=None)
+    for column in ("failed_node", "failed_step", "parent_node", "parent_visit"):
+        conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    conn.execute("UPDATE meta SET value='2' WHERE key='format_version'")
+    conn.execute("PRAGMA application_id = 0")
+    conn.close()
+    store = Store(path)
+    failed = store.get_run(failed_id)
+    assert (failed.failed_node, failed.failed_step, failed.reason) == ("breaks", 1,
+                                                                       "error in node 'breaks'")  # fmt: skip
+    assert [tuple(c) for c in store.child_runs(nested_id)] == [(f"{nested_id}.sub.0", None, "sub", 0)]
+    assert list(RunOverlay.from_store(store, failed_id).failed) == ["breaks"]
+    assert RunOverlay.from_store(store, nested_id).child("sub").visits == {"reply": 1}
+    store.close()
+
+
+def test_readers_use_the_columns_not_the_reason_or_the_run_id(store: Store) -> None:
+    failed_id, nested_id = _failing_and_nested(store)
+    child_id = f"{nested_id}.sub.0"
+    store.conn.execute("UPDATE runs SET reason='it broke' WHERE run_id=?", (failed_id,))
+    store.conn.execute("UPDATE runs SET run_id='renamed' WHERE run_id=?", (child_id,))
+    for table in ("steps", "messages", "snapshots"):
+        store.conn.execute(f"UPDATE {table} SET run_id='renamed' WHERE run_id=?", (child_id,))
+    assert list(RunOverlay.from_store(store, failed_id).failed) == ["breaks"]
+    overlay = RunOverlay.from_store(store, nested_id)
+    assert overlay.child("sub").run_id == "renamed" and overlay.child("sub").visits == {"reply": 1}
