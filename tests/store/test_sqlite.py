@@ -250,3 +250,33 @@ def test_readers_use_the_columns_not_the_reason_or_the_run_id(store: Store) -> N
     assert list(RunOverlay.from_store(store, failed_id).failed) == ["breaks"]
     overlay = RunOverlay.from_store(store, nested_id)
     assert overlay.child("sub").run_id == "renamed" and overlay.child("sub").visits == {"reply": 1}
+
+
+def _schema(conn: sqlite3.Connection) -> dict[str, object]:
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"
+                                         " ORDER BY name")]  # fmt: skip
+    return {
+        "columns": {t: conn.execute(f"PRAGMA table_info({t})").fetchall() for t in tables},
+        "indexes": sorted(r[0] for r in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")),
+        "application_id": conn.execute("PRAGMA application_id").fetchone()[0],
+        "meta": conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall(),
+    }
+
+
+def test_a_new_database_has_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    from graphflow.store.sqlite.schema import _MIGRATIONS
+
+    old = tmp_path / "v1.db"
+    conn = sqlite3.connect(old, isolation_level=None)
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("INSERT INTO meta VALUES ('marker', 'graphflow-run-store')")
+    dict(_MIGRATIONS)[1](conn)
+    conn.execute("INSERT INTO meta VALUES ('format_version', '1')")
+    conn.close()
+    Store(old).close()
+    Store(tmp_path / "new.db").close()
+    migrated, fresh = (sqlite3.connect(tmp_path / name) for name in ("v1.db", "new.db"))
+    assert _schema(migrated) == _schema(fresh)
+    assert _schema(fresh)["meta"] == [("format_version", str(FORMAT_VERSION)),
+                                      ("marker", "graphflow-run-store")]  # fmt: skip

@@ -1,7 +1,8 @@
 """The run database's schema, its format version and its migrations.
 
-Migrations are registered with :func:`migration` and applied in order when a database
-is opened, each in one transaction; the applied version is kept in
+A new database gets the current :data:`SCHEMA` at once (:func:`create_schema`).
+Migrations are registered with :func:`migration` and applied in order when an older
+database is opened, each in one transaction; the applied version is kept in
 ``meta.format_version``. A database written by a newer graphflow (a higher version) is
 refused rather than misread.
 
@@ -18,7 +19,8 @@ from collections.abc import Callable
 
 from graphflow.store.sqlite.base import Transaction
 
-__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "MARKER", "apply_migrations", "migration"]
+__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "MARKER", "SCHEMA", "apply_migrations",
+           "create_schema", "migration"]
 
 MARKER = "graphflow-run-store"
 #: The ``PRAGMA application_id`` of graphflow's SQLite files ("gflw").
@@ -159,6 +161,93 @@ def _quoted_node(reason: str) -> str | None:
 
 
 FORMAT_VERSION = max(v for v, _ in _MIGRATIONS)
+
+#: The schema at :data:`FORMAT_VERSION`, which a new database gets in one step (running
+#: every migration would cost a schema change per column). The migrations above build the
+#: same from any older version; a test checks that the two agree.
+SCHEMA = """
+    CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        graph TEXT NOT NULL,
+        source TEXT,
+        spec TEXT NOT NULL,
+        topology TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        error TEXT,
+        waiting TEXT,
+        last_step INTEGER NOT NULL DEFAULT -1,
+        frontier TEXT NOT NULL,
+        usage TEXT,
+        parent_run TEXT,
+        forked_at INTEGER,
+        lease_owner TEXT,
+        lease_until REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        failed_node TEXT,
+        failed_step INTEGER,
+        parent_node TEXT,
+        parent_visit INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+    CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
+    CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run);
+    CREATE TABLE IF NOT EXISTS steps (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        nodes TEXT NOT NULL,
+        variables TEXT,
+        next TEXT NOT NULL,
+        usage TEXT,
+        started_at REAL NOT NULL,
+        seconds REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS steps_key ON steps(run_id, step);
+    CREATE TABLE IF NOT EXISTS messages (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT,
+        role TEXT NOT NULL,
+        name TEXT,
+        content TEXT,
+        extra TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages(run_id, seq);
+    CREATE TABLE IF NOT EXISTS snapshots (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        variables TEXT NOT NULL,
+        visits TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS snapshots_key ON snapshots(run_id, step);
+    CREATE TABLE IF NOT EXISTS writes (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS writes_key ON writes(run_id, step, node);
+    CREATE TABLE IF NOT EXISTS effects (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        key TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
+    """
+
+
+def create_schema(conn: sqlite3.Connection) -> int:
+    """Give a new database the current schema in one transaction; return its version."""
+    with Transaction(conn):
+        _run_script(conn, SCHEMA)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('format_version', ?)",
+                     (str(FORMAT_VERSION),))  # fmt: skip
+    return FORMAT_VERSION
 
 
 def apply_migrations(conn: sqlite3.Connection, current: int) -> int:

@@ -36,10 +36,18 @@ from graphflow.store.lease import new_owner
 from graphflow.store.sqlite.effects import SQLiteEffects
 from graphflow.store.sqlite.retention import SQLiteRetention
 from graphflow.store.sqlite.runs import SQLiteRuns
-from graphflow.store.sqlite.schema import APPLICATION_ID, FORMAT_VERSION, MARKER, apply_migrations
+from graphflow.store.sqlite.schema import (
+    APPLICATION_ID,
+    FORMAT_VERSION,
+    MARKER,
+    apply_migrations,
+    create_schema,
+)
 from graphflow.store.sqlite.steps import SQLiteSteps
 
 __all__ = ["Store"]
+
+_RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects"}
 
 
 class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
@@ -110,7 +118,10 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
                 f"{self.path} was written by a newer graphflow (format {version}, this one "
                 f"reads up to {FORMAT_VERSION}); upgrade graphflow to open it"
             )
-        apply_migrations(conn, version)
+        if version == 0 and not tables & _RUN_TABLES:
+            create_schema(conn)
+        else:
+            apply_migrations(conn, version)
 
     def close(self) -> None:
         self.conn.close()
