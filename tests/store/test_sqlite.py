@@ -280,3 +280,18 @@ def test_a_new_database_has_the_schema_the_migrations_build(tmp_path: Path) -> N
     assert _schema(migrated) == _schema(fresh)
     assert _schema(fresh)["meta"] == [("format_version", str(FORMAT_VERSION)),
                                       ("marker", "graphflow-run-store")]  # fmt: skip
+
+
+def test_a_resume_reads_the_run_row_once(store: Store) -> None:
+    g = Graph("ask")
+    g.add_node("ask", kind="human", prompt="?")
+    g.add_node("greet", lambda s: "hi")
+    g.add_edge("ask", "greet")
+    graph = g.compile()
+    run = graph.run_sync(store=store)
+    reads: list[str] = []
+    store.conn.set_trace_callback(
+        lambda sql: reads.append(sql) if sql.startswith("SELECT") and "FROM runs" in sql else None)
+    assert graph.resume_sync(run.run_id, input="x", store=store).status == "completed"
+    store.conn.set_trace_callback(None)
+    assert len(reads) == 1  # under the lease, in the lease's transaction
