@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphflow.messages import Message, Update
+from graphflow.store.protocol import RunStatus
 
 __all__ = ["RunResult", "update_from_payload", "update_payload"]
 
@@ -15,12 +16,13 @@ __all__ = ["RunResult", "update_from_payload", "update_payload"]
 class RunResult:
     """The outcome of ``run``/``resume``: where the run stands now.
 
-    ``status`` is one of ``completed``, ``waiting``, ``failed``, ``limit_reached``,
-    ``budget_exceeded``, ``timeout``; ``reason`` says which stop condition fired.
+    ``status`` (a :data:`~graphflow.store.RunStatus`) is one of ``completed``,
+    ``waiting``, ``failed``, ``limit_reached``, ``budget_exceeded``, ``timeout``;
+    ``reason`` says which stop condition fired.
     """
 
     run_id: str
-    status: str
+    status: RunStatus
     reason: str | None = None
     messages: list[Message] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)

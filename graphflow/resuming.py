@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from graphflow.errors import IncompatibleGraph, RunNotResumable
 from graphflow.messages import Message
+from graphflow.store.protocol import RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
@@ -14,10 +15,10 @@ if TYPE_CHECKING:
 __all__ = ["RESUMABLE", "answers_for", "check_resumable", "input_messages"]
 
 #: Statuses a run can be resumed from.
-RESUMABLE = ("ready", "waiting", "running", "failed")
+RESUMABLE: tuple[RunStatus, ...] = ("ready", "waiting", "running", "failed")
 
 
-def check_resumable(record: Any, graph: CompiledGraph, allow_changed_graph: bool) -> None:
+def check_resumable(record: RunRecord, graph: CompiledGraph, allow_changed_graph: bool) -> None:
     run_id = record.run_id
     if record.status not in RESUMABLE:
         raise RunNotResumable(
@@ -43,7 +44,7 @@ def input_messages(value: str | Message | list[Message] | None) -> list[Message]
     return list(value)
 
 
-def answers_for(record: Any, answers: str | Mapping[str, str] | None) -> dict[str, str]:
+def answers_for(record: RunRecord, answers: str | Mapping[str, str] | None) -> dict[str, str]:
     waiting = (record.waiting or {}).get("nodes", {}) if record.status == "waiting" else {}
     if not waiting:
         if answers is not None:

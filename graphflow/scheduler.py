@@ -38,7 +38,7 @@ from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
-from graphflow.store import Store
+from graphflow.store import RunRecord, RunStatus, RunWriter
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["RESUMABLE", "RunResult", "execute"]
 
 _MISSING = object()
-SNAPSHOT_EVERY = 200
 
 
 def new_run_id() -> str:
@@ -56,7 +55,7 @@ def new_run_id() -> str:
 class _Execution:
     """One process's execution of one run, from its current head to a stop."""
 
-    def __init__(self, graph: CompiledGraph, store: Store, run_id: str,
+    def __init__(self, graph: CompiledGraph, store: RunWriter, run_id: str,
                  on_event: Callable[[ev.Event], None] | None, services: Services) -> None:  # fmt: skip
         self.graph = graph
         self.store = store
@@ -80,8 +79,9 @@ class _Execution:
 
     # -- loading -------------------------------------------------------------------
 
-    def load(self) -> None:
-        record = self.store.get_run(self.run_id)
+    def load(self, record: RunRecord | None = None) -> None:
+        """Rebuild the state at the run's head (``record``: the run as already read)."""
+        record = record or self.store.get_run(self.run_id)
         step = record.last_step
         variables, visits = self.store.load_variables(self.run_id, step)
         messages = self.store.load_messages(self.run_id)
@@ -222,13 +222,13 @@ class _Execution:
             return self.fail(step, exc.node or nodes[0], exc)
         frontier, waits, via = routing
         self.turns += self.graph.agent_turns(new_messages)
-        snapshot = (variables, visits) if (step + 1) % SNAPSHOT_EVERY == 0 else None
         self.store.commit_step(
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
             variables=delta, frontier={"run": frontier, "wait": waits, "via": via},
             usage=step_usage,
             run_usage=self.usage.to_dict() if step_usage else None, started_at=started_at,
-            snapshot=snapshot, had_writes=parallel and saved, had_effects=self.effects_dirty)  # fmt: skip
+            state=(variables, visits), had_writes=parallel and saved,
+            had_effects=self.effects_dirty)  # fmt: skip
         self.effects_dirty = False
         state.step = step + 1
         self.frontier, self.waits = frontier, waits
@@ -312,9 +312,11 @@ class _Execution:
                         variables: Mapping[str, Any]) -> RunResult:  # fmt: skip
         """Run ``graph`` as the child run of node execution ``ctx`` (see
         NodeContext.run_subgraph): start it, continue it, or read the result it ended with.
-        The child run's id is ``PARENT.NODE.VISIT``; it shares this run's store and services."""
+        The child run's id is ``PARENT.NODE.VISIT`` (nothing parses it: the parent run,
+        node and visit are stored with the child); it shares this run's store and services."""
         store = self.store
-        child_id = f"{ctx.run_id}.{ctx.node_id}.{ctx.state.visits.get(ctx.node_id, 0)}"
+        visit = ctx.state.visits.get(ctx.node_id, 0)
+        child_id = f"{ctx.run_id}.{ctx.node_id}.{visit}"
         parent = ctx.services
         services = Services(store=store, emit=parent.emit, work_dir=parent.work_dir,
                             options=parent.options, shared=parent.shared,
@@ -323,8 +325,8 @@ class _Execution:
             record = store.get_run(child_id)
         except RunNotFound:
             return await execute(graph, store=store, run_id=child_id, input=input,
-                                 variables=variables, services=services,
-                                 parent_run=ctx.run_id)  # fmt: skip
+                                 variables=variables, services=services, parent_run=ctx.run_id,
+                                 parent_node=ctx.node_id, parent_visit=visit)  # fmt: skip
         if record.status in RESUMABLE:
             answer = ctx.input if record.status == "waiting" else None
             return await execute(graph, store=store, run_id=child_id, resume=True,
@@ -335,7 +337,7 @@ class _Execution:
 
     # -- endings -------------------------------------------------------------------
 
-    def result(self, status: str, reason: str | None, *, waiting: dict[str, str] | None = None,
+    def result(self, status: RunStatus, reason: str | None, *, waiting: dict[str, str] | None = None,
                error: str | None = None) -> RunResult:  # fmt: skip
         return RunResult(self.run_id, status, reason, list(self.state.messages),
                          dict(self.state.variables), dict(self.state.visits), self.state.step,
@@ -344,7 +346,7 @@ class _Execution:
     def usage_report(self) -> dict[str, Any]:
         return usage_report(self.usage, self.usage_by_node)
 
-    def finish(self, status: str, reason: str | None) -> RunResult:
+    def finish(self, status: RunStatus, reason: str | None) -> RunResult:
         self.store.set_status(self.run_id, status, reason=reason)
         self.emit(ev.RunFinished(self.run_id, self.state.step, status, reason or ""))
         return self.result(status, reason)
@@ -355,13 +357,14 @@ class _Execution:
         detail = "".join(traceback.format_exception(exc)[-6:]) if not isinstance(
             exc, (NoTransitionError, ConditionError)) else ""  # fmt: skip
         self.store.set_status(self.run_id, "failed", reason=f"error in node {node_id!r}",
-                              error=message + ("\n\n" + detail if detail else ""))  # fmt: skip
+                              error=message + ("\n\n" + detail if detail else ""),
+                              failed_node=node_id, failed_step=step)  # fmt: skip
         self.emit(ev.RunError(self.run_id, step, node_id, message))
         self.emit(ev.RunFinished(self.run_id, step, "failed", message))
         return self.result("failed", f"error in node {node_id!r}", error=message)
 
 
-async def _keep_lease(store: Store, run_id: str, every: float) -> None:
+async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         with contextlib.suppress(Exception):
@@ -371,7 +374,7 @@ async def _keep_lease(store: Store, run_id: str, every: float) -> None:
 async def execute(
     graph: CompiledGraph,
     *,
-    store: Store,
+    store: RunWriter,
     run_id: str | None = None,
     input: str | Message | list[Message] | None = None,
     variables: Mapping[str, Any] | None = None,
@@ -382,19 +385,23 @@ async def execute(
     services: Services | None = None,
     work_dir: str | Path | None = None,
     parent_run: str | None = None,
+    parent_node: str | None = None,
+    parent_visit: int | None = None,
 ) -> RunResult:
-    """Start a run (``resume=False``) or continue one; see ``CompiledGraph.run``."""
+    """Start a run (``resume=False``) or continue one; see ``CompiledGraph.run``.
+
+    A subgraph run names its parent: the run, the node that runs it, and that node's
+    visit (``parent_run``, ``parent_node``, ``parent_visit``)."""
     owns_services = services is None or services.close_at_end
     services = services or Services(store=store, emit=on_event or (lambda e: None))
     if services.store is None:
         services.store = store
+    record: RunRecord | None = None
     if resume:
         if run_id is None:
             raise RunNotResumable("resume needs a run id")
-        check_resumable(store.get_run(run_id), graph, allow_changed_graph)
-        store.acquire_lease(run_id)
-        try:  # read again under the lease: another process may have moved the run meanwhile
-            record = store.get_run(run_id)
+        record = store.acquire_lease(run_id)  # the run, read once, under its lease
+        try:
             check_resumable(record, graph, allow_changed_graph)
             inputs = answers_for(record, answers)
         except GraphflowError:
@@ -407,17 +414,18 @@ async def execute(
         store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
                          topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
                          variables=initial, messages=messages, source=graph.spec.source,
-                         parent_run=parent_run)  # fmt: skip
+                         parent_run=parent_run, parent_node=parent_node,
+                         parent_visit=parent_visit)  # fmt: skip
         inputs = {}
     if services.work_dir is None:
         services.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
     execution = _Execution(graph, store, run_id, on_event, services)
-    execution.load()
+    execution.load(record)
     if resume:
         store.set_status(run_id, "running", release=False)
     execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resume))
     keeper = None
-    if store.path != ":memory:":
+    if store.shared:
         keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
     try:
         if graph.spec.limits.timeout is not None:

@@ -1,29 +1,53 @@
-"""``graphflow show``: a run's status, transcript, and tokens/cost per node."""
+"""``graphflow show``: a run's status, transcript, and tokens/cost per node, read through
+the store's :class:`~graphflow.store.RunReader`."""
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from graphflow.store.codec import dumps
+
+if TYPE_CHECKING:
+    from graphflow.store import MessageRow, RunReader
 
 __all__ = ["print_run", "run_as_dict"]
 
 
-def run_as_dict(store: Any, run_id: str) -> dict[str, Any]:
+def run_as_dict(store: RunReader, run_id: str) -> dict[str, Any]:
+    """Run ``run_id`` as ``graphflow show --json`` prints it. Raises RunNotFound."""
+    return _read(store, run_id)[0]
+
+
+def _read(store: RunReader, run_id: str) -> tuple[dict[str, Any], list[MessageRow]]:
     record = store.get_run(run_id)
+    rows = store.message_rows(run_id)
     variables, visits = store.load_variables(run_id, record.last_step)
     return {
         "run_id": record.run_id, "graph": record.graph, "source": record.source,
         "status": record.status, "reason": record.reason, "error": record.error,
+        "failed_node": record.failed_node, "failed_step": record.failed_step,
         "waiting": record.waiting, "steps": record.last_step + 1,
         "parent_run": record.parent_run, "forked_at": record.forked_at,
+        "parent_node": record.parent_node, "parent_visit": record.parent_visit,
         "created_at": record.created_at, "updated_at": record.updated_at,
         "variables": variables, "visits": visits, "usage": _usage(store, run_id, record.usage),
-        "messages": store.message_rows(run_id),
-    }  # fmt: skip
+        "messages": [_message(m) for m in rows],
+    }, rows  # fmt: skip
 
 
-def _usage(store: Any, run_id: str, totals: dict[str, Any] | None) -> dict[str, Any]:
+def _message(row: MessageRow) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if row["tool_calls"]:
+        extra["tool_calls"] = row["tool_calls"]
+    if row["tool_call_id"]:
+        extra["tool_call_id"] = row["tool_call_id"]
+    return {"seq": row["seq"], "step": row["step"], "node": row["node"], "role": row["role"],
+            "name": row["name"], "content": row["content"],
+            "extra": dumps(extra) if extra else None}  # fmt: skip
+
+
+def _usage(store: RunReader, run_id: str, totals: dict[str, Any] | None) -> dict[str, Any]:
     from graphflow.models.usage import Usage, usage_by_node, usage_report
 
     total = Usage.from_dict({k: v for k, v in (totals or {}).items() if k != "by_node"})
@@ -34,11 +58,11 @@ def _money(value: float) -> str:
     return f"{value:.4f}" if value else "0"
 
 
-def print_run(console: Any, store: Any, run_id: str) -> None:
+def print_run(console: Any, store: RunReader, run_id: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    data = run_as_dict(store, run_id)
+    data, rows = _read(store, run_id)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["created_at"]))
     console.print(f"[bold]run {data['run_id']}[/]  graph {escape(data['graph'])}  "
                   f"started {when}")  # fmt: skip
@@ -46,21 +70,23 @@ def print_run(console: Any, store: Any, run_id: str) -> None:
     if data["reason"]:
         status += f" ({escape(data['reason'])})"
     console.print(status)
-    if data["parent_run"]:
+    if data["parent_run"] and data["forked_at"] is not None:
         console.print(f"forked from {data['parent_run']} at step {data['forked_at']}")
+    elif data["parent_run"]:
+        console.print(f"inner run of node {escape(str(data['parent_node']))} (visit "
+                      f"{data['parent_visit']}) of run {data['parent_run']}")  # fmt: skip
     if data["waiting"]:
         for node, info in data["waiting"].get("nodes", {}).items():
             console.print(f"[yellow]waiting[/] at {escape(node)}: {escape(info.get('question', ''))}")
     if data["error"]:
         console.print(f"[red]error:[/] {escape(data['error'])}")
     console.print()
-    for m in data["messages"]:
-        extra = json.loads(m["extra"]) if m["extra"] else {}
+    for m in rows:
         speaker = m["name"] or m["node"] or m["role"]
         text = m["content"] or ""
-        if extra.get("tool_calls"):
+        if m["tool_calls"]:
             calls = ", ".join(f"{c.get('function', {}).get('name')}({c.get('function', {}).get('arguments', '')})"
-                              for c in extra["tool_calls"])  # fmt: skip
+                              for c in m["tool_calls"])  # fmt: skip
             text = (text + "\n" if text else "") + f"[tool calls] {calls}"
         step = "in " if m["step"] < 0 else f"{m['step']:>3}"
         console.print(f"[dim]{step}[/] [bold cyan]{escape(speaker)}[/] [dim]({m['role']})[/]: "

@@ -40,7 +40,7 @@ def test_public_api_is_sorted_and_importable() -> None:
 
 @pytest.mark.parametrize("module", ["graphflow.conditions", "graphflow.builder",
                                     "graphflow.graph.compiled", "graphflow.graph.routing",
-                                    "graphflow.messages", "graphflow.store.sqlite"])
+                                    "graphflow.messages", "graphflow.store.sqlite.store"])
 def test_docstring_examples(module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = doctest.testmod(importlib.import_module(module), verbose=False)

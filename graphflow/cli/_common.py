@@ -17,16 +17,17 @@ from graphflow.errors import GraphflowError, RunInUse, RunNotFound, StoreError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from graphflow.store import Store
+    from graphflow.store import RunStatus, Store
 
 __all__ = ["DEFAULT_DB", "EXIT_CODES", "console", "db_option", "escape", "handle_errors",
            "open_store", "resolve_run_id"]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The exit code of a command that ran a graph, by the run's final status.
-EXIT_CODES = {"completed": 0, "failed": 1, "waiting": 3, "limit_reached": 4,
-              "budget_exceeded": 4, "timeout": 4, "ready": 0, "running": 1}  # fmt: skip
+#: The exit code of a command that ran a run, by the run's status (every status has one).
+EXIT_CODES: dict[RunStatus, int] = {"completed": 0, "failed": 1, "waiting": 3, "limit_reached": 4,
+                                    "budget_exceeded": 4, "timeout": 4, "ready": 0,
+                                    "running": 1, "damaged": 2}  # fmt: skip
 DEFAULT_DB = "graphflow.db"
 
 

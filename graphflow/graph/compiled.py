@@ -24,7 +24,7 @@ from graphflow.graph import routing
 from graphflow.messages import Message
 from graphflow.results import RunResult
 from graphflow.spec import GraphSpec, NodeSpec, dump_spec
-from graphflow.store import Store
+from graphflow.store import RunStore, open_store
 
 if TYPE_CHECKING:
     from graphflow.kinds.base import NodeKind, Services
@@ -182,7 +182,7 @@ class CompiledGraph:
         input: Any = None,
         *,
         variables: Mapping[str, Any] | None = None,
-        store: Store | str | Path | None = None,
+        store: RunStore | str | Path | None = None,
         run_id: str | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
         work_dir: str | Path | None = None,
@@ -193,8 +193,8 @@ class CompiledGraph:
         Args:
             input: the first message (text, a Message or a list of Messages), if any.
             variables: values for the graph's variables (defaults come from the graph).
-            store: a Store, or the path of its database file; ``None`` keeps the run in
-                memory only (no durability).
+            store: a store (``Store``, ``MemoryStore``), or the path of an SQLite
+                database file; ``None`` keeps the run in memory only (no durability).
             run_id: choose the run id (default: a random one).
             on_event: called with every event as the run progresses.
             work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
@@ -202,7 +202,7 @@ class CompiledGraph:
         """
         from graphflow.scheduler import execute  # the layer above, imported when used
 
-        store_obj, owned = _open_store(store)
+        store_obj, owned = open_store(store)
         try:
             return await execute(self, store=store_obj, run_id=run_id, input=input,
                                  variables=variables, on_event=on_event, work_dir=work_dir,
@@ -220,7 +220,7 @@ class CompiledGraph:
         run_id: str,
         *,
         input: str | Mapping[str, str] | None = None,
-        store: Store | str | Path | None = None,
+        store: RunStore | str | Path | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
         allow_changed_graph: bool = False,
         work_dir: str | Path | None = None,
@@ -230,7 +230,7 @@ class CompiledGraph:
         checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several)."""
         from graphflow.scheduler import execute
 
-        store_obj, owned = _open_store(store)
+        store_obj, owned = open_store(store)
         try:
             return await execute(self, store=store_obj, run_id=run_id, resume=True,
                                  answers=input, on_event=on_event,
@@ -288,9 +288,3 @@ class CompiledGraph:
     def __repr__(self) -> str:
         return (f"<CompiledGraph {self.name!r}: {len(self.nodes)} nodes, "
                 f"{sum(len(v) for v in self.out_edges.values())} edges>")  # fmt: skip
-
-
-def _open_store(store: Store | str | Path | None) -> tuple[Store, bool]:
-    if isinstance(store, Store):
-        return store, False
-    return Store(":memory:" if store is None else store), True

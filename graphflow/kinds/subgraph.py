@@ -4,7 +4,7 @@ The inner run is a child run of its own in the same store, started through
 ``ctx.run_subgraph`` (the scheduler runs it) — so when the parent is resumed after a
 crash, the re-executed node resumes the inner run instead of starting it again; a human
 checkpoint inside the inner graph pauses the parent too, and the parent's resume
-answers it.
+answers it. The inner run records its parent run, node and visit.
 """
 
 from __future__ import annotations

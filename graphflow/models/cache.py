@@ -105,6 +105,11 @@ class ResponseCache:
         return self._ready
 
     def _create(self) -> None:
+        from graphflow.store.sqlite.schema import APPLICATION_ID
+
+        if self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            # a new file: mark it as graphflow's, so the run store may join it later
+            self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table} ("
             "key TEXT PRIMARY KEY, model TEXT NOT NULL, response TEXT NOT NULL, "

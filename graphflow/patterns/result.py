@@ -15,7 +15,7 @@ from graphflow.errors import DefinitionError, Problem
 from graphflow.kinds.base import Services
 from graphflow.messages import Message
 from graphflow.results import RunResult
-from graphflow.store import Store
+from graphflow.store import RunStore, open_store
 
 __all__ = ["ChatResult", "HumanInput", "Runner", "make_services"]
 
@@ -135,7 +135,7 @@ class Runner:
 
     Args:
         graph: the compiled graph.
-        store: a Store, a database path, or ``None`` (in memory).
+        store: a store (``Store``, ``MemoryStore``), a database path, or ``None`` (in memory).
         models: models given as Python objects (see :func:`make_services`).
         human_input: answers for human checkpoints.
         on_event: called with every event.
@@ -143,14 +143,12 @@ class Runner:
         work_dir: where code runs.
     """
 
-    def __init__(self, graph: Any, *, store: Store | str | Path | None = None, models: Any = None,
+    def __init__(self, graph: Any, *, store: RunStore | str | Path | None = None, models: Any = None,
                  human_input: HumanInput = None, on_event: Callable[[Any], None] | None = None,
                  options: Mapping[str, Any] | None = None,
                  work_dir: str | Path | None = None) -> None:  # fmt: skip
         self.graph = graph
-        self.owns_store = not isinstance(store, Store)
-        self.store = store if isinstance(store, Store) else Store(":memory:" if store is None
-                                                                   else store)  # fmt: skip
+        self.store, self.owns_store = open_store(store)
         self.models = models
         self.answers = list(human_input) if isinstance(human_input, (list, tuple)) else []
         self.ask = human_input if callable(human_input) else None
@@ -162,7 +160,7 @@ class Runner:
 
     def close(self) -> None:
         """Close the store when the runner opened it (a path was given)."""
-        if self.owns_store and self.store.path != ":memory:":
+        if self.owns_store and self.store.shared:
             self.store.close()
 
     def _services(self) -> Services:

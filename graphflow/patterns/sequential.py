@@ -39,7 +39,7 @@ from graphflow.patterns.agents import Agent, AssistantAgent, UserProxyAgent
 from graphflow.patterns.result import ChatResult, HumanInput, Runner, history, section_of
 from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summary
 from graphflow.patterns.two_agent import two_agent_chat
-from graphflow.store import Store
+from graphflow.store import RunReader, Store
 
 __all__ = [
     "AssistantAgent",
@@ -212,7 +212,7 @@ def sequential_chats(
     return graph
 
 
-def chat_results(store: Store, run_id: str, chats: Sequence[Chat | Mapping[str, Any]],
+def chat_results(store: RunReader, run_id: str, chats: Sequence[Chat | Mapping[str, Any]],
                  given: Sequence[str] = ()) -> list[ChatResult]:  # fmt: skip
     """The :class:`ChatResult` of each chat of a sequential-chats run ``run_id`` (chats
     that did not start yet are left out)."""

@@ -13,8 +13,10 @@
   stopped at;
 - **forks**: runs forked from this one mark the nodes at their fork step; a forked run
   includes its parent's steps before the fork and names its parent in the title;
-- **subgraph runs** (ids ``RUN.NODE.VISIT``): drawn inside the node's cluster, all visits
-  added up.
+- **subgraph runs** (the child runs that name this run, a node and a visit): drawn inside
+  the node's cluster, all visits added up.
+
+Everything is read through the store's :class:`~graphflow.store.RunReader`.
 
 Nodes never reached are greyed. Both renderers (graphviz and Mermaid) draw the overlay.
 """
@@ -23,10 +25,12 @@ Nodes never reached are greyed. Both renderers (graphviz and Mermaid) draw the o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graphflow.store import RunReader, RunRecord, StepRow
 
 __all__ = ["PALETTE", "RunOverlay", "lineage_steps"]
 
@@ -42,7 +46,6 @@ PALETTE: dict[str, tuple[str, str, str]] = {
 _STATE_NOTE = {"waiting": "waiting for input", "failed": "failed", "next": "next",
                "stopped": "stopped here"}  # fmt: skip
 _STOPPED = ("limit_reached", "budget_exceeded", "timeout")
-_NODE_IN_REASON = re.compile(r"node '([^']+)'")
 
 
 def _steps_text(steps: Sequence[int], limit: int = 4) -> str:
@@ -95,13 +98,14 @@ class RunOverlay:
     # ---- reading a run ------------------------------------------------------------
 
     @classmethod
-    def from_store(cls, store: Any, run_id: str, *, subruns: bool = True) -> RunOverlay:
+    def from_store(cls, store: RunReader, run_id: str, *, subruns: bool = True) -> RunOverlay:
         """Derive the overlay of run ``run_id`` from ``store``.
 
         Args:
-            store: a :class:`~graphflow.store.Store`.
+            store: a run store (any :class:`~graphflow.store.RunReader`).
             run_id: the run to draw.
-            subruns: also read the runs of subgraph nodes (``RUN.NODE.VISIT``).
+            subruns: also read the runs of subgraph nodes (the child runs that name a
+                node of this run).
 
         Raises:
             RunNotFound: no such run in the store.
@@ -128,27 +132,25 @@ class RunOverlay:
         if record.parent_run and record.forked_at is not None:
             overlay.forked_from = (record.parent_run, int(record.forked_at))
         by_node: dict[str, list[tuple[int, str]]] = {}
-        for child_id, forked_at in _child_runs(store, run_id):
-            if forked_at is not None:
-                overlay.forks.append((child_id, int(forked_at),
-                                      _nodes_at(rows, record, int(forked_at), spec)))  # fmt: skip
-            elif subruns and child_id.startswith(run_id + "."):
-                node, _, visit = child_id[len(run_id) + 1 :].rpartition(".")
-                if node and visit.isdigit():
-                    by_node.setdefault(node, []).append((int(visit), child_id))
+        for child in store.child_runs(run_id):
+            if child.forked_at is not None:
+                overlay.forks.append((child.run_id, int(child.forked_at),
+                                      _nodes_at(rows, record, int(child.forked_at), spec)))  # fmt: skip
+            elif subruns and child.parent_node is not None:
+                by_node.setdefault(child.parent_node, []).append((child.parent_visit or 0,
+                                                                  child.run_id))  # fmt: skip
         for node, found in by_node.items():
             parts = [cls.from_store(store, cid) for _, cid in sorted(found)]
             overlay.children[node] = _combine(parts)
         return overlay
 
-    def _where_it_stands(self, record: Any) -> None:
+    def _where_it_stands(self, record: RunRecord) -> None:
         frontier = list((record.frontier or {}).get("run", []))
         if record.status == "waiting":
             nodes = (record.waiting or {}).get("nodes", {})
             self.waiting = {n: str((info or {}).get("question", "")) for n, info in nodes.items()}
         elif record.status == "failed":
-            match = _NODE_IN_REASON.search(record.reason or "")
-            node = match.group(1) if match else (frontier[0] if frontier else None)
+            node = record.failed_node or (frontier[0] if frontier else None)
             if node is not None:
                 self.failed[node] = (record.error or record.reason or "failed").splitlines()[0]
         elif record.status != "completed":
@@ -289,8 +291,8 @@ def _transitions(nodes: Sequence[str], targets: Sequence[str],
             yield source, target
 
 
-def lineage_steps(store: Any, record: Any, seen: frozenset[str] = frozenset()
-                  ) -> list[dict[str, Any]]:  # fmt: skip
+def lineage_steps(store: RunReader, record: RunRecord, seen: frozenset[str] = frozenset()
+                  ) -> list[StepRow]:  # fmt: skip
     """The step rows of run ``record`` (a RunRecord), preceded by its parent's steps
     before the fork point when it is a fork (and so on up its ancestry).
 
@@ -317,11 +319,7 @@ def lineage_steps(store: Any, record: Any, seen: frozenset[str] = frozenset()
     return inherited + list(own)
 
 
-def _child_runs(store: Any, run_id: str) -> list[tuple[str, int | None]]:
-    return list(store.child_runs(run_id))
-
-
-def _nodes_at(rows: Sequence[Mapping[str, Any]], record: Any, step: int,
+def _nodes_at(rows: Sequence[StepRow], record: RunRecord, step: int,
               spec: Mapping[str, Any]) -> list[str]:  # fmt: skip
     """The nodes a fork at ``step`` starts from: those that ran at that step."""
     for row in rows:

@@ -3,7 +3,8 @@
 :func:`collect` gathers one run into a :class:`ReportData`: the timeline (the run's
 messages grouped by step, with the messages of subgraph runs placed in the step their
 node ran in), per-node and total tokens, cost and step time, and the run's overlay.
-Nothing here formats HTML; see :mod:`graphflow.report.html`.
+Everything is read through the store's :class:`~graphflow.store.RunReader`. Nothing here
+formats HTML; see :mod:`graphflow.report.html`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphflow.models.usage import Usage
 from graphflow.render.overlay import RunOverlay, lineage_steps
+
+if TYPE_CHECKING:
+    from graphflow.store import MessageRow, RunReader
 
 __all__ = ["Entry", "NodeStats", "ReportData", "StepGroup", "collect"]
 
@@ -104,9 +108,9 @@ def _kinds(spec: Mapping[str, Any], graph: Any, prefix: str = "") -> dict[str, s
             for n, o in (spec.get("nodes") or {}).items()}  # fmt: skip
 
 
-def _tool_calls(extra: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+def _tool_calls(row: MessageRow) -> tuple[tuple[str, str, str], ...]:
     calls = []
-    for call in extra.get("tool_calls") or []:
+    for call in row["tool_calls"] or []:
         function = call.get("function") or {}
         arguments = function.get("arguments", "")
         if isinstance(arguments, str):
@@ -118,13 +122,12 @@ def _tool_calls(extra: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
     return tuple(calls)
 
 
-def _entry(row: Mapping[str, Any], prefix: str, kinds: Mapping[str, str], run_id: str) -> Entry:
-    extra = json.loads(row["extra"]) if row.get("extra") else {}
+def _entry(row: MessageRow, prefix: str, kinds: Mapping[str, str], run_id: str) -> Entry:
     own = row["node"]
     node = f"{prefix}{own}" if own else prefix.rstrip("/")
     kind_of_node = kinds.get(node, "")
     content = row["content"] or ""
-    calls = _tool_calls(extra)
+    calls = _tool_calls(row)
     exit_code = None
     if own is None:
         kind = "input"
@@ -140,23 +143,21 @@ def _entry(row: Mapping[str, Any], prefix: str, kinds: Mapping[str, str], run_id
         kind = "message"
     return Entry(seq=int(row["seq"]), step=int(row["step"]), node=node, role=str(row["role"]),
                  speaker=str(row["name"] or own or row["role"]), kind=kind, content=content,
-                 tool_calls=calls, tool_call_id=extra.get("tool_call_id"), run_id=run_id,
+                 tool_calls=calls, tool_call_id=row["tool_call_id"], run_id=run_id,
                  exit_code=exit_code)  # fmt: skip
 
 
-def _inner_entries(store: Any, run_id: str, prefix: str, overlay: RunOverlay,
+def _inner_entries(store: RunReader, run_id: str, prefix: str, overlay: RunOverlay,
                    kinds: Mapping[str, str]) -> dict[int, list[Entry]]:  # fmt: skip
     """Messages of the subgraph runs of ``run_id``, keyed by the outer step they ran in."""
     out: dict[int, list[Entry]] = {}
-    rows = store.db.query("SELECT run_id FROM runs WHERE parent_run = ? AND forked_at IS NULL"
-                          " ORDER BY created_at", [run_id])  # fmt: skip
-    for row in rows:
-        child_id = str(row["run_id"])
-        node, _, visit = child_id[len(run_id) + 1 :].rpartition(".")
-        if not child_id.startswith(run_id + ".") or not node or not visit.isdigit():
+    for child in store.child_runs(run_id):
+        node, visit = child.parent_node, child.parent_visit or 0
+        if child.forked_at is not None or node is None:
             continue
+        child_id = child.run_id
         steps = overlay.node_steps.get(node, [])
-        outer = steps[int(visit)] if int(visit) < len(steps) else overlay.steps
+        outer = steps[visit] if visit < len(steps) else overlay.steps
         inner_prefix = f"{prefix}{node}/"
         found = [_entry(m, inner_prefix, kinds, child_id) for m in store.message_rows(child_id)]
         nested = _inner_entries(store, child_id, inner_prefix, overlay.child(node), kinds)
@@ -168,7 +169,7 @@ def _inner_entries(store: Any, run_id: str, prefix: str, overlay: RunOverlay,
     return out
 
 
-def collect(store: Any, run_id: str, graph: Any = None) -> ReportData:
+def collect(store: RunReader, run_id: str, graph: Any = None) -> ReportData:
     """Read run ``run_id`` for its report.
 
     Example:
@@ -182,7 +183,7 @@ def collect(store: Any, run_id: str, graph: Any = None) -> ReportData:
         [('input', '', 'hi there'), ('message', 'a', 'hello')]
 
     Args:
-        store: the run's Store.
+        store: the run's store (any :class:`~graphflow.store.RunReader`).
         run_id: the run.
         graph: its compiled graph, if at hand (names node kinds inside subgraphs).
 

@@ -1,5 +1,69 @@
-"""Run persistence: the SQLite run store."""
+"""Run persistence: the store protocols, the SQLite store and the in-memory store.
 
-from graphflow.store.sqlite import RunRecord, Store
+- :mod:`graphflow.store.protocol` — :data:`RunStatus`, the records a store returns, and
+  the :class:`RunWriter` (scheduler) and :class:`RunReader` (show, reports, overlays)
+  protocols;
+- :class:`Store` — the SQLite store (a file, or ``":memory:"``);
+- :class:`MemoryStore` — the same contract in Python dicts.
+"""
 
-__all__ = ["RunRecord", "Store"]
+from __future__ import annotations
+
+from pathlib import Path
+
+from graphflow.errors import StoreError
+from graphflow.store.memory import MemoryStore
+from graphflow.store.protocol import (
+    RUN_STATUSES,
+    ChildRun,
+    MessageRow,
+    RunReader,
+    RunRecord,
+    RunStatus,
+    RunStore,
+    RunWriter,
+    StepRow,
+)
+from graphflow.store.sqlite import Store
+
+__all__ = [
+    "RUN_STATUSES",
+    "ChildRun",
+    "MemoryStore",
+    "MessageRow",
+    "RunReader",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+    "RunWriter",
+    "StepRow",
+    "Store",
+    "open_store",
+]
+
+_STORE_METHODS = ("get_run", "create_run", "commit_step", "acquire_lease")
+
+
+def open_store(store: RunStore | str | Path | None) -> tuple[RunStore, bool]:
+    """The store a ``store=`` argument names, and whether the caller opened it (and so
+    closes it): a path opens the SQLite store there, ``None`` an SQLite store in memory,
+    and a store object (``Store``, ``MemoryStore``, or any :class:`RunStore`) is used
+    as it is.
+
+    Raises:
+        StoreError: ``store`` is none of these.
+
+    Example:
+        >>> store, opened = open_store(None)
+        >>> type(store).__name__, opened
+        ('Store', True)
+        >>> memory = MemoryStore()
+        >>> open_store(memory) == (memory, False)
+        True
+    """
+    if store is None or isinstance(store, (str, Path)):
+        return Store(":memory:" if store is None else store), True
+    if all(hasattr(store, name) for name in _STORE_METHODS):
+        return store, False
+    raise StoreError(f"store={store!r} is not a run store; pass a database path, a Store or "
+                     "a MemoryStore")  # fmt: skip

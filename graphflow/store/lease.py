@@ -1,19 +1,42 @@
 """Leases: which process may advance a run, and whether a lease holder is still alive.
 
-A lease owner is ``HOST:PID:NONCE``. A lease whose holder is a process on this host that
-no longer exists is taken over at once (a resume right after a crash); others expire
-after :data:`LEASE_SECONDS` unless renewed.
+A lease owner is ``HOST:PID:NONCE`` (one nonce per open store). A lease whose holder is
+a process on this host that no longer exists is taken over at once (a resume right after
+a crash); others expire after :data:`LEASE_SECONDS` unless renewed. Every store decides
+with :func:`check_lease`, so they all refuse a second holder the same way.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 
-__all__ = ["HOST", "LEASE_SECONDS", "holder_is_gone"]
+from graphflow.errors import RunInUse
+
+__all__ = ["HOST", "LEASE_SECONDS", "check_lease", "holder_is_gone", "new_owner"]
 
 LEASE_SECONDS = 60.0
 HOST = socket.gethostname()
+
+
+def new_owner(nonce: object) -> str:
+    """A lease owner name for this process: ``HOST:PID:NONCE``."""
+    return f"{HOST}:{os.getpid()}:{id(nonce):x}"
+
+
+def check_lease(run_id: str, owner: str | None, until: float | None, me: str,
+                now: float) -> None:  # fmt: skip
+    """Raise RunInUse when ``owner`` (not ``me``) holds the run's lease: it has not
+    expired at ``now`` and its holder is not known to be gone."""
+    if not owner or owner == me or not until or until <= now or holder_is_gone(owner):
+        return
+    host, pid = [*owner.split(":"), "?", "?"][:2]
+    raise RunInUse(
+        f"run {run_id!r} is in use by process {pid} on {host} (lease until "
+        f"{time.strftime('%H:%M:%S', time.localtime(until))}); wait for it to "
+        "finish or stop that process, then resume"
+    )
 
 
 def holder_is_gone(owner: str) -> bool:

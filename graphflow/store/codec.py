@@ -1,0 +1,119 @@
+"""Stored values: the one JSON encoder and decoder of the run stores.
+
+Stores keep structured values (specs, frontiers, variables, usage, tool calls) as JSON
+text. Every decoding goes through :func:`loads`, so a damaged value is reported as
+:class:`~graphflow.errors.StoreCorrupt` for its run only, never as a raw JSON error.
+The row decoders below turn a stored row (a mapping of column to value, JSON columns as
+text) into the records of :mod:`graphflow.store.protocol`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+from graphflow.errors import StoreCorrupt, StoreError
+from graphflow.messages import Message
+from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
+
+__all__ = ["check_status", "damaged_record", "dumps", "loads", "message", "message_extra",
+           "message_row", "run_record", "step_row"]
+
+
+def dumps(value: Any) -> str:
+    """``value`` as compact JSON; values JSON cannot hold are stored as their ``str``."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def loads(text: str | None, run_id: str, what: str) -> Any:
+    """Decode a stored JSON value; a damaged one is reported for its run only.
+
+    Raises:
+        StoreCorrupt: ``text`` is not JSON, naming the run and what was stored.
+    """
+    try:
+        return json.loads(text)  # type: ignore[arg-type]
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise StoreCorrupt(
+            f"run {run_id!r}: its stored {what} is damaged ({exc}); other runs are not "
+            f"affected. Fork the run from an earlier step or delete it with `graphflow prune`"
+        ) from None
+
+
+def check_status(status: str) -> RunStatus:
+    """``status`` if it is a :data:`~graphflow.store.protocol.RunStatus`; raises
+    StoreError otherwise."""
+    if status not in RUN_STATUSES:
+        raise StoreError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
+    return cast(RunStatus, status)
+
+
+def run_record(row: Mapping[str, Any]) -> RunRecord:
+    """A :class:`RunRecord` from a stored run row (``spec``, ``waiting``, ``frontier`` and
+    ``usage`` as JSON text)."""
+    data = dict(row)
+    run_id = data["run_id"]
+    for key in ("spec", "waiting", "frontier", "usage"):
+        data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
+    data["usage"] = data["usage"] or {}
+    if data["status"] not in RUN_STATUSES:
+        raise StoreCorrupt(f"run {run_id!r}: its stored status {data['status']!r} is damaged; "
+                           "other runs are not affected")  # fmt: skip
+    return RunRecord(**data)
+
+
+def damaged_record(row: Mapping[str, Any], problem: StoreCorrupt) -> RunRecord:
+    """The listing entry of a run whose row cannot be decoded (status ``damaged``)."""
+    return run_record({**row, "spec": "{}", "waiting": None, "frontier": "{}", "usage": "{}",
+                       "status": "damaged", "error": str(problem)})  # fmt: skip
+
+
+def step_row(row: Mapping[str, Any]) -> StepRow:
+    """A :class:`StepRow` from a stored step row (``nodes``, ``variables``, ``next`` and
+    ``usage`` as JSON text)."""
+    run_id = str(row["run_id"])
+
+    def field(key: str) -> Any:
+        return loads(row[key], run_id, "step") if row[key] else None
+
+    return StepRow(run_id=run_id, step=int(row["step"]), nodes=field("nodes") or [],
+                   variables=field("variables"), next=field("next") or {},
+                   usage=field("usage"), started_at=float(row["started_at"]),
+                   seconds=float(row["seconds"]))  # fmt: skip
+
+
+def _extra(text: str | None, run_id: str) -> dict[str, Any]:
+    fields = loads(text, run_id, "message") if text else {}
+    if not isinstance(fields, dict):
+        raise StoreCorrupt(f"run {run_id!r}: a stored message is damaged (extra is not an object)")
+    return fields
+
+
+def message(row: Mapping[str, Any], run_id: str) -> Message:
+    """A :class:`Message` from a stored message row (``extra``: its tool calls as JSON
+    text)."""
+    try:
+        return Message(role=row["role"], name=row["name"], content=row["content"],
+                       node=row["node"], **_extra(row["extra"], run_id))  # fmt: skip
+    except (TypeError, ValueError) as exc:
+        raise StoreCorrupt(f"run {run_id!r}: a stored message is damaged ({exc})") from None
+
+
+def message_row(row: Mapping[str, Any], run_id: str) -> MessageRow:
+    """A :class:`MessageRow` from a stored message row."""
+    extra = _extra(row["extra"], run_id)
+    return MessageRow(seq=int(row["seq"]), step=int(row["step"]), node=row["node"],
+                      role=str(row["role"]), name=row["name"], content=row["content"],
+                      tool_calls=extra.get("tool_calls"),
+                      tool_call_id=extra.get("tool_call_id"))  # fmt: skip
+
+
+def message_extra(m: Message) -> str | None:
+    """The JSON text stored beside a message's columns: its tool calls, if any."""
+    extra: dict[str, Any] = {}
+    if m.tool_calls:
+        extra["tool_calls"] = m.tool_calls
+    if m.tool_call_id:
+        extra["tool_call_id"] = m.tool_call_id
+    return dumps(extra) if extra else None

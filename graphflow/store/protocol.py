@@ -1,0 +1,324 @@
+"""What a run store is: a run's statuses, the records a store returns, and the protocols
+every store implements.
+
+Two small protocols split a store by who uses it:
+
+- :class:`RunWriter` — what the scheduler needs to advance a run: create it, hold its
+  lease, commit steps, keep the finished branches and side effects of the step in flight,
+  set its status, and read back the state at its head;
+- :class:`RunReader` — what ``graphflow show``, reports, run overlays and ``graphflow
+  runs`` need: runs, their steps, messages, usage per step and child runs.
+
+:class:`RunStore` is both, plus forks and retention. :class:`~graphflow.store.Store`
+(SQLite) and :class:`~graphflow.store.MemoryStore` implement it, and both pass one
+contract test suite (``tests/store``); a new store passes it too.
+
+Errors every store raises: :class:`~graphflow.errors.RunNotFound` for an unknown run id,
+:class:`~graphflow.errors.RunInUse` when another holder has the lease,
+:class:`~graphflow.errors.StoreCorrupt` for a stored value that cannot be decoded, and
+:class:`~graphflow.errors.StoreError` for the rest (an id taken, a step committed twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, Protocol, TypedDict, get_args
+
+from graphflow.messages import Message
+
+__all__ = [
+    "RUN_STATUSES",
+    "ChildRun",
+    "MessageRow",
+    "RunReader",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+    "RunWriter",
+    "StepRow",
+]
+
+RunStatus = Literal["running", "ready", "waiting", "completed", "failed", "limit_reached",
+                    "budget_exceeded", "timeout", "damaged"]  # fmt: skip
+"""Where a run stands.
+
+``running``: a process advances it (or died doing so; resume it). ``ready``: a fork,
+not started yet. ``waiting``: a human checkpoint waits for an answer. ``completed``:
+no branch left, or a node or ``stop_when`` ended it. ``failed``: a node raised, or no
+transition held (``RunRecord.failed_node`` names the node). ``limit_reached``,
+``budget_exceeded``, ``timeout``: a limit of the graph stopped it. ``damaged``: only in
+``list_runs``, for a run whose stored row cannot be decoded.
+"""
+
+#: Every run status, in the order of :data:`RunStatus`.
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as a store keeps it.
+
+    ``last_step`` and ``frontier`` are the run's head: its newest committed step and the
+    nodes to run next (``{"run": [...], "wait": [...], "via": {...}}``), or, before its
+    first step, the point it started from (-1 and the entry; a fork's point). A subgraph
+    run names its parent run, the node that ran it and that node's visit
+    (``parent_node``, ``parent_visit``); a fork names its parent run and ``forked_at``.
+    A failed run names the node that failed and the step (``failed_node``,
+    ``failed_step``). Times are seconds since the epoch.
+    """
+
+    run_id: str
+    graph: str
+    source: str | None
+    spec: dict[str, Any]
+    topology: str
+    status: RunStatus
+    reason: str | None
+    error: str | None
+    waiting: dict[str, Any] | None
+    last_step: int
+    frontier: dict[str, Any]
+    usage: dict[str, Any]
+    parent_run: str | None
+    forked_at: int | None
+    lease_owner: str | None
+    lease_until: float | None
+    created_at: float
+    updated_at: float
+    failed_node: str | None = None
+    failed_step: int | None = None
+    parent_node: str | None = None
+    parent_visit: int | None = None
+
+
+class ChildRun(NamedTuple):
+    """A run whose parent is another run: a fork (``forked_at`` set) or the run of a
+    subgraph node (``parent_node`` and its ``parent_visit``, counted from 0)."""
+
+    run_id: str
+    forked_at: int | None
+    parent_node: str | None = None
+    parent_visit: int | None = None
+
+
+class StepRow(TypedDict):
+    """One committed step: the nodes that ran, the variables they changed, the next
+    frontier, the usage per node (``None`` when no model was used), when it started
+    (seconds since the epoch) and how long it took (seconds)."""
+
+    run_id: str
+    step: int
+    nodes: list[str]
+    variables: dict[str, Any] | None
+    next: dict[str, Any]
+    usage: dict[str, Any] | None
+    started_at: float
+    seconds: float
+
+
+class MessageRow(TypedDict):
+    """One stored message with its place in the run: ``seq`` (0, 1, … in the run) and
+    ``step`` (-1 for the run's input)."""
+
+    seq: int
+    step: int
+    node: str | None
+    role: str
+    name: str | None
+    content: str | None
+    tool_calls: list[dict[str, Any]] | None
+    tool_call_id: str | None
+
+
+class _StateReader(Protocol):
+    """The reads both sides need: a run's record and its state at a step."""
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run, with its head. Raises RunNotFound."""
+        ...
+
+    def load_variables(self, run_id: str, at_step: int) -> tuple[dict[str, Any], dict[str, int]]:
+        """Variables and visit counts after step ``at_step`` (-1: the initial ones)."""
+        ...
+
+    def load_messages(self, run_id: str, *, before_step: int | None = None) -> list[Message]:
+        """The run's messages in order (only those of steps before ``before_step``)."""
+        ...
+
+    def step_usages(self, run_id: str) -> list[dict[str, Any]]:
+        """The usage of every step that used a model, in order: ``{node: usage}`` each."""
+        ...
+
+
+class RunReader(_StateReader, Protocol):
+    """Reading runs: what show, reports, overlays and run listings use."""
+
+    def find_runs(self, prefix: str) -> list[str]:
+        """Ids of the runs whose id starts with ``prefix``, oldest first."""
+        ...
+
+    def list_runs(self, *, status: str | None = None,
+                  limit: int | None = None) -> list[RunRecord]:  # fmt: skip
+        """Runs, newest first, optionally of one status; a run whose row cannot be
+        decoded is listed with status ``damaged`` and the problem in ``error``."""
+        ...
+
+    def child_runs(self, run_id: str) -> list[ChildRun]:
+        """Forks and subgraph runs of ``run_id``, oldest first."""
+        ...
+
+    def steps(self, run_id: str) -> list[StepRow]:
+        """The run's committed steps, in order."""
+        ...
+
+    def step_row(self, run_id: str, step: int) -> StepRow | None:
+        """Committed step ``step`` of the run, or ``None``."""
+        ...
+
+    def message_rows(self, run_id: str) -> list[MessageRow]:
+        """The run's messages with their step and sequence numbers, in order."""
+        ...
+
+    def message_count(self, run_id: str) -> int:
+        """How many messages the run has."""
+        ...
+
+
+class RunWriter(_StateReader, Protocol):
+    """Advancing runs: what the scheduler uses.
+
+    ``shared`` is true when other processes can open the same store: the scheduler then
+    renews the lease of a run it advances while a long step runs.
+    """
+
+    shared: bool
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        graph: str,
+        spec: Mapping[str, Any],
+        topology: str,
+        frontier: Mapping[str, list[str]],
+        variables: Mapping[str, Any],
+        messages: Sequence[Message] = (),
+        source: str | None = None,
+        parent_run: str | None = None,
+        parent_node: str | None = None,
+        parent_visit: int | None = None,
+    ) -> None:
+        """Store a new run (status ``running``, its lease held by this store) with its
+        input messages (step -1) and initial variables. Raises StoreError when the id
+        is taken."""
+        ...
+
+    def acquire_lease(self, run_id: str) -> RunRecord:
+        """Take the run's lease and return the run as read under it. Raises RunNotFound,
+        or RunInUse naming the holder when another live holder has it."""
+        ...
+
+    def renew_lease(self, run_id: str) -> None:
+        """Extend the lease this store holds on the run."""
+        ...
+
+    def release_lease(self, run_id: str) -> None:
+        """Give up the lease this store holds on the run (no-op when it holds none)."""
+        ...
+
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        waiting: Mapping[str, Any] | None = None,
+        failed_node: str | None = None,
+        failed_step: int | None = None,
+        release: bool = True,
+    ) -> None:
+        """Set the run's status with its reason, error, the question(s) it waits for,
+        and the node and step that failed; these replace the previous ones. Releases the
+        lease unless ``release=False``."""
+        ...
+
+    def commit_step(
+        self,
+        run_id: str,
+        step: int,
+        *,
+        nodes: Sequence[str],
+        messages: Sequence[Message],
+        first_seq: int,
+        variables: Mapping[str, Any] | None,
+        frontier: Mapping[str, Any],
+        usage: Mapping[str, Any] | None,
+        run_usage: Mapping[str, Any] | None,
+        started_at: float,
+        state: tuple[Mapping[str, Any], Mapping[str, int]],
+        had_writes: bool = False,
+        had_effects: bool = True,
+    ) -> None:
+        """Commit step ``step`` all at once: its messages (numbered from ``first_seq``),
+        the variables it changed, the next frontier, its usage per node, the run's new
+        usage totals (``None``: unchanged). ``state`` is the run's variables and visit
+        counts after the step, which the store may keep as a snapshot (never by
+        reference). Deletes the step's saved branch writes and effects. Raises StoreError
+        when the step is already committed."""
+        ...
+
+    def save_writes(self, run_id: str, step: int,
+                    payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip
+        """Keep the results of finished branches of parallel step ``step``, by node."""
+        ...
+
+    def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
+        """The saved branch results of step ``step``, by node."""
+        ...
+
+    def get_effect(self, run_id: str, step: int, node: str, key: str) -> tuple[bool, Any]:
+        """``(True, result)`` of an effect recorded in the uncommitted step, else
+        ``(False, None)``."""
+        ...
+
+    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any) -> None:
+        """Record the (JSON) result of a side effect of the uncommitted step."""
+        ...
+
+    def effect_results(self, run_id: str) -> list[Any]:
+        """Results of the effects recorded by the run's uncommitted step."""
+        ...
+
+
+class RunStore(RunReader, RunWriter, Protocol):
+    """A complete store: reading, writing, forks and retention."""
+
+    def fork_run(self, run_id: str, at_step: int, new_id: str,
+                 initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
+        """Create run ``new_id`` (status ``ready``) holding ``run_id``'s state just before
+        step ``at_step``. Raises RunNotFound, or StoreError for a step out of range or
+        an id taken."""
+        ...
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete the run and everything stored for it."""
+        ...
+
+    def prune(
+        self,
+        *,
+        older_than: float | None = None,
+        status: Sequence[str] | None = None,
+        keep_last: int | None = None,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Delete runs by age, status or beyond the newest ``keep_last``; see
+        :func:`graphflow.store.retention.runs_to_prune`. Returns the ids deleted."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...
+

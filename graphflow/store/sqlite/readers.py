@@ -1,0 +1,143 @@
+"""Reading runs from the SQLite store: runs, steps, messages, usage, child runs, and the
+state at a step (the fold of deltas from the nearest snapshot)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from graphflow.errors import StoreCorrupt
+from graphflow.messages import Message
+from graphflow.store.codec import damaged_record, loads, message, message_row, run_record, step_row
+from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
+from graphflow.store.sqlite.base import SQLiteBase
+
+__all__ = ["SQLiteReader"]
+
+
+class SQLiteReader(SQLiteBase):
+    """The :class:`~graphflow.store.RunReader` side of the SQLite store."""
+
+    # ---- runs -----------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run's row, with its head (``last_step``, ``frontier``) taken from its newest
+        committed step when it has one. Raises RunNotFound, StoreCorrupt."""
+        return self._read_run(run_id)
+
+    def find_runs(self, prefix: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY created_at",
+            (prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+        )
+        return [r[0] for r in rows]
+
+    def list_runs(self, *, status: str | None = None,
+                  limit: int | None = None) -> list[RunRecord]:  # fmt: skip
+        where, params = ("status = ?", [status]) if status else ("1 = 1", [])
+        sql = ("SELECT *, (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id) AS head"
+               f" FROM runs WHERE {where} ORDER BY created_at DESC")  # fmt: skip
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        out = []
+        for row in self._rows(sql, params):
+            head = row.pop("head")
+            if head is not None and head > row["last_step"]:
+                row["last_step"] = head
+            try:
+                out.append(run_record(row))
+            except StoreCorrupt as exc:  # list the others; show this one as damaged
+                out.append(damaged_record(row, exc))
+        return out
+
+    def child_runs(self, run_id: str) -> list[ChildRun]:
+        """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs
+        (with their node and visit), oldest first."""
+        rows = self.conn.execute(
+            "SELECT run_id, forked_at, parent_node, parent_visit FROM runs WHERE parent_run=?"
+            " ORDER BY created_at", (run_id,))  # fmt: skip
+        return [ChildRun(str(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    # ---- messages -------------------------------------------------------------------
+
+    def load_messages(self, run_id: str, *, before_step: int | None = None) -> list[Message]:
+        sql = "SELECT node, role, name, content, extra FROM messages WHERE run_id=?"
+        params: list[Any] = [run_id]
+        if before_step is not None:
+            sql += " AND step < ?"
+            params.append(before_step)
+        try:
+            rows = self._rows(sql + " ORDER BY seq", params)
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"run {run_id!r}: cannot read its messages ({exc})") from None
+        return [message(row, run_id) for row in rows]
+
+    def message_rows(self, run_id: str) -> list[MessageRow]:
+        """Messages with their step and sequence numbers, for reports."""
+        rows = self._rows("SELECT seq, step, node, role, name, content, extra FROM messages"
+                          " WHERE run_id=? ORDER BY seq", [run_id])  # fmt: skip
+        return [message_row(row, run_id) for row in rows]
+
+    def message_count(self, run_id: str) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM messages WHERE run_id=?", (run_id,))
+        return int(row.fetchone()[0])
+
+    # ---- steps and state ------------------------------------------------------------
+
+    def load_variables(self, run_id: str, at_step: int) -> tuple[dict[str, Any], dict[str, int]]:
+        """Variables and visit counts after step ``at_step``: the nearest snapshot at or
+        before it, plus the deltas of the steps after the snapshot."""
+        snap = self.conn.execute(
+            "SELECT step, variables, visits FROM snapshots WHERE run_id=? AND step<=?"
+            " ORDER BY step DESC LIMIT 1",
+            (run_id, at_step),
+        ).fetchone()
+        if snap is None:
+            self._read_run(run_id)  # RunNotFound for an unknown run
+            raise StoreCorrupt(f"run {run_id!r} has no snapshot; the database is damaged")
+        base = snap[0]
+        variables = loads(snap[1], run_id, "snapshot")
+        visits = loads(snap[2], run_id, "snapshot")
+        rows = self.conn.execute(
+            "SELECT nodes, variables FROM steps WHERE run_id=? AND step>? AND step<=?"
+            " ORDER BY step",
+            (run_id, base, at_step),
+        )
+        for nodes, delta in rows:
+            for node in loads(nodes, run_id, "step"):
+                visits[node] = visits.get(node, 0) + 1
+            if delta:
+                variables.update(loads(delta, run_id, "step"))
+        return variables, visits
+
+    def steps(self, run_id: str) -> list[StepRow]:
+        """The run's committed step rows, decoded, in order."""
+        return self.steps_between(run_id, -1, 2**62)
+
+    def step_row(self, run_id: str, step: int) -> StepRow | None:
+        rows = self.steps_between(run_id, step, step)
+        return rows[0] if rows else None
+
+    def steps_between(self, run_id: str, first: int, last: int) -> list[StepRow]:
+        rows = self._rows("SELECT * FROM steps WHERE run_id=? AND step BETWEEN ? AND ?"
+                          " ORDER BY step", [run_id, first, last])  # fmt: skip
+        return [step_row(row) for row in rows]
+
+    def step_usages(self, run_id: str) -> list[dict[str, Any]]:
+        """The ``usage`` of every step that used a model (``{node: usage}`` each)."""
+        rows = self.conn.execute(
+            "SELECT usage FROM steps WHERE run_id=? AND usage IS NOT NULL ORDER BY step", (run_id,)
+        )
+        return [loads(r[0], run_id, "step usage") for r in rows]
+
+    # ---- the file -------------------------------------------------------------------
+
+    def size_bytes(self) -> int:
+        """The database's size in bytes (its WAL checkpointed into the file first)."""
+        if self.path == ":memory:":
+            page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+            return int(page_size * pages)
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return os.path.getsize(self.path)

@@ -1,0 +1,265 @@
+"""The run database's schema, its format version and its migrations.
+
+A new database gets the current :data:`SCHEMA` at once (:func:`create_schema`).
+Migrations are registered with :func:`migration` and applied in order when an older
+database is opened, each in one transaction; the applied version is kept in
+``meta.format_version``. A database written by a newer graphflow (a higher version) is
+refused rather than misread.
+
+A file graphflow writes carries :data:`APPLICATION_ID` in its header (SQLite's
+``application_id``): other graphflow layers that keep tables in the run database (the
+model response cache) set it when they create the file, so the store accepts a file that
+has their tables but no run tables yet, and refuses any other database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from graphflow.store.sqlite.base import Transaction
+
+__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "MARKER", "SCHEMA", "apply_migrations",
+           "create_schema", "migration"]
+
+MARKER = "graphflow-run-store"
+#: The ``PRAGMA application_id`` of graphflow's SQLite files ("gflw").
+APPLICATION_ID = 0x67666C77
+_MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = []
+
+
+def migration(version: int) -> Callable[[Callable[[sqlite3.Connection], None]], Callable]:
+    """Register ``fn`` as the migration that brings a database to ``version``."""
+
+    def register(fn: Callable[[sqlite3.Connection], None]) -> Callable:
+        _MIGRATIONS.append((version, fn))
+        _MIGRATIONS.sort(key=lambda item: item[0])
+        return fn
+
+    return register
+
+
+@migration(1)
+def _initial(conn: sqlite3.Connection) -> None:
+    _run_script(conn, """
+        CREATE TABLE IF NOT EXISTS runs (
+            run_id TEXT PRIMARY KEY,
+            graph TEXT NOT NULL,
+            source TEXT,
+            spec TEXT NOT NULL,
+            topology TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            error TEXT,
+            waiting TEXT,
+            last_step INTEGER NOT NULL DEFAULT -1,
+            frontier TEXT NOT NULL,
+            usage TEXT,
+            parent_run TEXT,
+            forked_at INTEGER,
+            lease_owner TEXT,
+            lease_until REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+        CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
+        CREATE TABLE IF NOT EXISTS steps (
+            run_id TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            nodes TEXT NOT NULL,
+            variables TEXT,
+            next TEXT NOT NULL,
+            usage TEXT,
+            started_at REAL NOT NULL,
+            seconds REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS steps_key ON steps(run_id, step);
+        CREATE TABLE IF NOT EXISTS messages (
+            run_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            node TEXT,
+            role TEXT NOT NULL,
+            name TEXT,
+            content TEXT,
+            extra TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages(run_id, seq);
+        CREATE TABLE IF NOT EXISTS snapshots (
+            run_id TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            variables TEXT NOT NULL,
+            visits TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS snapshots_key ON snapshots(run_id, step);
+        CREATE TABLE IF NOT EXISTS writes (
+            run_id TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            payload TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS writes_key ON writes(run_id, step, node);
+        CREATE TABLE IF NOT EXISTS effects (
+            run_id TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            key TEXT NOT NULL,
+            result TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
+        """)
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Tables holding message text are rowid tables: WITHOUT ROWID tables spill rows of a
+    # few KB into overflow pages of their own and would cost ~4 KB per 1 KB message.
+    # executescript() would COMMIT the migration's transaction first; run statements
+    # one by one so a migration is all-or-nothing.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+@migration(2)
+def _child_runs_index(conn: sqlite3.Connection) -> None:
+    # forks and subgraph runs are found by their parent
+    conn.execute("CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run)")
+
+
+@migration(3)
+def _failed_node_and_parent_link(conn: sqlite3.Connection) -> None:
+    # The node (and step) a run failed at, and the subgraph node (and its visit) that ran
+    # a child run, become columns. Runs stored before are filled in from what used to
+    # carry them: the reason "error in node 'X'" and child ids "PARENT.NODE.VISIT".
+    for column, kind in (("failed_node", "TEXT"), ("failed_step", "INTEGER"),
+                         ("parent_node", "TEXT"), ("parent_visit", "INTEGER")):  # fmt: skip
+        conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    failed = conn.execute(
+        "SELECT run_id, reason, (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id),"
+        " last_step FROM runs WHERE status = 'failed'").fetchall()  # fmt: skip
+    for run_id, reason, head, last_step in failed:
+        node = _quoted_node(reason or "")
+        if node is not None:
+            step = max(head if head is not None else -1, last_step) + 1
+            conn.execute("UPDATE runs SET failed_node=?, failed_step=? WHERE run_id=?",
+                         (node, step, run_id))  # fmt: skip
+    children = conn.execute("SELECT run_id, parent_run FROM runs WHERE parent_run IS NOT NULL"
+                            " AND forked_at IS NULL").fetchall()  # fmt: skip
+    for run_id, parent in children:
+        node, _, visit = run_id[len(parent) + 1 :].rpartition(".")
+        if run_id.startswith(parent + ".") and node and visit.isdigit():
+            conn.execute("UPDATE runs SET parent_node=?, parent_visit=? WHERE run_id=?",
+                         (node, int(visit), run_id))  # fmt: skip
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _quoted_node(reason: str) -> str | None:
+    start = reason.find("node '")
+    end = reason.find("'", start + 6) if start >= 0 else -1
+    return reason[start + 6 : end] if end > start + 6 else None
+
+
+FORMAT_VERSION = max(v for v, _ in _MIGRATIONS)
+
+#: The schema at :data:`FORMAT_VERSION`, which a new database gets in one step (running
+#: every migration would cost a schema change per column). The migrations above build the
+#: same from any older version; a test checks that the two agree.
+SCHEMA = """
+    CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        graph TEXT NOT NULL,
+        source TEXT,
+        spec TEXT NOT NULL,
+        topology TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        error TEXT,
+        waiting TEXT,
+        last_step INTEGER NOT NULL DEFAULT -1,
+        frontier TEXT NOT NULL,
+        usage TEXT,
+        parent_run TEXT,
+        forked_at INTEGER,
+        lease_owner TEXT,
+        lease_until REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        failed_node TEXT,
+        failed_step INTEGER,
+        parent_node TEXT,
+        parent_visit INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+    CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
+    CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run);
+    CREATE TABLE IF NOT EXISTS steps (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        nodes TEXT NOT NULL,
+        variables TEXT,
+        next TEXT NOT NULL,
+        usage TEXT,
+        started_at REAL NOT NULL,
+        seconds REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS steps_key ON steps(run_id, step);
+    CREATE TABLE IF NOT EXISTS messages (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT,
+        role TEXT NOT NULL,
+        name TEXT,
+        content TEXT,
+        extra TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages(run_id, seq);
+    CREATE TABLE IF NOT EXISTS snapshots (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        variables TEXT NOT NULL,
+        visits TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS snapshots_key ON snapshots(run_id, step);
+    CREATE TABLE IF NOT EXISTS writes (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS writes_key ON writes(run_id, step, node);
+    CREATE TABLE IF NOT EXISTS effects (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        key TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
+    """
+
+
+def create_schema(conn: sqlite3.Connection) -> int:
+    """Give a new database the current schema in one transaction; return its version."""
+    with Transaction(conn):
+        _run_script(conn, SCHEMA)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('format_version', ?)",
+                     (str(FORMAT_VERSION),))  # fmt: skip
+    return FORMAT_VERSION
+
+
+def apply_migrations(conn: sqlite3.Connection, current: int) -> int:
+    """Apply every registered migration above ``current``, each in one transaction;
+    return the new version."""
+    for version, fn in _MIGRATIONS:
+        if version > current:
+            with Transaction(conn):
+                fn(conn)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('format_version', ?)",
+                    (str(version),),
+                )
+            current = version
+    return current

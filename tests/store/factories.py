@@ -1,0 +1,47 @@
+"""The stores the contract suite runs against: one factory per store.
+
+A factory opens *handles* on one backing store: each handle is what one process would
+open (its own lease owner), and every handle sees the same runs. To run the contract
+suite against a new store, add one factory to :data:`FACTORIES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphflow.store import MemoryStore, RunStore, Store
+
+
+@dataclass
+class StoreFactory:
+    """Opens handles on one backing store, and closes them at the end of a test."""
+
+    name: str
+    opener: Callable[[], RunStore]
+    opened: list[RunStore] = field(default_factory=list)
+
+    def open(self) -> RunStore:
+        """A new handle on the backing store (another process, as far as leases go)."""
+        store = self.opener()
+        self.opened.append(store)
+        return store
+
+    def close(self) -> None:
+        for store in reversed(self.opened):
+            store.close()
+
+
+def sqlite_file(tmp_path: Path) -> StoreFactory:
+    return StoreFactory("sqlite", lambda: Store(tmp_path / "runs.db"))
+
+
+def memory(tmp_path: Path) -> StoreFactory:
+    backing = MemoryStore()
+    return StoreFactory("memory", backing.handle)
+
+
+#: name → factory taking a fresh temporary folder
+FACTORIES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_file, "memory": memory}
