@@ -35,9 +35,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's graphflow
 
 from graphflow import Graph, Store
+from graphflow.context import RunContext
 from graphflow.models import ScriptedModel
 from graphflow.patterns import Agent, group_chat
-from graphflow.patterns.result import make_services
 
 __all__ = ["main", "measure"]
 
@@ -111,10 +111,10 @@ def measure(build: Callable[[], Any], models: Callable[[], Any], store_kind: str
     for _ in range(reps):
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(":memory:" if store_kind == "memory" else Path(tmp) / "runs.db")
-            services = make_services(models())
+            context = RunContext.with_models(models())
             started = time.perf_counter()
             result = graph.run_sync("Discuss the task, one contribution each.", store=store,
-                                    services=services, work_dir=tmp)  # fmt: skip
+                                    context=context, work_dir=tmp)  # fmt: skip
             seconds = time.perf_counter() - started
             store.close()
         if result.status != "completed":

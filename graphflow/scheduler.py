@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphflow import events as ev
+from graphflow.context import RunContext
 from graphflow.errors import (
     ConditionError,
     GraphflowError,
@@ -31,9 +32,8 @@ from graphflow.errors import (
     NoTransitionError,
     RunError,
     RunNotFound,
-    RunNotResumable,
 )
-from graphflow.kinds.base import EffectRecorder, NodeContext, Services
+from graphflow.kinds.base import EffectRecorder, NodeContext
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
@@ -43,7 +43,7 @@ from graphflow.store import RunRecord, RunStatus, RunWriter
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
 
-__all__ = ["RESUMABLE", "RunResult", "execute"]
+__all__ = ["RESUMABLE", "RunResult", "resume_run", "start_run"]
 
 _MISSING = object()
 
@@ -56,12 +56,13 @@ class _Execution:
     """One process's execution of one run, from its current head to a stop."""
 
     def __init__(self, graph: CompiledGraph, store: RunWriter, run_id: str,
-                 on_event: Callable[[ev.Event], None] | None, services: Services) -> None:  # fmt: skip
+                 context: RunContext) -> None:  # fmt: skip
         self.graph = graph
         self.store = store
         self.run_id = run_id
-        self.on_event = on_event
-        self.services = services
+        # None when nobody listens, so that events are not even built
+        self.on_event = None if context.emit is RunContext.emit else context.emit
+        self.context = context
         self.state = State()
         self.frontier: list[str] = []
         self.waits: list[str] = []
@@ -271,7 +272,7 @@ class _Execution:
 
     async def run_node(self, node_id: str, step: int, answer: str | None) -> Update | Interrupt:
         node = self.graph.nodes[node_id]
-        ctx = NodeContext(self.run_id, step, node_id, self.state, self.services, answer,
+        ctx = NodeContext(self.run_id, step, node_id, self.state, self.context, answer,
                           effects=self.effects_for(node_id, step), graph=self.graph,
                           child_runs=self.child_runs)  # fmt: skip
         if self.on_event is not None:
@@ -317,20 +318,17 @@ class _Execution:
         store = self.store
         visit = ctx.state.visits.get(ctx.node_id, 0)
         child_id = f"{ctx.run_id}.{ctx.node_id}.{visit}"
-        parent = ctx.services
-        services = Services(store=store, emit=parent.emit, work_dir=parent.work_dir,
-                            options=parent.options, shared=parent.shared,
-                            closers=parent.closers, close_at_end=False, parent=ctx)  # fmt: skip
+        context = ctx.run.child(parent=ctx)
         try:
             record = store.get_run(child_id)
         except RunNotFound:
-            return await execute(graph, store=store, run_id=child_id, input=input,
-                                 variables=variables, services=services, parent_run=ctx.run_id,
-                                 parent_node=ctx.node_id, parent_visit=visit)  # fmt: skip
+            return await start_run(graph, store=store, run_id=child_id, input=input,
+                                   variables=variables, context=context, parent_run=ctx.run_id,
+                                   parent_node=ctx.node_id, parent_visit=visit)  # fmt: skip
         if record.status in RESUMABLE:
             answer = ctx.input if record.status == "waiting" else None
-            return await execute(graph, store=store, run_id=child_id, resume=True,
-                                 answers=answer, services=services)  # fmt: skip
+            return await resume_run(graph, child_id, store=store, answers=answer,
+                                    context=context)  # fmt: skip
         variables, _ = store.load_variables(child_id, record.last_step)
         return RunResult(child_id, record.status, record.reason, store.load_messages(child_id),
                          variables)  # fmt: skip
@@ -371,59 +369,87 @@ async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
             store.renew_lease(run_id)
 
 
-async def execute(
+async def start_run(
     graph: CompiledGraph,
     *,
     store: RunWriter,
     run_id: str | None = None,
     input: str | Message | list[Message] | None = None,
     variables: Mapping[str, Any] | None = None,
-    resume: bool = False,
-    answers: str | Mapping[str, str] | None = None,
+    context: RunContext | None = None,
     on_event: Callable[[ev.Event], None] | None = None,
-    allow_changed_graph: bool = False,
-    services: Services | None = None,
     work_dir: str | Path | None = None,
     parent_run: str | None = None,
     parent_node: str | None = None,
     parent_visit: int | None = None,
 ) -> RunResult:
-    """Start a run (``resume=False``) or continue one; see ``CompiledGraph.run``.
+    """Start a run of ``graph`` in ``store`` and execute it until it stops (see
+    :meth:`CompiledGraph.run <graphflow.graph.CompiledGraph.run>` for the arguments).
 
-    A subgraph run names its parent: the run, the node that runs it, and that node's
-    visit (``parent_run``, ``parent_node``, ``parent_visit``)."""
-    owns_services = services is None or services.close_at_end
-    services = services or Services(store=store, emit=on_event or (lambda e: None))
-    if services.store is None:
-        services.store = store
-    record: RunRecord | None = None
-    if resume:
-        if run_id is None:
-            raise RunNotResumable("resume needs a run id")
-        record = store.acquire_lease(run_id)  # the run, read once, under its lease
-        try:
-            check_resumable(record, graph, allow_changed_graph)
-            inputs = answers_for(record, answers)
-        except GraphflowError:
-            store.release_lease(run_id)
-            raise
-    else:
-        run_id = run_id or new_run_id()
-        initial = {**graph.spec.variables, **(variables or {})}
-        messages = input_messages(input)
-        store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
-                         topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
-                         variables=initial, messages=messages, source=graph.spec.source,
-                         parent_run=parent_run, parent_node=parent_node,
-                         parent_visit=parent_visit)  # fmt: skip
-        inputs = {}
-    if services.work_dir is None:
-        services.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
-    execution = _Execution(graph, store, run_id, on_event, services)
+    A subgraph's child run names its parent: the run, the node that runs it, and that
+    node's visit (``parent_run``, ``parent_node``, ``parent_visit``).
+
+    Raises:
+        StoreError: the run id is taken, or the store cannot be written.
+    """
+    run_id = run_id or new_run_id()
+    initial = {**graph.spec.variables, **(variables or {})}
+    store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
+                     topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
+                     variables=initial, messages=input_messages(input), source=graph.spec.source,
+                     parent_run=parent_run, parent_node=parent_node,
+                     parent_visit=parent_visit)  # fmt: skip
+    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir)
+
+
+async def resume_run(
+    graph: CompiledGraph,
+    run_id: str,
+    *,
+    store: RunWriter,
+    answers: str | Mapping[str, str] | None = None,
+    context: RunContext | None = None,
+    on_event: Callable[[ev.Event], None] | None = None,
+    allow_changed_graph: bool = False,
+    work_dir: str | Path | None = None,
+) -> RunResult:
+    """Continue run ``run_id`` from its last committed step, under the store's lease (see
+    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`).
+
+    Raises:
+        RunNotFound: no such run. RunInUse: another process holds its lease.
+        RunNotResumable: it ended, or ``answers`` do not fit its waiting checkpoints.
+        IncompatibleGraph: ``graph``'s topology differs from the run's (unless allowed).
+    """
+    record = store.acquire_lease(run_id)  # the run, read once, under its lease
+    try:
+        check_resumable(record, graph, allow_changed_graph)
+        inputs = answers_for(record, answers)
+    except GraphflowError:
+        store.release_lease(run_id)
+        raise
+    return await _drive(graph, store, run_id, record, inputs, context, on_event, work_dir)
+
+
+async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
+                 record: RunRecord | None, inputs: Mapping[str, str],
+                 context: RunContext | None, on_event: Callable[[ev.Event], None] | None,
+                 work_dir: str | Path | None) -> RunResult:  # fmt: skip
+    """Execute run ``run_id`` from its head (``record``: the row read under the lease when
+    resuming) until it stops; close the run's services if this run owns them."""
+    context = context or RunContext()
+    if on_event is not None:
+        context.emit = on_event
+    if context.store is None:
+        context.store = store
+    if context.work_dir is None:
+        context.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
+    resumed = record is not None
+    execution = _Execution(graph, store, run_id, context)
     execution.load(record)
-    if resume:
+    if resumed:
         store.set_status(run_id, "running", release=False)
-    execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resume))
+    execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))
     keeper = None
     if store.shared:
         keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
@@ -438,12 +464,5 @@ async def execute(
     finally:
         if keeper is not None:
             keeper.cancel()
-        if owns_services:
-            for close in reversed(services.closers):
-                with contextlib.suppress(Exception):
-                    closing = close()
-                    if asyncio.iscoroutine(closing):
-                        await closing
-            services.closers.clear()
-
-
+        if context.close_at_end:
+            await context.services.aclose()

@@ -20,6 +20,10 @@ def test_no_import_cycle_between_parts() -> None:
         " ⇄ ".join(c) for c in found)
 
 
+def test_parts_import_only_their_own_layer_and_below() -> None:
+    assert layers.upward_imports(layers.import_graph()) == []
+
+
 def test_the_cycle_check_sees_function_local_imports(tmp_path: Path) -> None:
     tree = layers.ast.parse("def f():\n    from graphflow.store import Store\n"
                             "if TYPE_CHECKING:\n    from graphflow.cli import main\n")  # fmt: skip

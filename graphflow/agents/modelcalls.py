@@ -2,8 +2,8 @@
 
 One run shares one model per ``models:`` entry (so a scripted model's replies are
 served in conversation order across agents), one response cache on the run database,
-and the one-line notice when no model is configured. Everything is created lazily
-through ``ctx.services.get`` the first time a node needs it.
+and the one-line notice when no model is configured. Everything is created the first
+time a node needs it and kept in the run's services (``ctx.run.services``).
 
 A model call made through :func:`ask` is recorded as an effect (``ctx.effect``): when a
 node is re-executed after a crash, the recorded answer is replayed instead of asking
@@ -23,64 +23,64 @@ from graphflow.models.response import ModelResponse
 from graphflow.models.usage import Usage
 
 if TYPE_CHECKING:
-    from graphflow.kinds.base import BuildContext, NodeContext, Services
+    from graphflow.context import RunContext
+    from graphflow.kinds.base import BuildContext, NodeContext
 
 __all__ = ["ask", "model_for", "models_for", "run_model", "usage_total"]
 
 logger = logging.getLogger("graphflow")
-_RUN_MODELS = "graphflow.models:run"
 
 
 def models_for(ctx: NodeContext, build: BuildContext) -> Any:
     """The run's :class:`~graphflow.models.ModelSet` for the graph ``build`` compiled.
 
     A graph with a ``models:`` section gets that section (with the run's ``--model`` /
-    ``--base-url`` overrides from ``ctx.services.options``). A nested graph without one
+    ``--base-url`` overrides of ``ctx.run``). A nested graph without one
     uses the section of the nearest enclosing run that has one, else the models given to
     the run in Python, else the scripted offline model, and the run says so once.
     Graphs naming the same section share one ModelSet (so a scripted model's replies are
     served in order across nested runs).
 
     Example:
-        >>> from graphflow.kinds.base import BuildContext, NodeContext, Services
+        >>> from graphflow.kinds.base import BuildContext, NodeContext
         >>> from graphflow.messages import State
-        >>> ctx = NodeContext("r1", 0, "a", State(), Services())
+        >>> ctx = NodeContext("r1", 0, "a", State())
         >>> models_for(ctx, BuildContext("g", models={"scripted": ["hi"]})).names
         ['default']
     """
-    shared = ctx.services.shared
-    key = f"graphflow.models:{id(build)}"
-    found = shared.get(key)
+    services = ctx.run.services
+    key = f"build:{id(build)}"
+    found = services.model_sets.get(key)
     if found is not None:
         return found
     section: Any = build.models
     base_dir: Path | None = build.base_dir
     if section is None:
         section, base_dir = _enclosing_section(ctx)
-    if section is None and _RUN_MODELS in shared:
-        models = shared[_RUN_MODELS]
+    if section is None and services.models is not None:
+        models = services.models
     else:
-        ident = "graphflow.models:section:" + json.dumps([section, str(base_dir)],
-                                                         sort_keys=True, default=str)  # fmt: skip
-        models = shared.get(ident)
-        if models is None:
+        ident = "section:" + json.dumps([section, str(base_dir)], sort_keys=True, default=str)
+        known = services.model_sets.get(ident)
+        if known is not None:
+            models = known
+        else:
             from graphflow.models import resolve_models
 
-            options = ctx.services.options
-            models = resolve_models(section, model=options.get("model"),
-                                    base_url=options.get("base_url"), base_dir=base_dir)  # fmt: skip
-            shared[ident] = models
-        if models.notice and not shared.get("graphflow.models:notice"):
-            shared["graphflow.models:notice"] = True
+            models = resolve_models(section, model=ctx.run.model, base_url=ctx.run.base_url,
+                                    base_dir=base_dir)  # fmt: skip
+            services.model_sets[ident] = models
+        if models.notice and not services.notice_shown:
+            services.notice_shown = True
             logger.warning("graphflow: %s", models.notice)
-    shared[key] = models
+    services.model_sets[key] = models
     return models
 
 
 def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
     """The ``models:`` section of the nearest enclosing graph that has one (walking up
     from a child run to the node that runs it, and so on)."""
-    parent = ctx.services.parent
+    parent = ctx.run.parent
     seen: set[int] = set()
     while parent is not None and id(parent) not in seen:
         seen.add(id(parent))
@@ -88,38 +88,36 @@ def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
         if graph is not None and graph.spec.models is not None:
             source = graph.spec.source
             return graph.spec.models, Path(source).resolve().parent if source else None
-        parent = parent.services.parent
+        parent = parent.run.parent
     return None, None
 
 
-def _cache(services: Services) -> Any:
-    path = getattr(services.store, "path", ":memory:")
+def _cache(run: RunContext) -> Any:
+    """The run's response cache, on the run database (none for an in-memory run)."""
+    path = getattr(run.store, "path", ":memory:")
     if path == ":memory:":
         return None
-
-    def create() -> Any:
+    services = run.services
+    if services.cache is None:
         from graphflow.models import ResponseCache
 
-        cache = ResponseCache(path)
-        services.closers.append(cache.close)
-        return cache
-
-    return services.get("graphflow.models:cache", create)
+        services.cache = ResponseCache(path)
+        services.closers.append(services.cache.close)
+    return services.cache
 
 
-def _model(services: Services, models: Any, ref: Any, where: str,
+def _model(run: RunContext, models: Any, ref: Any, where: str,
            run_id: str | None = None) -> Any:  # fmt: skip
     ident = ref if isinstance(ref, str) or ref is None else repr(ref)
-    key = f"graphflow.model:{id(models)}:{ident}"
-
-    def create() -> Any:
-        model = models.create(ref, cache=_cache(services), where=where)
-        services.closers.append(model.aclose)
-        if run_id is not None and services.store is not None:
-            _continue_script(model, services.store, run_id)
-        return model
-
-    return services.get(key, create)
+    key = f"{id(models)}:{ident}"
+    clients = run.services.clients
+    if key not in clients:
+        model = models.create(ref, cache=_cache(run), where=where)
+        run.services.closers.append(model.aclose)
+        if run_id is not None and run.store is not None:
+            _continue_script(model, run.store, run_id)
+        clients[key] = model
+    return clients[key]
 
 
 def _continue_script(model: Any, store: Any, run_id: str) -> None:
@@ -151,21 +149,18 @@ def model_for(ctx: NodeContext, build: BuildContext, ref: Any, *, where: str) ->
         DefinitionError: ``ref`` names no entry of the graph's models (the message lists
             the defined ones).
     """
-    return _model(ctx.services, models_for(ctx, build), ref, where, ctx.run_id)
+    return _model(ctx.run, models_for(ctx, build), ref, where, ctx.run_id)
 
 
-def run_model(services: Services, section: Any, ref: Any, *, where: str = "model") -> Any:
+def run_model(run: RunContext, section: Any, ref: Any, *, where: str = "model") -> Any:
     """The model for ``ref`` outside any node (e.g. to summarize a finished chat): the
     same instance the run's agents used when they named the same entry."""
-    models = services.shared.get(_RUN_MODELS)
-    if models is None:
+    services = run.services
+    if services.models is None:
         from graphflow.models import resolve_models
 
-        options = services.options
-        models = resolve_models(section, model=options.get("model"),
-                                base_url=options.get("base_url"))  # fmt: skip
-        services.shared[_RUN_MODELS] = models
-    return _model(services, models, ref, where)
+        services.models = resolve_models(section, model=run.model, base_url=run.base_url)
+    return _model(run, services.models, ref, where)
 
 
 async def ask(

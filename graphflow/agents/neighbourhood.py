@@ -102,7 +102,8 @@ def neighbourhood(
         raise RunError(f"node {node_id!r} needs the compiled graph it runs in (ctx.graph); "
                        "run it through graph.run()", node=node_id)  # fmt: skip
     key = f"graphflow.neighbourhood:{id(graph)}:{node_id}"
-    found = ctx.services.shared.get(key)
+    extras = ctx.run.services.extras
+    found = extras.get(key)
     if found is not None:
         return found
     targets = list(dict.fromkeys(e.target for e in graph.out_edges[node_id]))
@@ -121,5 +122,5 @@ def neighbourhood(
         else [t for t in targets if t != end and described[t].kind != "end"]
     )
     result = Neighbourhood(tuple(described[t] for t in chosen if t != end), ends)
-    ctx.services.shared[key] = result
+    extras[key] = result
     return result

@@ -93,7 +93,7 @@ def _executor_options(
     options = {"executor": spec} if isinstance(spec, str) else dict(spec)
     name = str(options.pop("executor", options.pop("name", "auto")))
     if name == "auto":
-        name = str(ctx.services.options.get("executor") or "auto")
+        name = ctx.run.executor or "auto"
     options.pop("timeout", None)
     return name, options
 
@@ -114,17 +114,8 @@ async def execute_code_reply(
 
     name, options = _executor_options(spec, ctx)
     timeout = float(spec.get("timeout", 60.0)) if isinstance(spec, Mapping) else 60.0
-    key = f"graphflow.executor:{name}:{sorted(options.items())!r}"
-
-    def create() -> Any:
-        from graphflow.execution import get_executor
-
-        executor = get_executor(name, run_id=ctx.run_id, **options)
-        ctx.services.closers.append(executor.close)
-        return executor
-
-    executor = ctx.services.get(key, create)
-    work_dir = Path(ctx.services.work_dir or Path.cwd() / "graphflow-work" / ctx.run_id)
+    executor = ctx.run.services.executor(name, run_id=ctx.run_id, **options)
+    work_dir = Path(ctx.run.work_dir or Path.cwd() / "graphflow-work" / ctx.run_id)
     work_dir.mkdir(parents=True, exist_ok=True)
     blocks = extract_code_blocks(message.text)
 

@@ -13,8 +13,8 @@ import click
 from graphflow.cli._common import EXIT_CODES, console, db_option, escape, handle_errors, open_store
 
 if TYPE_CHECKING:
+    from graphflow.context import RunContext
     from graphflow.graph import CompiledGraph
-    from graphflow.kinds.base import Services
     from graphflow.results import RunResult
     from graphflow.store import Store
 
@@ -75,7 +75,7 @@ def _interactive(flag: bool | None) -> bool:
 
 def _answer_loop(graph: CompiledGraph, result: RunResult, store: Store,
                  listener: Callable[[Any], None] | None, interactive: bool,
-                 services: Callable[[], Services], work_dir: str | None) -> RunResult:  # fmt: skip
+                 context: Callable[[], RunContext], work_dir: str | None) -> RunResult:  # fmt: skip
     """Answer human checkpoints at the terminal while one is attached; each answer
     continues the run with the same options (models, executor) as the command."""
     while interactive and result.status == "waiting":
@@ -84,8 +84,11 @@ def _answer_loop(graph: CompiledGraph, result: RunResult, store: Store,
             answer = click.prompt(f"[{node}] {question}", default="", show_default=False)
         except (EOFError, click.Abort):
             break
-        result = graph.resume_sync(result.run_id, input=answer, store=store, on_event=listener,
-                                   work_dir=work_dir, services=services())  # fmt: skip
+        from graphflow import runs
+
+        result = runs.run_sync(runs.resume(graph, result.run_id, input=answer, store=store,
+                                           on_event=listener, work_dir=work_dir,
+                                           context=context()))  # fmt: skip
     return result
 
 
@@ -106,13 +109,15 @@ def _with(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
     return apply
 
 
-def _services(store: Store, listener: Callable[[Any], None] | None, model: str | None,
-              base_url: str | None, executor: str | None = None) -> Services:  # fmt: skip
-    from graphflow.kinds.base import Services
+def _context(store: Store, listener: Callable[[Any], None] | None, model: str | None,
+             base_url: str | None, executor: str | None) -> RunContext:  # fmt: skip
+    """The run context of one command: the store, the progress listener, the overrides."""
+    from graphflow.context import RunContext
 
-    options = {k: v for k, v in (("model", model), ("base_url", base_url),
-                                 ("executor", executor)) if v}  # fmt: skip
-    return Services(store=store, emit=listener or (lambda event: None), options=options)
+    context = RunContext(store=store, model=model, base_url=base_url, executor=executor)
+    if listener is not None:
+        context.emit = listener
+    return context
 
 
 @click.command()
@@ -135,7 +140,7 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
         interactive: bool | None, model: str | None, base_url: str | None,
         executor: str | None) -> None:  # fmt: skip
     """Run GRAPH_FILE (a path, or the name of a bundled graph such as `quickstart`)."""
-    from graphflow.graph import run_sync
+    from graphflow import runs
     from graphflow.loader import load
 
     values = parse_vars(variables)
@@ -143,13 +148,14 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
     store = open_store(db)
     listener = _progress(events, quiet)
 
-    def services() -> Services:
-        return _services(store, listener, model, base_url, executor)
+    def context() -> RunContext:
+        return _context(store, listener, model, base_url, executor)
 
-    result = run_sync(graph.run(input_, variables=values, store=store, run_id=run_id,
-                                on_event=listener, work_dir=work_dir, services=services()))  # fmt: skip
+    result = runs.run_sync(runs.start(graph, input_, variables=values, store=store,
+                                      run_id=run_id, on_event=listener, work_dir=work_dir,
+                                      context=context()))  # fmt: skip
     result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
-                          services, work_dir)  # fmt: skip
+                          context, work_dir)  # fmt: skip
     _finish(result, quiet, events)
 
 
@@ -174,8 +180,8 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
            events: str | None, interactive: bool | None, model: str | None,
            base_url: str | None, executor: str | None) -> None:  # fmt: skip
     """Continue RUN_ID from its last committed step (after a crash, or with an answer)."""
+    from graphflow import runs
     from graphflow.cli._common import resolve_run_id
-    from graphflow.graph import run_sync
     from graphflow.loader import graph_for_run, load
 
     store = open_store(db, must_exist=True)
@@ -187,12 +193,12 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
         answers = dict(a.partition("=")[::2] for a in answer)
     listener = _progress(events, quiet)
 
-    def services() -> Services:
-        return _services(store, listener, model, base_url, executor)
+    def context() -> RunContext:
+        return _context(store, listener, model, base_url, executor)
 
-    result = run_sync(graph.resume(run_id, input=answers, store=store, on_event=listener,
-                                   allow_changed_graph=allow_changed_graph, work_dir=work_dir,
-                                   services=services()))  # fmt: skip
+    result = runs.run_sync(runs.resume(graph, run_id, input=answers, store=store,
+                                       on_event=listener, allow_changed_graph=allow_changed_graph,
+                                       work_dir=work_dir, context=context()))  # fmt: skip
     result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
-                          services, work_dir)  # fmt: skip
+                          context, work_dir)  # fmt: skip
     _finish(result, quiet, events)

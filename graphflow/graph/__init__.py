@@ -7,7 +7,7 @@ routing rules as pure functions of the graph, the step's updates and the state.
 
 from __future__ import annotations
 
-from graphflow.graph.compiled import CompiledEdge, CompiledGraph, CompiledNode, run_sync
+from graphflow.graph.compiled import CompiledEdge, CompiledGraph, CompiledNode
 from graphflow.graph.routing import Routing, next_frontier, route, successors
 
 __all__ = [

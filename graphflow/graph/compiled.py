@@ -24,25 +24,13 @@ from graphflow.graph import routing
 from graphflow.messages import Message
 from graphflow.results import RunResult
 from graphflow.spec import GraphSpec, NodeSpec, dump_spec
-from graphflow.store import RunStore, open_store
+from graphflow.store import RunStore
 
 if TYPE_CHECKING:
-    from graphflow.kinds.base import NodeKind, Services
+    from graphflow.context import RunContext
+    from graphflow.kinds.base import NodeKind
 
-__all__ = ["CompiledEdge", "CompiledGraph", "CompiledNode", "run_sync"]
-
-
-def run_sync(coro: Any) -> Any:
-    """Run a coroutine to completion from synchronous code (also inside Jupyter, where a
-    loop is already running, by using a worker thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+__all__ = ["CompiledEdge", "CompiledGraph", "CompiledNode"]
 
 
 @dataclass(frozen=True)
@@ -179,14 +167,14 @@ class CompiledGraph:
 
     async def run(
         self,
-        input: Any = None,
+        input: str | Message | list[Message] | None = None,
         *,
         variables: Mapping[str, Any] | None = None,
         store: RunStore | str | Path | None = None,
         run_id: str | None = None,
         on_event: Callable[[ev.Event], None] | None = None,
         work_dir: str | Path | None = None,
-        services: Services | None = None,
+        context: RunContext | None = None,
     ) -> RunResult:
         """Start a run and execute it until it completes, waits for a person, or stops.
 
@@ -198,21 +186,22 @@ class CompiledGraph:
             run_id: choose the run id (default: a random one).
             on_event: called with every event as the run progresses.
             work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
-            services: run services shared with other runs (models, executors …).
+            context: a run context to share (models, executors, overrides) with other
+                runs; default: a new one (see :mod:`graphflow.context`).
+
+        Raises:
+            StoreError: the store cannot be opened or written, or ``run_id`` is taken.
         """
-        from graphflow.scheduler import execute  # the layer above, imported when used
+        from graphflow.runs import start  # the facade, a layer above: imported when used
 
-        store_obj, owned = open_store(store)
-        try:
-            return await execute(self, store=store_obj, run_id=run_id, input=input,
-                                 variables=variables, on_event=on_event, work_dir=work_dir,
-                                 services=services)  # fmt: skip
-        finally:
-            if owned:
-                store_obj.close()
+        return await start(self, input, variables=variables, store=store, run_id=run_id,
+                           context=context, on_event=on_event, work_dir=work_dir)  # fmt: skip
 
-    def run_sync(self, input: Any = None, **kwargs: Any) -> RunResult:
-        """Synchronous :meth:`run`."""
+    def run_sync(self, input: str | Message | list[Message] | None = None,
+                 **kwargs: Any) -> RunResult:  # fmt: skip
+        """Synchronous :meth:`run` (also from Jupyter, where a loop already runs)."""
+        from graphflow.runs import run_sync
+
         return run_sync(self.run(input, **kwargs))
 
     async def resume(
@@ -224,24 +213,25 @@ class CompiledGraph:
         on_event: Callable[[ev.Event], None] | None = None,
         allow_changed_graph: bool = False,
         work_dir: str | Path | None = None,
-        services: Services | None = None,
+        context: RunContext | None = None,
     ) -> RunResult:
         """Continue a run from its last committed step. ``input`` answers the human
-        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several)."""
-        from graphflow.scheduler import execute
+        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several).
 
-        store_obj, owned = open_store(store)
-        try:
-            return await execute(self, store=store_obj, run_id=run_id, resume=True,
-                                 answers=input, on_event=on_event,
-                                 allow_changed_graph=allow_changed_graph, work_dir=work_dir,
-                                 services=services)  # fmt: skip
-        finally:
-            if owned:
-                store_obj.close()
+        Raises:
+            RunNotFound, RunInUse, RunNotResumable, IncompatibleGraph: see
+            :func:`graphflow.runs.resume`.
+        """
+        from graphflow.runs import resume
+
+        return await resume(self, run_id, input=input, store=store, context=context,
+                            on_event=on_event, allow_changed_graph=allow_changed_graph,
+                            work_dir=work_dir)  # fmt: skip
 
     def resume_sync(self, run_id: str, **kwargs: Any) -> RunResult:
         """Synchronous :meth:`resume`."""
+        from graphflow.runs import run_sync
+
         return run_sync(self.resume(run_id, **kwargs))
 
     async def stream(self, input: Any = None, **kwargs: Any) -> AsyncIterator[ev.Event]:

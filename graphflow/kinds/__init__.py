@@ -10,14 +10,13 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind, Services
+from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 
 __all__ = [
     "BuildContext",
     "KindConfig",
     "NodeContext",
     "NodeKind",
-    "Services",
     "get_kind",
     "kind_names",
     "register_kind",

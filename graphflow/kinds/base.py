@@ -13,7 +13,7 @@ A *node kind* (``function``, ``human``, ``subgraph``, ``end``, ``agent``, ``tool
 Kinds never touch the scheduler: they read ``ctx.state`` (and ``ctx.graph``, the compiled
 graph they run in) and return an Update. What they need from the run comes through the
 context: ``ctx.effect`` records side effects, ``ctx.run_subgraph`` runs a nested graph
-as a child run, ``ctx.services`` holds run-wide services; the scheduler provides them.
+as a child run, ``ctx.run`` is the run's context (store, event sink, shared services); the scheduler provides them.
 Register a kind with :func:`graphflow.kinds.register_kind` (or the entry-point group
 ``graphflow.kinds``).
 """
@@ -23,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from graphflow.context import RunContext
 from graphflow.messages import Interrupt, State, Update
 
 if TYPE_CHECKING:
@@ -35,9 +36,8 @@ if TYPE_CHECKING:
     from graphflow.results import RunResult
 
 __all__ = ["BuildContext", "ChildRunner", "EffectRecorder", "KindConfig", "NodeContext",
-           "NodeKind", "Services"]  # fmt: skip
+           "NodeKind"]  # fmt: skip
 
-T = TypeVar("T")
 #: ``await record(key, thunk)``: run ``thunk`` once for the node execution, durably.
 EffectRecorder = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
@@ -71,35 +71,6 @@ class BuildContext:
     compile_subgraph: Callable[[Any], CompiledGraph] | None = None
 
 
-@dataclass
-class Services:
-    """Run-wide services shared by the nodes of one run (and its subgraph runs).
-
-    ``emit`` sends an event to the run's event stream (e.g. streamed model tokens).
-    ``shared`` holds lazily-created services of other layers (model clients, executors),
-    created once per run through :meth:`get`. ``parent`` is, in a child run, the context
-    of the node that runs it (``None`` in a top-level run), so nested graphs can reach
-    what their enclosing graphs define (e.g. their ``models:``).
-    """
-
-    store: Any = None
-    emit: Callable[[Event], None] = lambda event: None
-    work_dir: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    shared: dict[str, Any] = field(default_factory=dict)
-    closers: list[Callable[[], Any]] = field(default_factory=list)
-    #: Run ``closers`` when the run's execution ends (False for a nested run that
-    #: shares its parent's services).
-    close_at_end: bool = True
-    parent: NodeContext | None = None
-
-    def get(self, key: str, factory: Callable[[], T]) -> T:
-        """Return the shared service ``key``, creating it with ``factory`` the first time."""
-        if key not in self.shared:
-            self.shared[key] = factory()
-        return self.shared[key]
-
-
 class ChildRunner(Protocol):
     """Runs a nested graph as the child run of a node execution (see
     :meth:`NodeContext.run_subgraph`); the scheduler provides one to every node."""
@@ -115,7 +86,8 @@ class NodeContext:
     Attributes:
         run_id, step, node_id: where the node runs.
         state: the state at the start of the step (read-only).
-        services: run-wide services.
+        run: the run's context: store, event sink, work dir, overrides and the services
+            shared by the run's nodes (see :class:`~graphflow.context.RunContext`).
         input: a person's answer, for a node resumed after an Interrupt.
         effects: records side effects for :meth:`effect` (the scheduler provides it;
             ``None`` outside a run: effects then simply run).
@@ -129,7 +101,7 @@ class NodeContext:
     step: int
     node_id: str
     state: State
-    services: Services
+    run: RunContext = field(default_factory=RunContext)
     input: str | None = None
     effects: EffectRecorder | None = None
     graph: CompiledGraph | None = None
@@ -137,7 +109,7 @@ class NodeContext:
 
     def emit(self, event: Event) -> None:
         """Send an event to the run's event stream."""
-        self.services.emit(event)
+        self.run.emit(event)
 
     async def effect(self, key: str, thunk: Callable[[], Awaitable[Any]]) -> Any:
         """Run ``thunk`` at most once for this node execution, durably: its JSON result

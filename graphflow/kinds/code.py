@@ -37,7 +37,6 @@ from graphflow.execution import (
     CodeResult,
     extract_code_blocks,
     format_result,
-    get_executor,
     normalize_language,
     resolve_auto,
 )
@@ -97,9 +96,9 @@ class CodeKind(NodeKind):
         """The concrete executor for this run (``auto`` resolved once per run)."""
         name: str = self.config.executor
         if name == "auto":
-            name = str(ctx.services.options.get("executor") or "auto")
+            name = ctx.run.executor or "auto"
         if name == "auto":
-            name = ctx.services.get("executor:auto", resolve_auto)
+            name = ctx.run.services.get("executor:auto", resolve_auto)
         return name
 
     def executor(self, ctx: NodeContext) -> CodeExecutor:
@@ -111,19 +110,11 @@ class CodeKind(NodeKind):
             options["image"] = self.config.image
         if self.config.memory:
             options["memory"] = self.config.memory
-        shown = {k: v for k, v in options.items() if k != "run_id"}
-        key = f"executor:{name}:{json.dumps(shown, sort_keys=True)}"
-
-        def create() -> CodeExecutor:
-            executor = get_executor(name, **options)
-            ctx.services.closers.append(executor.close)
-            return executor
-
-        return ctx.services.get(key, create)
+        return ctx.run.services.executor(name, **options)
 
     def work_dir(self, ctx: NodeContext) -> Path:
         """The run's work dir (made if missing)."""
-        work_dir = ctx.services.work_dir or Path("graphflow-work").resolve() / ctx.run_id
+        work_dir = ctx.run.work_dir or Path("graphflow-work").resolve() / ctx.run_id
         work_dir.mkdir(parents=True, exist_ok=True)
         return work_dir
 

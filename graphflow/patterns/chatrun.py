@@ -12,7 +12,7 @@ from graphflow.agents.views import agent_view
 from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
 from graphflow.models.usage import Usage, read_usage_report, usage_report
-from graphflow.patterns.result import ChatResult, Runner, close_services, history, make_services
+from graphflow.patterns.result import ChatResult, Runner, history, run_context
 from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summary, last_message
 from graphflow.results import RunResult
 
@@ -65,14 +65,14 @@ async def summarize(runner: Runner, messages: Sequence[Message], method: Summary
     ref = next((m for m in models if m is not False), None)
     if ref is True:
         ref = None
-    services = make_services(runner.models, options=runner.options)
-    services.store = runner.store
+    context = run_context(runner.models, options=runner.options)
+    context.store = runner.store
     try:
-        model = run_model(services, getattr(runner.graph.spec, "models", None), ref,
+        model = run_model(context, getattr(runner.graph.spec, "models", None), ref,
                           where="summary_method")  # fmt: skip
         prompt = str(summary_args.get("summary_prompt") or SUMMARY_PROMPT)
         view = agent_view(messages, node_id="summary", name="summary", instruction=prompt)
         response = await model.complete(view)
     finally:
-        await close_services(services)
+        await context.services.aclose()
     return response.text.strip(), response.usage

@@ -263,6 +263,6 @@ async def initiate_group_chat(
 def initiate_group_chat_sync(members: Sequence[Agent], message: str | Message,
                              **options: Any) -> ChatResult:  # fmt: skip
     """Synchronous :func:`initiate_group_chat`."""
-    from graphflow.graph import run_sync
+    from graphflow.runs import run_sync
 
     return run_sync(initiate_group_chat(members, message, **options))

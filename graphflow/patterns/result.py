@@ -4,20 +4,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphflow.context import RunContext
 from graphflow.errors import DefinitionError, Problem
-from graphflow.kinds.base import Services
 from graphflow.messages import Message
 from graphflow.results import RunResult
 from graphflow.store import RunStore, open_store
 
-__all__ = ["ChatResult", "HumanInput", "Runner", "make_services"]
+__all__ = ["ChatResult", "HumanInput", "Runner", "run_context"]
 
 #: Answers for human checkpoints: a list used in order, or a function of the question.
 HumanInput = Sequence[str] | Callable[[str], str] | None
@@ -72,7 +70,7 @@ class ChatResult:
 
     def resume_sync(self, answer: str) -> ChatResult:
         """Synchronous :meth:`resume`."""
-        from graphflow.graph import run_sync
+        from graphflow.runs import run_sync
 
         return run_sync(self.resume(answer))
 
@@ -88,45 +86,24 @@ def history(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return out
 
 
-def make_services(
-    models: Any = None,
-    *,
-    on_event: Callable[[Any], None] | None = None,
-    options: Mapping[str, Any] | None = None,
-) -> Services:
-    """Run services for a pattern run; ``models`` given as Python objects (a
+def run_context(models: Any = None, *, on_event: Callable[[Any], None] | None = None,
+                options: Mapping[str, Any] | None = None) -> RunContext:
+    """The run context of a pattern run: ``models`` given as Python objects (a
     ``ModelSet``, a ``ScriptedModel``, a ``ModelConfig`` or a list of them) become the
-    models of every graph in the run that has no ``models:`` section of its own."""
-    services = Services(emit=on_event or (lambda event: None), options=dict(options or {}))
-    model_set = _as_model_set(models)
-    if model_set is not None:
-        services.shared["graphflow.models:run"] = model_set
-    return services
-
-
-def _as_model_set(models: Any) -> Any:
-    if models is None or isinstance(models, (dict, list, str)):
-        return None
-    from graphflow.models import ModelSet
-
-    if isinstance(models, ModelSet):
-        return models
-    return ModelSet({"default": models})
+    models of every graph in the run that has no ``models:`` section of its own;
+    ``options`` may override ``model``, ``base_url`` and ``executor``. The pattern's
+    runner closes it when its chat ends (it spans the chat's answers and resumes)."""
+    given = {k: v for k, v in (options or {}).items() if k in ("model", "base_url", "executor")}
+    context = RunContext.with_models(None if isinstance(models, (dict, list, str)) else models,
+                                     close_at_end=False, **given)  # fmt: skip
+    if on_event is not None:
+        context.emit = on_event
+    return context
 
 
 def section_of(models: Any) -> Any:
     """The part of ``models`` a graph file can hold (a mapping or list), else ``None``."""
     return models if isinstance(models, (dict, list)) else None
-
-
-async def close_services(services: Services) -> None:
-    """Close what the run's nodes opened (model clients, caches, executors)."""
-    for close in reversed(services.closers):
-        with contextlib.suppress(Exception):
-            outcome = close()
-            if inspect.isawaitable(outcome):
-                await outcome
-    services.closers.clear()
 
 
 class Runner:
@@ -136,7 +113,7 @@ class Runner:
     Args:
         graph: the compiled graph.
         store: a store (``Store``, ``MemoryStore``), a database path, or ``None`` (in memory).
-        models: models given as Python objects (see :func:`make_services`).
+        models: models given as Python objects (see :func:`run_context`).
         human_input: answers for human checkpoints.
         on_event: called with every event.
         options: run options (``model``/``base_url`` overrides).
@@ -156,17 +133,17 @@ class Runner:
         self.options = dict(options or {})
         self.work_dir = work_dir
         self.given: list[str] = []
-        self.services: Services | None = None
+        self.context: RunContext | None = None
 
     def close(self) -> None:
         """Close the store when the runner opened it (a path was given)."""
         if self.owns_store and self.store.shared:
             self.store.close()
 
-    def _services(self) -> Services:
-        services = make_services(self.models, on_event=self.on_event, options=self.options)
-        services.store = self.store
-        return services
+    def _context(self) -> RunContext:
+        context = run_context(self.models, on_event=self.on_event, options=self.options)
+        context.store = self.store
+        return context
 
     def _next_answer(self, question: str) -> str | None:
         if self.answers:
@@ -178,26 +155,26 @@ class Runner:
     async def start(self, input: Any, variables: Mapping[str, Any] | None = None,
                     run_id: str | None = None) -> RunResult:  # fmt: skip
         """Start the run and continue it while answers last."""
-        self.services = self._services()
+        self.context = self._context()
         try:
             result = await self.graph.run(input, variables=variables, store=self.store,
                                           run_id=run_id, on_event=self.on_event,
-                                          work_dir=self.work_dir, services=self.services)  # fmt: skip
+                                          work_dir=self.work_dir, context=self.context)  # fmt: skip
             return await self._answer_loop(result)
         finally:
-            await close_services(self.services)
+            await self.context.services.aclose()
 
     async def resume(self, run_id: str, answer: str) -> RunResult:
         """Answer the checkpoint run ``run_id`` waits at and continue."""
-        self.services = self._services()
+        self.context = self._context()
         try:
             self.given.append(answer)
             result = await self.graph.resume(run_id, input=answer, store=self.store,
                                              on_event=self.on_event, work_dir=self.work_dir,
-                                             services=self.services)  # fmt: skip
+                                             context=self.context)  # fmt: skip
             return await self._answer_loop(result)
         finally:
-            await close_services(self.services)
+            await self.context.services.aclose()
 
     async def _answer_loop(self, result: RunResult) -> RunResult:
         while result.status == "waiting":
@@ -212,5 +189,5 @@ class Runner:
             self.given.append(answer)
             result = await self.graph.resume(result.run_id, input=answer, store=self.store,
                                              on_event=self.on_event, work_dir=self.work_dir,
-                                             services=self.services)  # fmt: skip
+                                             context=self.context)  # fmt: skip
         return result

@@ -274,6 +274,6 @@ def initiate_chats_sync(
     chats: Sequence[Chat | Mapping[str, Any]], **options: Any
 ) -> list[ChatResult]:
     """Synchronous :func:`initiate_chats`."""
-    from graphflow.graph import run_sync
+    from graphflow.runs import run_sync
 
     return run_sync(initiate_chats(chats, **options))

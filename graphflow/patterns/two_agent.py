@@ -172,6 +172,6 @@ async def initiate_chat(
 
 def initiate_chat_sync(sender: Agent, recipient: Agent, message: str, **options: Any) -> ChatResult:
     """Synchronous :func:`initiate_chat`."""
-    from graphflow.graph import run_sync
+    from graphflow.runs import run_sync
 
     return run_sync(initiate_chat(sender, recipient, message, **options))

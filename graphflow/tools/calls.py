@@ -151,7 +151,7 @@ async def execute_tool_calls(
 
     async def one(call: ToolCall, key: str) -> Message:
         context = ToolContext(
-            work_dir=ctx.services.work_dir if ctx is not None else None,
+            work_dir=ctx.run.work_dir if ctx is not None else None,
             run_id=ctx.run_id if ctx is not None else "",
             node_id=node or "", step=ctx.step if ctx is not None else 0,
             call_id=call.id, options=dict(options or {}),

@@ -10,9 +10,8 @@ import pytest
 
 from graphflow import DefinitionError, Graph, Store
 from graphflow import events as ev
-from graphflow.kinds.base import Services
+from graphflow.context import RunContext
 from graphflow.models import ScriptedModel
-from graphflow.patterns.result import make_services
 
 
 def one_agent(models: Any = None, **options: Any) -> Graph:
@@ -40,7 +39,7 @@ def test_system_message_is_a_template_over_run_variables() -> None:
     model = ScriptedModel(["ok"])
     g = one_agent(system_message="You write about {topic} for {audience.name}.")
     g.variables = {"topic": "graphs", "audience": {"name": "students"}}
-    g.compile().run_sync("go", services=make_services(model))
+    g.compile().run_sync("go", context=RunContext.with_models(model))
     assert model.requests[0][0] == {"role": "system",
                                     "content": "You write about graphs for students."}  # fmt: skip
 
@@ -78,8 +77,8 @@ def test_offline_model_is_used_and_announced_once_per_run(caplog: pytest.LogCapt
 def test_run_options_override_the_graph_models(model_server: Any) -> None:
     server = model_server(["from the server"])
     g = one_agent({"scripted": ["from the script"]})
-    services = Services(options={"model": "served", "base_url": server.base_url})
-    result = g.compile().run_sync("hi", services=services)
+    context = RunContext(model="served", base_url=server.base_url)
+    result = g.compile().run_sync("hi", context=context)
     assert result.last.content == "from the server"
     assert server.requests == 1 and server.request_log[0]["model"] == "served"
 
@@ -139,7 +138,7 @@ def test_tool_calls_come_back_on_the_message_and_a_tool_node_runs_them() -> None
     g.add_edge("solver", "done", otherwise=True)
     g.add_edge("run_tools", "solver")
     model = ScriptedModel([call, "The answer is 42."])
-    result = g.compile().run_sync("What is 6 * 7?", services=make_services(model))
+    result = g.compile().run_sync("What is 6 * 7?", context=RunContext.with_models(model))
     asked, answered = result.messages[1], result.messages[2]
     assert asked.tool_calls and asked.tool_calls[0]["function"]["name"] == "calculate"
     assert answered.role == "tool" and answered.content == "42"
@@ -194,11 +193,11 @@ def test_a_re_executed_node_replays_its_recorded_answer() -> None:
             recorded[key] = await thunk()
         return recorded[key]
 
-    services = make_services(model)
+    context = RunContext.with_models(model)
     state = State(messages=[Message(role="user", content="hi")])
     import asyncio
 
-    replies = [asyncio.run(kind.run(NodeContext("r", 0, "a", state, services, effects=record)))
+    replies = [asyncio.run(kind.run(NodeContext("r", 0, "a", state, context, effects=record)))
                for _ in range(2)]  # fmt: skip
     assert [u.messages[0].content for u in replies if isinstance(u, Update)] == ["first", "first"]
     assert model.calls == 1

@@ -9,10 +9,10 @@ import pytest
 
 from graphflow import Graph
 from graphflow.agents.selection import GroupChatView
+from graphflow.context import RunContext
 from graphflow.errors import RunError
 from graphflow.models import ScriptedModel
 from graphflow.patterns import Agent, group_chat
-from graphflow.patterns.result import make_services
 
 NAMES = ["planner", "coder", "critic"]
 
@@ -27,7 +27,7 @@ def speakers(result: Any) -> list[str]:
 
 def run(graph: Graph, replies: Any = None, task: str = "task", **kwargs: Any) -> Any:
     model = ScriptedModel(replies or [f"turn {i}" for i in range(40)])
-    return graph.compile().run_sync(task, services=make_services(model), **kwargs)
+    return graph.compile().run_sync(task, context=RunContext.with_models(model), **kwargs)
 
 
 def test_round_robin_follows_member_order_and_max_round_ends_the_chat() -> None:
@@ -98,20 +98,20 @@ def test_selection_function_may_pick_a_member_a_method_or_end() -> None:
 
 def test_manual_selection_waits_for_a_person_and_validates_the_answer() -> None:
     graph = group_chat(team(), selection="manual", max_round=5).compile()
-    services = make_services(ScriptedModel([f"turn {i}" for i in range(9)]))
+    context = RunContext.with_models(ScriptedModel([f"turn {i}" for i in range(9)]))
     from graphflow import Store
 
     store = Store(":memory:")
-    result = graph.run_sync("task", store=store, services=services)
+    result = graph.run_sync("task", store=store, context=context)
     assert result.status == "waiting"
     waiting = store.get_run(result.run_id).waiting
     assert waiting is not None and waiting["nodes"]["manager"]["options"] == NAMES
-    result = graph.resume_sync(result.run_id, input="nobody", store=store, services=services)
+    result = graph.resume_sync(result.run_id, input="nobody", store=store, context=context)
     assert result.status == "waiting" and "'nobody' is not one of the candidates" in result.question
     for answer in ("critic", "1", ""):  # a name, a number, enter = next in order
-        result = graph.resume_sync(result.run_id, input=answer, store=store, services=services)
+        result = graph.resume_sync(result.run_id, input=answer, store=store, context=context)
     assert speakers(result) == ["critic", "planner", "coder"]
-    result = graph.resume_sync(result.run_id, input="exit", store=store, services=services)
+    result = graph.resume_sync(result.run_id, input="exit", store=store, context=context)
     assert (result.status, result.reason) == ("completed", "exit: the person ended the chat")
 
 
@@ -191,19 +191,20 @@ def test_selection_function_by_import_path_keeps_the_graph_serializable() -> Non
 def test_filtered_views_limit_what_members_see() -> None:
     model = ScriptedModel([f"turn {i}" for i in range(10)])
     graph = group_chat(team(), selection="round_robin", max_round=5, view={"last": 1})
-    graph.compile().run_sync("the task", services=make_services(model))
+    graph.compile().run_sync("the task", context=RunContext.with_models(model))
     fourth = model.requests[3]  # planner again: sees the task and the last message only
     assert [m["content"] for m in fourth[1:]] == ["the task", "turn 2"]
     broadcast = ScriptedModel([f"turn {i}" for i in range(10)])
     group_chat(team(), selection="round_robin", max_round=5).compile().run_sync(
-        "the task", services=make_services(broadcast))  # fmt: skip
+        "the task", context=RunContext.with_models(broadcast))  # fmt: skip
     assert len(broadcast.requests[3]) == 1 + 4
 
 
 def test_a_router_reads_its_successors_from_the_compiled_graph() -> None:
     from graphflow import State
     from graphflow.agents.neighbourhood import neighbourhood
-    from graphflow.kinds.base import NodeContext, Services
+    from graphflow.context import RunContext
+    from graphflow.kinds.base import NodeContext
 
     g = Graph("hood", entry="manager")
     g.add_node("manager", kind="router", selection="round_robin")
@@ -214,8 +215,8 @@ def test_a_router_reads_its_successors_from_the_compiled_graph() -> None:
         g.add_edge("manager", target)
     g.add_edge("coder", "manager").add_edge("reviewer", "manager")
     graph = g.compile()
-    # no store in the services: nothing is read back from the graph stored with a run
-    ctx = NodeContext("r", 0, "manager", State(), Services(), graph=graph)
+    # no store in the run context: nothing is read back from the graph stored with a run
+    ctx = NodeContext("r", 0, "manager", State(), RunContext(), graph=graph)
     hood = neighbourhood(ctx, "manager")
     assert [(m.node, m.name, m.description, m.kind) for m in hood.members] == [
         ("coder", "Coder", "Writes the code.", "agent"),
@@ -223,8 +224,8 @@ def test_a_router_reads_its_successors_from_the_compiled_graph() -> None:
                                  "concrete changes.", "agent"),
     ]  # fmt: skip
     assert [m.node for m in hood.ends] == ["done"]
-    fresh = NodeContext("r", 0, "manager", State(), Services(), graph=graph)
+    fresh = NodeContext("r", 0, "manager", State(), RunContext(), graph=graph)
     with pytest.raises(RunError, match="add an edge manager → critic"):
         neighbourhood(fresh, "manager", members=["coder", "critic"])
     with pytest.raises(RunError, match="needs the compiled graph"):
-        neighbourhood(NodeContext("r", 0, "manager", State(), Services()), "manager")
+        neighbourhood(NodeContext("r", 0, "manager", State(), RunContext()), "manager")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from graphflow import Graph
+from graphflow.context import RunContext
 from graphflow.models import ScriptedModel
-from graphflow.patterns.result import make_services
 
 
 def ping_pong(**limits: Any) -> Graph:
@@ -25,7 +25,7 @@ def ping_pong(**limits: Any) -> Graph:
 
 def run(graph: Graph, model: ScriptedModel | None = None) -> Any:
     model = model or ScriptedModel([f"message {i}" for i in range(100)])
-    return graph.compile().run_sync("start", services=make_services(model))
+    return graph.compile().run_sync("start", context=RunContext.with_models(model))
 
 
 @pytest.mark.parametrize(
@@ -92,10 +92,10 @@ def test_max_rounds_counts_agent_turns_and_survives_a_resume(tmp_path: Any) -> N
     graph = g.compile()
     model = ScriptedModel([f"turn {i}" for i in range(10)])
     with Store(tmp_path / "runs.db") as store:
-        first = graph.run_sync("start", store=store, services=make_services(model))
+        first = graph.run_sync("start", store=store, context=RunContext.with_models(model))
         assert first.status == "waiting"  # two agent turns so far, four notes
         done = graph.resume_sync(first.run_id, input="yes", store=store,
-                                 services=make_services(model))  # fmt: skip
+                                 context=RunContext.with_models(model))  # fmt: skip
     agent_said = [m.content for m in done.messages if m.node == "agent"]
     assert (done.status, done.reason) == ("limit_reached", "max_rounds (4) reached")
     assert agent_said == ["turn 0", "turn 1", "turn 2", "turn 3"]

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from graphflow import Graph
+from graphflow.context import RunContext
 from graphflow.errors import DefinitionError, ExecutorUnavailable
 from graphflow.execution import LocalExecutor, registry
-from graphflow.kinds.base import BuildContext, NodeContext, Services
+from graphflow.kinds.base import BuildContext, NodeContext
 from graphflow.kinds.code import NO_CODE_REPLY, CodeConfig, CodeKind
 from graphflow.messages import Message, State, Update
 
@@ -32,15 +33,15 @@ class Journal:
         return self.entries[key]
 
 
-def context(text: str, services: Services, journal: Journal | None = None) -> NodeContext:
+def context(text: str, run: RunContext, journal: Journal | None = None) -> NodeContext:
     state = State(messages=[Message(role="assistant", name="coder", content=text)])
-    return NodeContext("run-1", 3, "run", state, services, effects=journal)
+    return NodeContext("run-1", 3, "run", state, run, effects=journal)
 
 
 async def test_runs_the_last_messages_code_and_replies_like_autogen(tmp_path: Path) -> None:
-    services = Services(work_dir=tmp_path / "work")
+    run = RunContext(work_dir=tmp_path / "work")
     update = await make_kind(executor="local").run(
-        context("Try this:\n```python\nprint(6 * 7)\n```", services)
+        context("Try this:\n```python\nprint(6 * 7)\n```", run)
     )
     assert isinstance(update, Update)
     (reply,) = update.messages
@@ -52,7 +53,7 @@ async def test_runs_the_last_messages_code_and_replies_like_autogen(tmp_path: Pa
 
 async def test_failure_sets_the_exit_code(tmp_path: Path) -> None:
     update = await make_kind(executor="local").run(
-        context("```python\nraise SystemExit(5)\n```", Services(work_dir=tmp_path))
+        context("```python\nraise SystemExit(5)\n```", RunContext(work_dir=tmp_path))
     )
     assert update.variables == {"exit_code": 5}
     assert update.messages[0].content.startswith("exitcode: 5 (execution failed)")
@@ -60,27 +61,27 @@ async def test_failure_sets_the_exit_code(tmp_path: Path) -> None:
 
 async def test_no_code_blocks_gets_a_helpful_reply(tmp_path: Path) -> None:
     update = await make_kind(executor="local").run(context("Just words.",
-                                                           Services(work_dir=tmp_path)))  # fmt: skip
+                                                           RunContext(work_dir=tmp_path)))  # fmt: skip
     assert update.messages[0].content == NO_CODE_REPLY
     assert update.variables == {"exit_code": None}
 
 
 async def test_one_executor_per_run_closed_with_the_run(tmp_path: Path) -> None:
-    services = Services(work_dir=tmp_path)
+    run = RunContext(work_dir=tmp_path)
     kind, other = make_kind(executor="local"), make_kind(executor="local", timeout=5)
-    await kind.run(context("```sh\necho 1\n```", services))
-    await other.run(context("```sh\necho 2\n```", services))
-    executors = [v for k, v in services.shared.items() if k.startswith("executor:local")]
+    await kind.run(context("```sh\necho 1\n```", run))
+    await other.run(context("```sh\necho 2\n```", run))
+    executors = [v for k, v in run.services.executors.items() if k.startswith("local:")]
     assert len(executors) == 1 and isinstance(executors[0], LocalExecutor)
-    assert services.closers == [executors[0].close]
+    assert run.services.closers == [executors[0].close]
 
 
 async def test_a_journaled_execution_is_not_run_again(tmp_path: Path) -> None:
-    services, journal = Services(work_dir=tmp_path), Journal()
+    run, journal = RunContext(work_dir=tmp_path), Journal()
     text = "```python\nwith open('runs.txt', 'a') as f:\n    f.write('x')\nprint('ran')\n```"
-    first = await make_kind(executor="local").run(context(text, services, journal))
+    first = await make_kind(executor="local").run(context(text, run, journal))
     # The node re-executes after a crash: the journal replays the recorded result.
-    again = await make_kind(executor="local").run(context(text, Services(work_dir=tmp_path),
+    again = await make_kind(executor="local").run(context(text, RunContext(work_dir=tmp_path),
                                                           journal))  # fmt: skip
     assert (tmp_path / "runs.txt").read_text() == "x"
     assert first.messages[0].content == again.messages[0].content
@@ -93,14 +94,14 @@ async def test_auto_without_isolation_asks_for_local_explicitly(
     monkeypatch.setitem(registry._PROBES, "sandbox", lambda: "bwrap is not installed")
     monkeypatch.setitem(registry._PROBES, "docker", lambda: "no Docker engine answers")
     with pytest.raises(ExecutorUnavailable, match="executor: local"):
-        await make_kind().run(context("```python\nprint(1)\n```", Services(work_dir=tmp_path)))
+        await make_kind().run(context("```python\nprint(1)\n```", RunContext(work_dir=tmp_path)))
 
 
 async def test_run_option_overrides_auto(tmp_path: Path) -> None:
-    services = Services(work_dir=tmp_path, options={"executor": "local"})
-    update = await make_kind().run(context("```python\nprint('x')\n```", services))
+    run = RunContext(work_dir=tmp_path, executor="local")
+    update = await make_kind().run(context("```python\nprint('x')\n```", run))
     assert update.variables == {"exit_code": 0}
-    assert any(k.startswith("executor:local") for k in services.shared)
+    assert any(k.startswith("local:") for k in run.services.executors)
 
 
 def test_bad_options_are_definition_errors() -> None:

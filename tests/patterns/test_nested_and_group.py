@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from graphflow import Graph
+from graphflow.context import RunContext
 from graphflow.models import ScriptedModel
 from graphflow.patterns import (
     Agent,
@@ -15,7 +16,6 @@ from graphflow.patterns import (
     group_chat,
     two_agent_chat,
 )
-from graphflow.patterns.result import make_services
 
 
 def edges(dot: str) -> set[tuple[str, str]]:
@@ -39,7 +39,7 @@ def writing_graph() -> Graph:
 def test_nested_chat_reply_comes_from_the_inner_run() -> None:
     model = ScriptedModel(["draft", "needs a title"])
     graph = writing_graph().compile()
-    result = graph.run_sync("write", services=make_services(model))
+    result = graph.run_sync("write", context=RunContext.with_models(model))
     reply = result.last
     assert (reply.node, reply.name, reply.content) == ("critic", "reviewer", "needs a title")
     inner_request = model.requests[1]
@@ -61,7 +61,7 @@ def test_nested_list_of_chats_starts_from_the_received_message() -> None:
     add_nested_chat(outer, "panel", [Chat(proxy, AssistantAgent("a"), max_turns=1),
                                      Chat(proxy, AssistantAgent("b"), "Check it.", max_turns=1)])  # fmt: skip
     outer.add_edge("asker", "panel")
-    result = outer.compile().run_sync("go", services=make_services(
+    result = outer.compile().run_sync("go", context=RunContext.with_models(
         ScriptedModel(["question?", "first answer", "checked"])))  # fmt: skip
     assert result.last.content == "checked" and result.last.node == "panel"
 
@@ -91,13 +91,13 @@ def test_group_member_who_asks_a_person_is_reached_through_its_checkpoint() -> N
     team = [Agent("planner", human_input_mode="NEVER"), UserProxyAgent("boss")]
     graph = group_chat(team, selection="round_robin", max_round=4).compile()
     assert {e.target for e in graph.out_edges["manager"]} == {"planner", "boss_human", "done"}
-    services = make_services(ScriptedModel(["plan", "plan 2"]))
+    context = RunContext.with_models(ScriptedModel(["plan", "plan 2"]))
     from graphflow import Store
 
     store = Store(":memory:")
-    result = graph.run_sync("task", store=store, services=services)
+    result = graph.run_sync("task", store=store, context=context)
     assert result.status == "waiting" and "boss_human" in result.waiting
-    result = graph.resume_sync(result.run_id, input="ship it", store=store, services=services)
+    result = graph.resume_sync(result.run_id, input="ship it", store=store, context=context)
     said = [(m.name, m.content) for m in result.messages]
     assert said == [("user", "task"), ("planner", "plan"), ("boss", "ship it"),
                     ("planner", "plan 2")]  # fmt: skip
@@ -111,8 +111,9 @@ def test_a_subgraph_node_runs_its_inner_graph_through_its_context() -> None:
     import pytest
 
     from graphflow import Message, State
+    from graphflow.context import RunContext
     from graphflow.errors import RunError
-    from graphflow.kinds.base import NodeContext, Services
+    from graphflow.kinds.base import NodeContext
 
     inner = Graph("inner", entry="echo")
     inner.add_node("echo", lambda s: f"inner got {s.last.content}")
@@ -127,12 +128,12 @@ def test_a_subgraph_node_runs_its_inner_graph_through_its_context() -> None:
         calls.append((ctx.node_id, graph.name, input, dict(variables)))
         return await graph.run(input, variables=variables)
 
-    update = asyncio.run(kind.run(NodeContext("r", 0, "nested", state, Services(),
+    update = asyncio.run(kind.run(NodeContext("r", 0, "nested", state, RunContext(),
                                               child_runs=child_runs)))  # fmt: skip
     assert calls == [("nested", "inner", "hi", {"n": 1})]
     assert [(m.node, m.content) for m in update.messages] == [("nested", "inner got hi")]
     with pytest.raises(RunError, match="cannot run a nested graph outside a run"):
-        asyncio.run(kind.run(NodeContext("r", 0, "nested", state, Services())))
+        asyncio.run(kind.run(NodeContext("r", 0, "nested", state, RunContext())))
 
 
 def test_a_nested_graph_without_models_uses_the_enclosing_graphs_models() -> None:

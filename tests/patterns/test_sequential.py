@@ -87,13 +87,13 @@ def test_a_person_in_the_second_chat_pauses_and_resumes_the_whole_sequence() -> 
     items = [Chat(PROXY, AssistantAgent(), "one", max_turns=1),
              Chat(asking, AssistantAgent(), "two", max_turns=2)]  # fmt: skip
     graph = sequential_chats(items).compile()
-    from graphflow.patterns.result import make_services
+    from graphflow.context import RunContext
 
     store = Store(":memory:")
-    services = make_services(ScriptedModel(["first", "second", "third"]))
-    result = graph.run_sync(None, store=store, services=services)
+    context = RunContext.with_models(ScriptedModel(["first", "second", "third"]))
+    result = graph.run_sync(None, store=store, context=context)
     assert result.status == "waiting" and result.waiting == {"chat_1": result.question}
-    result = graph.resume_sync(result.run_id, input="go on", store=store, services=services)
+    result = graph.resume_sync(result.run_id, input="go on", store=store, context=context)
     assert result.status == "completed"
     done = chat_results(store, result.run_id, items)
     assert [m["content"] for m in done[1].chat_history] == [

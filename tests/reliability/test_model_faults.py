@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from graphflow import Graph, RunResult, Store
+from graphflow.context import RunContext
 from graphflow.models import ModelClient, ModelSet, ScriptRequest
-from graphflow.patterns.result import make_services
 from graphflow.testing import FAST_RETRY, Fault, ModelServer, server_config
 
 SCENARIOS = int(os.environ.get("GRAPHFLOW_FAULT_SCENARIOS", "6"))
@@ -92,16 +92,13 @@ def models(server: ModelServer, *, fallback: bool = True, timeout: float = 0.3) 
 async def go(graph: Any, store: Store, server: ModelServer, *, run_id: str | None = None,
              fallback: bool = True) -> RunResult:  # fmt: skip
     """Run (or, with ``run_id``, resume) ``graph``, closing its model clients after."""
-    services = make_services(models(server, fallback=fallback))
+    context = RunContext.with_models(models(server, fallback=fallback))
     try:
         if run_id is not None:
-            return await graph.resume(run_id, store=store, services=services)
-        return await graph.run(TASK, store=store, services=services)
+            return await graph.resume(run_id, store=store, context=context)
+        return await graph.run(TASK, store=store, context=context)
     finally:
-        for close in reversed(services.closers):
-            outcome = close()
-            if hasattr(outcome, "__await__"):
-                await outcome
+        await context.services.aclose()
 
 
 def said(result: RunResult) -> list[tuple[Any, ...]]:

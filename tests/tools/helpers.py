@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from graphflow.kinds.base import NodeContext, Services
+from graphflow.context import RunContext
+from graphflow.kinds.base import NodeContext
 from graphflow.messages import Message, State
 
 __all__ = ["Journal", "call", "node_context"]
@@ -28,7 +29,7 @@ class Journal:
 def node_context(work_dir: Path | None = None, journal: Journal | None = None,
                  messages: list[Message] | None = None) -> NodeContext:  # fmt: skip
     return NodeContext("run-7", 2, "tools", State(messages=list(messages or [])),
-                       Services(work_dir=work_dir), effects=journal)  # fmt: skip
+                       RunContext(work_dir=work_dir), effects=journal)  # fmt: skip
 
 
 def call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
