@@ -140,18 +140,23 @@ def upward_imports(graph: nx.DiGraph) -> list[tuple[str, str]]:
 
 
 def to_dot(graph: nx.DiGraph) -> str:
-    """The part graph as DOT, one cluster per layer, top layer first."""
-    lines = ["digraph layers {", '  rankdir=TB; node [shape=box, fontname="Helvetica"];',
-             '  compound=true; newrank=true;']  # fmt: skip
+    """The part graph as DOT: one row per layer, top layer first, drawing the transitive
+    reduction (an import implied by a chain of others is left out, so the picture stays
+    readable; the check functions above use every edge)."""
+    reduced = nx.transitive_reduction(graph) if nx.is_directed_acyclic_graph(graph) else graph
+    lines = ["digraph layers {", '  rankdir=TB; newrank=true; nodesep=0.25; ranksep=0.45;',
+             '  node [shape=box, style="rounded,filled", fillcolor="#f4f6fb", '
+             'fontname="Helvetica", fontsize=11];',
+             '  edge [color="#8a94a8", arrowsize=0.6];']  # fmt: skip
     for index, (title, parts) in enumerate(LAYERS):
         present = [p for p in parts if p in graph]
         if not present:
             continue
-        lines.append(f'  subgraph cluster_{index} {{ label="{title}"; style=rounded; '
-                     'color=grey;')  # fmt: skip
-        lines.extend(f'    "{p}";' for p in present)
+        lines.append(f'  subgraph cluster_{index} {{ label="{title}"; labeljust=l; '
+                     'style=rounded; color="#c8cfdc"; fontname="Helvetica"; fontsize=10;')  # fmt: skip
+        lines.append("    { rank=same; " + " ".join(f'"{p}";' for p in present) + " }")
         lines.append("  }")
-    lines.extend(f'  "{a}" -> "{b}";' for a, b in sorted(graph.edges))
+    lines.extend(f'  "{a}" -> "{b}";' for a, b in sorted(reduced.edges))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
