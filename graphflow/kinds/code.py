@@ -11,6 +11,7 @@ Options (graph file)::
       image: graphflow-python:local   # docker only
       memory: 1g            # per-process (sandbox) or per-container (docker) memory
       languages: [python, sh, bash]
+      pass_env: [MY_SETTING]   # environment variables the code may see (opt-in)
 
 The reply is a ``user`` message ``exitcode: N (execution succeeded|failed)\\nCode
 output: …`` and the variable ``exit_code`` is set (``None`` when there was no code).
@@ -27,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from graphflow.errors import ExecutionError
 from graphflow.execution import (
     DEFAULT_OUTPUT_LIMIT,
     DEFAULT_TIMEOUT,
@@ -67,6 +69,8 @@ class CodeConfig(KindConfig):
     memory: str | None = Field(default=None, description="memory limit, e.g. 512m")
     languages: list[str] = Field(default_factory=lambda: list(RUNNABLE_LANGUAGES),
                                  description="languages this node runs")  # fmt: skip
+    pass_env: list[str] = Field(default_factory=list, description="environment variables "
+                                "passed to the code (model keys are refused)")  # fmt: skip
 
     @field_validator("languages")
     @classmethod
@@ -77,6 +81,16 @@ class CodeConfig(KindConfig):
             raise ValueError(f"languages {bad or value} are not runnable; choose from "
                              f"{', '.join(RUNNABLE_LANGUAGES)}")  # fmt: skip
         return sorted(set(names), key=names.index)
+
+    @field_validator("pass_env")
+    @classmethod
+    def _passable(cls, value: list[str]) -> list[str]:
+        from graphflow.execution.env import check_pass_env
+
+        try:
+            return list(check_pass_env(value))
+        except ExecutionError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def _blocks_key(blocks: list[CodeBlock]) -> str:
@@ -110,6 +124,8 @@ class CodeKind(NodeKind):
             options["image"] = self.config.image
         if self.config.memory:
             options["memory"] = self.config.memory
+        if self.config.pass_env:
+            options["pass_env"] = tuple(self.config.pass_env)
         shown = {k: v for k, v in options.items() if k != "run_id"}
         key = f"executor:{name}:{json.dumps(shown, sort_keys=True)}"
 

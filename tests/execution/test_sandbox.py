@@ -106,7 +106,8 @@ async def test_timeout_kills_the_sandboxed_processes(tmp_path: Path) -> None:
 
 async def test_processes_that_start_their_own_session_end_with_the_code(tmp_path: Path) -> None:
     marker = f"graphflow-escape-{os.getpid()}"
-    code = f"```sh\nsetsid sh -c 'exec -a {marker} sleep 300' &\necho started\n```"
+    # (dash has no `exec -a`: the marker rides in the waiting shell's command line)
+    code = f"```sh\nsetsid sh -c 'sleep 300; : {marker}' &\necho started\n```"
     result = await SandboxExecutor().run(extract_code_blocks(code), tmp_path, 20)
     assert result.output == "started\n"
 
