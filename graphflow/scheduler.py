@@ -39,6 +39,7 @@ from graphflow.kinds.base import NodeContext, Services
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
+from graphflow.secrets import redact
 from graphflow.store import Store
 from graphflow.usage import accumulate, by_node_from_steps, usage_exceeds
 
@@ -393,6 +394,7 @@ class _Execution:
             f"node {node_id!r} raised {type(exc).__name__}: {exc}")  # fmt: skip
         detail = "".join(traceback.format_exception(exc)[-6:]) if not isinstance(
             exc, (NoTransitionError, ConditionError)) else ""  # fmt: skip
+        message, detail = redact(message), redact(detail)  # keys never reach store or events
         self.store.set_status(self.run_id, "failed", reason=f"error in node {node_id!r}",
                               error=message + ("\n\n" + detail if detail else ""))  # fmt: skip
         self.emit(ev.RunError(self.run_id, step, node_id, message))

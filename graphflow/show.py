@@ -14,13 +14,19 @@ def run_as_dict(store: Any, run_id: str) -> dict[str, Any]:
     variables, visits = store.load_variables(run_id, record.last_step)
     return {
         "run_id": record.run_id, "graph": record.graph, "source": record.source,
-        "status": record.status, "reason": record.reason, "error": record.error,
+        "status": record.status, "reason": record.reason, "error": _redacted(record.error),
         "waiting": record.waiting, "steps": record.last_step + 1,
         "parent_run": record.parent_run, "forked_at": record.forked_at,
         "created_at": record.created_at, "updated_at": record.updated_at,
         "variables": variables, "visits": visits, "usage": _usage(store, run_id, record.usage),
         "messages": store.message_rows(run_id),
     }  # fmt: skip
+
+
+def _redacted(text: str | None) -> str | None:
+    from graphflow.secrets import redact
+
+    return redact(text) if text else text
 
 
 def _usage(store: Any, run_id: str, totals: dict[str, Any] | None) -> dict[str, Any]:
