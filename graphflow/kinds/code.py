@@ -82,6 +82,17 @@ class CodeConfig(KindConfig):
                              f"{', '.join(RUNNABLE_LANGUAGES)}")  # fmt: skip
         return sorted(set(names), key=names.index)
 
+    @field_validator("executor")
+    @classmethod
+    def _not_local_in_safe_mode(cls, value: str) -> str:
+        from graphflow.imports import current_import_policy
+
+        if value == "local" and current_import_policy() is not None:
+            raise ValueError("in safe mode a graph may not choose `executor: local` (it would "
+                             "run model-written code unsandboxed); leave it on auto and pass "
+                             "--executor local on the command line if you mean it")  # fmt: skip
+        return value
+
     @field_validator("pass_env")
     @classmethod
     def _passable(cls, value: list[str]) -> list[str]:

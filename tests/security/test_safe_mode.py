@@ -170,12 +170,38 @@ edges:
 
 
 def test_every_bundled_graph_validates_and_loads_in_safe_mode() -> None:
+    """Except debug_loop, which chooses the local executor (its code is scripted) and is
+    therefore refused in safe mode."""
     from graphflow.imports import safe_imports
 
     graphs = sorted((bundled_dir("graphs") or Path("graphs")).glob("*.yaml"))
-    assert graphs
+    local = [g for g in graphs if g.stem == "debug_loop"]
+    graphs = [g for g in graphs if g not in local]
+    assert graphs and local
     checked = cli("--safe", "validate", *[str(g) for g in graphs])
     assert checked.exit_code == 0, checked.output
+    refused = cli("--safe", "validate", str(local[0]))
+    assert refused.exit_code == 2 and "executor: local" in refused.output
     with safe_imports():
         for graph in graphs:
             load(graph)
+
+
+def test_a_graph_cannot_choose_the_local_executor_in_safe_mode(tmp_path: Path) -> None:
+    """``executor: local`` in a graph file would run model-written code on the host."""
+    graph = tmp_path / "local.yaml"
+    graph.write_text("""graph: local
+entry: run
+nodes:
+  run: {kind: code, executor: local}
+  done: {kind: end}
+edges:
+  - {from: run, to: done}
+""")
+    refused = cli("--safe", "validate", str(graph))
+    assert refused.exit_code == 2 and "executor: local" in refused.output, refused.output
+    chosen = graph.read_text().replace("executor: local", "executor: auto")
+    graph.write_text(chosen)
+    ran = cli("--safe", "run", str(graph), "--executor", "local", "--input", "no code here",
+              "--db", str(tmp_path / "runs.db"))  # fmt: skip
+    assert ran.exit_code == 0, ran.output  # the person at the command line may choose it
