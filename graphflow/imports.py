@@ -16,6 +16,12 @@ modules should import one another relatively (``from .helpers import x``).
 
 Any other path is imported the usual way, with the graph file's directory, its parent and the
 current directory searched after the installed packages.
+
+Every import path a graph file, a node catalog entry or a stored run names (function
+nodes' ``call``, tools, routers' ``selection``, agents' ``postprocess``, scripted-model
+functions) is resolved here, so this is where safe mode checks them
+(:mod:`graphflow.import_policy`): in safe mode a ``nodes.…`` path names the bundled
+catalog only, unless the user allowed ``nodes``.
 """
 
 from __future__ import annotations
@@ -32,8 +38,19 @@ from types import ModuleType
 from typing import Any
 
 from graphflow.catalog import BUNDLED_PACKAGE, bundled_dir, node_module_roots
+from graphflow.import_policy import (
+    ImportPolicy,
+    ImportRefused,
+    NotImported,
+    check_after_import,
+    check_before_import,
+    current_import_policy,
+    safe_imports,
+)
 
-__all__ = ["CATALOG_NAME", "import_graph_module", "resolve_import"]
+__all__ = ["CATALOG_NAME", "ImportPolicy", "ImportRefused", "NotImported",
+           "current_import_policy", "import_graph_module", "resolve_import",
+           "safe_imports"]  # fmt: skip
 
 #: The first part of the import paths that name the node catalog (``nodes.tools.text``).
 CATALOG_NAME = "nodes"
@@ -58,6 +75,9 @@ def resolve_import(path: str, base_dir: Path | None = None) -> Any:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise LookupError(f"{path!r} is not an import path; write it as package.module:function")
+    stand_in = check_before_import(path, module_name, attr)
+    if stand_in is not None:
+        return stand_in
     module = import_graph_module(module_name, base_dir)
     target: Any = module
     for part in attr.split("."):
@@ -67,6 +87,7 @@ def resolve_import(path: str, base_dir: Path | None = None) -> Any:
             raise LookupError(
                 f"module {module_name!r} has no attribute {attr!r}; check the name after ':'"
             ) from None
+    check_after_import(path, module, attr)
     return target
 
 
@@ -112,6 +133,9 @@ def _project_on_path(base_dir: Path | None) -> Iterator[None]:
 def _import_from_catalog(module_name: str, rest: str, base_dir: Path | None) -> ModuleType:
     bundled = bundled_dir("nodes")
     roots = node_module_roots(base_dir)
+    policy = current_import_policy()
+    if policy is not None and "nodes" not in policy.user_modules():
+        roots = [r for r in roots if r == bundled]  # safe mode: the bundled catalog only
     for root in roots:
         if root == bundled:
             package = f"{BUNDLED_PACKAGE}.{CATALOG_NAME}"

@@ -38,6 +38,7 @@ from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
+from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
 
 if TYPE_CHECKING:
@@ -354,6 +355,7 @@ class _Execution:
             f"node {node_id!r} raised {type(exc).__name__}: {exc}")  # fmt: skip
         detail = "".join(traceback.format_exception(exc)[-6:]) if not isinstance(
             exc, (NoTransitionError, ConditionError)) else ""  # fmt: skip
+        message, detail = redact(message), redact(detail)  # keys never reach store or events
         self.store.set_status(self.run_id, "failed", reason=f"error in node {node_id!r}",
                               error=message + ("\n\n" + detail if detail else ""),
                               failed_node=node_id, failed_step=step)  # fmt: skip

@@ -25,7 +25,7 @@ def _read(store: RunReader, run_id: str) -> tuple[dict[str, Any], list[MessageRo
     variables, visits = store.load_variables(run_id, record.last_step)
     return {
         "run_id": record.run_id, "graph": record.graph, "source": record.source,
-        "status": record.status, "reason": record.reason, "error": record.error,
+        "status": record.status, "reason": record.reason, "error": _redacted(record.error),
         "failed_node": record.failed_node, "failed_step": record.failed_step,
         "waiting": record.waiting, "steps": record.last_step + 1,
         "parent_run": record.parent_run, "forked_at": record.forked_at,
@@ -34,6 +34,12 @@ def _read(store: RunReader, run_id: str) -> tuple[dict[str, Any], list[MessageRo
         "variables": variables, "visits": visits, "usage": _usage(store, run_id, record.usage),
         "messages": [_message(m) for m in rows],
     }, rows  # fmt: skip
+
+
+def _redacted(text: str | None) -> str | None:
+    from graphflow.secrets import redact
+
+    return redact(text) if text else text
 
 
 def _message(row: MessageRow) -> dict[str, Any]:

@@ -33,7 +33,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scheduler", ("scheduler", "resuming")),
     ("agents runtime and node kinds", ("agents", "kinds")),
     ("run context and compiled graph", ("context", "graph", "spec", "conditions", "results")),
-    ("services", ("store", "models", "execution", "tools", "testing", "imports", "catalog",
+    ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
+                  "catalog",
                   "secrets")),
     ("foundations", ("messages", "events", "errors", "bundled")),
 )

@@ -33,8 +33,20 @@ __all__ = ["EXIT_CODES", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="graphflow")
-def main() -> None:
+@click.option("--safe", is_flag=True, envvar="GRAPHFLOW_SAFE",
+              help="Safe mode: graph files, node catalogs and stored runs may only name import "
+                   "paths of the bundled catalog, registered entry points and --allow-import "
+                   "modules; `validate` imports nothing.")
+@click.option("--allow-import", "allow_imports", multiple=True, metavar="MODULE",
+              help="A module (and its submodules) safe mode allows; implies --safe.")
+@click.pass_context
+def main(ctx: click.Context, safe: bool, allow_imports: tuple[str, ...]) -> None:
     """graphflow: multi-agent conversations compiled from graphs, checkpointed to SQLite."""
+    if safe or allow_imports:
+        from graphflow.imports import safe_imports
+
+        ctx.with_resource(safe_imports(allow_imports,
+                                       import_modules=ctx.invoked_subcommand != "validate"))
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,

@@ -12,6 +12,7 @@ whole call, not each block.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from graphflow.execution.codeblocks import RUNNABLE_LANGUAGES, CodeBlock
 from graphflow.execution.process import OutputBuffer
 from graphflow.execution.result import TIMEOUT_EXIT_CODE, CodeResult
 from graphflow.execution.workspace import write_block
+from graphflow.secrets import redact
 
 __all__ = ["DEFAULT_OUTPUT_LIMIT", "DEFAULT_TIMEOUT", "BlockExecutor", "CodeExecutor"]
 
@@ -56,9 +58,20 @@ class BlockExecutor:
     first failure. Subclasses implement :meth:`execute` (run one saved file)."""
 
     name: ClassVar[str] = ""
+    #: ``(uid, gid)`` the code runs as when that is not graphflow's own user (the
+    #: sandbox and docker run code as ``nobody`` when graphflow is root); the work dir
+    #: and the files graphflow saves for the code are given to that user.
+    code_owner: tuple[int, int] | None = None
 
     def __init__(self, *, languages: Sequence[str] = RUNNABLE_LANGUAGES) -> None:
         self.languages = tuple(languages)
+
+    def prepare(self, work_dir: Path) -> None:
+        """Make ``work_dir`` writable for the code's user (see :attr:`code_owner`)."""
+        if self.code_owner is not None:
+            info = os.stat(work_dir)
+            if (info.st_uid, info.st_gid) != self.code_owner:
+                os.chown(work_dir, *self.code_owner)
 
     def command(self, language: str, path: Path) -> list[str]:
         """The command that runs the saved file ``path`` of ``language``."""
@@ -96,6 +109,7 @@ class BlockExecutor:
             raise ExecutionError(f"timeout must be a positive number of seconds, not {timeout}")
         work_dir = Path(work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare(work_dir)
         buffer = OutputBuffer(output_limit)
         started = time.perf_counter()
         deadline = started + timeout
@@ -109,7 +123,7 @@ class BlockExecutor:
                 exit_code = 1
                 break
             try:
-                path = write_block(block, work_dir)
+                path = write_block(block, work_dir, owner=self.code_owner)
             except (ExecutionError, OSError) as exc:
                 buffer.feed(f"{exc}\n".encode())
                 exit_code = 1
@@ -129,7 +143,7 @@ class BlockExecutor:
                 break
             if exit_code != 0:
                 break
-        output = buffer.text()
+        output = redact(buffer.text())
         if timed_out:
             output += f"\n[timed out after {timeout:g} s; the processes were killed]\n"
         return CodeResult(

@@ -4,8 +4,11 @@ The container is created on the first execution of a run and reused by the next 
 (``docker exec``): the work dir is bind-mounted at its own path, the network is
 ``none``, memory and the number of processes are limited, every capability is dropped,
 privilege escalation is disabled, the root file system is read-only and ``/tmp`` is a
-small tmpfs. Code runs as the user running graphflow, so files it writes in the work
-dir belong to that user.
+small tmpfs; nothing else of the host is mounted (no Docker or other host sockets).
+Code runs as the user running graphflow, so files it writes in the work dir belong to
+that user — except when that user is root: then code runs as ``nobody`` (65534), and
+the work dir and the files graphflow saves for the code are given to ``nobody``. The
+environment is the allow-list of :mod:`graphflow.execution.env`.
 
 Each execution runs under a tiny in-container supervisor that puts the code in its own
 process group, kills the group at the deadline and reaps whatever the code left
@@ -38,10 +41,11 @@ from graphflow.execution.dockerhost import (
     owner_labels,
     remove_stale_containers,
 )
-from graphflow.execution.env import scrub_environment
+from graphflow.execution.env import check_pass_env, scrub_environment
 from graphflow.execution.process import OutputBuffer
 from graphflow.execution.result import TIMEOUT_EXIT_CODE
 from graphflow.execution.sandbox import parse_size
+from graphflow.execution.sandbox_view import code_user
 
 __all__ = ["DockerExecutor"]
 
@@ -88,7 +92,9 @@ class DockerExecutor(BlockExecutor):
         pids_limit: the most processes the container may hold.
         cpus: CPU share, e.g. ``1.5`` (``None``: no limit).
         tmp_size: size of the tmpfs mounted on ``/tmp``.
-        env: extra environment variables for the code.
+        env: extra environment variables for the code (set as given).
+        pass_env: names of graphflow's environment variables to pass to the code (model
+            keys and ``OAI_CONFIG_LIST`` are refused).
         pull: try ``docker pull`` when the image is missing.
         client: a ``docker.DockerClient`` to use (default: from the environment).
         languages: the languages this executor accepts.
@@ -114,6 +120,7 @@ class DockerExecutor(BlockExecutor):
         cpus: float | None = None,
         tmp_size: str = "64m",
         env: Mapping[str, str] | None = None,
+        pass_env: Sequence[str] = (),
         pull: bool = True,
         client: Any = None,
         languages: Sequence[str] = RUNNABLE_LANGUAGES,
@@ -126,6 +133,8 @@ class DockerExecutor(BlockExecutor):
         self.cpus = cpus
         self.tmp_size = tmp_size
         self.extra_env = dict(env or {})
+        self.pass_env = check_pass_env(pass_env)
+        self.code_owner = code_user()
         self.client = client or docker_client()
         ensure_image(self.client, self.image, pull=pull)
         self.container: Any = None
@@ -147,6 +156,10 @@ class DockerExecutor(BlockExecutor):
         return ["sh", str(path)]
 
     # -- the container ---------------------------------------------------------------
+
+    def _user(self) -> str:
+        uid, gid = self.code_owner or (os.getuid(), os.getgid())
+        return f"{uid}:{gid}"
 
     def _find_own(self, work_dir: Path) -> Any:
         """The running container this process made earlier for this run, if any."""
@@ -179,7 +192,7 @@ class DockerExecutor(BlockExecutor):
                 read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.tmp_size}"},
                 mem_limit=self.memory, memswap_limit=self.memory, pids_limit=self.pids_limit,
                 volumes={str(work_dir): {"bind": str(work_dir), "mode": "rw"}},
-                working_dir=str(work_dir), user=f"{os.getuid()}:{os.getgid()}",
+                working_dir=str(work_dir), user=self._user(),
                 environment={"HOME": str(work_dir), "LANG": "C.UTF-8"}, **options,
             )  # fmt: skip
         except Exception as exc:
@@ -204,7 +217,7 @@ class DockerExecutor(BlockExecutor):
               buffer: OutputBuffer) -> int:  # fmt: skip
         api = self.client.api
         exec_id = api.exec_create(container.id, argv, workdir=str(work_dir), environment=env,
-                                  user=f"{os.getuid()}:{os.getgid()}")["Id"]  # fmt: skip
+                                  user=self._user())["Id"]  # fmt: skip
         for chunk in api.exec_start(exec_id, stream=True):
             buffer.feed(chunk)
         for _ in range(50):  # the exit code can lag the end of the stream briefly
@@ -217,9 +230,7 @@ class DockerExecutor(BlockExecutor):
     def _kill_all(self, container: Any) -> None:
         try:
             api = self.client.api
-            api.exec_start(
-                api.exec_create(container.id, _KILL_ALL, user=f"{os.getuid()}:{os.getgid()}")["Id"]
-            )
+            api.exec_start(api.exec_create(container.id, _KILL_ALL, user=self._user())["Id"])
         except Exception:
             with contextlib.suppress(Exception):
                 container.kill()
@@ -232,8 +243,8 @@ class DockerExecutor(BlockExecutor):
             self._lock = asyncio.Lock()
         async with self._lock:
             container = await asyncio.to_thread(self._container_for, work_dir)
-            base = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-            env = scrub_environment(work_dir, base=base, extra=self.extra_env)
+            env = scrub_environment(work_dir, extra=self.extra_env, pass_env=self.pass_env,
+                                    path="/usr/local/bin:/usr/bin:/bin")  # fmt: skip
             wrapped = ["python3", "-I", "-S", "-c", _SUPERVISOR, f"{timeout:.3f}", *argv]
             started = time.perf_counter()
             job = asyncio.ensure_future(asyncio.to_thread(self._exec, container, wrapped,

@@ -92,6 +92,7 @@ async def run_process(
     env: Mapping[str, str],
     timeout: float,
     buffer: OutputBuffer,
+    pass_fds: Sequence[int] = (),
 ) -> ProcessOutcome:
     """Run ``argv`` in ``cwd``, feeding stdout and stderr (merged) into ``buffer``.
 
@@ -101,6 +102,7 @@ async def run_process(
         env: the complete environment of the process.
         timeout: seconds before the process group is killed.
         buffer: receives the output (capped by the buffer's limit).
+        pass_fds: descriptors the command inherits (all others are closed).
 
     Returns:
         The exit code (negative for a signal), whether the deadline killed it, and the
@@ -121,7 +123,8 @@ async def run_process(
         # A plain Popen: asyncio's own subprocess wait() also waits for the output pipe
         # to close, which a stray grandchild could hold open for ever.
         proc = subprocess.Popen(list(argv), cwd=str(cwd), env=dict(env), stdin=subprocess.DEVNULL,
-                                stdout=write_fd, stderr=write_fd, start_new_session=True)  # fmt: skip
+                                stdout=write_fd, stderr=write_fd, start_new_session=True,
+                                pass_fds=tuple(pass_fds))  # fmt: skip
     except BaseException:
         os.close(read_fd)
         raise

@@ -11,6 +11,7 @@ Options (graph file)::
       image: graphflow-python:local   # docker only
       memory: 1g            # per-process (sandbox) or per-container (docker) memory
       languages: [python, sh, bash]
+      pass_env: [MY_SETTING]   # environment variables the code may see (opt-in)
 
 The reply is a ``user`` message ``exitcode: N (execution succeeded|failed)\\nCode
 output: …`` and the variable ``exit_code`` is set (``None`` when there was no code).
@@ -28,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from graphflow.errors import ExecutionError
 from graphflow.execution import (
     DEFAULT_OUTPUT_LIMIT,
     DEFAULT_TIMEOUT,
@@ -67,6 +69,8 @@ class CodeConfig(KindConfig):
     memory: str | None = Field(default=None, description="memory limit, e.g. 512m")
     languages: list[str] = Field(default_factory=lambda: list(RUNNABLE_LANGUAGES),
                                  description="languages this node runs")  # fmt: skip
+    pass_env: list[str] = Field(default_factory=list, description="environment variables "
+                                "passed to the code (model keys are refused)")  # fmt: skip
 
     @field_validator("languages")
     @classmethod
@@ -77,6 +81,27 @@ class CodeConfig(KindConfig):
             raise ValueError(f"languages {bad or value} are not runnable; choose from "
                              f"{', '.join(RUNNABLE_LANGUAGES)}")  # fmt: skip
         return sorted(set(names), key=names.index)
+
+    @field_validator("executor")
+    @classmethod
+    def _not_local_in_safe_mode(cls, value: str) -> str:
+        from graphflow.imports import current_import_policy
+
+        if value == "local" and current_import_policy() is not None:
+            raise ValueError("in safe mode a graph may not choose `executor: local` (it would "
+                             "run model-written code unsandboxed); leave it on auto and pass "
+                             "--executor local on the command line if you mean it")  # fmt: skip
+        return value
+
+    @field_validator("pass_env")
+    @classmethod
+    def _passable(cls, value: list[str]) -> list[str]:
+        from graphflow.execution.env import check_pass_env
+
+        try:
+            return list(check_pass_env(value))
+        except ExecutionError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def _blocks_key(blocks: list[CodeBlock]) -> str:
@@ -110,6 +135,8 @@ class CodeKind(NodeKind):
             options["image"] = self.config.image
         if self.config.memory:
             options["memory"] = self.config.memory
+        if self.config.pass_env:
+            options["pass_env"] = tuple(self.config.pass_env)
         return ctx.run.services.executor(name, **options)
 
     def work_dir(self, ctx: NodeContext) -> Path:

@@ -7,13 +7,17 @@ highlighted, inside clusters too. The ``dot`` binary is needed for SVG/PNG/PDF; 
 needs nothing.
 
 Every text that reaches graphviz goes through :func:`dot_text`, so a label that looks
-like an HTML-like label (``<b>…</b>``) or holds backslashes is drawn as written.
+like an HTML-like label (``<b>…</b>``) or holds backslashes is drawn as written, and
+every identifier (graph, cluster and node names) through :func:`dot_id`: always a quoted
+string, never an HTML-like id, with its quotes escaped — a node called
+``<x> [URL="javascript:…"] <y>`` stays one node with that name, and adds no attribute.
 """
 
 # ruff: noqa: RUF002 - the multiplication sign marks visit counts in labels
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +28,7 @@ from graphflow.render.overlay import PALETTE
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
 
-__all__ = ["INSTALL_HINT", "RANKDIRS", "build_digraph", "dot_text", "render_run",
+__all__ = ["INSTALL_HINT", "RANKDIRS", "build_digraph", "dot_id", "dot_text", "render_run",
            "render_to_file", "to_dot", "to_svg"]  # fmt: skip
 
 _FILL = {"agent": "#dbeafe", "human": "#fef3c7", "tool": "#dcfce7", "code": "#e0e7ff",
@@ -48,6 +52,41 @@ def dot_text(text: str) -> Any:
     import graphviz
 
     return graphviz.nohtml(str(text).replace("\\", "\\\\").replace("\n", "\\n"))
+
+
+_ODD_BACKSLASHES = re.compile(r"(\\+)(?=\"|\n|$)")
+
+
+def dot_id(name: str) -> Any:
+    r"""A graph, cluster or node name as a DOT identifier that can only be read one way.
+
+    graphviz's Python package quotes names and escapes their quotes, but passes a name
+    written ``<…>`` through as an HTML-like id (unquoted: the rest of the name is read as
+    DOT), and a name ending in a backslash escapes its own closing quote. This marks the
+    name as not HTML and doubles runs of backslashes before a quote, a line break or the
+    end (elsewhere DOT keeps backslashes as written).
+
+    Example:
+        >>> from graphviz.quoting import quote
+        >>> print(quote(dot_id('<x> [URL="javascript:alert(1)"] <y>')))
+        "<x> [URL=\"javascript:alert(1)\"] <y>"
+        >>> print(quote(dot_id("ends in \\")))
+        "ends in \\"
+    """
+    import graphviz
+
+    return graphviz.nohtml(_ODD_BACKSLASHES.sub(lambda m: m.group(1) * 2, str(name)))
+
+
+def _edge(dot: Any, tail: str, head: str, attrs: Mapping[str, Any]) -> None:
+    """Add the edge ``tail -> head``. Written out here because ``Digraph.edge`` reads
+    ``name:port:compass`` in node names and passes the compass part through unquoted;
+    graphflow never uses ports, so names are quoted whole."""
+    from graphviz.quoting import attr_list, quote
+
+    rest = {k: v for k, v in attrs.items() if k != "label"}
+    dot.body.append(f"\t{quote(dot_id(tail))} -> {quote(dot_id(head))}"
+                    f"{attr_list(attrs.get('label'), kwargs=rest)}\n")  # fmt: skip
 
 
 def _encoded(attrs: Mapping[str, str]) -> dict[str, Any]:
@@ -107,10 +146,10 @@ def _add_graph(dot: Any, graph: Any, prefix: str, overlay: Any) -> None:
             attrs = _node_overlay(overlay, node_id, attrs)
         inner = node.impl.subgraph()
         if inner is None:
-            dot.node(prefix + node_id, **_encoded(attrs))
+            dot.node(dot_id(prefix + node_id), **_encoded(attrs))
             continue
         child = overlay.child(node_id) if overlay is not None else None
-        with dot.subgraph(name=f"cluster_{prefix}{node_id}") as cluster:
+        with dot.subgraph(name=dot_id(f"cluster_{prefix}{node_id}")) as cluster:
             cluster_attrs = {"label": f"{node_id}: {inner.name}", "style": "rounded,dashed",
                              "color": "#6b7280", "tooltip": f"inner graph {inner.name}"}  # fmt: skip
             if child is not None:
@@ -118,10 +157,10 @@ def _add_graph(dot: Any, graph: Any, prefix: str, overlay: Any) -> None:
                 if not child.run_id:
                     cluster_attrs["fontcolor"] = PALETTE["unvisited"][2]
             cluster.attr(**_encoded(cluster_attrs))
-            cluster.node(prefix + node_id, **_encoded(attrs))
+            cluster.node(dot_id(prefix + node_id), **_encoded(attrs))
             _add_graph(cluster, inner, f"{prefix}{node_id}/", child)
-            cluster.edge(prefix + node_id, f"{prefix}{node_id}/{inner.entry}", style="dotted",
-                         arrowhead="open", label="runs")  # fmt: skip
+            _edge(cluster, prefix + node_id, f"{prefix}{node_id}/{inner.entry}",
+                  {"style": "dotted", "arrowhead": "open", "label": "runs"})
     for edges in graph.out_edges.values():
         for edge in edges:
             label = edge.label or ("else" if edge.otherwise else _short(edge.text or ""))
@@ -132,7 +171,7 @@ def _add_graph(dot: Any, graph: Any, prefix: str, overlay: Any) -> None:
                 attrs["style"] = "dashed"
             if overlay is not None:
                 attrs = _edge_overlay(overlay, edge.source, edge.target, attrs)
-            dot.edge(prefix + edge.source, prefix + edge.target, **_encoded(attrs))
+            _edge(dot, prefix + edge.source, prefix + edge.target, _encoded(attrs))
 
 
 def build_digraph(graph: Any, *, overlay: Any = None, rankdir: str = "TB") -> Any:
@@ -147,7 +186,7 @@ def build_digraph(graph: Any, *, overlay: Any = None, rankdir: str = "TB") -> An
         raise RenderError(f"rankdir {rankdir!r} is not a direction; use one of "
                           f"{', '.join(RANKDIRS)}")  # fmt: skip
     many = len(graph.nodes) > 30
-    dot = graphviz.Digraph(graph.name, graph_attr={
+    dot = graphviz.Digraph(dot_id(graph.name), graph_attr={
         "rankdir": rankdir, "fontname": "Helvetica", "label": dot_text(graph.name),
         "labelloc": "t", "newrank": "true", "outputorder": "edgesfirst",
         "nodesep": "0.25" if many else "0.35", "ranksep": "0.35" if many else "0.5",

@@ -1,15 +1,19 @@
 """The run report as one self-contained HTML page.
 
 Everything taken from the run (messages, tool arguments, errors, variable values, node
-names) is escaped with :func:`html.escape`: model output is untrusted. The page's only
-script is graphflow's own (``report.js``), allowed by a Content-Security-Policy hash, so
-even markup that slipped through could not run; it attaches its click handlers itself,
-and no handler is ever built from run content.
+names) is escaped with :func:`html.escape`: model output is untrusted; it is also passed
+through :func:`graphflow.secrets.redact`, so configured keys and key-shaped strings are
+not shown. The page's only script is graphflow's own (``report.js``), allowed by a
+Content-Security-Policy hash, so even markup that slipped through could not run; it
+attaches its click handlers itself, and no handler is ever built from run content. The
+diagram's SVG is inlined without links, event attributes or scripts (graphflow's
+diagrams have none; a hostile name must not add one).
 """
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import html
 import re
@@ -20,6 +24,7 @@ from typing import Any
 from graphflow.models.usage import Usage
 from graphflow.render.overlay import PALETTE
 from graphflow.report.data import Entry, NodeStats, ReportData, StepGroup, short_value
+from graphflow.secrets import redact, secret_values
 
 __all__ = ["render_html", "svg_for_page"]
 
@@ -28,8 +33,19 @@ _KIND_BADGE = {"input": "input", "human": "human input", "tool-call": "tool call
 _FENCE = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.S)
 
 
+# The secret values to redact while one page is rendered (read once per page).
+_SECRETS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "graphflow_report_secrets", default=frozenset()
+)
+# What an SVG inlined in the page may not carry: links, event handlers, scripts.
+_SVG_LINK = re.compile(r"""\s(?:xlink:)?href\s*=\s*(?:"[^"]*"|'[^']*')""", re.I)
+_SVG_HANDLER = re.compile(r"""\son[a-z]+\s*=\s*(?:"[^"]*"|'[^']*')""", re.I)
+_SVG_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/?>|<foreignObject\b.*?"
+                         r"</foreignObject\s*>", re.I | re.S)  # fmt: skip
+
+
 def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(redact(str(value), secrets=_SECRETS.get()), quote=True)
 
 
 def _asset(name: str) -> str:
@@ -61,14 +77,15 @@ def _cost(usage: Usage) -> str:
 
 
 def svg_for_page(svg: str) -> str:
-    """Graphviz SVG made fit to inline in HTML: no XML prolog, doctype or comments, and
-    a width that follows the page.
+    """Graphviz SVG made fit to inline in HTML: no XML prolog, doctype or comments, no
+    links, event attributes or scripts, and a width that follows the page.
 
     Example:
         >>> svg_for_page('<?xml version="1.0"?><!-- a --><svg width="80pt" height="9pt"></svg>')
         '<svg class="diagram-svg" style="max-width:100pt"></svg>'
     """
     svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.S).strip()
+    svg = _SVG_HANDLER.sub("", _SVG_LINK.sub("", _SVG_SCRIPT.sub("", svg)))
     size = re.search(r'<svg width="([\d.]+)pt" height="[^"]*"', svg)
     if size is None:
         return svg
@@ -208,6 +225,14 @@ def _summary(data: ReportData) -> str:
 def render_html(data: ReportData, svg: str | None, note: str | None = None) -> str:
     """The whole page for ``data``, with the overlaid diagram ``svg`` (or ``note`` saying
     why there is none)."""
+    token = _SECRETS.set(frozenset(secret_values()))
+    try:
+        return _page(data, svg, note)
+    finally:
+        _SECRETS.reset(token)
+
+
+def _page(data: ReportData, svg: str | None, note: str | None) -> str:
     r = data.record
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from graphflow.messages import Message
+from graphflow.secrets import redact
 from graphflow.tools.context import ToolContext
 from graphflow.tools.core import ArgumentsError, Tool, as_tool
 
@@ -104,7 +105,7 @@ async def _run_one(call: ToolCall, table: dict[str, Tool], context: ToolContext,
     except asyncio.TimeoutError:
         return f"Error: tool {call.name!r} did not finish within {timeout:g} s."
     except Exception as exc:
-        return f"Error: tool {call.name!r} raised {type(exc).__name__}: {exc}"
+        return redact(f"Error: tool {call.name!r} raised {type(exc).__name__}: {exc}")
     return render_result(value)
 
 

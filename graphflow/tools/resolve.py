@@ -12,10 +12,16 @@ A spec is one of:
 ``nodes.tools`` is the ``tools`` folder of every node catalog, the project's own before the
 one bundled with graphflow (see :mod:`graphflow.imports`): a project's
 ``nodes/tools/mytool.py`` is found by ``mytool`` as the bundled ``files`` is by ``files``.
+
+Import paths go through :func:`graphflow.imports.resolve_import`, so safe mode applies
+to them. When safe mode imports nothing (``graphflow --safe validate``), bare catalog
+names are looked up in the bundled catalog's source (its modules' ``__all__``) without
+importing it.
 """
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,7 +30,12 @@ from typing import Any
 
 from graphflow.catalog import node_module_roots
 from graphflow.errors import ToolError
-from graphflow.imports import import_graph_module, resolve_import
+from graphflow.imports import (
+    NotImported,
+    current_import_policy,
+    import_graph_module,
+    resolve_import,
+)
 from graphflow.tools.core import Tool, as_tool
 
 __all__ = ["CATALOG_PACKAGE", "catalog_tool_modules", "load_tools", "resolve_tool"]
@@ -62,7 +73,45 @@ def _module_tools(module_name: str, base_dir: Path | None) -> list[Tool]:
     return [as_tool(getattr(module, name)) for name in names]
 
 
+def _catalog_source() -> dict[str, list[str]]:
+    """The catalog's tool modules and their ``__all__``, read from source (nothing is
+    imported: finding a top-level package runs none of its code)."""
+    from graphflow.catalog import bundled_dir
+
+    top, _, rest = CATALOG_PACKAGE.partition(".")
+    root = bundled_dir(top)
+    folder = root.joinpath(*rest.split(".")) if root is not None else None
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.py")) if folder is not None else []:
+        if path.stem.startswith("_"):
+            continue
+        names: list[str] = []
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+            ):
+                names = [str(v) for v in ast.literal_eval(node.value)]
+        found[path.stem] = names
+    return found
+
+
+def _by_name_unimported(name: str) -> list[Tool]:
+    catalog = _catalog_source()
+    path = f"{CATALOG_PACKAGE}.{name}:"
+    if name in catalog:
+        return [as_tool(NotImported(path + fn)) for fn in catalog[name]]
+    for module_name, names in catalog.items():
+        if name in names:
+            return [as_tool(NotImported(f"{CATALOG_PACKAGE}.{module_name}:{name}"))]
+    known = ", ".join(catalog) or "(the catalog package is not installed)"
+    raise ToolError(f"no tool named {name!r}; name a tool module of {CATALOG_PACKAGE} "
+                    f"({known}), one of their functions, or an import path package.module:function")  # fmt: skip
+
+
 def _by_name(name: str, base_dir: Path | None) -> list[Tool]:
+    policy = current_import_policy()
+    if policy is not None and not policy.import_modules:
+        return _by_name_unimported(name)
     modules = catalog_tool_modules(base_dir)
     if name in modules:
         return _module_tools(name, base_dir)

@@ -47,7 +47,9 @@ async def test_runs_code_in_a_container_and_writes_the_work_dir(executor: Docker
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{tmp_path.resolve()} True"
     assert (tmp_path / "out.txt").read_text() == "from the container"
-    assert (tmp_path / "out.txt").stat().st_uid == os.getuid()
+    # Files belong to the user running graphflow; when that is root, code runs as nobody.
+    owner = executor.code_owner[0] if executor.code_owner else os.getuid()
+    assert (tmp_path / "out.txt").stat().st_uid == owner
     sh = await executor.run(extract_code_blocks("```sh\ncat out.txt\n```"), tmp_path, 30)
     assert sh.output == "from the container"
 

@@ -10,7 +10,8 @@ import pytest
 MODULES = ["graphflow.execution", "graphflow.execution.base", "graphflow.execution.codeblocks",
            "graphflow.execution.env", "graphflow.execution.local", "graphflow.execution.process",
            "graphflow.execution.registry", "graphflow.execution.result",
-           "graphflow.execution.sandbox", "graphflow.execution.workspace"]  # fmt: skip
+           "graphflow.execution.sandbox", "graphflow.execution.sandbox_view",
+           "graphflow.execution.workspace"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)

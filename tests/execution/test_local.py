@@ -131,7 +131,10 @@ async def test_secrets_are_scrubbed_from_the_environment(tmp_path: Path,
     names = eval(result.output)  # the test's own output: a list literal
     for name in secrets:
         assert name not in names
-    assert {"PATH", "HOME", "LANG", "GRAPHFLOW_HARMLESS", "EXTRA"} <= set(names)
+    assert {"PATH", "HOME", "LANG", "EXTRA"} <= set(names)
+    assert "GRAPHFLOW_HARMLESS" not in names  # an allow-list: unnamed variables stay out
+    named = await LocalExecutor(pass_env=["GRAPHFLOW_HARMLESS"]).run(blocks(code), tmp_path, 10)
+    assert "GRAPHFLOW_HARMLESS" in eval(named.output)
 
 
 def test_scrub_environment_keeps_path_and_lang() -> None:
