@@ -5,7 +5,10 @@ The scheduler checkpoints every step to SQLite, so a run can be resumed after a 
 a human's answer days later, forked from any step, and drawn as a diagram.
 """
 
+from typing import TYPE_CHECKING
+
 from graphflow.builder import Graph
+from graphflow.context import RunContext
 from graphflow.errors import (
     BudgetExceeded,
     ConditionError,
@@ -31,12 +34,38 @@ from graphflow.errors import (
     ToolError,
 )
 from graphflow.graph import CompiledGraph
+from graphflow.import_policy import ImportRefused, safe_imports
 from graphflow.kinds import NodeContext, NodeKind, register_kind
 from graphflow.loader import load
 from graphflow.messages import Interrupt, Message, State, Update
-from graphflow.scheduler import RunResult
+from graphflow.results import RunResult
+from graphflow.secrets import redact
 from graphflow.spec import GraphSpec, dump_spec, load_spec
-from graphflow.store import Store
+from graphflow.store import MemoryStore, RunReader, RunStatus, RunStore, RunWriter, Store
+
+if TYPE_CHECKING:  # the real types of the names below, imported on first use at run time
+    from graphflow.models import ModelClient, ModelConfig, ScriptedModel, resolve_models
+    from graphflow.patterns import (
+        Agent,
+        AssistantAgent,
+        Chat,
+        ChatResult,
+        UserProxyAgent,
+        group_chat,
+        initiate_chat,
+        initiate_chat_sync,
+        initiate_chats,
+        initiate_chats_sync,
+        initiate_group_chat,
+        initiate_group_chat_sync,
+        nested_chat,
+        sequential_chats,
+        two_agent_chat,
+    )
+    from graphflow.render import RunOverlay, render_run
+    from graphflow.report import write_report
+    from graphflow.testing import ModelServer
+    from graphflow.tools import Tool, ToolContext, tool
 
 __version__ = "0.1.0"
 
@@ -81,6 +110,7 @@ def __getattr__(name: str) -> object:
     globals()[name] = value
     return value
 
+
 __all__ = [
     "Agent",
     "AssistantAgent",
@@ -96,8 +126,10 @@ __all__ = [
     "Graph",
     "GraphSpec",
     "GraphflowError",
+    "ImportRefused",
     "IncompatibleGraph",
     "Interrupt",
+    "MemoryStore",
     "Message",
     "ModelBadResponse",
     "ModelClient",
@@ -111,12 +143,17 @@ __all__ = [
     "NodeError",
     "NodeKind",
     "RenderError",
+    "RunContext",
     "RunError",
     "RunInUse",
     "RunNotFound",
     "RunNotResumable",
     "RunOverlay",
+    "RunReader",
     "RunResult",
+    "RunStatus",
+    "RunStore",
+    "RunWriter",
     "ScriptedModel",
     "State",
     "Store",
@@ -139,9 +176,11 @@ __all__ = [
     "load",
     "load_spec",
     "nested_chat",
+    "redact",
     "register_kind",
     "render_run",
     "resolve_models",
+    "safe_imports",
     "sequential_chats",
     "tool",
     "two_agent_chat",
