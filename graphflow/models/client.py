@@ -199,7 +199,8 @@ class ModelClient:
             if failure.kind == "rejected":
                 error = ModelRequestRejected(
                     f"{config.endpoint} rejected the request ({failure.describe()}); retrying "
-                    "cannot help: shorten the conversation, or change the request or its options"
+                    "cannot help: shorten the conversation, or change the request or its options",
+                    model=config.model, endpoint=config.url,
                 )
                 error.failure = failure  # type: ignore[attr-defined]
                 raise error
@@ -262,22 +263,27 @@ def _final_error(failures: list[tuple[ModelConfig, Failure]]) -> ModelError:
     kinds = {f.kind for _, f in failures}
     count = len(failures)
     where = "the model endpoint" if count == 1 else f"all {count} model endpoints"
+    last = failures[-1][0]
+    context = {"model": last.model, "endpoint": last.url}
     error: ModelError
     if kinds == {"timeout"}:
         limits = ", ".join(sorted({f"{c.timeout:g} s" for c, _ in failures}))
         error = ModelTimeout(
             f"{where} timed out: {detail} (timeout {limits}, after retries); raise timeout: "
-            "in the model config, or check that the server is running and not overloaded"
+            "in the model config, or check that the server is running and not overloaded",
+            **context,
         )
     elif kinds == {"bad_response"}:
         error = ModelBadResponse(
             f"{where} answered with something that is not a chat completion: {detail}; "
-            "check that base_url points at an OpenAI-compatible /v1 endpoint"
+            "check that base_url points at an OpenAI-compatible /v1 endpoint",
+            **context,
         )
     else:
         error = ModelError(
             f"{where} failed: {detail}; check base_url, the API key and the server, "
-            "or add a fallback config"
+            "or add a fallback config",
+            **context,
         )
     error.failures = failures  # type: ignore[attr-defined]
     return error

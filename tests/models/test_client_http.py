@@ -215,8 +215,9 @@ async def test_connection_refused_falls_back(model_server, fast_retry, refused_p
     ]
     client = ModelClient(configs, retry=fast_retry)
     assert (await client.complete(HI)).text == "alive"
-    with pytest.raises(ModelError, match="connection"):
+    with pytest.raises(ModelError, match="connection") as failed:
         await ModelClient(configs[:1], retry=fast_retry).complete(HI)
+    assert (failed.value.model, failed.value.endpoint) == ("x", dead_url)
     await client.aclose()
 
 
