@@ -109,8 +109,8 @@ async def execute_code_reply(
     The execution is recorded as an effect, so a node re-executed after a crash does
     not run the code a second time.
     """
+    from graphflow.execution.code_result import CodeResult, format_result
     from graphflow.execution.codeblocks import extract_code_blocks
-    from graphflow.execution.result import CodeResult, format_result
 
     name, options = _executor_options(spec, ctx)
     timeout = float(spec.get("timeout", 60.0)) if isinstance(spec, Mapping) else 60.0

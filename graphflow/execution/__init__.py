@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graphflow.execution.base import DEFAULT_OUTPUT_LIMIT, DEFAULT_TIMEOUT, CodeExecutor
+from graphflow.execution.code_result import TIMEOUT_EXIT_CODE, CodeResult, format_result
 from graphflow.execution.codeblocks import (
     RUNNABLE_LANGUAGES,
     CodeBlock,
@@ -38,7 +39,6 @@ from graphflow.execution.registry import (
     resolve_auto,
     unavailable_reason,
 )
-from graphflow.execution.result import TIMEOUT_EXIT_CODE, CodeResult, format_result
 from graphflow.execution.sandbox import SandboxExecutor
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from graphflow.errors import ExecutionError
+from graphflow.execution.code_result import TIMEOUT_EXIT_CODE, CodeResult
 from graphflow.execution.codeblocks import RUNNABLE_LANGUAGES, CodeBlock
 from graphflow.execution.process import OutputBuffer
-from graphflow.execution.result import TIMEOUT_EXIT_CODE, CodeResult
 from graphflow.execution.workspace import write_block
 from graphflow.secrets import redact
 

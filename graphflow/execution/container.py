@@ -32,6 +32,7 @@ from typing import Any
 
 from graphflow.errors import ExecutionError
 from graphflow.execution.base import BlockExecutor
+from graphflow.execution.code_result import TIMEOUT_EXIT_CODE
 from graphflow.execution.codeblocks import RUNNABLE_LANGUAGES
 from graphflow.execution.dockerhost import (
     DEFAULT_IMAGE,
@@ -43,7 +44,6 @@ from graphflow.execution.dockerhost import (
 )
 from graphflow.execution.env import check_pass_env, scrub_environment
 from graphflow.execution.process import OutputBuffer
-from graphflow.execution.result import TIMEOUT_EXIT_CODE
 from graphflow.execution.sandbox import parse_size
 from graphflow.execution.sandbox_view import code_user
 

@@ -24,7 +24,7 @@ from graphflow.patterns.group import (
     initiate_group_chat_sync,
 )
 from graphflow.patterns.nested import add_nested_chat, nested_chat
-from graphflow.patterns.result import ChatResult
+from graphflow.patterns.runner import ChatResult
 from graphflow.patterns.sequential import (
     Chat,
     chat_results,

@@ -1,5 +1,5 @@
 """Finishing a chat run: its summary (AutoGen's ``summary_method``) and its
-:class:`~graphflow.patterns.result.ChatResult`.
+:class:`~graphflow.patterns.runner.ChatResult`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from graphflow.agents.views import agent_view
 from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
 from graphflow.models.usage import Usage, read_usage_report, usage_report
-from graphflow.patterns.result import ChatResult, Runner, history, run_context
+from graphflow.patterns.runner import ChatResult, Runner, history, run_context
 from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summary, last_message
 from graphflow.results import RunResult
 

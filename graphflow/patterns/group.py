@@ -37,7 +37,7 @@ from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
 from graphflow.patterns.agents import Agent, add_agent, counters
 from graphflow.patterns.chatrun import chat_result
-from graphflow.patterns.result import ChatResult, HumanInput, Runner, section_of
+from graphflow.patterns.runner import ChatResult, HumanInput, Runner, section_of
 from graphflow.patterns.summary import SummaryMethod
 from graphflow.patterns.two_agent import add_tools
 from graphflow.store import Store

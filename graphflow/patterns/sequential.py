@@ -36,7 +36,7 @@ from typing import Any
 from graphflow.builder import Graph
 from graphflow.errors import DefinitionError, Problem
 from graphflow.patterns.agents import Agent, AssistantAgent, UserProxyAgent
-from graphflow.patterns.result import ChatResult, HumanInput, Runner, history, section_of
+from graphflow.patterns.runner import ChatResult, HumanInput, Runner, history, section_of
 from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summary
 from graphflow.patterns.two_agent import two_agent_chat
 from graphflow.store import RunReader, Store

@@ -38,7 +38,7 @@ from graphflow.patterns.agents import (
     end_edges,
 )
 from graphflow.patterns.chatrun import chat_result
-from graphflow.patterns.result import ChatResult, HumanInput, Runner, section_of
+from graphflow.patterns.runner import ChatResult, HumanInput, Runner, section_of
 from graphflow.patterns.summary import SummaryMethod, carryover_text
 from graphflow.store import Store
 

@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["graphflow.execution", "graphflow.execution.base", "graphflow.execution.codeblocks",
            "graphflow.execution.env", "graphflow.execution.local", "graphflow.execution.process",
-           "graphflow.execution.registry", "graphflow.execution.result",
+           "graphflow.execution.registry", "graphflow.execution.code_result",
            "graphflow.execution.sandbox", "graphflow.execution.sandbox_view",
            "graphflow.execution.workspace"]  # fmt: skip
 

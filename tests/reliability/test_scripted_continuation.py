@@ -22,7 +22,7 @@ import pytest
 
 from graphflow import Store
 from graphflow.loader import load
-from graphflow.patterns.result import Runner
+from graphflow.patterns.runner import Runner
 
 from .evidence import transcript
 
