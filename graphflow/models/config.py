@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from graphflow.errors import ModelError
 from graphflow.models.prices import known_price
+from graphflow.secrets import register_key_variable, register_secret
 
 __all__ = ["OPENAI_BASE_URL", "ModelConfig", "filter_configs", "strip_api_keys"]
 
@@ -72,6 +73,14 @@ class ModelConfig(BaseModel):
     max_retries: int = Field(default=2, ge=0)
     tags: tuple[str, ...] = ()
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Register this config's key (its variable, or a literal key) for redaction, so
+        that it never reaches stored errors, reports or executed code
+        (:mod:`graphflow.secrets`)."""
+        register_key_variable(self.api_key_env)
+        if self.api_key is not None:
+            register_secret(self.api_key.get_secret_value())
 
     @field_validator("base_url")
     @classmethod

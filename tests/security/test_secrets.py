@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from graphflow import Graph, Store
 from graphflow.cli import main
+from graphflow.errors import ExecutionError
 from graphflow.secrets import redact
 
 # Not key-shaped on purpose: only knowing the configured key can catch it.
@@ -135,3 +136,24 @@ def test_ordinary_text_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRAPHFLOW_SECRET_PATH", "/usr/local/bin")  # a path, not a secret
     text = "Graphs make agent conversations easier to debug; see /usr/local/bin and tokens."
     assert redact(text) == text
+
+
+def test_a_key_variable_a_model_config_names_is_redacted_and_never_passed(
+        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The variable is named nothing like a secret, so only the config that names it tells."""
+    from graphflow.execution.env import check_pass_env
+    from graphflow.models import ModelConfig
+
+    monkeypatch.setenv("TEAM_LLM_ACCESS", "plain-looking-credential-4412")
+    assert redact("echo plain-looking-credential-4412") == "echo plain-looking-credential-4412"
+    ModelConfig(model="m", base_url="http://127.0.0.1:9/v1", api_key_env="TEAM_LLM_ACCESS")
+    assert redact("echo plain-looking-credential-4412") == "echo [redacted]"
+    with pytest.raises(ExecutionError, match="TEAM_LLM_ACCESS"):
+        check_pass_env(["TEAM_LLM_ACCESS"])
+
+
+def test_a_literal_key_of_a_model_config_is_redacted() -> None:
+    from graphflow.models import ModelConfig
+
+    ModelConfig(model="m", base_url="http://127.0.0.1:9/v1", api_key="literal-key-value-5567")
+    assert redact("rejected literal-key-value-5567") == "rejected [redacted]"
