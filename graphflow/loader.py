@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from graphflow.catalog import bundled_dir, find_graph_file
 from graphflow.compiler import compile_spec
 from graphflow.errors import DefinitionError, Problem
 from graphflow.graph import CompiledGraph
-from graphflow.spec import GraphSpec, load_spec
+from graphflow.spec import NOT_SERIALIZABLE, GraphSpec, load_spec
 
 if TYPE_CHECKING:
     from graphflow.store import RunRecord
@@ -43,9 +44,10 @@ def graph_for_run(record: RunRecord) -> CompiledGraph:
     try:
         return compile_spec(spec, base_dir=base_dir)
     except DefinitionError as exc:
+        fix = ("it was built in Python with callables: resume it from Python, "
+               "graph.resume(run_id, ...)" if NOT_SERIALIZABLE in json.dumps(record.spec)
+               else "")  # fmt: skip
         raise DefinitionError(
             [*exc.problems, Problem(f"run {record.run_id!r}",
-                                    "the graph stored with this run cannot be rebuilt here",
-                                    "if it was built in Python with callables, resume it from "
-                                    "Python: graph.resume(run_id, ...)")],
+                                    "the graph stored with this run cannot be rebuilt here", fix)],
             source=record.source or record.graph) from None  # fmt: skip

@@ -145,3 +145,20 @@ def test_every_command_is_documented() -> None:
     doc = (ROOT / "docs" / "cli.md").read_text()
     for name in main.commands:
         assert f"graphflow {name}" in doc, name
+
+
+def test_resuming_a_python_built_run_from_the_cli_says_to_resume_it_from_python(
+        tmp_path: Path) -> None:  # fmt: skip
+    from graphflow import Graph
+
+    g = Graph("py-built", entry="a")
+    g.add_node("a", lambda state: "drafted")
+    g.add_node("ask", kind="human", prompt="ok?")
+    g.add_node("done", kind="end")
+    g.add_edge("a", "ask")
+    g.add_edge("ask", "done")
+    db = tmp_path / "runs.db"
+    result = g.compile().run_sync(store=str(db))
+    assert result.status == "waiting"
+    proc = gf("resume", result.run_id, "--input", "yes", "--db", str(db), cwd=tmp_path)
+    assert_clean_error(proc, 2, "cannot be rebuilt here", "resume it from Python")
