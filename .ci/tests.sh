@@ -2,10 +2,10 @@
 # Run the README's test command, `pytest` (extra arguments are passed on), and fail
 # the CI run when it tested nothing or did not finish:
 #   - pytest's exit code 5 (no tests collected) is a failure, not a pass;
-#   - the run is capped at $GRAPHFLOW_CI_TEST_TIMEOUT seconds (default 600), so a test
+#   - the run is capped at $GRAPHFLOW_CI_TEST_TIMEOUT seconds (default 1500), so a test
 #     that hangs fails the run instead of holding it.
 set -uo pipefail
-cap="${GRAPHFLOW_CI_TEST_TIMEOUT:-600}"
+cap="${GRAPHFLOW_CI_TEST_TIMEOUT:-1500}"
 timeout --kill-after=30 "$cap" pytest "$@"
 code=$?
 case "$code" in
