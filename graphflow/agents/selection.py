@@ -98,7 +98,7 @@ def unescape_markdown(text: str) -> str:
     for ``Senior_Coder``; AutoGen's ``GroupChat._mentioned_agents`` accepts ``\\_`` too).
 
     Example:
-        >>> unescape_markdown(r"Role: Senior\_Python\_Engineer")
+        >>> unescape_markdown("Role: Senior\\\\_Python\\\\_Engineer")
         'Role: Senior_Python_Engineer'
     """
     return _MD_ESCAPE.sub(r"\1", text) if "\\" in text else text
