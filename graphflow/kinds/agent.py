@@ -80,10 +80,10 @@ class AgentConfig(KindConfig):
     instruction: str | None = Field(
         default=None, description="a system message appended after the conversation"
     )
-    is_termination_msg: str | None = Field(
+    is_termination_msg: str | Any | None = Field(
         default=DEFAULT_TERMINATION,
-        description="condition on the message it answers (as `last`) that ends the chat; "
-        "null never ends",
+        description="condition on the message it answers (as `last`) that ends the chat "
+        "(or, in builder graphs, a callable of the state); null never ends",
     )
     max_consecutive_auto_reply: int = Field(default=100, ge=0)
     human_input: str | None = Field(
@@ -142,8 +142,9 @@ class AgentKind(NodeKind):
         place = f"node {node_id!r}"
         self.name = config.name or node_id
         self.context = None if config.context == "all" else config.context
-        self.terminates = compile_option(config.is_termination_msg,
-                                         f"{place}: is_termination_msg", problems)
+        self.terminates = (config.is_termination_msg if callable(config.is_termination_msg)
+                           else compile_option(config.is_termination_msg,
+                                               f"{place}: is_termination_msg", problems))  # fmt: skip
         if config.system_message and config.template:
             from graphflow.models import template_fields
 
@@ -181,7 +182,8 @@ class AgentKind(NodeKind):
     def serializable(self) -> bool:
         config: AgentConfig = self.config  # type: ignore[assignment]
         post_ok = config.postprocess is None or isinstance(config.postprocess, str)
-        return post_ok and all(isinstance(t, str) for t in config.tools)
+        return (post_ok and all(isinstance(t, str) for t in config.tools)
+                and not callable(config.is_termination_msg))  # fmt: skip
 
     # -- running -------------------------------------------------------------------
 

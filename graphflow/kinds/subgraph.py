@@ -41,6 +41,9 @@ class SubgraphConfig(KindConfig):
                                     description="outer variable ← inner variable")
     name: str | None = Field(default=None,
                              description="speaker name of the reply (default: the inner one)")
+    prepare: Any = Field(default=None, description="builder graphs: a callable of the outer "
+                         "state returning more inner variables (e.g. nested-chat messages "
+                         "computed by Python functions)")
 
 
 class SubgraphKind(NodeKind):
@@ -64,12 +67,15 @@ class SubgraphKind(NodeKind):
         return self.inner
 
     def serializable(self) -> bool:
-        return isinstance(self.config.graph, (str, dict))  # type: ignore[attr-defined]
+        config: SubgraphConfig = self.config  # type: ignore[assignment]
+        return isinstance(config.graph, (str, dict)) and config.prepare is None
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         config: SubgraphConfig = self.config  # type: ignore[assignment]
         first = self.input_expr(ctx.state) if self.input_expr else None
         variables = {k: e(ctx.state) for k, e in self.var_exprs.items()}
+        if config.prepare is not None:
+            variables.update(config.prepare(ctx.state) or {})
         opening: Message | None = None
         if first is not None:
             opening = Message(role="user", name=config.input_name or "user", content=str(first))

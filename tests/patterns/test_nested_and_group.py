@@ -41,7 +41,7 @@ def test_nested_chat_reply_comes_from_the_inner_run() -> None:
     graph = writing_graph().compile()
     result = graph.run_sync("write", context=RunContext.with_models(model))
     reply = result.last
-    assert (reply.node, reply.name, reply.content) == ("critic", "reviewer", "needs a title")
+    assert (reply.node, reply.name, reply.content) == ("critic", "critic", "needs a title")
     inner_request = model.requests[1]
     assert inner_request[-1] == {"role": "user", "name": "user", "content": "draft"}
 
