@@ -16,7 +16,13 @@ like any other.
 from __future__ import annotations
 
 from graphflow.agents.selection import GroupChatView
-from graphflow.patterns.agents import Agent, AssistantAgent, HumanInputMode, UserProxyAgent
+from graphflow.patterns.agents import (
+    AUTOGEN_TERMINATION,
+    Agent,
+    AssistantAgent,
+    HumanInputMode,
+    UserProxyAgent,
+)
 from graphflow.patterns.group import (
     allowed_transitions,
     group_chat,
@@ -35,6 +41,7 @@ from graphflow.patterns.sequential import (
 from graphflow.patterns.two_agent import initiate_chat, initiate_chat_sync, two_agent_chat
 
 __all__ = [
+    "AUTOGEN_TERMINATION",
     "Agent",
     "AssistantAgent",
     "Chat",
