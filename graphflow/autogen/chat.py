@@ -68,9 +68,24 @@ def _work_dir(agents: Sequence[ConversableAgent]) -> str | None:
     return None
 
 
+def _with_nested(agents: Sequence[ConversableAgent]) -> list[ConversableAgent]:
+    """``agents`` and every agent of their nested chats (recursively)."""
+    found: list[ConversableAgent] = []
+    todo = list(agents)
+    while todo:
+        agent = todo.pop(0)
+        if any(agent is known for known in found):
+            continue
+        found.append(agent)
+        for queue, _ in agent._nested:
+            todo += [a for item in queue for a in (item.get("sender"), item.get("recipient"))
+                     if isinstance(a, ConversableAgent)]  # fmt: skip
+    return found
+
+
 def _models(agents: Sequence[ConversableAgent]) -> ModelSet | None:
     entries = {a.name: llm_entry(a.llm_config, f"agent {a.name!r}: llm_config")
-               for a in agents if a.llm_config}  # fmt: skip
+               for a in _with_nested(agents) if a.llm_config}  # fmt: skip
     return ModelSet(entries) if entries else None
 
 
@@ -233,6 +248,10 @@ async def initiate_chat(sender: ConversableAgent, recipient: Any, *, clear_histo
         DefinitionError: a bad agent, chat or ``summary_method`` (before the chat runs).
     """
     form = check_summary_method(summary_method, autogen=True)
+    if callable(summary_method) and form != "autogen":
+        raise DefinitionError([Problem("summary_method", "AutoGen calls a summary function "
+                                       "with (sender, recipient, summary_args)",
+                                       "give it those three parameters")])  # fmt: skip
     group = recipient.groupchat if isinstance(recipient, GroupChatManager) else None
     agents = _agents(sender, recipient)
     graph = chat_graph(sender, recipient, max_turns=max_turns)
@@ -257,6 +276,11 @@ async def initiate_chat(sender: ConversableAgent, recipient: Any, *, clear_histo
                     on_event=(lambda e: [f(e) for f in events]) if events else None,
                     work_dir=_work_dir(agents))  # fmt: skip
     result = await runner.start([*earlier, first], run_id=run_id)
+    if result.status == "failed":  # AutoGen raises; the run stays in the store to resume
+        from graphflow.errors import RunError
+
+        runner.close()
+        raise RunError(f"the chat failed: {result.error}", run_id=result.run_id)
     custom = None
     if form == "autogen":
         custom = _autogen_summary(summary_method, sender, recipient, dict(summary_args or {}))
