@@ -10,6 +10,7 @@ like any other.
 - :func:`nested_chat` — a node whose reply comes from running an inner chat;
 - :func:`group_chat` / :func:`initiate_group_chat` — members and a manager that picks
   the next speaker;
+- :func:`swarm` — agents that hand the conversation to each other with handoff tools;
 - :class:`ChatResult` — what a chat returns.
 """
 
@@ -29,6 +30,7 @@ from graphflow.patterns.group import (
     initiate_group_chat,
     initiate_group_chat_sync,
 )
+from graphflow.patterns.handoffs import handoff_tool, swarm
 from graphflow.patterns.nested import add_nested_chat, nested_chat
 from graphflow.patterns.result import ChatResult
 from graphflow.patterns.sequential import (
@@ -53,6 +55,7 @@ __all__ = [
     "allowed_transitions",
     "chat_results",
     "group_chat",
+    "handoff_tool",
     "initiate_chat",
     "initiate_chat_sync",
     "initiate_chats",
@@ -61,5 +64,6 @@ __all__ = [
     "initiate_group_chat_sync",
     "nested_chat",
     "sequential_chats",
+    "swarm",
     "two_agent_chat",
 ]
