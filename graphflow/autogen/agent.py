@@ -115,8 +115,8 @@ class ConversableAgent:
         self.human_input_mode: HumanInputMode = human_input_mode
         self._function_map: dict[str, Callable[..., Any]] = dict(function_map or {})
         self._llm_tools: dict[str, Tool] = {}
-        self._code_execution_config = (False if code_execution_config is False
-                                       else dict(code_execution_config))  # fmt: skip
+        self._code_execution_config: dict[str, Any] | Literal[False] = (
+            False if code_execution_config is False else dict(code_execution_config))
         config = self.DEFAULT_CONFIG if llm_config is None else llm_config
         self.llm_config: Any = dict(config) if isinstance(config, Mapping) else False
         self._default_auto_reply = default_auto_reply

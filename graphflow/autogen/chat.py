@@ -272,9 +272,13 @@ async def initiate_chat(sender: ConversableAgent, recipient: Any, *, clear_histo
         events[0](MessageEvent("", 0, "", first))
     if on_event is not None:
         events.append(on_event)
+
+    def emit(event: Any) -> None:
+        for listener in events:
+            listener(event)
+
     runner = Runner(graph.compile(), store=store, models=models, human_input=_answerer(agents),
-                    on_event=(lambda e: [f(e) for f in events]) if events else None,
-                    work_dir=_work_dir(agents))  # fmt: skip
+                    on_event=emit if events else None, work_dir=_work_dir(agents))  # fmt: skip
     result = await runner.start([*earlier, first], run_id=run_id)
     if result.status == "failed":  # AutoGen raises; the run stays in the store to resume
         from graphflow.errors import RunError

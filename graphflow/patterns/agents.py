@@ -80,7 +80,8 @@ class Agent:
         max_consecutive_auto_reply: auto-replies in a row without a person's answer.
         code_execution: executor that runs code blocks it receives (``local``,
             ``sandbox``, ``docker``, ``auto``, or a mapping with options), or ``None``.
-        tools: import paths of the tools it offers its model.
+        tools: the tools it offers its model (import paths; ``Tool`` objects or
+            functions in builder graphs).
         description: what it does (group-chat speaker selection reads it).
         default_auto_reply: reply of an agent without a model when there is no code.
         context: which messages it sees (``{from: [...], last: N, own: bool}``).
@@ -96,7 +97,7 @@ class Agent:
     is_termination_msg: Termination = DEFAULT_TERMINATION
     max_consecutive_auto_reply: int = 100
     code_execution: str | Mapping[str, Any] | None = None
-    tools: Sequence[str] = ()
+    tools: Sequence[Any] = ()
     description: str | None = None
     default_auto_reply: str = ""
     context: Mapping[str, Any] | None = None

@@ -154,6 +154,7 @@ def _custom_summary(method: Callable[..., Any] | None, args: dict[str, Any], sou
 def _message_node(graph: Graph, chat: Chat, cid: str, carry_from: Sequence[str],
                   join: str | None) -> str:  # fmt: skip
     node = f"message_{cid}"
+    assert callable(chat.message)
     body = partial(_call_message, chat.message, chat.sender, chat.recipient,
                    chat.carryover, [f"summary_{c}" for c in carry_from], node)  # fmt: skip
     graph.add_node(node, body, join=join, description=f"the first message of chat {cid}")
