@@ -23,6 +23,7 @@ __all__ = [
     "StepFinished",
     "StepStarted",
     "TokenEvent",
+    "ToolFailed",
     "UsageEvent",
     "Waiting",
 ]
@@ -83,6 +84,19 @@ class TokenEvent(Event):
     node: str = ""
     text: str = ""
     type = "token"
+
+
+@dataclass(frozen=True)
+class ToolFailed(Event):
+    """A tool call raised: its error went back to the model as the call's result; the
+    traceback is here (and in the tool node's ``NODE_errors`` variable)."""
+
+    node: str = ""
+    tool: str = ""
+    call_id: str = ""
+    error: str = ""
+    traceback: str = ""
+    type = "tool_failed"
 
 
 @dataclass(frozen=True)

@@ -310,7 +310,8 @@ class _Execution:
 
         return record
 
-    async def run_child(self, ctx: NodeContext, graph: CompiledGraph, *, input: str | None,
+    async def run_child(self, ctx: NodeContext, graph: CompiledGraph, *,
+                        input: str | Message | None,
                         variables: Mapping[str, Any]) -> RunResult:  # fmt: skip
         """Run ``graph`` as the child run of node execution ``ctx`` (see
         NodeContext.run_subgraph): start it, continue it, or read the result it ended with.

@@ -97,6 +97,7 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
         step = "in " if m["step"] < 0 else f"{m['step']:>3}"
         console.print(f"[dim]{step}[/] [bold cyan]{escape(speaker)}[/] [dim]({m['role']})[/]: "
                       f"{escape(text)}")  # fmt: skip
+    _print_tool_failures(console, data["variables"])
     from graphflow.models.usage import read_usage_report
 
     total, by_node = read_usage_report(data["usage"])
@@ -108,3 +109,19 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                           str(u.completion_tokens), _money(u.cost))  # fmt: skip
         console.print()
         console.print(table)
+
+
+def _print_tool_failures(console: Any, variables: dict[str, Any]) -> None:
+    """The tracebacks tool nodes recorded (their ``NODE_errors`` variables)."""
+    from rich.markup import escape
+
+    for name, value in variables.items():
+        if not (name.endswith("_errors") and isinstance(value, list)):
+            continue
+        for failure in value:
+            if isinstance(failure, dict) and "traceback" in failure:
+                console.print()
+                console.print(f"[red]tool {escape(str(failure.get('tool')))} raised[/] "
+                              f"(call {escape(str(failure.get('call_id')))}, node "
+                              f"{escape(name[: -len('_errors')])}):")  # fmt: skip
+                console.print(escape(str(_redacted(failure.get("traceback")) or "")).rstrip())

@@ -28,6 +28,7 @@ MAX_LINES = 500
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("interfaces", ("__main__", "cli", "progress")),
     ("reports and drawings", ("report", "render", "show")),
+    ("classic AutoGen API", ("autogen",)),
     ("AutoGen-style patterns", ("patterns",)),
     ("API facade and compiler", ("runs", "loader", "builder", "compiler")),
     ("scheduler", ("scheduler", "resuming")),

@@ -8,6 +8,7 @@ graph file written by hand and a graph built in Python agree on them.
 from __future__ import annotations
 
 __all__ = [
+    "AUTOGEN_TERMINATION",
     "CHAT_END",
     "DEFAULT_TERMINATION",
     "NEXT_SPEAKER",
@@ -16,8 +17,13 @@ __all__ = [
     "state_ref",
 ]
 
-#: AutoGen's default termination test, in the condition language.
+#: graphflow's default termination test: the message ends with TERMINATE. It differs
+#: from AutoGen's on purpose (docs/patterns.md: models write "…done.\nTERMINATE" far more
+#: often than a bare TERMINATE, as AutoGen's own examples' custom tests show).
 DEFAULT_TERMINATION = 'endswith(last.content, "TERMINATE")'
+#: AutoGen's default termination test (``ConversableAgent.__init__``: the content equals
+#: ``"TERMINATE"``), in the condition language; ``graphflow.autogen`` uses it.
+AUTOGEN_TERMINATION = 'last.content == "TERMINATE"'
 #: The variable an agent (or router) sets to the reason when it ends the chat.
 CHAT_END = "chat_end"
 #: The variable a router sets to the node it sends the conversation to.

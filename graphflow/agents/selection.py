@@ -2,8 +2,9 @@
 the prompts that ask for it, and the round-robin order.
 
 A model asked "who speaks next?" answers in free text. :func:`resolve_speaker` accepts
-an answer that is exactly one candidate's name (ignoring case, quotes and trailing
-punctuation) or that mentions exactly one candidate as a whole word; an answer naming
+an answer that is exactly one candidate's name (ignoring case, quotes, trailing
+punctuation and Markdown escapes such as ``Senior\\_Coder``) or that mentions exactly one
+candidate as a whole word; an answer naming
 none or several is re-asked with :func:`reask_text`.
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "reask_text",
     "resolve_speaker",
     "roles_text",
+    "unescape_markdown",
 ]
 
 SELECT_SYSTEM = (
@@ -88,6 +90,20 @@ def roles_text(members: Sequence[Member]) -> str:
     return "\n".join(f"{m.name}: {m.description or 'a participant'}" for m in members)
 
 
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>])")
+
+
+def unescape_markdown(text: str) -> str:
+    """``text`` without Markdown backslash escapes (models often write ``Senior\\_Coder``
+    for ``Senior_Coder``; AutoGen's ``GroupChat._mentioned_agents`` accepts ``\\_`` too).
+
+    Example:
+        >>> unescape_markdown("Role: Senior\\\\_Python\\\\_Engineer")
+        'Role: Senior_Python_Engineer'
+    """
+    return _MD_ESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
 def _normal(text: str) -> str:
     return re.sub(r"[\s`'\"*.,:;!?()\[\]]+", " ", text).strip().lower()
 
@@ -124,6 +140,7 @@ def resolve_speaker(answer: str, members: Sequence[Member]) -> Resolution:
         'none'
     """
     exact, pattern, forms = _matcher(tuple(members))
+    answer = unescape_markdown(answer)
     found = exact.get(_normal(answer))
     if found is not None:
         return Resolution(found, None, (found.node,))

@@ -3,7 +3,10 @@
 The run's conversation is one ordered list of messages from every node. Each agent
 sees it from its own side, as AutoGen's agents do: its own messages are ``assistant``
 messages, everybody else's are ``user`` messages carrying the speaker's name, and tool
-results stay ``tool`` messages only when they answer this agent's own tool calls.
+results stay ``tool`` messages only when they answer this agent's own tool calls. An
+empty message from someone else (a user proxy with nothing to run and no
+``default_auto_reply``) is left out: it says nothing, and servers that refuse empty
+content would fail the run.
 
 A :class:`ContextConfig` narrows the view: only some speakers' messages, only the last
 N, with or without the agent's own messages, with or without the task (the first
@@ -32,6 +35,9 @@ class ContextConfig(BaseModel):
         last: only the last N messages (after the other filters).
         own: also see its own messages even when ``speakers`` leaves them out.
         task: always keep the run's first message (the task), even when ``last`` cuts it.
+        as_speaker: see the conversation as this speaker does: messages said under this
+            name are its own (``assistant``), as a chat's summary is written from its
+            recipient's side (AutoGen's ``reflection_with_llm``).
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -40,6 +46,7 @@ class ContextConfig(BaseModel):
     last: int | None = Field(default=None, ge=1)
     own: bool = True
     task: bool = True
+    as_speaker: str | None = None
 
 
 def speaker_of(message: Message) -> str:
@@ -133,6 +140,7 @@ def agent_view(
     if system:
         out.append({"role": "system", "content": system})
     my_calls: set[str] = set()
+    speaker = context.as_speaker if context is not None else None
     for m in _selected(messages, node_id, name, context):
         if m.role == "system":
             out.append({"role": "system", "content": m.text})
@@ -143,7 +151,7 @@ def agent_view(
                 who = m.name or m.node or "tool"
                 out.append({"role": "user", "name": _api_name(who),
                             "content": f"[tool result {m.tool_call_id or ''}] {m.text}".strip()})  # fmt: skip
-        elif is_own(m, node_id, name):
+        elif is_own(m, node_id, name) or (speaker is not None and m.name == speaker):
             item: dict[str, Any] = {"role": "assistant", "content": m.content}
             if m.tool_calls:
                 item["tool_calls"] = m.tool_calls
@@ -155,6 +163,8 @@ def agent_view(
             text = m.text
             if m.tool_calls:
                 text = (text + "\n" if text else "") + _calls_text(m.tool_calls)
+            if not text:
+                continue  # an empty message says nothing, and some servers refuse it
             out.append({"role": "user", "name": _api_name(speaker_of(m)), "content": text})
     if instruction:
         out.append({"role": "system", "content": instruction})

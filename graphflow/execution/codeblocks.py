@@ -1,7 +1,18 @@
 """Finding the fenced code blocks of a message.
 
-A code block is a Markdown fence: three backticks, an optional language, the code,
-and three closing backticks. Languages are normalised:
+A code block is a CommonMark fenced code block (three or more backticks or tildes, an
+optional language, the code, and a closing fence at least as long), found by a CommonMark
+parser (``markdown-it-py``) rather than by a pattern, so that:
+
+- a four-backtick fence holding a three-backtick block is one block, not cut at the
+  inner fence;
+- a fence indented under a list item (or quoted with ``>``) loses the container's
+  indentation, as a Markdown reader sees it, instead of keeping it (which would make
+  Python code an ``IndentationError``);
+- a fence that is never closed (an answer cut off mid-block) is not run.
+
+Indented code (four spaces, no fence) is not a code block here, as in AutoGen.
+Languages are normalised:
 
 - ``python``, ``py``, ``python3`` → ``python``;
 - ``sh``, ``shell``, ``bash``, ``console`` → ``sh`` (``bash`` keeps its name and runs
@@ -20,6 +31,8 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 __all__ = [
     "RUNNABLE_LANGUAGES",
@@ -42,11 +55,8 @@ _ALIASES = {
     "bash": "bash",
 }
 
-# ```lang\n ... \n``` — the language is the first word after the fence.
-_FENCE = re.compile(
-    r"^[ \t]*```[ \t]*(?P<lang>[\w.+#-]*)[^\n]*\r?\n(?P<code>.*?)^[ \t]*```[ \t\r]*$",
-    re.DOTALL | re.MULTILINE,
-)
+# A closing fence line: container marks (quotes, indentation), then the fence alone.
+_CLOSING = re.compile(r"^[ \t>]*(?P<fence>`{3,}|~{3,})[ \t]*$")
 _FILENAME = re.compile(r"^\s*(?:#|//)\s*filename:\s*(?P<name>\S+)\s*$", re.IGNORECASE)
 
 
@@ -113,6 +123,28 @@ def _filename(code: str) -> str | None:
     return match.group("name") if match else None
 
 
+@cache
+def _parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def _closed(token: Any, lines: list[str]) -> bool:
+    """Whether the fence ``token`` ends with a closing fence (CommonMark runs an unclosed
+    fence to the end of its container)."""
+    if not token.map:
+        return False
+    last = token.map[1] - 1
+    if last <= token.map[0] or last >= len(lines):
+        return False
+    match = _CLOSING.match(lines[last])
+    if match is None:
+        return False
+    fence = match.group("fence")
+    return fence[0] == token.markup[0] and len(fence) >= len(token.markup)
+
+
 def extract_code_blocks(text: str | None) -> list[CodeBlock]:
     """Return the fenced code blocks of ``text`` in order.
 
@@ -126,17 +158,25 @@ def extract_code_blocks(text: str | None) -> list[CodeBlock]:
         >>> msg = "Run this:\\n```py\\n# filename: hello.py\\nprint('hi')\\n```\\n"
         >>> extract_code_blocks(msg)
         [CodeBlock(language='python', code="# filename: hello.py\\nprint('hi')", filename='hello.py')]
+        >>> outer = "````markdown\\n```python\\nprint(1)\\n```\\n````"
+        >>> [b.language for b in extract_code_blocks(outer)]
+        ['markdown']
     """
+    source = (text or "").replace("\r\n", "\n")
+    if "```" not in source and "~~~" not in source:
+        return []
+    lines = source.split("\n")
     blocks: list[CodeBlock] = []
-    for match in _FENCE.finditer(text or ""):
-        code = match.group("code")
+    for token in _parser().parse(source):
+        if token.type != "fence" or not _closed(token, lines):
+            continue
+        code = token.content
         if code.endswith("\n"):
-            code = code[:-1]
-        if code.endswith("\r"):
             code = code[:-1]
         if not code.strip():
             continue
-        lang = match.group("lang")
+        words = token.info.split()
+        lang = words[0] if words else ""
         language = normalize_language(lang) if lang else infer_language(code)
         blocks.append(CodeBlock(language, code, _filename(code)))
     return blocks

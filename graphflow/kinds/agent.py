@@ -80,10 +80,10 @@ class AgentConfig(KindConfig):
     instruction: str | None = Field(
         default=None, description="a system message appended after the conversation"
     )
-    is_termination_msg: str | None = Field(
+    is_termination_msg: str | Any | None = Field(
         default=DEFAULT_TERMINATION,
-        description="condition on the message it answers (as `last`) that ends the chat; "
-        "null never ends",
+        description="condition on the message it answers (as `last`) that ends the chat "
+        "(or, in builder graphs, a callable of the state); null never ends",
     )
     max_consecutive_auto_reply: int = Field(default=100, ge=0)
     human_input: str | None = Field(
@@ -106,6 +106,10 @@ class AgentConfig(KindConfig):
     postprocess: str | Any | None = Field(
         default=None, description="function(Message) -> Message | str applied to model replies"
     )
+    nested: dict[str, Any] | None = Field(
+        default=None, description="nested chats (AutoGen's register_nested_chats): {graph: "
+        "inner graph, prepare: callable of the state → inner variables}; after the "
+        "termination and human checks, the reply is the inner run's summary")
     output: str | None = Field(default=None, description="also store the reply text here")
     message: bool = Field(default=True, description="append the reply to the conversation")
 
@@ -142,8 +146,9 @@ class AgentKind(NodeKind):
         place = f"node {node_id!r}"
         self.name = config.name or node_id
         self.context = None if config.context == "all" else config.context
-        self.terminates = compile_option(config.is_termination_msg,
-                                         f"{place}: is_termination_msg", problems)
+        self.terminates = (config.is_termination_msg if callable(config.is_termination_msg)
+                           else compile_option(config.is_termination_msg,
+                                               f"{place}: is_termination_msg", problems))  # fmt: skip
         if config.system_message and config.template:
             from graphflow.models import template_fields
 
@@ -160,6 +165,15 @@ class AgentKind(NodeKind):
                 problems.append(Problem(f"{place}: postprocess", str(exc)))
         self.tools = ReplyTools.load(config.tools, build.base_dir, f"{place}: tools", problems)
         problems.extend(_executor_problems(config.code_execution, place))
+        self.inner = None
+        if config.nested is not None:
+            if build.compile_subgraph is None or "graph" not in config.nested:
+                problems.append(Problem(f"{place}: nested", "needs graph: (the inner chats)"))
+            else:
+                try:
+                    self.inner = build.compile_subgraph(config.nested["graph"])
+                except DefinitionError as exc:
+                    problems.extend(Problem(f"{place}: nested", str(p)) for p in exc.problems)
         if problems:
             raise DefinitionError(problems)
         self.var = input_variable(node_id, config.human_input)
@@ -178,10 +192,18 @@ class AgentKind(NodeKind):
             return list(exc.problems)
         return models.problems(model, where=f"{place}: model") if models is not None else []
 
+    def subgraph(self) -> Any:
+        return self.inner
+
     def serializable(self) -> bool:
         config: AgentConfig = self.config  # type: ignore[assignment]
+        if config.nested is not None and (config.nested.get("prepare") is not None
+                                          or not isinstance(config.nested.get("graph"),
+                                                            (str, dict))):  # fmt: skip
+            return False
         post_ok = config.postprocess is None or isinstance(config.postprocess, str)
-        return post_ok and all(isinstance(t, str) for t in config.tools)
+        return (post_ok and all(isinstance(t, str) for t in config.tools)
+                and not callable(config.is_termination_msg))  # fmt: skip
 
     # -- running -------------------------------------------------------------------
 
@@ -237,8 +259,10 @@ class AgentKind(NodeKind):
                       usage=usage)  # fmt: skip
 
     async def _auto_reply(self, ctx: NodeContext, incoming: Message | None,
-                          variables: dict[str, Any]) -> Update:  # fmt: skip
+                          variables: dict[str, Any]) -> Update | Interrupt:  # fmt: skip
         config: AgentConfig = self.config  # type: ignore[assignment]
+        if self.inner is not None and incoming is not None:
+            return await self._nested_reply(ctx, incoming, variables)
         if config.code_execution is not None and incoming is not None and has_code(incoming):
             text = await execute_code_reply(ctx, config.code_execution, incoming)
             message = Message(role="user", name=self.name, content=text, node=self.node_id)
@@ -253,6 +277,28 @@ class AgentKind(NodeKind):
         if self.post is not None:
             message = self._postprocess(message)
         return self._reply(message, variables, usage_total([answer.usage]))
+
+    async def _nested_reply(self, ctx: NodeContext, incoming: Message,
+                            variables: dict[str, Any]) -> Update | Interrupt:  # fmt: skip
+        """Run the nested chats on the received message; the reply is their summary."""
+        nested: dict[str, Any] = self.config.nested or {}  # type: ignore[attr-defined]
+        prepare = nested.get("prepare")
+        inner_variables = dict(prepare(ctx.state) or {}) if callable(prepare) else {}
+        opening = Message(role="user", name=speaker_of(incoming), content=incoming.text)
+        assert self.inner is not None
+        result = await ctx.run_subgraph(self.inner, input=opening, variables=inner_variables)
+        if result.status == "waiting":
+            return Interrupt(question=result.question or "", payload={"subrun": result.run_id})
+        if result.status != "completed":
+            from graphflow.errors import NodeError
+
+            raise NodeError(f"the nested chats of {self.node_id!r} (run {result.run_id!r}) "
+                            f"ended with status {result.status}: "
+                            f"{result.error or result.reason}")  # fmt: skip
+        produced = [m for m in result.messages if m.node is not None]
+        text = (produced[-1].content or "").replace("TERMINATE", "") if produced else ""
+        message = Message(role="assistant", name=self.name, node=self.node_id, content=text)
+        return self._reply(message, variables, result.usage or None)
 
     async def _ask(self, ctx: NodeContext) -> Any:
         config: AgentConfig = self.config  # type: ignore[assignment]

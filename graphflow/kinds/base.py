@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from graphflow.context import RunContext
-from graphflow.messages import Interrupt, State, Update
+from graphflow.messages import Interrupt, Message, State, Update
 
 if TYPE_CHECKING:
     from graphflow.events import Event
@@ -75,7 +75,7 @@ class ChildRunner(Protocol):
     """Runs a nested graph as the child run of a node execution (see
     :meth:`NodeContext.run_subgraph`); the scheduler provides one to every node."""
 
-    async def __call__(self, ctx: NodeContext, graph: CompiledGraph, *, input: str | None,
+    async def __call__(self, ctx: NodeContext, graph: CompiledGraph, *, input: str | Message | None,
                        variables: Mapping[str, Any]) -> RunResult: ...  # fmt: skip
 
 
@@ -126,7 +126,7 @@ class NodeContext:
             return await thunk()
         return await self.effects(key, thunk)
 
-    async def run_subgraph(self, graph: CompiledGraph, *, input: str | None = None,
+    async def run_subgraph(self, graph: CompiledGraph, *, input: str | Message | None = None,
                            variables: Mapping[str, Any] | None = None) -> RunResult:  # fmt: skip
         """Run ``graph`` as a child run of this node execution, in the same store.
 

@@ -134,6 +134,10 @@ class FunctionKind(NodeKind):
 
 class HumanConfig(KindConfig):
     prompt: str = Field(default="Your input:", description="the question shown to the person")
+    prompts: list[dict[str, Any]] = Field(
+        default_factory=list, description="[{when: condition, prompt: text}]: the first whose "
+        "condition holds replaces prompt (e.g. a different question after a termination "
+        "message)")
     options: list[str] = Field(default_factory=list, description="suggested answers")
     variable: str | None = Field(default=None, description="also store the answer here")
     name: str | None = Field(default=None, description="speaker name of the answer message")
@@ -148,10 +152,33 @@ class HumanKind(NodeKind):
     Config = HumanConfig
     shape = "house"
 
+    def __init__(self, node_id: str, config: HumanConfig, build: BuildContext) -> None:
+        super().__init__(node_id, config, build)
+        problems: list[Problem] = []
+        self.prompts: list[tuple[Callable[..., Any], str]] = []
+        for index, item in enumerate(config.prompts):
+            where = f"node {node_id!r}: prompts[{index}]"
+            when, text = item.get("when"), item.get("prompt")
+            if not isinstance(text, str) or when is None:
+                problems.append(Problem(where, "needs when: and prompt:"))
+                continue
+            try:
+                test = when if callable(when) else compile_expression(str(when))
+            except Exception as exc:
+                problems.append(Problem(where, str(exc)))
+                continue
+            self.prompts.append((test, text))
+        if problems:
+            raise DefinitionError(problems)
+
+    def serializable(self) -> bool:
+        return not any(callable(item.get("when")) for item in self.config.prompts)  # type: ignore[attr-defined]
+
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         config: HumanConfig = self.config  # type: ignore[assignment]
         if ctx.input is None:
-            question = config.prompt
+            question = next((text for test, text in self.prompts if test(ctx.state)),
+                            config.prompt)  # fmt: skip
             if "{" in question:
                 question = _fill(question, ctx.state)
             return Interrupt(question=question, options=tuple(config.options))

@@ -64,7 +64,7 @@ class RouterConfig(KindConfig):
     members: list[str] | None = Field(default=None, description="speakers (default: successors)")
     order: list[str] | None = Field(default=None, description="round-robin order")
     end: str | None = Field(default=None, description="node to go to when the chat ends")
-    is_termination_msg: str | None = DEFAULT_TERMINATION
+    is_termination_msg: str | Any | None = DEFAULT_TERMINATION
     max_round: int | None = Field(default=None, ge=1, description="messages in the chat")
     allow_repeat_speaker: bool = True
     model: str | dict[str, Any] | list[Any] | None = None
@@ -90,8 +90,9 @@ class RouterKind(NodeKind):
         super().__init__(node_id, config, build)
         problems: list[Problem] = []
         place = f"node {node_id!r}"
-        self.terminates = compile_option(config.is_termination_msg,
-                                         f"{place}: is_termination_msg", problems)
+        self.terminates = (config.is_termination_msg if callable(config.is_termination_msg)
+                           else compile_option(config.is_termination_msg,
+                                               f"{place}: is_termination_msg", problems))  # fmt: skip
         self.method = config.selection if config.selection in METHODS else "function"
         self.function = None
         if self.method == "function":
@@ -104,7 +105,8 @@ class RouterKind(NodeKind):
             raise DefinitionError(problems)
 
     def serializable(self) -> bool:
-        return isinstance(self.config.selection, str)  # type: ignore[attr-defined]
+        config: RouterConfig = self.config  # type: ignore[assignment]
+        return isinstance(config.selection, str) and not callable(config.is_termination_msg)
 
     # -- running -------------------------------------------------------------------
 

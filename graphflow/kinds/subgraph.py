@@ -30,12 +30,20 @@ class SubgraphConfig(KindConfig):
                               description="expression for the inner run's first message")
     variables: dict[str, str] = Field(default_factory=dict,
                                       description="inner variable → expression on the outer state")
-    output: Literal["last", "all", "none"] = Field(
-        default="last", description="which inner messages come back as this node's reply")
+    input_name: str | None = Field(default=None,
+                                   description="speaker name of the inner run's first message "
+                                   "(default: user)")  # fmt: skip
+    output: Literal["last", "summary", "all", "transcript", "none"] = Field(
+        default="last", description="which inner messages come back as this node's reply: "
+        "last, summary (the last without TERMINATE, AutoGen's last_msg), all (every message "
+        "the inner nodes said), transcript (all, the inner run's first messages too), none")
     outputs: dict[str, str] = Field(default_factory=dict,
                                     description="outer variable ← inner variable")
     name: str | None = Field(default=None,
                              description="speaker name of the reply (default: the inner one)")
+    prepare: Any = Field(default=None, description="builder graphs: a callable of the outer "
+                         "state returning more inner variables (e.g. nested-chat messages "
+                         "computed by Python functions)")
 
 
 class SubgraphKind(NodeKind):
@@ -59,14 +67,19 @@ class SubgraphKind(NodeKind):
         return self.inner
 
     def serializable(self) -> bool:
-        return isinstance(self.config.graph, (str, dict))  # type: ignore[attr-defined]
+        config: SubgraphConfig = self.config  # type: ignore[assignment]
+        return isinstance(config.graph, (str, dict)) and config.prepare is None
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         config: SubgraphConfig = self.config  # type: ignore[assignment]
         first = self.input_expr(ctx.state) if self.input_expr else None
         variables = {k: e(ctx.state) for k, e in self.var_exprs.items()}
-        result = await ctx.run_subgraph(self.inner, input=None if first is None else str(first),
-                                        variables=variables)  # fmt: skip
+        if config.prepare is not None:
+            variables.update(config.prepare(ctx.state) or {})
+        opening: Message | None = None
+        if first is not None:
+            opening = Message(role="user", name=config.input_name or "user", content=str(first))
+        result = await ctx.run_subgraph(self.inner, input=opening, variables=variables)
         child_id = result.run_id
         if result.status == "waiting":
             return Interrupt(question=result.question or "", payload={"subrun": child_id})
@@ -75,10 +88,15 @@ class SubgraphKind(NodeKind):
                             f"{result.status}: {result.error or result.reason}; see "
                             f"`graphflow show {child_id}`")  # fmt: skip
         produced = [m for m in result.messages if m.node is not None]
+        if config.output == "transcript":
+            produced = list(result.messages)
         if config.output == "none" or not produced:
             messages: list[Message] = []
         elif config.output == "last":
             messages = [produced[-1]]
+        elif config.output == "summary":
+            text = (produced[-1].content or "").replace("TERMINATE", "")
+            messages = [produced[-1].model_copy(update={"content": text, "tool_calls": None})]
         else:
             messages = produced
         messages = [m.model_copy(update={"node": self.node_id,

@@ -107,6 +107,7 @@ async def request_once(
     message: dict[str, Any] = {"role": "assistant", "content": choice.message.content}
     if choice.message.tool_calls:
         message["tool_calls"] = [_call_dict(call) for call in choice.message.tool_calls]
+    _check_answer(config, message, choice.finish_reason)
     usage = completion.usage.model_dump() if completion.usage is not None else None
     return _response(config, messages, message, usage, choice.finish_reason,
                      completion.model or config.model,
@@ -139,22 +140,45 @@ async def _streamed(
     if assembler.tool_calls:
         message["tool_calls"] = assembler.tool_calls
         message["content"] = assembler.content or None
+    elif assembler.finish_reason == "content_filter" and not assembler.content:
+        message["content"] = None
+    _check_answer(config, message, assembler.finish_reason)
     return _response(config, kwargs["messages"], message, assembler.usage,
                      assembler.finish_reason, assembler.model or config.model, None)  # fmt: skip
+
+
+def _check_answer(config: ModelConfig, message: Mapping[str, Any], finish_reason: str | None) -> None:
+    """Refuse an answer that has nothing in it: a ``content_filter`` finish (Azure OpenAI's
+    filtered answers carry ``content: null``) or null content without tool calls. It is a
+    bad response, so the client retries it and falls back to the next config, and it is
+    never cached (a re-run would replay it).
+
+    Raises:
+        ModelBadResponse: the answer was filtered or empty.
+    """
+    if message.get("tool_calls"):
+        return
+    if finish_reason == "content_filter":
+        raise ModelBadResponse(f"{config.endpoint} filtered the answer (finish_reason "
+                               "content_filter, no content)")  # fmt: skip
+    if message.get("content") is None:
+        raise ModelBadResponse(f"{config.endpoint} answered with no content and no tool calls "
+                               f"(finish_reason {finish_reason})")  # fmt: skip
 
 
 def _response(config: ModelConfig, sent: Sequence[Mapping[str, Any]], data: dict[str, Any],
               reported: Mapping[str, Any] | None, finish_reason: str | None, model: str,
               raw: dict[str, Any] | None) -> ModelResponse:  # fmt: skip
-    """The answer with its usage: as the endpoint reported it, else estimated."""
+    """The answer with its usage: as the endpoint reported it, else estimated. A reported
+    count of zero is a missing count (some servers end a stream with a usage chunk of
+    zeros): an answer with text has used completion tokens, and a budget must see them."""
     message = Message.model_validate(data)
     reported = reported or {}
     prompt = int(reported.get("prompt_tokens") or 0) or estimate_prompt_tokens(sent)
-    completion = int(reported.get("completion_tokens") or 0)
-    if not reported:
-        completion = estimate_tokens(message.content) + sum(
-            estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ()
-        )
+    completion = int(reported.get("completion_tokens") or 0) or (
+        estimate_tokens(message.content)
+        + sum(estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ())
+    )
     usage = Usage.of_call(prompt, completion, cost=config.cost(prompt, completion), model=model)
     return ModelResponse(message, usage, finish_reason, raw, model=model, base_url=config.url)
 

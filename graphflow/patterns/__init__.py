@@ -10,19 +10,27 @@ like any other.
 - :func:`nested_chat` — a node whose reply comes from running an inner chat;
 - :func:`group_chat` / :func:`initiate_group_chat` — members and a manager that picks
   the next speaker;
+- :func:`swarm` — agents that hand the conversation to each other with handoff tools;
 - :class:`ChatResult` — what a chat returns.
 """
 
 from __future__ import annotations
 
 from graphflow.agents.selection import GroupChatView
-from graphflow.patterns.agents import Agent, AssistantAgent, HumanInputMode, UserProxyAgent
+from graphflow.patterns.agents import (
+    AUTOGEN_TERMINATION,
+    Agent,
+    AssistantAgent,
+    HumanInputMode,
+    UserProxyAgent,
+)
 from graphflow.patterns.group import (
     allowed_transitions,
     group_chat,
     initiate_group_chat,
     initiate_group_chat_sync,
 )
+from graphflow.patterns.handoffs import handoff_tool, swarm
 from graphflow.patterns.nested import add_nested_chat, nested_chat
 from graphflow.patterns.runner import ChatResult
 from graphflow.patterns.sequential import (
@@ -35,6 +43,7 @@ from graphflow.patterns.sequential import (
 from graphflow.patterns.two_agent import initiate_chat, initiate_chat_sync, two_agent_chat
 
 __all__ = [
+    "AUTOGEN_TERMINATION",
     "Agent",
     "AssistantAgent",
     "Chat",
@@ -46,6 +55,7 @@ __all__ = [
     "allowed_transitions",
     "chat_results",
     "group_chat",
+    "handoff_tool",
     "initiate_chat",
     "initiate_chat_sync",
     "initiate_chats",
@@ -54,5 +64,6 @@ __all__ = [
     "initiate_group_chat_sync",
     "nested_chat",
     "sequential_chats",
+    "swarm",
     "two_agent_chat",
 ]

@@ -14,11 +14,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from graphflow.agents.conventions import (
+    AUTOGEN_TERMINATION,
     CHAT_END,
     DEFAULT_TERMINATION,
     counter_variable,
@@ -30,6 +31,7 @@ from graphflow.errors import DefinitionError, Problem
 
 __all__ = [
     "ASSISTANT_DESCRIPTION",
+    "AUTOGEN_TERMINATION",
     "ENDS_CHAT",
     "USER_PROXY_DESCRIPTION",
     "Agent",
@@ -43,6 +45,9 @@ __all__ = [
 ]
 
 HumanInputMode = Literal["ALWAYS", "TERMINATE", "NEVER"]
+#: A termination test: a condition (condition language, on ``last``), or a Python
+#: callable of the state (builder graphs), or ``None`` (never ends).
+Termination = str | Callable[..., Any] | None
 #: The condition of the edge from an agent to where the chat ends.
 ENDS_CHAT = f"state.{CHAT_END}"
 ASSISTANT_DESCRIPTION = (
@@ -69,11 +74,14 @@ class Agent:
             (asked on a termination message or when the auto-reply limit is hit) or
             ``NEVER``.
         is_termination_msg: condition on the received message (``last``) that ends the
-            chat; ``None`` never ends it.
+            chat, or a callable of the state; ``None`` never ends it. The default,
+            ``endswith(last.content, "TERMINATE")``, differs from AutoGen's on purpose
+            (see docs/patterns.md); :data:`AUTOGEN_TERMINATION` is AutoGen's.
         max_consecutive_auto_reply: auto-replies in a row without a person's answer.
         code_execution: executor that runs code blocks it receives (``local``,
             ``sandbox``, ``docker``, ``auto``, or a mapping with options), or ``None``.
-        tools: import paths of the tools it offers its model.
+        tools: the tools it offers its model (import paths; ``Tool`` objects or
+            functions in builder graphs).
         description: what it does (group-chat speaker selection reads it).
         default_auto_reply: reply of an agent without a model when there is no code.
         context: which messages it sees (``{from: [...], last: N, own: bool}``).
@@ -86,10 +94,10 @@ class Agent:
     system_message: str | None = "You are a helpful AI assistant."
     model: str | Mapping[str, Any] | bool | None = None
     human_input_mode: HumanInputMode = "TERMINATE"
-    is_termination_msg: str | None = DEFAULT_TERMINATION
+    is_termination_msg: Termination = DEFAULT_TERMINATION
     max_consecutive_auto_reply: int = 100
     code_execution: str | Mapping[str, Any] | None = None
-    tools: Sequence[str] = ()
+    tools: Sequence[Any] = ()
     description: str | None = None
     default_auto_reply: str = ""
     context: Mapping[str, Any] | None = None
@@ -164,14 +172,48 @@ def UserProxyAgent(name: str = "user_proxy", **fields: Any) -> Agent:
     return Agent(name, **{**defaults, **fields})
 
 
-def _termination(agent: Agent) -> str | None:
-    return f"({agent.is_termination_msg})" if agent.is_termination_msg else None
+def _termination(agent: Agent) -> Termination:
+    term = agent.is_termination_msg
+    if callable(term) or not term:
+        return term
+    return f"({term})"
 
 
-def add_agent(graph: Graph, agent: Agent) -> str:
+def human_prompts(agent: Agent, sender: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The questions an agent's checkpoint asks, in AutoGen's words
+    (``ConversableAgent.check_termination_and_human_reply``), each telling the truth
+    about what an empty answer does: after a termination message enter ends the chat,
+    otherwise it lets the agent auto-reply.
+
+    Returns:
+        The default prompt, and ``[{when, prompt}]`` for a termination message.
+
+    Example:
+        >>> human_prompts(UserProxyAgent(human_input_mode="TERMINATE"), "assistant")[1][0]["prompt"]
+        "Please give feedback to assistant. Press enter or type 'exit' to stop the conversation: "
+    """
+    who = sender or "the sender"
+    if agent.human_input_mode == "ALWAYS":
+        prompt = (f"Replying as {agent.name}. Provide feedback to {who}. Press enter to skip "
+                  "and use auto-reply, or type 'exit' to end the conversation: ")  # fmt: skip
+        ending = (f"Replying as {agent.name}. Provide feedback to {who}. Press enter or type "
+                  "'exit' to end the conversation: ")  # fmt: skip
+    else:
+        prompt = (f"Please give feedback to {who}. Press enter to skip and use auto-reply, "
+                  "or type 'exit' to stop the conversation: ")  # fmt: skip
+        ending = f"Please give feedback to {who}. Press enter or type 'exit' to stop the conversation: "
+    term = agent.is_termination_msg
+    prompts = [{"when": term, "prompt": ending}] if term else []
+    return prompt, prompts
+
+
+def add_agent(graph: Graph, agent: Agent, sender: str | None = None) -> str:
     """Add ``agent``'s nodes to ``graph``: its ``agent`` node and, unless it never asks a
     person, its ``human`` checkpoint ``NAME_human`` with an edge to an ``end`` node
     ``NAME_exit`` taken when the person types ``exit``.
+
+    Args:
+        sender: who the agent answers (named in the checkpoint's question).
 
     Returns:
         The node that receives messages for the agent (see :func:`connect`).
@@ -182,10 +224,10 @@ def add_agent(graph: Graph, agent: Agent) -> str:
     if agent.human_input_mode == "NEVER":
         return agent.name
     human, var = f"{agent.name}_human", input_variable(agent.name)
-    prompt = (f"Replying as {agent.name}. Give feedback, press enter to skip and use the "
-              "auto-reply, or type 'exit' to end the conversation:")  # fmt: skip
-    graph.add_node(human, kind="human", prompt=prompt, variable=var, message=False,
-                   name=agent.name, description=f"the person behind {agent.name}")  # fmt: skip
+    prompt, prompts = human_prompts(agent, sender)
+    graph.add_node(human, kind="human", prompt=prompt, prompts=prompts, variable=var,
+                   message=False, name=agent.name,
+                   description=f"the person behind {agent.name}")  # fmt: skip
     graph.add_node(f"{agent.name}_exit", kind="end", status=f"{agent.name}: the person typed exit")
     graph.add_edge(human, f"{agent.name}_exit",
                    when=f"lower(strip({state_ref(var)})) == \"exit\"", label="exit")  # fmt: skip
@@ -223,9 +265,25 @@ def connect(
         return
     limit = f"{state_ref(counter_variable(agent.name))} >= {agent.max_consecutive_auto_reply}"
     term = _termination(agent)
-    ask = f"{term} or {limit}" if term else limit
+    ask: str | Callable[..., Any]
+    if callable(term):
+        ask = _either(term, agent.name, agent.max_consecutive_auto_reply)
+    else:
+        ask = f"{term} or {limit}" if term else limit
     graph.add_edge(source, human, when=ask, label="ask the person")
     graph.add_edge(source, agent.name, otherwise=True)
+
+
+def _either(term: Callable[..., Any], name: str, limit: int) -> Callable[..., Any]:
+    counter = counter_variable(name)
+
+    def ask_the_person(state: Any) -> bool:
+        """termination message or auto-reply limit"""
+        used = state.variables.get(counter)
+        return bool(term(state)) or (isinstance(used, (int, float)) and used >= limit)
+
+    ask_the_person.__name__ = f"is_termination_msg or {counter} >= {limit}"
+    return ask_the_person
 
 
 def _final_edge(graph: Graph, source: str, target: str, conditional: bool) -> None:

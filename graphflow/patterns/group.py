@@ -36,9 +36,9 @@ from graphflow.builder import Graph
 from graphflow.errors import DefinitionError, Problem
 from graphflow.messages import Message
 from graphflow.patterns.agents import Agent, add_agent, counters
-from graphflow.patterns.chatrun import chat_result
+from graphflow.patterns.chatrun import ChatSides, chat_result
 from graphflow.patterns.runner import ChatResult, HumanInput, Runner, section_of
-from graphflow.patterns.summary import SummaryMethod
+from graphflow.patterns.summary import SummaryMethod, check_summary_method
 from graphflow.patterns.two_agent import add_tools
 from graphflow.store import Store
 
@@ -157,7 +157,7 @@ def group_chat(
             member = member.with_options(context=dict(view))
         if member.human_input_mode == "TERMINATE":
             member = member.with_options(human_input_mode="NEVER")
-        add_agent(graph, member)
+        add_agent(graph, member, manager)
     graph.add_node("done", kind="end", description="the group chat is over")
     if transitions is None:
         _hub(graph, members, manager, own)
@@ -237,7 +237,8 @@ async def initiate_group_chat(
         message: the first message; said by ``sender`` (a member) when given, else by
             ``user`` from outside the group.
         summary_method, summary_args: as for :func:`~graphflow.patterns.initiate_chat`
-            (reflection uses the first member's model).
+            (reflection uses the manager's ``model``, else the first member's, and reads
+            the chat as the manager saw it).
         store, run_id, models, human_input, on_event, work_dir: as for ``initiate_chat``.
         **options: :func:`group_chat` options (``selection``, ``max_round``,
             ``transitions`` …).
@@ -248,16 +249,18 @@ async def initiate_group_chat(
         >>> result = initiate_group_chat_sync(team, "Go.", selection="round_robin",
         ...                                   models=ScriptedModel(["one", "two TERMINATE"]))
         >>> [m["name"] for m in result.chat_history], result.summary
-        (['user', 'a', 'b'], 'two')
+        (['user', 'a', 'b'], 'two ')
     """
+    check_summary_method(summary_method)
     graph = group_chat(members, sender=sender, models=models, **options).compile()
     first = message if isinstance(message, Message) else Message(
         role="user", name=sender or "user", content=message)  # fmt: skip
     runner = Runner(graph, store=store, models=models, human_input=human_input,
                     on_event=on_event, work_dir=work_dir)  # fmt: skip
     result = await runner.start([first], run_id=run_id)
-    return await chat_result(runner, result, [m.model for m in members], summary_method,
-                             dict(summary_args or {}))  # fmt: skip
+    sides = ChatSides(first.name, options.get("manager", "manager"),
+                      [options.get("model"), *(m.model for m in members)])
+    return await chat_result(runner, result, sides, summary_method, dict(summary_args or {}))
 
 
 def initiate_group_chat_sync(members: Sequence[Agent], message: str | Message,

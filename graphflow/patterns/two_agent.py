@@ -16,7 +16,7 @@ Example:
     ...     UserProxyAgent(human_input_mode="NEVER"), AssistantAgent(),
     ...     "What is 6 * 7?", models=ScriptedModel(["6 * 7 = 42.\\nTERMINATE"]))
     >>> result.summary, result.status
-    ('6 * 7 = 42.', 'completed')
+    ('6 * 7 = 42.\\n', 'completed')
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from graphflow.patterns.agents import (
     counters,
     end_edges,
 )
-from graphflow.patterns.chatrun import chat_result
+from graphflow.patterns.chatrun import ChatSides, chat_result
 from graphflow.patterns.runner import ChatResult, HumanInput, Runner, section_of
-from graphflow.patterns.summary import SummaryMethod, carryover_text
+from graphflow.patterns.summary import SummaryMethod, carryover_text, check_summary_method
 from graphflow.store import Store
 
 __all__ = [
@@ -100,7 +100,8 @@ def two_agent_chat(
                                        "give each agent its own name")])  # fmt: skip
     graph = Graph(name or f"{sender.name}_{recipient.name}",
                   description=f"{sender.name} chats with {recipient.name}")  # fmt: skip
-    entries = {a.name: add_agent(graph, a) for a in (sender, recipient)}
+    entries = {sender.name: add_agent(graph, sender, recipient.name),
+               recipient.name: add_agent(graph, recipient, sender.name)}  # fmt: skip
     tools = {a.name: add_tools(graph, a) for a in (sender, recipient)}
     done = end_edges(graph)
     connect(graph, sender.name, recipient, before=[*done, *tools[sender.name]])
@@ -141,10 +142,13 @@ async def initiate_chat(
         sender, recipient: the two agents; ``sender`` says ``message``.
         message: the first message.
         max_turns: see :func:`two_agent_chat`.
-        summary_method: ``last_msg``, ``reflection_with_llm`` (the sender's model, or the
-            recipient's when the sender has none, summarizes the chat), or a function
-            ``(messages[, summary_args]) -> str``.
-        summary_args: ``{"summary_prompt": ...}`` for reflection.
+        summary_method: ``last_msg`` (the last message without ``TERMINATE``),
+            ``reflection_with_llm`` (the recipient's model, or the sender's when the
+            recipient has none, summarizes the chat as the recipient saw it), ``None``
+            (no summary), or a function ``(messages[, summary_args]) -> str``, checked
+            before the chat starts.
+        summary_args: ``{"summary_prompt": ..., "summary_role": "system"}`` for
+            reflection.
         carryover: context appended to the message (``"\\nContext: \\n..."``).
         store: a Store or database path to checkpoint to (``None``: in memory).
         run_id: the run's id.
@@ -155,19 +159,25 @@ async def initiate_chat(
             :meth:`ChatResult.resume` continues it.
         variables: run variables (for system-message placeholders).
         on_event: called with every run event.
-        work_dir: where code runs.
+        work_dir: where code runs (the directory itself; default
+            ``./graphflow-work/RUN_ID``).
 
     Returns:
         The :class:`ChatResult`.
+
+    Raises:
+        DefinitionError: a bad agent, ``max_turns`` or ``summary_method`` (before the
+            chat starts).
     """
+    check_summary_method(summary_method)
     graph = two_agent_chat(sender, recipient, max_turns=max_turns, models=models).compile()
     items = [carryover] if isinstance(carryover, str) else list(carryover or ())
     first = Message(role="user", name=sender.name, content=carryover_text(message, items))
     runner = Runner(graph, store=store, models=models, human_input=human_input,
                     on_event=on_event, work_dir=work_dir)  # fmt: skip
     result = await runner.start([first], variables=variables, run_id=run_id)
-    return await chat_result(runner, result, [sender.model, recipient.model], summary_method,
-                             dict(summary_args or {}))  # fmt: skip
+    sides = ChatSides(sender.name, recipient.name, [recipient.model, sender.model])
+    return await chat_result(runner, result, sides, summary_method, dict(summary_args or {}))
 
 
 def initiate_chat_sync(sender: Agent, recipient: Agent, message: str, **options: Any) -> ChatResult:

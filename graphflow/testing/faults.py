@@ -26,8 +26,10 @@ from graphflow.models.reply_script import Rule, Script
 
 __all__ = ["Fault", "FaultKind", "FaultScript"]
 
-FaultKind = Literal["status", "timeout", "truncate", "malformed", "empty", "latency", "disconnect"]
-_KINDS = ("status", "timeout", "truncate", "malformed", "empty", "latency", "disconnect")
+FaultKind = Literal["status", "timeout", "truncate", "malformed", "empty", "latency", "disconnect",
+                    "content_filter", "zero_usage"]  # fmt: skip
+_KINDS = ("status", "timeout", "truncate", "malformed", "empty", "latency", "disconnect",
+          "content_filter", "zero_usage")  # fmt: skip
 _ALIASES = {"empty_choices": "empty", "hang": "timeout", "bad_json": "malformed"}
 
 
@@ -39,7 +41,11 @@ class Fault:
         kind: ``status`` (an HTTP error), ``timeout`` (no answer for ``seconds``),
             ``truncate`` (a stream cut off mid-way), ``malformed`` (a 200 whose body is
             not JSON), ``empty`` (a completion with no choices), ``latency`` (answer
-            normally after ``seconds``), ``disconnect`` (close without answering).
+            normally after ``seconds``), ``disconnect`` (close without answering),
+            ``content_filter`` (a completion with ``content: null`` and
+            ``finish_reason: content_filter``, as Azure OpenAI answers a filtered
+            prompt), ``zero_usage`` (answer normally, but report usage of zero tokens, as
+            some servers' last stream chunk does).
         status: the HTTP status of a ``status`` fault.
         message: the error message of a ``status`` fault.
         seconds: how long a ``timeout`` or ``latency`` fault waits.
@@ -96,7 +102,7 @@ class Fault:
             return ModelRequestRejected(
                 f"{where} rejected the request (HTTP {self.status}: {self.message})"
             )
-        if self.kind in ("malformed", "empty", "truncate"):
+        if self.kind in ("malformed", "empty", "truncate", "content_filter"):
             return ModelBadResponse(
                 f"{where} answered with a broken completion (an injected {self.kind} fault)"
             )
@@ -163,7 +169,7 @@ def _bad(where: str, text: str) -> DefinitionError:
                 where,
                 f"unknown fault {text!r}",
                 "use an HTTP status (429, 500:message), timeout[:seconds], latency:seconds, "
-                "truncate, malformed, empty or disconnect",
+                "truncate, malformed, empty, disconnect, content_filter or zero_usage",
             )
         ]
     )
@@ -194,12 +200,12 @@ class FaultScript(Script):
         if "reply" in data:
             raise DefinitionError([Problem(where, "a rule needs exactly one of reply: or fault:")])
         fault = Fault.parse(data["fault"], where=f"{where}.fault")
-        if fault.kind == "latency":
+        if fault.kind in ("latency", "zero_usage"):
             raise DefinitionError(
                 [
                     Problem(
                         f"{where}.fault",
-                        "a latency fault cannot answer a request by itself",
+                        f"a {fault.kind} fault cannot answer a request by itself",
                         "give the server a latency, or queue the fault with inject()",
                     )
                 ]

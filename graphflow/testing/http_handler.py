@@ -96,7 +96,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         delay = owner.latency + (fault.seconds if fault and fault.kind == "latency" else 0.0)
         if delay and owner.stopping.wait(delay):
             return self._drop()
-        if fault is None or fault.kind == "latency":
+        if fault is None or fault.kind in ("latency", "zero_usage"):
             try:
                 answer = owner.script.answer(
                     messages,
@@ -111,7 +111,8 @@ class ChatHandler(BaseHTTPRequestHandler):
                 self._json(500, error_body(500, f"the script raised {type(exc).__name__}: {exc}"))
                 return
             if isinstance(answer, Message):
-                self._answer(body, answer, model, f"chatcmpl-{number}")
+                zero = fault is not None and fault.kind == "zero_usage"
+                self._answer(body, answer, model, f"chatcmpl-{number}", zero_usage=zero)
                 return
             if not isinstance(answer, Fault):  # another failure: report it as a server error
                 self._json(500, error_body(500, str(answer.error(model))))
@@ -121,12 +122,13 @@ class ChatHandler(BaseHTTPRequestHandler):
 
     # ---- answers --------------------------------------------------------------------
 
-    def _answer(self, body: dict[str, Any], message: Message, model: str, cid: str) -> None:
+    def _answer(self, body: dict[str, Any], message: Message, model: str, cid: str,
+                zero_usage: bool = False) -> None:  # fmt: skip
         prompt = estimate_prompt_tokens(body["messages"])
         completion = estimate_tokens(message.content) + sum(
             3 + estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ()
         )
-        usage = usage_body(prompt, completion)
+        usage = usage_body(0, 0) if zero_usage else usage_body(prompt, completion)
         if not body.get("stream"):
             self._json(200, completion_body(message, model=model, completion_id=cid, usage=usage))
             return
@@ -180,6 +182,16 @@ class ChatHandler(BaseHTTPRequestHandler):
             )
             empty["choices"] = []
             self._json(200, empty)
+        elif fault.kind == "content_filter":
+            filtered = completion_body(Message(content=None), model=model, completion_id=cid,
+                                       usage=usage_body(0, 0))  # fmt: skip
+            filtered["choices"][0]["finish_reason"] = "content_filter"
+            if body.get("stream"):
+                self._stream([{**filtered, "object": "chat.completion.chunk",
+                               "choices": [{"index": 0, "delta": {"role": "assistant"},
+                                            "finish_reason": "content_filter"}]}])  # fmt: skip
+            else:
+                self._json(200, filtered)
         elif fault.kind == "truncate":
             message = Message(content="This answer will be cut off before it ends, mid-stream.")
             if body.get("stream"):

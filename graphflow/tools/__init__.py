@@ -17,7 +17,15 @@ See ``docs/tools.md``.
 
 from __future__ import annotations
 
-from graphflow.tools.calls import ToolCall, execute_tool_calls, parse_tool_call, render_result
+from graphflow.tools.calls import (
+    ToolCall,
+    ToolCallsResult,
+    ToolFailure,
+    execute_tool_calls,
+    parse_tool_call,
+    render_result,
+    run_tool_calls,
+)
 from graphflow.tools.context import ToolContext, current_tool_context, tool_context_scope
 from graphflow.tools.core import ArgumentsError, Tool, as_tool, tool
 from graphflow.tools.docstrings import parse_docstring
@@ -30,7 +38,9 @@ __all__ = [
     "FunctionSchema",
     "Tool",
     "ToolCall",
+    "ToolCallsResult",
     "ToolContext",
+    "ToolFailure",
     "as_tool",
     "catalog_tool_modules",
     "current_tool_context",
@@ -41,6 +51,7 @@ __all__ = [
     "parse_tool_call",
     "render_result",
     "resolve_tool",
+    "run_tool_calls",
     "tool",
     "tool_context_scope",
 ]

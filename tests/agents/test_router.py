@@ -229,3 +229,19 @@ def test_a_router_reads_its_successors_from_the_compiled_graph() -> None:
         neighbourhood(fresh, "manager", members=["coder", "critic"])
     with pytest.raises(RunError, match="needs the compiled graph"):
         neighbourhood(NodeContext("r", 0, "manager", State(), RunContext()), "manager")
+
+
+def test_a_markdown_escaped_speaker_name_is_understood() -> None:
+    """AutoGen users reported selectors answering ``Role: Senior\\_Python\\_Engineer``
+    ("failed to resolve the next speaker"); AutoGen's ``GroupChat._mentioned_agents``
+    accepts ``\\_`` for ``_``. The manager must pick that member without re-asking."""
+    from graphflow.models import ModelSet
+
+    team = [Agent("Product_Manager", human_input_mode="NEVER"),
+            Agent("Senior_Python_Engineer", human_input_mode="NEVER")]  # fmt: skip
+    graph = group_chat(team, selection="auto", model="selector", max_round=2).compile()
+    selector = ScriptedModel(["Role: Senior\\_Python\\_Engineer"])
+    models = ModelSet({"default": ScriptedModel(["print('hi')"]), "selector": selector})
+    result = graph.run_sync("Write hello world.", context=RunContext.with_models(models))
+    assert [m.node for m in result.messages if m.node] == ["Senior_Python_Engineer"]
+    assert len(selector.requests) == 1 and "speaker_fallbacks" not in result.variables

@@ -102,3 +102,31 @@ def test_result_round_trips_through_its_record() -> None:
     result = CodeResult(1, "out", timed_out=True, truncated=True, files=("a.py",), seconds=0.5,
                         executor="local")  # fmt: skip
     assert CodeResult.from_record(result.to_record()) == result
+
+
+def test_a_four_backtick_fence_holding_a_three_backtick_block_is_one_block() -> None:
+    """AutoGen users reported that a ````-fenced answer showing a ```-block is cut at the
+    inner fence (AutoGen 0.2 ``code_utils.extract_code`` uses a non-greedy pattern). A
+    CommonMark reader sees one block of the outer fence's language."""
+    text = ("Here is the README:\n````markdown\n# Demo\n```python\nprint('hi')\n```\n"
+            "Run it.\n````\nDone.")  # fmt: skip
+    (block,) = extract_code_blocks(text)
+    assert block.language == "markdown" and not block.runnable
+    assert block.code == "# Demo\n```python\nprint('hi')\n```\nRun it."
+
+
+def test_a_fence_indented_under_a_list_item_loses_the_list_indentation() -> None:
+    """A fence under a numbered step keeps its three-space indentation with a pattern,
+    which makes the Python an IndentationError; CommonMark removes the container's."""
+    text = ("1. Save the helper:\n   ```python\n   def double(x):\n       return 2 * x\n"
+            "   print(double(21))\n   ```\n2. Run it.")  # fmt: skip
+    (block,) = extract_code_blocks(text)
+    assert block.code == "def double(x):\n    return 2 * x\nprint(double(21))"
+    compile(block.code, "<block>", "exec")
+
+
+def test_tilde_fences_quoted_fences_and_unclosed_fences() -> None:
+    assert [b.code for b in extract_code_blocks("~~~sh\necho hi\n~~~")] == ["echo hi"]
+    assert [b.code for b in extract_code_blocks("> ```python\n> print(1)\n> ```")] == ["print(1)"]
+    assert extract_code_blocks("```python\nprint('cut off mid-answer')\n") == []
+    assert extract_code_blocks("    indented = 'not a fence'") == []

@@ -41,7 +41,7 @@ def test_nested_chat_reply_comes_from_the_inner_run() -> None:
     graph = writing_graph().compile()
     result = graph.run_sync("write", context=RunContext.with_models(model))
     reply = result.last
-    assert (reply.node, reply.name, reply.content) == ("critic", "reviewer", "needs a title")
+    assert (reply.node, reply.name, reply.content) == ("critic", "critic", "needs a title")
     inner_request = model.requests[1]
     assert inner_request[-1] == {"role": "user", "name": "user", "content": "draft"}
 
@@ -123,14 +123,15 @@ def test_a_subgraph_node_runs_its_inner_graph_through_its_context() -> None:
     state = State(messages=[Message(role="user", content="hi")])
     calls: list[tuple[Any, ...]] = []
 
-    async def child_runs(ctx: NodeContext, graph: Any, *, input: str | None,
+    async def child_runs(ctx: NodeContext, graph: Any, *, input: Message | None,
                          variables: Any) -> Any:  # fmt: skip
         calls.append((ctx.node_id, graph.name, input, dict(variables)))
         return await graph.run(input, variables=variables)
 
     update = asyncio.run(kind.run(NodeContext("r", 0, "nested", state, RunContext(),
                                               child_runs=child_runs)))  # fmt: skip
-    assert calls == [("nested", "inner", "hi", {"n": 1})]
+    opening = Message(role="user", name="user", content="hi")
+    assert calls == [("nested", "inner", opening, {"n": 1})]
     assert [(m.node, m.content) for m in update.messages] == [("nested", "inner got hi")]
     with pytest.raises(RunError, match="cannot run a nested graph outside a run"):
         asyncio.run(kind.run(NodeContext("r", 0, "nested", state, RunContext())))

@@ -37,10 +37,10 @@ def test_each_chat_carries_over_the_summaries_of_all_earlier_chats() -> None:
     firsts = [r.chat_history[0]["content"] for r in results]
     assert firsts == [
         "Find data.",
-        "Analyse it.\nContext: \nUse pandas.\nThe data is in x.csv.",
-        "Write it up.\nContext: \nThe data is in x.csv.\nMean is 3.",
+        "Analyse it.\nContext: \nUse pandas.\nThe data is in x.csv.\n",
+        "Write it up.\nContext: \nThe data is in x.csv.\n\nMean is 3.",
     ]
-    assert [r.summary for r in results] == ["The data is in x.csv.", "Mean is 3.", "Report."]
+    assert [r.summary for r in results] == ["The data is in x.csv.\n", "Mean is 3.", "Report."]
     assert all(r.status == "completed" for r in results)
     assert results[0].run_id.endswith(".chat_0.0")
 

@@ -47,24 +47,37 @@ def test_chat_result_fields_and_last_msg_summary(tmp_path: Path) -> None:
                                     run_id="chat1")  # fmt: skip
         assert store.get_run("chat1").status == "completed"
     assert result.run_id == "chat1" and result.status == "completed"
-    assert result.chat_history == [
-        {"role": "user", "content": "Capital of France?", "name": "user_proxy"},
-        {"role": "assistant", "content": "Paris.\nTERMINATE", "name": "assistant"}]  # fmt: skip
-    assert result.summary == "Paris."
-    assert result.cost["calls"] == 1 and "assistant" in result.cost["by_node"]
+    assert result.chat_history == [  # the initiator's view, as AutoGen's chat_messages
+        {"content": "Capital of France?", "role": "assistant", "name": "user_proxy"},
+        {"content": "Paris.\nTERMINATE", "role": "user", "name": "assistant"}]  # fmt: skip
+    assert result.summary == "Paris.\n"
+    assert result.usage["calls"] == 1 and "assistant" in result.usage["by_node"]
+    assert set(result.cost) == {"usage_including_cached_inference",
+                                "usage_excluding_cached_inference"}  # fmt: skip
     assert result.human_input == []
 
 
-def test_reflection_summary_asks_the_senders_model() -> None:
-    model = ScriptedModel(["Step one.", "Step two. TERMINATE", "Two steps were done."])
-    writer = Agent("writer", human_input_mode="NEVER", max_consecutive_auto_reply=1)
-    result = initiate_chat_sync(writer, AssistantAgent(), "Do it", models=model,
+def test_reflection_summary_asks_the_recipients_model_from_its_side() -> None:
+    """AutoGen (``ConversableAgent._reflection_with_llm_as_summary``) asks the
+    recipient's client, with the recipient's messages, and the prompt as a system
+    message at the end."""
+    from graphflow.models import ModelSet
+
+    writer_model = ScriptedModel(["Step two. TERMINATE"])
+    assistant_model = ScriptedModel(["Step one.", "Two steps were done."])
+    writer = Agent("writer", model="writer", human_input_mode="NEVER",
+                   max_consecutive_auto_reply=1)  # fmt: skip
+    models = ModelSet({"default": assistant_model, "writer": writer_model})
+    result = initiate_chat_sync(writer, AssistantAgent(), "Do it", models=models,
                                 summary_method="reflection_with_llm",
                                 summary_args={"summary_prompt": "Sum it up."})  # fmt: skip
     assert result.summary == "Two steps were done."
-    last_request = model.requests[-1]
-    assert last_request[-1] == {"role": "system", "content": "Sum it up."}
-    assert result.cost["by_node"]["summary"]["calls"] == 1
+    assert assistant_model.requests[-1] == [
+        {"role": "user", "name": "writer", "content": "Do it"},
+        {"role": "assistant", "content": "Step one."},
+        {"role": "user", "name": "writer", "content": "Step two. TERMINATE"},
+        {"role": "system", "content": "Sum it up."}]  # fmt: skip
+    assert result.usage["by_node"]["summary"]["calls"] == 1
 
 
 def test_callable_summary_gets_the_messages() -> None:
@@ -99,7 +112,7 @@ def test_tools_offered_by_an_agent_run_in_its_tool_node() -> None:
     roles = [(m.role, m.node) for m in result.messages]
     assert roles == [("user", None), ("assistant", "solver"), ("tool", "solver_tools"),
                      ("assistant", "solver")]  # fmt: skip
-    assert result.messages[2].content == "1024" and result.summary == "1024."
+    assert result.messages[2].content == "1024" and result.summary == "1024.\n"
 
 
 def test_user_proxy_runs_the_code_and_the_assistant_fixes_it(tmp_path: Path) -> None:
@@ -112,7 +125,7 @@ def test_user_proxy_runs_the_code_and_the_assistant_fixes_it(tmp_path: Path) -> 
     outputs = [m.text for m in result.messages if m.node == "user_proxy"]
     assert outputs[0].startswith("exitcode: 1 (execution failed)") and "NameError" in outputs[0]
     assert outputs[1] == "exitcode: 0 (execution succeeded)\nCode output: 4\n"
-    assert result.summary == "It is 4."
+    assert result.summary == "It is 4.\n"
 
 
 def test_bad_agents_are_definition_errors() -> None:

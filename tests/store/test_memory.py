@@ -36,7 +36,7 @@ def test_a_memory_store_is_accepted_wherever_a_store_is() -> None:
     result = initiate_chat_sync(UserProxyAgent(human_input_mode="NEVER"), AssistantAgent(),
                                 "Capital of France?", models=ScriptedModel(["Paris.\nTERMINATE"]),
                                 store=store, run_id="chat1")  # fmt: skip
-    assert result.summary == "Paris." and store.get_run("chat1").status == "completed"
+    assert result.summary == "Paris.\n" and store.get_run("chat1").status == "completed"
 
 
 @pytest.mark.parametrize("module", [graphflow.store, graphflow.store.memory,
