@@ -72,6 +72,7 @@ class ConsoleProgress:
         self.running: dict[str, None] = {}
         self.tokens = 0
         self.cost = 0.0
+        self.unpriced = 0
         self._live: Any = None
         self._spinner: Any = None
 
@@ -86,8 +87,15 @@ class ConsoleProgress:
             parts.append(shown)
         parts.append(_clock(time.monotonic() - self.started))
         parts.append(f"{self.tokens:,} tokens")
-        parts.append(f"${self.cost:.4f}")
+        parts.append(self.cost_text())
         return " · ".join(parts)
+
+    def cost_text(self) -> str:
+        """The cost so far: ``$0.0123``, or ``cost unknown`` / ``≥ $0.0123`` when some
+        calls had no known price."""
+        if not self.unpriced:
+            return f"${self.cost:.4f}"
+        return f"≥ ${self.cost:.4f}" if self.cost else "cost unknown"
 
     def _renderable(self) -> Any:
         from rich.console import Group
@@ -144,6 +152,7 @@ class ConsoleProgress:
             self.tokens += int(usage.get("prompt_tokens", 0) or 0)
             self.tokens += int(usage.get("completion_tokens", 0) or 0)
             self.cost += float(usage.get("cost", 0.0) or 0.0)
+            self.unpriced += int(usage.get("unpriced_calls", 0) or 0)
         elif isinstance(event, ev.TokenEvent):
             self._token(event)
         elif isinstance(event, ev.MessageEvent):
@@ -168,6 +177,7 @@ class ConsoleProgress:
                 0,
                 0.0,
             )
+            self.unpriced = 0
             self.steps_done = 0
         self.step = event.step
         self._start_live()
@@ -211,7 +221,7 @@ class ConsoleProgress:
     def _summary(self, event: ev.Event) -> None:
         done = "waiting" if isinstance(event, ev.Waiting) else getattr(event, "status", "")
         line = (f"{done}: {self.steps_done} steps in {_clock(time.monotonic() - self.started)}"
-                f" · {self.tokens:,} tokens · ${self.cost:.4f}")  # fmt: skip
+                f" · {self.tokens:,} tokens · {self.cost_text()}")  # fmt: skip
         self._print(f"[dim]{_escape(line)}[/]")
 
 

@@ -60,8 +60,11 @@ def _usage(store: RunReader, run_id: str, totals: dict[str, Any] | None) -> dict
     return usage_report(total, usage_by_node(store.step_usages(run_id)))
 
 
-def _money(value: float) -> str:
-    return f"{value:.4f}" if value else "0"
+def _money(usage: Any) -> str:
+    """A usage's cost for the table: ``unknown`` when no price is known, never a false 0."""
+    if usage.cost_known:
+        return f"{usage.cost:.4f}" if usage.cost else "0"
+    return str(usage.cost_text())
 
 
 def print_run(console: Any, store: RunReader, run_id: str) -> None:
@@ -105,6 +108,6 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                       title="model usage", box=None)  # fmt: skip
         for node, u in [*by_node.items(), ("total", total)]:
             table.add_row(node, str(u.calls), str(u.cached_calls), str(u.prompt_tokens),
-                          str(u.completion_tokens), _money(u.cost))  # fmt: skip
+                          str(u.completion_tokens), escape(_money(u)))  # fmt: skip
         console.print()
         console.print(table)

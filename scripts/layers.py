@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
                   "catalog",
                   "secrets")),
-    ("foundations", ("messages", "events", "errors", "bundled")),
+    ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing")),
 )
 
 #: Upward imports made on purpose, each inside the one function that needs it: a compiled

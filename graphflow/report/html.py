@@ -73,6 +73,8 @@ def _tokens(usage: Usage) -> str:
 
 
 def _cost(usage: Usage) -> str:
+    if not usage.cost_known:
+        return usage.cost_text()
     return f"${usage.cost:.4f}" if usage.cost else "$0"
 
 
