@@ -110,6 +110,10 @@ class RunContext:
         emit: the run's event sink (streamed tokens, usage, progress).
         work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
         model, base_url: override the model of every agent node (``--model``, ``--base-url``).
+        models_recorded: ``model`` / ``base_url`` were not given but taken from what the
+            resumed run recorded (so the run says so).
+        record_calls: keep each model call's prompt and response with the run (shown by
+            ``graphflow show --calls`` and the report); ``False`` keeps only usage.
         executor: the executor of code left on ``auto`` (``--executor``).
         services: what the nodes create on first use (models, cache, executors).
         close_at_end: the run closes ``services`` when it ends (False for a child run,
@@ -122,6 +126,8 @@ class RunContext:
     work_dir: Path | None = None
     model: str | None = None
     base_url: str | None = None
+    models_recorded: bool = False
+    record_calls: bool = True
     executor: str | None = None
     services: RunServices = field(default_factory=RunServices)
     close_at_end: bool = True

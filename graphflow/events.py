@@ -15,6 +15,7 @@ from graphflow.messages import Message
 __all__ = [
     "Event",
     "MessageEvent",
+    "ModelsChosen",
     "NodeFinished",
     "NodeStarted",
     "RunError",
@@ -90,6 +91,19 @@ class UsageEvent(Event):
     node: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
     type = "usage"
+
+
+@dataclass(frozen=True)
+class ModelsChosen(Event):
+    """Which models the run uses, and why: sent the first time one of its nodes needs a
+    model. ``models`` has one line per entry, ``origin`` says where they came from
+    (``from --model``, ``recorded with the run`` …), ``notice`` is a warning, if any."""
+
+    models: tuple[str, ...] = ()
+    source: str = ""
+    origin: str = ""
+    notice: str = ""
+    type = "models"
 
 
 @dataclass(frozen=True)

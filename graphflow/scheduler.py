@@ -364,6 +364,20 @@ class _Execution:
         return self.result("failed", f"error in node {node_id!r}", error=message)
 
 
+def _keep_model_overrides(store: RunWriter, run_id: str, record: RunRecord | None,
+                          context: RunContext) -> None:  # fmt: skip
+    """Record the run's ``--model`` / ``--base-url``, or, resuming without them, take
+    the ones it recorded: a run keeps its models (see graphflow.models.recorded)."""
+    from graphflow.models.recorded import recorded_overrides, with_overrides
+
+    if context.model or context.base_url:
+        store.set_models(run_id, with_overrides(record.models if record else None,
+                                                context.model, context.base_url))  # fmt: skip
+    elif record is not None and any(recorded_overrides(record.models)):
+        context.model, context.base_url = recorded_overrides(record.models)
+        context.models_recorded = True
+
+
 async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
     while True:
         await asyncio.sleep(every)
@@ -447,6 +461,7 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
     if context.work_dir is None:
         context.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
     resumed = record is not None
+    _keep_model_overrides(store, run_id, record, context)
     execution = _Execution(graph, store, run_id, context)
     execution.load(record)
     if resumed:
