@@ -152,6 +152,23 @@ class RunContext:
                                        else ModelSet({"default": models}))  # fmt: skip
         return context
 
+    def prepare(self, store: RunWriter, run_id: str, on_event: EventSink | None,
+                work_dir: str | Path | None) -> RunContext:  # fmt: skip
+        """Fill in what the run of ``run_id`` needs and was not given: its store, its
+        event sink (guarded: a listener that raises is logged and never fails the run,
+        see :func:`graphflow.events.guarded`) and its work dir; returns ``self``."""
+        from graphflow.events import guarded
+
+        if on_event is not None:
+            self.emit = on_event
+        if self.emit is not RunContext.emit:
+            self.emit = guarded(self.emit)
+        if self.store is None:
+            self.store = store
+        if self.work_dir is None:
+            self.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
+        return self
+
     def child(self, parent: NodeContext | None) -> RunContext:
         """The context of a child run started by the node execution ``parent``: the same
         store, sink, work dir, overrides and services, closed by this context's run."""

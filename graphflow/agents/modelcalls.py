@@ -12,13 +12,17 @@ reuses the models it recorded unless ``--model`` / ``--base-url`` override them.
 
 A model call made through :func:`ask` is recorded as an effect (``ctx.effect``): when a
 node is re-executed after a crash, the recorded answer is replayed instead of asking
-(and billing) again.
+(and billing) again. Each call actually made is also kept with the run
+(``RunWriter.record_model_call``: the prompt sent, the answer or the error, usage and
+latency; ``RunContext(record_calls=False)`` / ``--no-record-calls`` keeps none), and
+traced as an OpenTelemetry span following the GenAI conventions (:mod:`graphflow.tracing`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from graphflow.events import ModelsChosen, TokenEvent, UsageEvent
 from graphflow.models.response import ModelResponse
 from graphflow.models.usage import Usage
+from graphflow.tracing import model_span, model_span_result
 
 if TYPE_CHECKING:
     from graphflow.context import RunContext
@@ -234,14 +239,67 @@ async def ask(
         ctx.emit(TokenEvent(ctx.run_id, ctx.step, ctx.node_id, text))
 
     async def call() -> dict[str, Any]:
-        response = await model.complete(list(messages), tools=list(tools) if tools else None,
-                                        stream=stream, on_token=on_token if stream else None,
-                                        cache_seed=cache_seed, params=params)  # fmt: skip
-        return response.to_record()
+        started_at, t0 = time.time(), time.perf_counter()
+        with model_span(_model_name(model), ctx.node_id, ctx.run_id) as span:
+            try:
+                response = await model.complete(list(messages),
+                                                tools=list(tools) if tools else None,
+                                                stream=stream,
+                                                on_token=on_token if stream else None,
+                                                cache_seed=cache_seed, params=params)  # fmt: skip
+            except Exception as exc:
+                _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0,
+                           None, exc)  # fmt: skip
+                raise
+            record = response.to_record()
+            model_span_result(span, response)
+        _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0, record,
+                   None)  # fmt: skip
+        return record
 
     answer = ModelResponse.from_record(await ctx.effect(key, call))
     ctx.emit(UsageEvent(ctx.run_id, ctx.step, ctx.node_id, usage=usage_total([answer.usage])))
     return answer
+
+
+def _model_name(model: Any) -> str:
+    configs = getattr(model, "configs", None)
+    if configs:
+        return str(configs[0].model)
+    return str(getattr(model, "name", "") or type(model).__name__)
+
+
+def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any]],
+               tools: Sequence[Mapping[str, Any]] | None, started_at: float, seconds: float,
+               record: dict[str, Any] | None, error: BaseException | None) -> None:  # fmt: skip
+    """Keep one model call with the run (unless the run keeps none): its prompt, its
+    answer or error, usage and latency. Keeping it never fails the call."""
+    store = ctx.run.store
+    if store is None or not ctx.run.record_calls:
+        return
+    from graphflow.models.response import to_openai_messages
+    from graphflow.secrets import redact
+    from graphflow.store import ModelCall
+
+    try:
+        names = [str((t.get("function") or {}).get("name") or t.get("name") or "")
+                 for t in tools or ()]  # fmt: skip
+        response = None
+        if record is not None:
+            message = {k: v for k, v in record["message"].items() if k != "node"}
+            response = {"message": message, "finish_reason": record.get("finish_reason")}
+        call = ModelCall(step=ctx.step, node=ctx.node_id, started_at=started_at,
+                         seconds=round(seconds, 6),
+                         model=(record or {}).get("model") or _model_name(model),
+                         base_url=(record or {}).get("base_url"),
+                         prompt=to_openai_messages(list(messages)), tools=names,
+                         response=response, usage=(record or {}).get("usage"),
+                         error=None if error is None else redact(
+                             f"{type(error).__name__}: {error}"))  # fmt: skip
+        store.record_model_call(ctx.run_id, call)
+    except Exception as exc:
+        logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
+                       ctx.run_id, exc)  # fmt: skip
 
 
 def usage_total(usages: Sequence[Usage]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from graphflow.patterns.summary import SUMMARY_PROMPT, SummaryMethod, call_summa
 from graphflow.results import RunResult
 
 __all__ = ["chat_result", "summarize"]
+
+logger = logging.getLogger(__name__)
 
 
 async def chat_result(runner: Runner, result: RunResult, models: Sequence[Any],
@@ -72,6 +75,7 @@ async def summarize(runner: Runner, messages: Sequence[Message], method: Summary
                           where="summary_method")  # fmt: skip
         prompt = str(summary_args.get("summary_prompt") or SUMMARY_PROMPT)
         view = agent_view(messages, node_id="summary", name="summary", instruction=prompt)
+        logger.debug("summarizing a chat of %d messages with %r", len(messages), model)
         response = await model.complete(view)
     finally:
         await context.services.aclose()

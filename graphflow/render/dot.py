@@ -17,6 +17,7 @@ string, never an HTML-like id, with its quotes escaped — a node called
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +38,8 @@ INSTALL_HINT = ("the graphviz `dot` program is not installed; install it with "
                 "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
                 "`conda install graphviz`, or write .dot/.mmd files, which need no binary")  # fmt: skip
 RANKDIRS = ("TB", "LR", "BT", "RL")
+
+logger = logging.getLogger(__name__)
 _TEXT_ATTRS = ("label", "xlabel", "tooltip", "labeltooltip", "edgetooltip", "headlabel",
                "taillabel")  # fmt: skip
 
@@ -251,6 +254,7 @@ def render_to_file(graph: Any, path: str | Path, **options: Any) -> Path:
     else:
         raise RenderError(f"cannot render to {path.name!r}: use a .svg, .png, .pdf, .dot or .mmd "
                           "file name")  # fmt: skip
+    logger.debug("drew graph %r to %s", getattr(graph, "name", "?"), path)
     return path
 
 

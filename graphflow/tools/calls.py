@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,11 +24,14 @@ from graphflow.messages import Message
 from graphflow.secrets import redact
 from graphflow.tools.context import ToolContext
 from graphflow.tools.core import ArgumentsError, Tool, as_tool
+from graphflow.tracing import set_attributes, span
 
 if TYPE_CHECKING:
     from graphflow.kinds.base import NodeContext
 
 __all__ = ["ToolCall", "execute_tool_calls", "parse_tool_call", "render_result"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,14 @@ async def execute_tool_calls(
         )  # fmt: skip
 
         async def thunk() -> str:
-            return await _run_one(call, table, context, timeout)
+            with span(f"execute_tool {call.name}", {"gen_ai.operation.name": "execute_tool",
+                                                    "gen_ai.tool.name": call.name,
+                                                    "gen_ai.tool.call.id": call.id}) as traced:
+                result = await _run_one(call, table, context, timeout)  # fmt: skip
+                if result.startswith("Error: "):
+                    set_attributes(traced, {"error.type": "tool_error"})
+            logger.debug("tool %s (call %s) of node %s: %.200s", call.name, call.id, node, result)
+            return result
 
         content = await (ctx.effect(key, thunk) if ctx is not None else thunk())
         return Message(role="tool", tool_call_id=call.id, name=call.name or None,

@@ -31,6 +31,7 @@ decoded by :func:`graphflow.store.codec.loads`.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -50,6 +51,8 @@ from graphflow.store.sqlite.schema import (
 from graphflow.store.sqlite.steps import SQLiteSteps
 
 __all__ = ["Store"]
+
+logger = logging.getLogger(__name__)
 
 _RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
 
@@ -124,8 +127,11 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
             )
         if version == 0 and not tables & _RUN_TABLES:
             create_schema(conn)
-        else:
+            logger.debug("created run database %s (format %d)", self.path, FORMAT_VERSION)
+        elif version < FORMAT_VERSION:
             apply_migrations(conn, version)
+            logger.info("migrated run database %s from format %d to %d", self.path, version,
+                        FORMAT_VERSION)  # fmt: skip
 
     def close(self) -> None:
         self.conn.close()
