@@ -5,6 +5,8 @@ The scheduler checkpoints every step to SQLite, so a run can be resumed after a 
 a human's answer days later, forked from any step, and drawn as a diagram.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from graphflow.builder import Graph
 from graphflow.errors import (
     BudgetExceeded,
@@ -40,6 +42,30 @@ from graphflow.store import Store
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:  # the real types of the names imported on first use (below)
+    from graphflow.models import ModelClient, ModelConfig, ScriptedModel, resolve_models
+    from graphflow.patterns import (
+        Agent,
+        AssistantAgent,
+        Chat,
+        ChatResult,
+        UserProxyAgent,
+        group_chat,
+        initiate_chat,
+        initiate_chat_sync,
+        initiate_chats,
+        initiate_chats_sync,
+        initiate_group_chat,
+        initiate_group_chat_sync,
+        nested_chat,
+        sequential_chats,
+        two_agent_chat,
+    )
+    from graphflow.render import RunOverlay, render_run
+    from graphflow.report import write_report
+    from graphflow.testing import ModelServer
+    from graphflow.tools import Tool, ToolContext, tool
+
 # Layers above the engine are imported on first use, so `import graphflow` stays light.
 _LAZY = {
     "Agent": "graphflow.patterns",
@@ -71,7 +97,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'graphflow' has no attribute {name!r}")
