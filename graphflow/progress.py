@@ -165,10 +165,12 @@ class ConsoleProgress:
             self._token(event)
         elif isinstance(event, ev.MessageEvent):
             self._message(event)
-        elif isinstance(event, ev.RunError):
+        elif isinstance(event, ev.RunError):  # an error is for standard error
             self._end_stream()
-            self._print(f"[dim]{event.step:>4}[/] [bold red]error[/] in "
-                        f"{_escape(event.node or '?')}: {_escape(event.error)}")  # fmt: skip
+            if self._live is not None:
+                self._live.refresh()
+            self.notes.print(f"[dim]{event.step:>4}[/] [bold red]error[/] in "
+                             f"{_escape(event.node or '?')}: {_escape(event.error)}")  # fmt: skip
         elif isinstance(event, (ev.Waiting, ev.RunFinished)) and event.run_id == self.run_id:
             self._end_stream()
             self.close()

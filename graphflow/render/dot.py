@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
 
 __all__ = ["INSTALL_HINT", "RANKDIRS", "build_digraph", "dot_id", "dot_text", "render_run",
-           "render_to_file", "to_dot", "to_svg"]  # fmt: skip
+           "render_to_file", "to_dot", "to_image", "to_svg"]  # fmt: skip
 
 _FILL = {"agent": "#dbeafe", "human": "#fef3c7", "tool": "#dcfce7", "code": "#e0e7ff",
          "router": "#fce7f3", "subgraph": "#f3f4f6", "end": "#e5e7eb", "function": "#ffffff"}  # fmt: skip
@@ -224,6 +224,15 @@ def _pipe(graph: Any, fmt: str, **options: Any) -> bytes:
     except graphviz.CalledProcessError as exc:
         raise RenderError(f"dot failed to draw graph {graph.name!r}: {exc.stderr!r}; write a "
                           ".dot file to inspect the source") from None  # fmt: skip
+
+
+def to_image(graph: Any, fmt: str, **options: Any) -> bytes:
+    """The drawing as ``svg``, ``png`` or ``pdf`` bytes (needs graphviz's ``dot``).
+
+    Raises:
+        RenderError: a missing ``dot`` binary, or a failed drawing.
+    """
+    return _pipe(graph, fmt, **options)
 
 
 def to_svg(graph: Any, **options: Any) -> str:

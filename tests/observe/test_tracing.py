@@ -7,17 +7,17 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
-from opentelemetry.trace import StatusCode  # noqa: E402
+from opentelemetry.trace import StatusCode
 
-from graphflow import Graph  # noqa: E402
-from graphflow.context import RunContext  # noqa: E402
-from graphflow.models import ModelConfig, ScriptedModel  # noqa: E402
+from graphflow import Graph
+from graphflow.context import RunContext
+from graphflow.models import ModelConfig, ScriptedModel
 
 _EXPORTER = InMemorySpanExporter()
 
