@@ -74,6 +74,12 @@ class ChatResult:
 
         return run_sync(self.resume(answer))
 
+    def _repr_html_(self) -> str:
+        """The chat as a notebook shows it: status, summary, conversation, cost."""
+        from graphflow.display import chat_result_html
+
+        return chat_result_html(self)
+
 
 def history(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Messages as OpenAI-style dicts that keep the speaker's name as given."""

@@ -94,11 +94,14 @@ class RunOverlay:
     forks: list[tuple[str, int, list[str]]] = field(default_factory=list)
     forked_from: tuple[str, int] | None = None
     children: dict[str, RunOverlay] = field(default_factory=dict)
+    #: the compiled graph a notebook draws the overlay on (``None``: no drawing)
+    drawing: Any = field(default=None, repr=False, compare=False)
 
     # ---- reading a run ------------------------------------------------------------
 
     @classmethod
-    def from_store(cls, store: RunReader, run_id: str, *, subruns: bool = True) -> RunOverlay:
+    def from_store(cls, store: RunReader, run_id: str, *, subruns: bool = True,
+                   graph: Any = None) -> RunOverlay:  # fmt: skip
         """Derive the overlay of run ``run_id`` from ``store``.
 
         Args:
@@ -106,6 +109,8 @@ class RunOverlay:
             run_id: the run to draw.
             subruns: also read the runs of subgraph nodes (the child runs that name a
                 node of this run).
+            graph: the compiled graph a notebook draws the overlay on (its
+                ``_repr_svg_``); without it the overlay shows as text.
 
         Raises:
             RunNotFound: no such run in the store.
@@ -115,7 +120,8 @@ class RunOverlay:
         out_edges, single = _routing(spec)
         rows = lineage_steps(store, record, frozenset())
         overlay = cls(run_id=run_id, graph=record.graph, status=record.status,
-                      reason=record.reason, error=record.error, steps=record.last_step + 1)  # fmt: skip
+                      reason=record.reason, error=record.error, steps=record.last_step + 1,
+                      drawing=graph)  # fmt: skip
         for row in rows:
             step, nodes = int(row["step"]), list(row["nodes"] or [])
             frontier = row["next"] or {}
@@ -155,6 +161,31 @@ class RunOverlay:
                 self.failed[node] = (record.error or record.reason or "failed").splitlines()[0]
         elif record.status != "completed":
             self.upcoming = frontier
+
+    # ---- notebooks -----------------------------------------------------------------
+
+    def _repr_svg_(self) -> str | None:
+        """The overlay drawn on its graph, as SVG; ``None`` without the graph (pass
+        ``graph=`` to :meth:`from_store`, or use ``graph.overlay(run_id, store)``) or
+        without graphviz's ``dot``."""
+        from graphflow.errors import GraphflowError
+
+        if self.drawing is None:
+            return None
+        from graphflow.render.dot import to_svg
+
+        try:
+            svg = to_svg(self.drawing, overlay=self)
+        except GraphflowError:
+            return None
+        start = svg.find("<svg")
+        return svg[start:] if start >= 0 else svg
+
+    def _repr_html_(self) -> str:
+        """The overlay in a notebook: its title, the drawing, the visit counts."""
+        from graphflow.display import overlay_html
+
+        return overlay_html(self, self._repr_svg_())
 
     # ---- queries the renderers use ------------------------------------------------
 
