@@ -135,6 +135,7 @@ class RunOverlay:
             for edge in taken:
                 overlay.edge_steps.setdefault(edge, []).append(step + 1)
         overlay._where_it_stands(record)
+        overlay._keep_entered_edges()
         if record.parent_run and record.forked_at is not None:
             overlay.forked_from = (record.parent_run, int(record.forked_at))
         by_node: dict[str, list[tuple[int, str]]] = {}
@@ -149,6 +150,20 @@ class RunOverlay:
             parts = [cls.from_store(store, cid) for _, cid in sorted(found)]
             overlay.children[node] = _combine(parts)
         return overlay
+
+    def _keep_entered_edges(self) -> None:
+        """Keep an edge's traversal only when its target was entered: it ran at that
+        step, or the run stands there now (waiting, failed, next). A run that stopped
+        with a node routed to but not run (``stop``, ``stop_when``) drew that edge as
+        taken while the node said it was never reached."""
+        standing = {*self.waiting, *self.failed, *self.upcoming}
+        for edge, steps in list(self.edge_steps.items()):
+            ran = set(self.node_steps.get(edge[1], ()))
+            kept = [s for s in steps if s in ran or (s == self.steps and edge[1] in standing)]
+            if kept:
+                self.edge_steps[edge] = kept
+            else:
+                del self.edge_steps[edge]
 
     def _where_it_stands(self, record: RunRecord) -> None:
         frontier = list((record.frontier or {}).get("run", []))
