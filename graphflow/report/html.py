@@ -301,11 +301,11 @@ def _page(data: ReportData, svg: str | None, note: str | None) -> str:
 {_summary(data)}</header>
 <main class="layout">
 <aside class="left"><section id="diagram" class="panel"><h2>diagram</h2>{_legend()}
-<div class="zoom"><button type="button" id="zoom-out" title="smaller (-)">−</button>
+<div class="zoom"><button type="button" id="zoom-out" title="smaller (-)">&minus;</button>
 <button type="button" id="zoom-in" title="larger (+)">+</button>
 <button type="button" id="zoom-fit" title="fit the panel (0)">fit</button>
 <button type="button" id="zoom-wide" title="give the diagram the page's width">wide</button></div>
-<p class="hint">click a node to show only its messages; zoom with the buttons or + and −</p>
+<p class="hint">click a node to show only its messages; zoom with the buttons or the + and - keys</p>
 <div id="canvas">{diagram}</div></section>
 <section class="panel"><h2>nodes</h2>{_node_table(data.nodes, data.usage, data.seconds)}</section></aside>
 <section class="right"><div class="panel"><h2>timeline</h2>
