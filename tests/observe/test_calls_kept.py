@@ -65,6 +65,6 @@ def test_a_long_runs_calls_take_linear_space(tmp_path: Path) -> None:
         keys = store.conn.execute("SELECT SUM(LENGTH(prompt)) FROM model_calls WHERE run_id=?",
                                   (run.run_id,)).fetchone()[0]  # fmt: skip
     # each distinct message once (the input and 59 answers, ~60 KB), not every prompt
-    # whole (60 × 61 / 2 messages, ~1.8 MB)
+    # whole (60 * 61 / 2 messages, ~1.8 MB)
     assert stored[0] == 60 and stored[1] < 70_000
     assert keys < 60 * 61 / 2 * 30  # a short key per message sent
