@@ -5,7 +5,7 @@ The scheduler checkpoints every step to SQLite, so a run can be resumed after a 
 a human's answer days later, forked from any step, and drawn as a diagram.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphflow.builder import Graph
 from graphflow.context import RunContext
@@ -100,7 +100,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'graphflow' has no attribute {name!r}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from graphflow.kinds import BuildContext, NodeKind, get_kind, kind_names
 from graphflow.spec import COMMON_NODE_KEYS, GraphSpec, NodeSpec, is_not_serializable_marker
 
 __all__ = ["compile_spec", "topology_hash"]
+
+logger = logging.getLogger(__name__)
 
 
 def topology_hash(spec: GraphSpec) -> str:
@@ -116,6 +119,8 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> CompiledGr
         DefinitionError: listing every problem found.
     """
     where = _where(spec)
+    logger.debug("compiling graph %r (%d nodes, %d edges)", spec.name, len(spec.nodes),
+                 len(spec.edges))  # fmt: skip
     if base_dir is None:
         base_dir = Path(spec.source).resolve().parent if spec.source else Path.cwd()
     problems: list[Problem] = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from graphflow.store import RunWriter
 
 __all__ = ["EventSink", "RunContext", "RunServices"]
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -110,7 +113,12 @@ class RunContext:
         emit: the run's event sink (streamed tokens, usage, progress).
         work_dir: where code and file tools work (default ``./graphflow-work/RUN_ID``).
         model, base_url: override the model of every agent node (``--model``, ``--base-url``).
-        executor: the executor of code left on ``auto`` (``--executor``).
+        models_recorded: ``model`` / ``base_url`` were not given but taken from what the
+            resumed run recorded (so the run says so).
+        record_calls: keep each model call's prompt and response with the run (shown by
+            ``graphflow show --calls`` and the report); ``False`` keeps only usage.
+        executor: the executor of every code node and code-running agent
+            (``--executor``), overriding the graph's choice; see :meth:`executor_for`.
         services: what the nodes create on first use (models, cache, executors).
         close_at_end: the run closes ``services`` when it ends (False for a child run,
             which shares its parent's).
@@ -122,6 +130,8 @@ class RunContext:
     work_dir: Path | None = None
     model: str | None = None
     base_url: str | None = None
+    models_recorded: bool = False
+    record_calls: bool = True
     executor: str | None = None
     services: RunServices = field(default_factory=RunServices)
     close_at_end: bool = True
@@ -145,6 +155,48 @@ class RunContext:
             context.services.models = (models if isinstance(models, ModelSet)
                                        else ModelSet({"default": models}))  # fmt: skip
         return context
+
+    def prepare(self, store: RunWriter, run_id: str, on_event: EventSink | None,
+                work_dir: str | Path | None) -> RunContext:  # fmt: skip
+        """Fill in what the run of ``run_id`` needs and was not given: its store, its
+        event sink (guarded: a listener that raises is logged and never fails the run,
+        see :func:`graphflow.events.guarded`) and its work dir; returns ``self``."""
+        from graphflow.events import guarded
+
+        if on_event is not None:
+            self.emit = on_event
+        if self.emit is not RunContext.emit:
+            self.emit = guarded(self.emit)
+        if self.store is None:
+            self.store = store
+        if self.work_dir is None:
+            self.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
+        return self
+
+    def executor_for(self, chosen: str, *, node: str) -> str:
+        """The executor that runs the code of ``node``, which chose ``chosen``: the run's
+        ``executor`` override when there is one — with a warning (once per node) when it
+        isolates the code less than the graph's choice —, else the choice; ``auto``
+        becomes ``sandbox`` or ``docker``, decided once per run.
+
+        Raises:
+            ExecutorUnavailable: ``auto`` and neither works here (the message names
+                ``--executor local``).
+        """
+        from graphflow.execution.registry import resolve_auto, weakens_isolation
+
+        name = chosen
+        if self.executor and self.executor != chosen:
+            warned: set[str] = self.services.get("executor_warnings", set)
+            if weakens_isolation(chosen, self.executor) and node not in warned:
+                warned.add(node)
+                logger.warning("graphflow: node %r chose executor %r; --executor %s overrides "
+                               "it and runs its code with less isolation", node, chosen,
+                               self.executor)  # fmt: skip
+            name = self.executor
+        if name == "auto":
+            name = self.services.get("executor:auto", resolve_auto)
+        return name
 
     def child(self, parent: NodeContext | None) -> RunContext:
         """The context of a child run started by the node execution ``parent``: the same

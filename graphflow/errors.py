@@ -157,10 +157,8 @@ class RunNotFound(StoreError):
     def __init__(self, run_id: str, db_path: str | None = None) -> None:
         self.run_id = run_id
         where = f" in {db_path}" if db_path else ""
-        super().__init__(
-            f"no run {run_id!r}{where}; list the runs with `graphflow runs`"
-            + (f" --db {db_path}" if db_path else "")
-        )
+        listing = f"graphflow runs --db {db_path}" if db_path else "graphflow runs"
+        super().__init__(f"no run {run_id!r}{where}; list the runs with `{listing}`")
 
 
 class RunInUse(StoreError):

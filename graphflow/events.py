@@ -2,11 +2,17 @@
 
 Every event is a frozen dataclass with ``type``, ``run_id`` and ``step``; ``to_dict``
 gives the JSON-lines form used by ``graphflow run --events jsonl``.
+
+A listener (``on_event``) only watches: one that raises is logged (under
+``graphflow.events``, with its traceback, once per kind of error) and the run goes on
+(:func:`guarded`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +21,7 @@ from graphflow.messages import Message
 __all__ = [
     "Event",
     "MessageEvent",
+    "ModelsChosen",
     "NodeFinished",
     "NodeStarted",
     "RunError",
@@ -26,7 +33,10 @@ __all__ = [
     "ToolFailed",
     "UsageEvent",
     "Waiting",
+    "guarded",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,19 @@ class UsageEvent(Event):
 
 
 @dataclass(frozen=True)
+class ModelsChosen(Event):
+    """Which models the run uses, and why: sent the first time one of its nodes needs a
+    model. ``models`` has one line per entry, ``origin`` says where they came from
+    (``from --model``, ``recorded with the run`` …), ``notice`` is a warning, if any."""
+
+    models: tuple[str, ...] = ()
+    source: str = ""
+    origin: str = ""
+    notice: str = ""
+    type = "models"
+
+
+@dataclass(frozen=True)
 class StepFinished(Event):
     nodes: tuple[str, ...] = ()
     next: tuple[str, ...] = ()
@@ -133,3 +156,34 @@ class RunFinished(Event):
     status: str = ""
     reason: str = ""
     type = "finished"
+
+
+def guarded(listener: Callable[[Event], None]) -> Callable[[Event], None]:
+    """``listener`` made harmless to the run: an exception it raises is logged (with its
+    traceback the first time, then once more per kind of error at DEBUG) and swallowed.
+    Guarding a guarded listener returns it as is.
+
+    Example:
+        >>> def broken(event: Event) -> None:
+        ...     raise RuntimeError("listener bug")
+        >>> guarded(broken)(Event("r1", 0)) is None
+        True
+    """
+    if getattr(listener, "_graphflow_guarded", False):
+        return listener
+    seen: set[str] = set()
+
+    def call(event: Event) -> None:
+        try:
+            listener(event)
+        except Exception as exc:
+            kind = type(exc).__name__
+            first = kind not in seen
+            seen.add(kind)
+            logger.log(logging.ERROR if first else logging.DEBUG,
+                       "event listener %r failed on a %s event of run %s (the run goes on): "
+                       "%s: %s", listener, event.type, event.run_id, kind, exc,
+                       exc_info=first)  # fmt: skip
+
+    call._graphflow_guarded = True  # type: ignore[attr-defined]
+    return call

@@ -30,6 +30,7 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,8 @@ from graphflow.import_policy import (
 __all__ = ["CATALOG_NAME", "ImportPolicy", "ImportRefused", "NotImported",
            "current_import_policy", "import_graph_module", "resolve_import",
            "safe_imports"]  # fmt: skip
+
+logger = logging.getLogger(__name__)
 
 #: The first part of the import paths that name the node catalog (``nodes.tools.text``).
 CATALOG_NAME = "nodes"
@@ -88,6 +91,7 @@ def resolve_import(path: str, base_dir: Path | None = None) -> Any:
                 f"module {module_name!r} has no attribute {attr!r}; check the name after ':'"
             ) from None
     check_after_import(path, module, attr)
+    logger.debug("resolved import path %s (module %s)", path, getattr(module, "__file__", "?"))
     return target
 
 

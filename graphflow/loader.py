@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from graphflow.store import RunRecord
 
 __all__ = ["graph_for_run", "load"]
+
+logger = logging.getLogger(__name__)
 
 
 def load(path_or_name: str | Path) -> CompiledGraph:
@@ -34,6 +37,7 @@ def load(path_or_name: str | Path) -> CompiledGraph:
                    "(`pip install -e .` again in a checkout)")
         raise DefinitionError([Problem(str(path_or_name), "no such graph file or graph name",
                                        fix)])  # fmt: skip
+    logger.debug("loading graph file %s", path)
     return compile_spec(load_spec(path))
 
 

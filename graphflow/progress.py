@@ -40,6 +40,8 @@ class ConsoleProgress:
         live: draw the live status line (default: when the console is a terminal).
         auto_refresh: redraw the status line on a timer (so the clock ticks while a
             model thinks); without it, it is redrawn at each event.
+        notes: a console for lines about the run rather than its transcript — which
+            models it uses and why (default: one on standard error).
 
     Example:
         >>> import io
@@ -54,12 +56,16 @@ class ConsoleProgress:
     """
 
     def __init__(self, console: Any = None, *, live: bool | None = None,
-                 auto_refresh: bool = True) -> None:  # fmt: skip
-        if console is None:
-            from rich.console import Console
+                 auto_refresh: bool = True, notes: Any = None) -> None:  # fmt: skip
+        from rich.console import Console
 
+        if console is None:
             console = Console(highlight=False, soft_wrap=True)
         self.console = console
+        #: where lines about the run (not its transcript) go: the models it uses
+        self.notes = notes if notes is not None else Console(stderr=True, highlight=False,
+                                                             soft_wrap=True)  # fmt: skip
+        self._said: set[str] = set()
         self.use_live = bool(console.is_terminal) if live is None else live
         self.auto_refresh = auto_refresh
         self.streaming: str | None = None
@@ -72,6 +78,7 @@ class ConsoleProgress:
         self.running: dict[str, None] = {}
         self.tokens = 0
         self.cost = 0.0
+        self.unpriced = 0
         self._live: Any = None
         self._spinner: Any = None
 
@@ -86,8 +93,15 @@ class ConsoleProgress:
             parts.append(shown)
         parts.append(_clock(time.monotonic() - self.started))
         parts.append(f"{self.tokens:,} tokens")
-        parts.append(f"${self.cost:.4f}")
+        parts.append(self.cost_text())
         return " · ".join(parts)
+
+    def cost_text(self) -> str:
+        """The cost so far: ``$0.0123``, or ``cost unknown`` / ``≥ $0.0123`` when some
+        calls had no known price."""
+        if not self.unpriced:
+            return f"${self.cost:.4f}"
+        return f"≥ ${self.cost:.4f}" if self.cost else "cost unknown"
 
     def _renderable(self) -> Any:
         from rich.console import Group
@@ -144,14 +158,19 @@ class ConsoleProgress:
             self.tokens += int(usage.get("prompt_tokens", 0) or 0)
             self.tokens += int(usage.get("completion_tokens", 0) or 0)
             self.cost += float(usage.get("cost", 0.0) or 0.0)
+            self.unpriced += int(usage.get("unpriced_calls", 0) or 0)
+        elif isinstance(event, ev.ModelsChosen):
+            self._models(event)
         elif isinstance(event, ev.TokenEvent):
             self._token(event)
         elif isinstance(event, ev.MessageEvent):
             self._message(event)
-        elif isinstance(event, ev.RunError):
+        elif isinstance(event, ev.RunError):  # an error is for standard error
             self._end_stream()
-            self._print(f"[dim]{event.step:>4}[/] [bold red]error[/] in "
-                        f"{_escape(event.node or '?')}: {_escape(event.error)}")  # fmt: skip
+            if self._live is not None:
+                self._live.refresh()
+            self.notes.print(f"[dim]{event.step:>4}[/] [bold red]error[/] in "
+                             f"{_escape(event.node or '?')}: {_escape(event.error)}")  # fmt: skip
         elif isinstance(event, (ev.Waiting, ev.RunFinished)) and event.run_id == self.run_id:
             self._end_stream()
             self.close()
@@ -168,9 +187,20 @@ class ConsoleProgress:
                 0,
                 0.0,
             )
+            self.unpriced = 0
             self.steps_done = 0
         self.step = event.step
         self._start_live()
+
+    def _models(self, event: ev.ModelsChosen) -> None:
+        """Say once which models the run uses and why, on the notes console (stderr)."""
+        line = "models: " + "; ".join(event.models) + (f" ({event.origin})" if event.origin else "")
+        if line in self._said:
+            return
+        self._said.add(line)
+        if self._live is not None:
+            self._live.refresh()
+        self.notes.print(f"[dim]{_escape(line)}[/]")
 
     def _print(self, text: str, **kwargs: Any) -> None:
         if self._live is not None:
@@ -211,7 +241,7 @@ class ConsoleProgress:
     def _summary(self, event: ev.Event) -> None:
         done = "waiting" if isinstance(event, ev.Waiting) else getattr(event, "status", "")
         line = (f"{done}: {self.steps_done} steps in {_clock(time.monotonic() - self.started)}"
-                f" · {self.tokens:,} tokens · ${self.cost:.4f}")  # fmt: skip
+                f" · {self.tokens:,} tokens · {self.cost_text()}")  # fmt: skip
         self._print(f"[dim]{_escape(line)}[/]")
 
 

@@ -45,6 +45,19 @@ class RunResult:
         """The question of the (first) waiting human checkpoint, if any."""
         return next(iter(self.waiting.values()), None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data (what ``graphflow run --json`` prints)."""
+        return {"run_id": self.run_id, "status": self.status, "reason": self.reason,
+                "error": self.error, "steps": self.steps, "waiting": dict(self.waiting),
+                "variables": self.variables, "visits": dict(self.visits), "usage": self.usage,
+                "messages": [m.to_record() for m in self.messages]}  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """The result as a notebook shows it: status, transcript, tokens and cost."""
+        from graphflow.display import run_result_html
+
+        return run_result_html(self)
+
 
 def update_payload(update: Update) -> dict[str, Any]:
     goto = update.goto if update.goto is None or isinstance(update.goto, str) else list(update.goto)

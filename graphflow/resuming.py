@@ -1,4 +1,5 @@
-"""Checks before a run is continued, and the messages a run starts with."""
+"""Checks before a run is continued, the models it continues with, and the messages a
+run starts with."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import TYPE_CHECKING
 
 from graphflow.errors import IncompatibleGraph, RunNotResumable
 from graphflow.messages import Message
-from graphflow.store.protocol import RunRecord, RunStatus
+from graphflow.store.protocol import RunRecord, RunStatus, RunWriter
 
 if TYPE_CHECKING:
+    from graphflow.context import RunContext
     from graphflow.graph import CompiledGraph
 
-__all__ = ["RESUMABLE", "answers_for", "check_resumable", "input_messages"]
+__all__ = ["RESUMABLE", "answers_for", "check_resumable", "input_messages",
+           "keep_model_overrides"]
 
 #: Statuses a run can be resumed from.
 RESUMABLE: tuple[RunStatus, ...] = ("ready", "waiting", "running", "failed")
@@ -68,3 +71,17 @@ def answers_for(record: RunRecord, answers: str | Mapping[str, str] | None) -> d
         raise RunNotResumable(f"run {record.run_id!r} is not waiting at {unknown[0]!r}; it "
                               f"waits at {', '.join(waiting)}")  # fmt: skip
     return dict(answers)
+
+
+def keep_model_overrides(store: RunWriter, run_id: str, record: RunRecord | None,
+                         context: RunContext) -> None:  # fmt: skip
+    """Record the run's ``--model`` / ``--base-url``, or, resuming without them, take
+    the ones it recorded: a run keeps its models (see graphflow.models.recorded)."""
+    from graphflow.models.recorded import recorded_overrides, with_overrides
+
+    if context.model or context.base_url:
+        store.set_models(run_id, with_overrides(record.models if record else None,
+                                                context.model, context.base_url))  # fmt: skip
+    elif record is not None and any(recorded_overrides(record.models)):
+        context.model, context.base_url = recorded_overrides(record.models)
+        context.models_recorded = True

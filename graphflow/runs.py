@@ -17,12 +17,11 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from graphflow.blocking import run_blocking
 from graphflow.scheduler import resume_run, start_run
 from graphflow.store import RunStore, open_store
 
@@ -115,10 +114,5 @@ async def resume(
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from synchronous code (also inside Jupyter, where a
-    loop is already running, by using a worker thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    loop is already running, by using a worker thread; see :mod:`graphflow.blocking`)."""
+    return run_blocking(lambda: coro)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import traceback
 import uuid
@@ -37,9 +38,16 @@ from graphflow.kinds.base import EffectRecorder, NodeContext
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
-from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
+from graphflow.resuming import (
+    RESUMABLE,
+    answers_for,
+    check_resumable,
+    input_messages,
+    keep_model_overrides,
+)
 from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
+from graphflow.tracing import set_attributes, span
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
@@ -47,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["RESUMABLE", "RunResult", "resume_run", "start_run"]
 
 _MISSING = object()
+logger = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -138,6 +147,12 @@ class _Execution:
                     return self.finish("completed", f"stop_when: {limits.stop_when}")
 
     async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
+        logger.debug("run %s step %d: %s", self.run_id, step, ", ".join(self.frontier))
+        with span("graphflow.step", {"graphflow.run_id": self.run_id, "graphflow.step": step,
+                                     "graphflow.nodes": self.frontier}):  # fmt: skip
+            return await self._step(step, inputs)
+
+    async def _step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
         started_at = time.time()
         t0 = time.perf_counter()
         nodes = self.frontier
@@ -280,7 +295,9 @@ class _Execution:
             self.emit(ev.NodeStarted(self.run_id, step, node_id))
         t0 = time.perf_counter()
         try:
-            result = await node.impl.run(ctx)
+            with span("graphflow.node", {"graphflow.run_id": self.run_id, "graphflow.step": step,
+                                         "graphflow.node": node_id, "graphflow.kind": node.kind}):
+                result = await node.impl.run(ctx)  # fmt: skip
         except GraphflowError as exc:
             if isinstance(exc, RunError) and exc.node is None:
                 exc.node, exc.step, exc.run_id = node_id, step, self.run_id
@@ -357,12 +374,23 @@ class _Execution:
         detail = "".join(traceback.format_exception(exc)[-6:]) if not isinstance(
             exc, (NoTransitionError, ConditionError)) else ""  # fmt: skip
         message, detail = redact(message), redact(detail)  # keys never reach store or events
+        logger.info("run %s: node %r failed at step %d: %s", self.run_id, node_id, step, message)
         self.store.set_status(self.run_id, "failed", reason=f"error in node {node_id!r}",
                               error=message + ("\n\n" + detail if detail else ""),
                               failed_node=node_id, failed_step=step)  # fmt: skip
         self.emit(ev.RunError(self.run_id, step, node_id, message))
         self.emit(ev.RunFinished(self.run_id, step, "failed", message))
         return self.result("failed", f"error in node {node_id!r}", error=message)
+
+
+async def _until_stop(execution: _Execution, inputs: Mapping[str, str],
+                      timeout: float | None) -> RunResult:  # fmt: skip
+    if timeout is None:
+        return await execution.loop(inputs)
+    try:
+        return await asyncio.wait_for(execution.loop(inputs), timeout)
+    except asyncio.TimeoutError:
+        return execution.finish("timeout", f"timeout ({timeout:g} s) reached")
 
 
 async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
@@ -440,14 +468,9 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
                  work_dir: str | Path | None) -> RunResult:  # fmt: skip
     """Execute run ``run_id`` from its head (``record``: the row read under the lease when
     resuming) until it stops; close the run's services if this run owns them."""
-    context = context or RunContext()
-    if on_event is not None:
-        context.emit = on_event
-    if context.store is None:
-        context.store = store
-    if context.work_dir is None:
-        context.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
+    context = (context or RunContext()).prepare(store, run_id, on_event, work_dir)
     resumed = record is not None
+    keep_model_overrides(store, run_id, record, context)
     execution = _Execution(graph, store, run_id, context)
     execution.load(record)
     if resumed:
@@ -456,14 +479,16 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
     keeper = None
     if store.shared:
         keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
+    logger.info("run %s of graph %r %s at step %d", run_id, graph.name,
+                "resumed" if resumed else "started", execution.state.step)  # fmt: skip
     try:
-        if graph.spec.limits.timeout is not None:
-            try:
-                return await asyncio.wait_for(execution.loop(inputs), graph.spec.limits.timeout)
-            except asyncio.TimeoutError:
-                return execution.finish("timeout",
-                                        f"timeout ({graph.spec.limits.timeout:g} s) reached")  # fmt: skip
-        return await execution.loop(inputs)
+        with span("graphflow.run", {"graphflow.run_id": run_id, "graphflow.graph": graph.name,
+                                    "graphflow.resumed": resumed}) as traced:  # fmt: skip
+            result = await _until_stop(execution, inputs, graph.spec.limits.timeout)
+            set_attributes(traced, {"graphflow.status": result.status})
+        logger.info("run %s %s after %d steps%s", run_id, result.status, result.steps,
+                    f" ({result.reason})" if result.reason else "")  # fmt: skip
+        return result
     finally:
         if keeper is not None:
             keeper.cancel()

@@ -1,5 +1,6 @@
-"""``graphflow show``: a run's status, transcript, and tokens/cost per node, read through
-the store's :class:`~graphflow.store.RunReader`."""
+"""``graphflow show``: a run's status, the models it uses, its transcript, tokens/cost per
+node and (``--calls``) each model call's prompt and answer, read through the store's
+:class:`~graphflow.store.RunReader`."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from typing import TYPE_CHECKING, Any
 from graphflow.store.codec import dumps
 
 if TYPE_CHECKING:
-    from graphflow.store import MessageRow, RunReader
+    from graphflow.store import MessageRow, ModelCallRow, RunReader
 
-__all__ = ["print_run", "run_as_dict"]
+__all__ = ["print_calls", "print_run", "run_as_dict"]
+
+#: Characters of each earlier prompt message ``show --calls`` prints (``--json`` has all).
+PROMPT_PREVIEW = 160
 
 
-def run_as_dict(store: RunReader, run_id: str) -> dict[str, Any]:
-    """Run ``run_id`` as ``graphflow show --json`` prints it. Raises RunNotFound."""
-    return _read(store, run_id)[0]
+def run_as_dict(store: RunReader, run_id: str, *, calls: bool = False) -> dict[str, Any]:
+    """Run ``run_id`` as ``graphflow show --json`` prints it (with ``calls``: its model
+    calls under ``model_calls``). Raises RunNotFound."""
+    data = _read(store, run_id)[0]
+    if calls:
+        data["model_calls"] = [dict(c) for c in store.model_calls(run_id)]
+    return data
 
 
 def _read(store: RunReader, run_id: str) -> tuple[dict[str, Any], list[MessageRow]]:
@@ -31,6 +39,7 @@ def _read(store: RunReader, run_id: str) -> tuple[dict[str, Any], list[MessageRo
         "parent_run": record.parent_run, "forked_at": record.forked_at,
         "parent_node": record.parent_node, "parent_visit": record.parent_visit,
         "created_at": record.created_at, "updated_at": record.updated_at,
+        "models": record.models,
         "variables": variables, "visits": visits, "usage": _usage(store, run_id, record.usage),
         "messages": [_message(m) for m in rows],
     }, rows  # fmt: skip
@@ -60,8 +69,11 @@ def _usage(store: RunReader, run_id: str, totals: dict[str, Any] | None) -> dict
     return usage_report(total, usage_by_node(store.step_usages(run_id)))
 
 
-def _money(value: float) -> str:
-    return f"{value:.4f}" if value else "0"
+def _money(usage: Any) -> str:
+    """A usage's cost for the table: ``unknown`` when no price is known, never a false 0."""
+    if usage.cost_known:
+        return f"{usage.cost:.4f}" if usage.cost else "0"
+    return str(usage.cost_text())
 
 
 def print_run(console: Any, store: RunReader, run_id: str) -> None:
@@ -86,6 +98,12 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
             console.print(f"[yellow]waiting[/] at {escape(node)}: {escape(info.get('question', ''))}")
     if data["error"]:
         console.print(f"[red]error:[/] {escape(data['error'])}")
+    if data["models"] and data["models"].get("entries"):
+        from graphflow.models.recorded import record_lines
+
+        origin = data["models"].get("origin")
+        console.print("models: " + escape("; ".join(record_lines(data["models"])))
+                      + (f" [dim]({escape(origin)})[/]" if origin else ""))  # fmt: skip
     console.print()
     for m in rows:
         speaker = m["name"] or m["node"] or m["role"]
@@ -106,7 +124,7 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                       title="model usage", box=None)  # fmt: skip
         for node, u in [*by_node.items(), ("total", total)]:
             table.add_row(node, str(u.calls), str(u.cached_calls), str(u.prompt_tokens),
-                          str(u.completion_tokens), _money(u.cost))  # fmt: skip
+                          str(u.completion_tokens), escape(_money(u)))  # fmt: skip
         console.print()
         console.print(table)
 
@@ -125,3 +143,57 @@ def _print_tool_failures(console: Any, variables: dict[str, Any]) -> None:
                               f"(call {escape(str(failure.get('call_id')))}, node "
                               f"{escape(name[: -len('_errors')])}):")  # fmt: skip
                 console.print(escape(str(_redacted(failure.get("traceback")) or "")).rstrip())
+
+
+def print_calls(console: Any, store: RunReader, run_id: str) -> None:
+    """Print each model call of the run: where and who, latency, tokens and cost, the
+    prompt (earlier messages cut to :data:`PROMPT_PREVIEW` characters, the last one
+    whole) and the answer or the error."""
+    from rich.markup import escape
+
+    from graphflow.models.usage import Usage
+
+    calls = store.model_calls(run_id)
+    if not calls:
+        console.print("no model calls recorded for this run (none made, or the run kept "
+                      "none: --no-record-calls)")  # fmt: skip
+        return
+    for call in calls:
+        usage = Usage.from_dict(call["usage"]) if call["usage"] else None
+        facts = [f"step {call['step']}", call["node"], f"{call['model']} at {call['base_url']}"
+                 if call["base_url"] else str(call["model"]), f"{call['seconds']:.2f} s"]  # fmt: skip
+        if usage is not None:
+            cached = " (cached)" if usage.cached else ""
+            tokens = usage.tokens_including_cached
+            facts.append(f"{tokens} tokens{cached} · {usage.cost_text() if usage.calls else ''}")
+        console.print(f"[bold]call {call['seq']}[/] · " + escape(" · ".join(facts)))
+        if call["tools"]:
+            console.print(f"  [dim]tools offered:[/] {escape(', '.join(call['tools']))}")
+        prompt = call["prompt"]
+        for index, message in enumerate(prompt):
+            text = _text(message)
+            if index < len(prompt) - 1 and len(text) > PROMPT_PREVIEW:
+                text = text[: PROMPT_PREVIEW - 1] + "…"
+            who = message.get("name") or message.get("role")
+            console.print(f"  [dim]{escape(str(who))} ({message.get('role')}):[/] {escape(text)}")
+        _print_answer(console, call)
+        console.print()
+
+
+def _print_answer(console: Any, call: ModelCallRow) -> None:
+    from rich.markup import escape
+
+    if call["error"]:
+        console.print(f"  [red]error:[/] {escape(call['error'])}")
+    elif call["response"] is not None:
+        answer = _text(call["response"].get("message") or {})
+        reason = call["response"].get("finish_reason")
+        console.print(f"  [green]→ answer[/] [dim]({escape(str(reason))})[/]: {escape(answer)}")
+
+
+def _text(message: dict[str, Any]) -> str:
+    text = str(message.get("content") or "")
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        text += f"{chr(10) if text else ''}[tool call] {function.get('name')}({function.get('arguments', '')})"
+    return text

@@ -36,8 +36,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run context and compiled graph", ("context", "graph", "spec", "conditions", "results")),
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
                   "catalog",
-                  "secrets")),
-    ("foundations", ("messages", "events", "errors", "bundled")),
+                  "secrets", "display")),
+    ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing")),
 )
 
 #: Upward imports made on purpose, each inside the one function that needs it: a compiled

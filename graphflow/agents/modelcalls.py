@@ -5,22 +5,32 @@ served in conversation order across agents), one response cache on the run datab
 and the one-line notice when no model is configured. Everything is created the first
 time a node needs it and kept in the run's services (``ctx.run.services``).
 
+The first time a run needs a model, the models it gets are recorded with the run
+(``RunWriter.set_models``: names, endpoints, provider kinds, never keys) and announced
+(a :class:`~graphflow.events.ModelsChosen` event, and an INFO log record); a resumed run
+reuses the models it recorded unless ``--model`` / ``--base-url`` override them.
+
 A model call made through :func:`ask` is recorded as an effect (``ctx.effect``): when a
 node is re-executed after a crash, the recorded answer is replayed instead of asking
-(and billing) again.
+(and billing) again. Each call actually made is also kept with the run
+(``RunWriter.record_model_call``: the prompt sent, the answer or the error, usage and
+latency; ``RunContext(record_calls=False)`` / ``--no-record-calls`` keeps none), and
+traced as an OpenTelemetry span following the GenAI conventions (:mod:`graphflow.tracing`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphflow.events import TokenEvent, UsageEvent
+from graphflow.events import ModelsChosen, TokenEvent, UsageEvent
 from graphflow.models.response import ModelResponse
 from graphflow.models.usage import Usage
+from graphflow.tracing import model_span, model_span_result
 
 if TYPE_CHECKING:
     from graphflow.context import RunContext
@@ -28,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ask", "model_for", "models_for", "run_model", "usage_total"]
 
-logger = logging.getLogger("graphflow")
+logger = logging.getLogger(__name__)
 
 
 def models_for(ctx: NodeContext, build: BuildContext) -> Any:
@@ -50,31 +60,75 @@ def models_for(ctx: NodeContext, build: BuildContext) -> Any:
     """
     services = ctx.run.services
     key = f"build:{id(build)}"
-    found = services.model_sets.get(key)
-    if found is not None:
-        return found
+    models = services.model_sets.get(key)
+    if models is None:
+        models = services.model_sets[key] = _resolve(ctx, build)
+    _announce(ctx, models)
+    return models
+
+
+def _resolve(ctx: NodeContext, build: BuildContext) -> Any:
+    services = ctx.run.services
     section: Any = build.models
     base_dir: Path | None = build.base_dir
     if section is None:
         section, base_dir = _enclosing_section(ctx)
     if section is None and services.models is not None:
-        models = services.models
-    else:
-        ident = "section:" + json.dumps([section, str(base_dir)], sort_keys=True, default=str)
-        known = services.model_sets.get(ident)
-        if known is not None:
-            models = known
-        else:
-            from graphflow.models import resolve_models
+        return services.models
+    recorded = _recorded(ctx)
+    ident = "section:" + json.dumps([section, str(base_dir), recorded], sort_keys=True,
+                                    default=str)  # fmt: skip
+    known = services.model_sets.get(ident)
+    if known is not None:
+        return known
+    from graphflow.models import resolve_models
 
-            models = resolve_models(section, model=ctx.run.model, base_url=ctx.run.base_url,
-                                    base_dir=base_dir)  # fmt: skip
-            services.model_sets[ident] = models
-        if models.notice and not services.notice_shown:
-            services.notice_shown = True
-            logger.warning("graphflow: %s", models.notice)
-    services.model_sets[key] = models
+    models = resolve_models(section, model=ctx.run.model, base_url=ctx.run.base_url,
+                            base_dir=base_dir, recorded=recorded)  # fmt: skip
+    if ctx.run.models_recorded and models.origin:
+        models.origin += ", recorded with the run"
+    services.model_sets[ident] = models
     return models
+
+
+def _recorded(ctx: NodeContext) -> dict[str, Any] | None:
+    """The models the run recorded before (when it is resumed), if any."""
+    store = ctx.run.store
+    if store is None:
+        return None
+    try:
+        return store.get_run(ctx.run_id).models
+    except Exception:  # a run outside any store (a node called directly)
+        return None
+
+
+def _announce(ctx: NodeContext, models: Any) -> None:
+    """Record the run's models with the run and say which they are, once per run."""
+    services = ctx.run.services
+    noted: set[str] = services.get("models_announced", set)
+    if ctx.run_id in noted:
+        return
+    noted.add(ctx.run_id)
+    from graphflow.models.recorded import models_record, with_overrides
+
+    store = ctx.run.store
+    if store is not None and models.source != "recorded":
+        record = models_record(models)
+        if ctx.run.model or ctx.run.base_url:
+            record = with_overrides(record, ctx.run.model, ctx.run.base_url)
+        try:
+            store.set_models(ctx.run_id, record)
+        except Exception as exc:  # a node run outside any stored run
+            logger.debug("models of run %s not recorded: %s", ctx.run_id, exc)
+    summary = models.summary()
+    logger.info("run %s: %s", ctx.run_id, summary)
+    shown: set[str] = services.get("model_notices", set)
+    if models.notice and models.notice not in shown:
+        shown.add(models.notice)
+        services.notice_shown = True
+        logger.warning("graphflow: %s", models.notice)
+    ctx.emit(ModelsChosen(ctx.run_id, ctx.step, tuple(models.describe()), models.source,
+                          models.origin or "", models.notice or ""))  # fmt: skip
 
 
 def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
@@ -185,14 +239,67 @@ async def ask(
         ctx.emit(TokenEvent(ctx.run_id, ctx.step, ctx.node_id, text))
 
     async def call() -> dict[str, Any]:
-        response = await model.complete(list(messages), tools=list(tools) if tools else None,
-                                        stream=stream, on_token=on_token if stream else None,
-                                        cache_seed=cache_seed, params=params)  # fmt: skip
-        return response.to_record()
+        started_at, t0 = time.time(), time.perf_counter()
+        with model_span(_model_name(model), ctx.node_id, ctx.run_id) as span:
+            try:
+                response = await model.complete(list(messages),
+                                                tools=list(tools) if tools else None,
+                                                stream=stream,
+                                                on_token=on_token if stream else None,
+                                                cache_seed=cache_seed, params=params)  # fmt: skip
+            except Exception as exc:
+                _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0,
+                           None, exc)  # fmt: skip
+                raise
+            record = response.to_record()
+            model_span_result(span, response)
+        _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0, record,
+                   None)  # fmt: skip
+        return record
 
     answer = ModelResponse.from_record(await ctx.effect(key, call))
     ctx.emit(UsageEvent(ctx.run_id, ctx.step, ctx.node_id, usage=usage_total([answer.usage])))
     return answer
+
+
+def _model_name(model: Any) -> str:
+    configs = getattr(model, "configs", None)
+    if configs:
+        return str(configs[0].model)
+    return str(getattr(model, "name", "") or type(model).__name__)
+
+
+def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any]],
+               tools: Sequence[Mapping[str, Any]] | None, started_at: float, seconds: float,
+               record: dict[str, Any] | None, error: BaseException | None) -> None:  # fmt: skip
+    """Keep one model call with the run (unless the run keeps none): its prompt, its
+    answer or error, usage and latency. Keeping it never fails the call."""
+    store = ctx.run.store
+    if store is None or not ctx.run.record_calls:
+        return
+    from graphflow.models.response import to_openai_messages
+    from graphflow.secrets import redact
+    from graphflow.store import ModelCall
+
+    try:
+        names = [str((t.get("function") or {}).get("name") or t.get("name") or "")
+                 for t in tools or ()]  # fmt: skip
+        response = None
+        if record is not None:
+            message = {k: v for k, v in record["message"].items() if k != "node"}
+            response = {"message": message, "finish_reason": record.get("finish_reason")}
+        call = ModelCall(step=ctx.step, node=ctx.node_id, started_at=started_at,
+                         seconds=round(seconds, 6),
+                         model=(record or {}).get("model") or _model_name(model),
+                         base_url=(record or {}).get("base_url"),
+                         prompt=to_openai_messages(list(messages)), tools=names,
+                         response=response, usage=(record or {}).get("usage"),
+                         error=None if error is None else redact(
+                             f"{type(error).__name__}: {error}"))  # fmt: skip
+        store.record_model_call(ctx.run_id, call)
+    except Exception as exc:
+        logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
+                       ctx.run_id, exc)  # fmt: skip
 
 
 def usage_total(usages: Sequence[Usage]) -> dict[str, Any]:

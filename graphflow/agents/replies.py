@@ -91,9 +91,8 @@ def _executor_options(
     spec: str | Mapping[str, Any], ctx: NodeContext
 ) -> tuple[str, dict[str, Any]]:
     options = {"executor": spec} if isinstance(spec, str) else dict(spec)
-    name = str(options.pop("executor", options.pop("name", "auto")))
-    if name == "auto":
-        name = ctx.run.executor or "auto"
+    name = ctx.run.executor_for(str(options.pop("executor", options.pop("name", "auto"))),
+                                node=ctx.node_id)  # fmt: skip
     options.pop("timeout", None)
     return name, options
 

@@ -32,7 +32,11 @@ __all__ = ["EXIT_CODES", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="graphflow")
+@click.version_option(None, "-V", "--version", package_name="graphflow",
+                      message="graphflow %(version)s")  # fmt: skip
+@click.option("--verbose", "-v", count=True,
+              help="Show log records on standard error: -v for INFO, -vv for DEBUG "
+                   "(also GRAPHFLOW_LOG=info|debug).")
 @click.option("--safe", is_flag=True, envvar="GRAPHFLOW_SAFE",
               help="Safe mode: graph files, node catalogs and stored runs may only name import "
                    "paths of the bundled catalog, registered entry points and --allow-import "
@@ -40,8 +44,15 @@ __all__ = ["EXIT_CODES", "main"]
 @click.option("--allow-import", "allow_imports", multiple=True, metavar="MODULE",
               help="A module (and its submodules) safe mode allows; implies --safe.")
 @click.pass_context
-def main(ctx: click.Context, safe: bool, allow_imports: tuple[str, ...]) -> None:
-    """graphflow: multi-agent conversations compiled from graphs, checkpointed to SQLite."""
+def main(ctx: click.Context, verbose: int, safe: bool, allow_imports: tuple[str, ...]) -> None:
+    """graphflow: multi-agent conversations compiled from graphs, checkpointed to SQLite.
+
+    Shell completion: eval "$(_GRAPHFLOW_COMPLETE=bash_source graphflow)" (zsh_source,
+    fish_source for other shells); see docs/cli.md.
+    """
+    from graphflow.cli._common import setup_logging
+
+    setup_logging(verbose)
     if safe or allow_imports:
         from graphflow.imports import safe_imports
 

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from graphflow.store import RunStatus, Store
 
 __all__ = ["DEFAULT_DB", "EXIT_CODES", "console", "db_option", "escape", "handle_errors",
-           "open_store", "resolve_run_id"]  # fmt: skip
+           "json_option", "open_store", "print_json", "read_text", "resolve_run_id",
+           "setup_logging"]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +66,49 @@ def handle_errors(fn: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the result as JSON on standard output.")  # fmt: skip
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON on standard output."""
+    import json
+
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def read_text(value: str | None, what: str) -> str | None:
+    """``value``, or standard input read whole when it is ``-``.
+
+    Raises:
+        click.UsageError: ``-`` while standard input is a terminal (nothing piped in).
+    """
+    if value != "-":
+        return value
+    if sys.stdin.isatty():
+        raise click.UsageError(f"{what} is '-' (read from standard input), but nothing is "
+                               f"piped in; pipe it in (… | graphflow …) or give it directly")  # fmt: skip
+    return sys.stdin.read()
+
+
+def setup_logging(verbosity: int) -> None:
+    """Show graphflow's log records on standard error: ``-v`` INFO, ``-vv`` DEBUG (or
+    ``GRAPHFLOW_LOG=info|debug``); without them, warnings only."""
+    import logging
+
+    level = {0: None, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    named = os.environ.get("GRAPHFLOW_LOG", "").strip().upper()
+    if level is None and named in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        level = getattr(logging, named)
+    if level is None:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("graphflow")
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 db_option = click.option("--db", default=lambda: os.environ.get("GRAPHFLOW_DB", DEFAULT_DB),

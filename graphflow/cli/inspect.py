@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -13,7 +12,9 @@ from graphflow.cli._common import (
     db_option,
     escape,
     handle_errors,
+    json_option,
     open_store,
+    print_json,
     resolve_run_id,
 )
 
@@ -23,42 +24,63 @@ __all__ = ["fork", "prune", "runs", "show"]
 @click.command()
 @db_option
 @click.option("--status", default=None, help="Only runs with this status.")
-@click.option("--limit", "-n", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", "-n", default=50, show_default=True, help="At most this many runs.")
+@json_option
 @handle_errors
 def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
-    """List runs, newest first, with their status."""
-    from rich.table import Table
-
+    """List runs, newest first, with their status. On a terminal, a table that fits its
+    width with whole run ids; piped, one tab-separated line per run (full ids)."""
     store = open_store(db, must_exist=True)
     records = store.list_runs(status=status, limit=limit)
     if as_json:
-        click.echo(json.dumps([{"run_id": r.run_id, "graph": r.graph, "status": r.status,
-                                "steps": r.last_step + 1, "reason": r.reason,
-                                "parent_run": r.parent_run, "created_at": r.created_at,
-                                "updated_at": r.updated_at} for r in records], indent=2))  # fmt: skip
+        print_json([{"run_id": r.run_id, "graph": r.graph, "status": r.status,
+                     "steps": r.last_step + 1, "reason": r.reason, "parent_run": r.parent_run,
+                     "created_at": r.created_at, "updated_at": r.updated_at}
+                    for r in records])  # fmt: skip
         return
-    table = Table("run", "graph", "status", "steps", "updated", "reason", box=None)
+    out = console()
+    if not out.is_terminal:
+        for r in records:
+            when = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.updated_at))
+            click.echo("\t".join([r.run_id, r.graph, r.status, str(r.last_step + 1), when,
+                                  " ".join((r.reason or "").split())]))  # fmt: skip
+        return
+    if not records:
+        out.print("no runs yet")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, expand=False)
+    table.add_column("run", no_wrap=True, min_width=len(max((r.run_id for r in records), key=len)))
+    table.add_column("status", no_wrap=True)
+    table.add_column("steps", justify="right", no_wrap=True)
+    table.add_column("updated", no_wrap=True)
+    table.add_column("graph", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("reason", no_wrap=True, overflow="ellipsis", ratio=1)
     for r in records:
-        table.add_row(r.run_id, r.graph, r.status, str(r.last_step + 1),
-                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.updated_at)),
-                      escape(r.reason or ""))  # fmt: skip
-    console().print(table if records else "no runs yet")
+        table.add_row(r.run_id, r.status, str(r.last_step + 1),
+                      time.strftime("%m-%d %H:%M", time.localtime(r.updated_at)), r.graph,
+                      escape(" ".join((r.reason or "").split())))  # fmt: skip
+    out.print(table)
 
 
 @click.command()
 @click.argument("run_id")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
+@click.option("--calls", is_flag=True,
+              help="Show each model call: prompt, answer, tokens, cost and latency.")
 @handle_errors
-def show(run_id: str, db: str, as_json: bool) -> None:
-    """Show a run: status, steps, transcript, tokens and cost per node."""
-    from graphflow.show import print_run, run_as_dict
+def show(run_id: str, db: str, as_json: bool, calls: bool) -> None:
+    """Show a run: status, models, steps, transcript, tokens and cost per node."""
+    from graphflow.show import print_calls, print_run, run_as_dict
 
     store = open_store(db, must_exist=True)
     run_id = resolve_run_id(store, run_id)
     if as_json:
-        click.echo(json.dumps(run_as_dict(store, run_id), indent=2, default=str))
+        print_json(run_as_dict(store, run_id, calls=calls))
+    elif calls:
+        print_calls(console(), store, run_id)
     else:
         print_run(console(), store, run_id)
 
@@ -68,9 +90,11 @@ def show(run_id: str, db: str, as_json: bool) -> None:
 @click.option("--at", "at_step", type=int, required=True, help="Step to fork before.")
 @click.option("--new-id", default=None, help="Id of the new run.")
 @db_option
+@json_option
 @handle_errors
-def fork(run_id: str, at_step: int, new_id: str | None, db: str) -> None:
-    """Copy RUN_ID's state just before step AT into a new run, ready to resume."""
+def fork(run_id: str, at_step: int, new_id: str | None, db: str, as_json: bool) -> None:
+    """Copy RUN_ID's state just before step AT into a new run, ready to resume; print
+    the new run's id."""
     from graphflow.scheduler import new_run_id
 
     store = open_store(db, must_exist=True)
@@ -78,6 +102,9 @@ def fork(run_id: str, at_step: int, new_id: str | None, db: str) -> None:
     entry = str(store.get_run(run_id).spec["entry"])
     new_id = new_id or new_run_id()
     store.fork_run(run_id, at_step, new_id, {"run": [entry], "wait": []})
+    if as_json:
+        print_json({"run_id": new_id, "forked_from": run_id, "at_step": at_step})
+        return
     click.echo(new_id)
     console(stderr=True).print(f"forked {run_id} at step {at_step} into {new_id}; continue it "
                                f"with `graphflow resume {new_id}`")  # fmt: skip
@@ -102,9 +129,10 @@ def _seconds(text: str) -> float:
               help="Only runs with this status (repeatable). Waiting/running runs are kept unless named.")
 @click.option("--keep", type=int, default=None, help="Always keep the newest N runs.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@json_option
 @handle_errors
 def prune(db: str, older_than: str | None, statuses: tuple[str, ...], keep: int | None,
-          dry_run: bool) -> None:  # fmt: skip
+          dry_run: bool, as_json: bool) -> None:  # fmt: skip
     """Delete old runs (retention)."""
     if older_than is None and not statuses and keep is None:
         raise click.UsageError("prune needs --older-than, --status or --keep (nothing was deleted)")
@@ -112,5 +140,9 @@ def prune(db: str, older_than: str | None, statuses: tuple[str, ...], keep: int 
     store = open_store(db, must_exist=True)
     deleted = store.prune(older_than=seconds, status=list(statuses) or None, keep_last=keep,
                           dry_run=dry_run)  # fmt: skip
+    if as_json:
+        print_json({"deleted": [] if dry_run else deleted, "would_delete": deleted if dry_run
+                    else []})  # fmt: skip
+        return
     verb = "would delete" if dry_run else "deleted"
     console().print(f"{verb} {len(deleted)} run(s)" + (": " + ", ".join(deleted) if deleted else ""))

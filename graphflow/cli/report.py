@@ -15,8 +15,8 @@ __all__ = ["report"]
     "--output",
     "-o",
     default=None,
-    type=click.Path(),
-    help="The HTML file to write (default: RUN_ID.html).",
+    type=click.Path(allow_dash=True),
+    help="The HTML file to write (default: RUN_ID.html); '-' writes to standard output.",
 )
 @click.option(
     "--rankdir",
@@ -28,11 +28,14 @@ __all__ = ["report"]
 @handle_errors
 def report(run_id: str, output: str | None, rankdir: str, db: str) -> None:
     """Write RUN_ID's report: diagram, timeline, tokens, cost and latency, in one HTML file."""
-    from graphflow.report import write_report
+    from graphflow.report import build_report, write_report
 
     store = open_store(db, must_exist=True)
     try:
         run_id = resolve_run_id(store, run_id)
+        if output == "-":
+            click.echo(build_report(store, run_id, rankdir=rankdir), nl=False)
+            return
         path = write_report(store, run_id, output or f"{run_id}.html", rankdir=rankdir)
     finally:
         store.close()

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from graphflow.cli._common import EXIT_CODES, console, db_option, escape, handle_errors, open_store
+from graphflow.cli._common import (
+    EXIT_CODES,
+    console,
+    db_option,
+    escape,
+    handle_errors,
+    json_option,
+    open_store,
+    print_json,
+    read_text,
+)
 
 if TYPE_CHECKING:
     from graphflow.context import RunContext
@@ -42,13 +52,37 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, Any]:
 def _progress(events: str | None, quiet: bool) -> Callable[[Any], None] | None:
     from graphflow.progress import make_listener
 
+    if quiet:  # one line: no notices either
+        import logging
+
+        logging.getLogger("graphflow").setLevel(logging.ERROR)
     return make_listener("jsonl" if events == "jsonl" else ("quiet" if quiet else "console"))
 
 
-def _finish(result: RunResult, quiet: bool, events: str | None) -> None:
-    if events != "jsonl":
-        console(stderr=quiet).print(status_line(result))
+def _finish(result: RunResult, quiet: bool, events: str | None, as_json: bool = False) -> None:
+    """Print how the run stopped and exit with its status's code: the result as JSON
+    (``--json``), one line (``-q``), or the summary; a run that did not complete or wait
+    reports on standard error."""
+    if as_json:
+        print_json(result.to_dict())
+    elif quiet:
+        click.echo(one_line(result))
+    elif events != "jsonl":
+        trouble = result.status not in ("completed", "waiting")
+        console(stderr=trouble).print(status_line(result))
     sys.exit(EXIT_CODES.get(result.status, 1))
+
+
+def one_line(result: RunResult) -> str:
+    """``RUN_ID STATUS`` and the reason, on one line (what ``-q`` prints).
+
+    Example:
+        >>> from graphflow.results import RunResult
+        >>> one_line(RunResult("7f3a", "waiting", "at approve"))
+        '7f3a waiting (at approve)'
+    """
+    reason = result.reason or (result.error or "").split("\n")[0]
+    return f"{result.run_id} {result.status}" + (f" ({reason})" if reason else "")
 
 
 def status_line(result: RunResult) -> str:
@@ -93,10 +127,30 @@ def _answer_loop(graph: CompiledGraph, result: RunResult, store: Store,
 
 
 model_options = [
-    click.option("--model", default=None, help="Model name for agent nodes (overrides the graph)."),
-    click.option("--base-url", default=None, help="OpenAI-compatible endpoint for agent nodes."),
-    click.option("--executor", type=click.Choice(["local", "sandbox", "docker"]), default=None,
-                 help="Executor for code nodes left on `auto`."),
+    click.option("--model", default=None,
+                 help="Model name for agent nodes (overrides the graph and the environment; "
+                      "recorded with the run, so resume keeps it)."),
+    click.option("--base-url", default=None,
+                 help="OpenAI-compatible endpoint for agent nodes (with --model, or the "
+                      "graph's model names)."),
+    click.option("--executor", type=click.Choice(["auto", "local", "sandbox", "docker"]),
+                 default=None,
+                 help="Executor for every code node, overriding the graph's choice (a warning "
+                      "says when that weakens isolation); auto: sandbox, else Docker."),
+    click.option("--record-calls/--no-record-calls", default=True, show_default=True,
+                 envvar="GRAPHFLOW_RECORD_CALLS",
+                 help="Keep each model call's prompt and answer with the run (show --calls); "
+                      "also GRAPHFLOW_RECORD_CALLS=0."),
+]
+output_options = [
+    click.option("--quiet", "-q", is_flag=True,
+                 help="Print one line when the run stops: RUN_ID STATUS (reason)."),
+    click.option("--events", type=click.Choice(["jsonl"]), default=None,
+                 help="Print every event as one JSON object per line."),
+    json_option,
+    click.option("--interactive/--no-interactive", default=None,
+                 help="Answer human checkpoints at the terminal (default: when one is "
+                      "attached)."),
 ]
 
 
@@ -110,95 +164,119 @@ def _with(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
 
 
 def _context(store: Store, listener: Callable[[Any], None] | None, model: str | None,
-             base_url: str | None, executor: str | None) -> RunContext:  # fmt: skip
+             base_url: str | None, executor: str | None,
+             record_calls: bool = True) -> RunContext:  # fmt: skip
     """The run context of one command: the store, the progress listener, the overrides."""
     from graphflow.context import RunContext
 
-    context = RunContext(store=store, model=model, base_url=base_url, executor=executor)
+    context = RunContext(store=store, model=model, base_url=base_url, executor=executor,
+                         record_calls=record_calls)  # fmt: skip
     if listener is not None:
         context.emit = listener
     return context
 
 
+def _load_graph(graph_file: str) -> CompiledGraph:
+    """The graph a command names: a file, a bundled graph's name, or ``-`` for a graph
+    file (YAML or JSON) piped in on standard input."""
+    if graph_file != "-":
+        from graphflow.loader import load
+
+        return load(graph_file)
+    from graphflow.compiler import compile_spec
+    from graphflow.spec import loads_spec
+
+    text = read_text("-", "GRAPH_FILE") or ""
+    fmt = "json" if text.lstrip().startswith("{") else "yaml"
+    return compile_spec(loads_spec(text, source=None, fmt=fmt))
+
+
+def _input(value: str | None, graph_file: str = "") -> str | None:
+    if value == "-" and graph_file == "-":
+        raise click.UsageError("GRAPH_FILE and --input cannot both be read from standard "
+                               "input; give one of them directly")  # fmt: skip
+    return read_text(value, "--input")
+
+
 @click.command()
 @click.argument("graph_file")
-@click.option("--input", "-i", "input_", default=None, help="The first message of the run.")
+@click.option("--input", "-i", "input_", default=None,
+              help="The first message of the run ('-': read it from standard input).")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="Set a graph variable (VALUE parsed as JSON when it can be).")
 @db_option
 @click.option("--run-id", default=None, help="Choose the run id.")
-@click.option("--work-dir", default=None, help="Where code and file tools work.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the final status line (stderr).")
-@click.option("--events", type=click.Choice(["jsonl"]), default=None,
-              help="Print every event as one JSON object per line.")
-@click.option("--interactive/--no-interactive", default=None,
-              help="Answer human checkpoints at the terminal (default: when one is attached).")
+@click.option("--work-dir", default=None,
+              help="Where code and file tools work (default ./graphflow-work/RUN_ID).")
+@_with(output_options)
 @_with(model_options)
 @handle_errors
 def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str,
         run_id: str | None, work_dir: str | None, quiet: bool, events: str | None,
-        interactive: bool | None, model: str | None, base_url: str | None,
-        executor: str | None) -> None:  # fmt: skip
-    """Run GRAPH_FILE (a path, or the name of a bundled graph such as `quickstart`)."""
+        as_json: bool, interactive: bool | None, model: str | None, base_url: str | None,
+        executor: str | None, record_calls: bool) -> None:  # fmt: skip
+    """Run GRAPH_FILE: a path, the name of a bundled graph such as `quickstart`, or '-' for
+    a graph file piped in on standard input."""
     from graphflow import runs
-    from graphflow.loader import load
 
     values = parse_vars(variables)
-    graph = load(graph_file)
+    first = _input(input_, graph_file)
+    graph = _load_graph(graph_file)
     store = open_store(db)
-    listener = _progress(events, quiet)
+    listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:
-        return _context(store, listener, model, base_url, executor)
+        return _context(store, listener, model, base_url, executor, record_calls)
 
-    result = runs.run_sync(runs.start(graph, input_, variables=values, store=store,
+    result = runs.run_sync(runs.start(graph, first, variables=values, store=store,
                                       run_id=run_id, on_event=listener, work_dir=work_dir,
                                       context=context()))  # fmt: skip
-    result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
-                          context, work_dir)  # fmt: skip
-    _finish(result, quiet, events)
+    asks = _interactive(interactive) and not events and not as_json
+    result = _answer_loop(graph, result, store, listener, asks, context, work_dir)
+    _finish(result, quiet, events, as_json)
 
 
 @click.command()
 @click.argument("run_id")
-@click.option("--input", "-i", "input_", default=None, help="The answer to the waiting checkpoint.")
+@click.option("--input", "-i", "input_", default=None,
+              help="The answer to the waiting checkpoint ('-': read it from standard input).")
 @click.option("--answer", multiple=True, metavar="NODE=TEXT",
-              help="Answer one of several waiting checkpoints.")
+              help="Answer one of several waiting checkpoints (repeatable).")
 @db_option
 @click.option("--graph", "graph_file", default=None,
               help="Resume with this graph file instead of the one stored with the run.")
 @click.option("--allow-changed-graph", is_flag=True,
               help="Continue even though the graph's topology changed since the checkpoint.")
-@click.option("--work-dir", default=None)
-@click.option("--quiet", "-q", is_flag=True)
-@click.option("--events", type=click.Choice(["jsonl"]), default=None)
-@click.option("--interactive/--no-interactive", default=None)
+@click.option("--work-dir", default=None,
+              help="Where code and file tools work (default ./graphflow-work/RUN_ID).")
+@_with(output_options)
 @_with(model_options)
 @handle_errors
 def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
            graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
-           events: str | None, interactive: bool | None, model: str | None,
-           base_url: str | None, executor: str | None) -> None:  # fmt: skip
-    """Continue RUN_ID from its last committed step (after a crash, or with an answer)."""
+           events: str | None, as_json: bool, interactive: bool | None, model: str | None,
+           base_url: str | None, executor: str | None, record_calls: bool) -> None:  # fmt: skip
+    """Continue RUN_ID from its last committed step (after a crash, or with an answer),
+    with the models it recorded unless --model/--base-url say otherwise."""
     from graphflow import runs
     from graphflow.cli._common import resolve_run_id
-    from graphflow.loader import graph_for_run, load
+    from graphflow.loader import graph_for_run
 
     store = open_store(db, must_exist=True)
     run_id = resolve_run_id(store, run_id)
     record = store.get_run(run_id)
-    graph = load(graph_file) if graph_file else graph_for_run(record)
-    answers: Any = input_
+    graph = _load_graph(graph_file) if graph_file else graph_for_run(record)
+    answers: Any = _input(input_, graph_file or "")
     if answer:
         answers = dict(a.partition("=")[::2] for a in answer)
-    listener = _progress(events, quiet)
+    listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:
-        return _context(store, listener, model, base_url, executor)
+        return _context(store, listener, model, base_url, executor, record_calls)
 
     result = runs.run_sync(runs.resume(graph, run_id, input=answers, store=store,
                                        on_event=listener, allow_changed_graph=allow_changed_graph,
                                        work_dir=work_dir, context=context()))  # fmt: skip
-    result = _answer_loop(graph, result, store, listener, _interactive(interactive) and not events,
-                          context, work_dir)  # fmt: skip
-    _finish(result, quiet, events)
+    asks = _interactive(interactive) and not events and not as_json
+    result = _answer_loop(graph, result, store, listener, asks, context, work_dir)
+    _finish(result, quiet, events, as_json)

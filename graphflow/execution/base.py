@@ -12,6 +12,7 @@ whole call, not each block.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -24,8 +25,11 @@ from graphflow.execution.codeblocks import RUNNABLE_LANGUAGES, CodeBlock
 from graphflow.execution.process import OutputBuffer
 from graphflow.execution.workspace import write_block
 from graphflow.secrets import redact
+from graphflow.tracing import set_attributes, span
 
 __all__ = ["DEFAULT_OUTPUT_LIMIT", "DEFAULT_TIMEOUT", "BlockExecutor", "CodeExecutor"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_OUTPUT_LIMIT = 64 * 1024
@@ -105,6 +109,20 @@ class BlockExecutor:
             ...     asyncio.run(LocalExecutor().run(blocks, Path(wd), 10)).output
             '42\\n'
         """
+        languages = ",".join(dict.fromkeys(b.language for b in blocks))
+        with span("graphflow.code", {"graphflow.executor": self.name,
+                                     "graphflow.language": languages,
+                                     "graphflow.blocks": len(blocks)}) as traced:  # fmt: skip
+            result = await self._run_blocks(blocks, work_dir, timeout, output_limit)
+            set_attributes(traced, {"graphflow.exit_code": result.exit_code,
+                                    "graphflow.timed_out": result.timed_out})  # fmt: skip
+        logger.debug("%s ran %d block(s) (%s) in %s: exit code %d%s in %.2f s", self.name,
+                     len(blocks), languages, work_dir, result.exit_code,
+                     " (timed out)" if result.timed_out else "", result.seconds)  # fmt: skip
+        return result
+
+    async def _run_blocks(self, blocks: Sequence[CodeBlock], work_dir: Path, timeout: float,
+                          output_limit: int | None) -> CodeResult:  # fmt: skip
         if timeout <= 0:
             raise ExecutionError(f"timeout must be a positive number of seconds, not {timeout}")
         work_dir = Path(work_dir).resolve()

@@ -1,9 +1,11 @@
 """Choosing an executor by name: ``local``, ``sandbox``, ``docker`` or ``auto``.
 
-``auto`` picks the safest executor that works here: ``sandbox`` when bubblewrap works,
-else ``docker`` when a Docker engine answers (its image is checked when the executor is
-created, with a hint on how to build it). It never falls back to ``local``: running
-model-written code unsandboxed must be asked for by name.
+``auto`` picks the safest executor that works here: ``sandbox`` when bubblewrap works
+(Linux), else ``docker`` when a Docker engine answers (Linux, macOS and Windows with
+Docker Desktop; its image is checked when the executor is created, with a hint on how to
+build it). It never falls back to ``local``: running model-written code unsandboxed must
+be asked for by name — ``--executor local`` on the command line, ``RunContext(executor=
+"local")`` in Python — and the refusal says so.
 """
 
 from __future__ import annotations
@@ -14,10 +16,24 @@ from typing import Any
 from graphflow.errors import ExecutionError, ExecutorUnavailable
 from graphflow.execution.base import CodeExecutor
 
-__all__ = ["EXECUTOR_NAMES", "available", "available_executors", "get_executor",
-           "resolve_auto", "unavailable_reason"]  # fmt: skip
+__all__ = ["EXECUTOR_NAMES", "ISOLATION", "available", "available_executors", "get_executor",
+           "resolve_auto", "unavailable_reason", "weakens_isolation"]  # fmt: skip
 
 EXECUTOR_NAMES = ("local", "sandbox", "docker")
+#: How isolated code is under each executor (``auto`` is never ``local``).
+ISOLATION = {"local": 0, "sandbox": 2, "docker": 2, "auto": 2}
+_OVERRIDE = ("pass --executor NAME (graphflow run/resume) or RunContext(executor=NAME) to "
+             "choose another for this run")  # fmt: skip
+
+
+def weakens_isolation(chosen: str, override: str) -> bool:
+    """Whether running code under ``override`` instead of ``chosen`` isolates it less.
+
+    Example:
+        >>> weakens_isolation("sandbox", "local"), weakens_isolation("sandbox", "docker")
+        (True, False)
+    """
+    return ISOLATION.get(override, 0) < ISOLATION.get(chosen, 0)
 
 
 def _local_problem() -> str | None:
@@ -105,9 +121,10 @@ def resolve_auto() -> str:
         + reasons["sandbox"]
         + "; docker: "
         + reasons["docker"]
-        + "). Install bubblewrap (apt-get install bubblewrap) or start "
-        "a Docker engine, or, if running the code unsandboxed on this machine is acceptable, "
-        "choose it explicitly with `executor: local`"
+        + "). Install bubblewrap (Linux: apt-get install bubblewrap) or start a Docker "
+        "engine (macOS, Windows: Docker Desktop), or, if running the code unsandboxed on "
+        "this machine is acceptable, pass `--executor local` (graphflow run/resume; "
+        "RunContext(executor=\"local\") in Python)"
     )
 
 
@@ -135,7 +152,7 @@ def get_executor(name: str = "auto", **options: Any) -> CodeExecutor:
         others = [n for n in available_executors() if n != name]
         raise ExecutorUnavailable(
             f"executor {name!r} is unavailable: {problem}. Available here: "
-            + (", ".join(others) if others else "none")
+            + (", ".join(others) if others else "none") + f"; {_OVERRIDE}"
         )
     cls = _executor_class(name)
     accepted = _accepted_options(cls)

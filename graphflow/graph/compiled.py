@@ -267,6 +267,13 @@ class CompiledGraph:
 
         return render_to_file(self, path, **options)
 
+    def overlay(self, run_id: str, store: Any) -> Any:
+        """The :class:`~graphflow.render.RunOverlay` of run ``run_id`` of this graph in
+        ``store``, drawn on this graph when a notebook shows it."""
+        from graphflow.render import RunOverlay
+
+        return RunOverlay.from_store(store, run_id, graph=self)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         from graphflow.render import to_svg
 

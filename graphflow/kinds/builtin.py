@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, State, Update
 
 __all__ = ["EndKind", "FunctionKind", "HumanKind", "to_update"]
+
+logger = logging.getLogger(__name__)
 
 
 def to_update(node_id: str, result: Any, output: str | None = None) -> Update | Interrupt:
@@ -56,7 +59,9 @@ class FunctionConfig(KindConfig):
     output: str | None = Field(default=None, description="store the result in this variable")
     message: bool = Field(default=False,
                           description="with output: also append the result as a message")
-    thread: bool = Field(default=False, description="run a sync function in a worker thread")
+    thread: bool = Field(default=True,
+                         description="run a sync function in a worker thread, so a slow one "
+                                     "does not block the event loop (false: run it on the loop)")
 
 
 class FunctionKind(NodeKind):
@@ -116,12 +121,14 @@ class FunctionKind(NodeKind):
             kwargs = {}
             call_args = {"state": (state,), "ctx": (ctx,), "state+ctx": (state, ctx),
                          "none": ()}[self.mode]  # fmt: skip
+        logger.debug("node %s calls %s", self.node_id, getattr(self.fn, "__qualname__", self.fn))
         if self.is_async:
             result = await self.fn(*call_args, **kwargs)
-        elif self.config.thread:  # type: ignore[attr-defined]
-            result = await asyncio.to_thread(self.fn, *call_args, **kwargs)
         else:
-            result = self.fn(*call_args, **kwargs)
+            if self.config.thread:  # type: ignore[attr-defined]
+                result = await asyncio.to_thread(self.fn, *call_args, **kwargs)
+            else:
+                result = self.fn(*call_args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
         config: FunctionConfig = self.config  # type: ignore[assignment]

@@ -40,7 +40,6 @@ from graphflow.execution import (
     extract_code_blocks,
     format_result,
     normalize_language,
-    resolve_auto,
 )
 from graphflow.kinds.base import KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, Update
@@ -118,13 +117,10 @@ class CodeKind(NodeKind):
     config: CodeConfig
 
     def executor_name(self, ctx: NodeContext) -> str:
-        """The concrete executor for this run (``auto`` resolved once per run)."""
-        name: str = self.config.executor
-        if name == "auto":
-            name = ctx.run.executor or "auto"
-        if name == "auto":
-            name = ctx.run.services.get("executor:auto", resolve_auto)
-        return name
+        """The concrete executor for this run: the run's ``--executor`` override, else
+        the node's choice (``auto`` resolved once per run); see
+        :meth:`RunContext.executor_for <graphflow.context.RunContext.executor_for>`."""
+        return ctx.run.executor_for(self.config.executor, node=self.node_id)
 
     def executor(self, ctx: NodeContext) -> CodeExecutor:
         """The run's shared executor with this node's options (created on first use)."""

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from types import EllipsisType
 from typing import Any
 
+from graphflow.blocking import run_blocking
 from graphflow.errors import (
     ModelBadResponse,
     ModelError,
@@ -35,7 +37,7 @@ from graphflow.models.response import (
     response_format_dict,
     to_openai_messages,
 )
-from graphflow.models.retry import Failure, RetryPolicy, classify
+from graphflow.models.retry import Failure, RetryPolicy, classify, hint, refuses_stream_options
 from graphflow.models.streaming import CallbackFailed
 from graphflow.models.usage import Budget, Usage
 
@@ -44,6 +46,8 @@ __all__ = ["DEFAULT_CACHE_SEED", "ModelClient"]
 #: The cache seed used when none is given (AutoGen's default is 41 too).
 DEFAULT_CACHE_SEED = 41
 _RESERVED = ("model", "messages", "stream", "tools", "response_format")
+
+logger = logging.getLogger(__name__)
 
 
 class ModelClient:
@@ -85,6 +89,8 @@ class ModelClient:
         self.requests = 0
         self._clients: dict[int, tuple[str, Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: configs whose server refused ``stream_options`` (streamed without it since)
+        self._no_stream_options: set[int] = set()
 
     def __repr__(self) -> str:
         return f"ModelClient([{', '.join(c.endpoint for c in self.configs)}])"
@@ -105,11 +111,14 @@ class ModelClient:
         A cached answer is returned without any request (streamed at once to
         ``on_token``). Otherwise each config is tried in order: retryable failures are
         retried with backoff up to the config's ``max_retries``, then the next config is
-        tried. On a retry after a partly streamed answer, ``on_token`` sees the tokens of
-        the new attempt from the start.
+        tried; a model the server does not know (HTTP 404, or a 400 saying so) goes to
+        the next config at once. A server refusing ``stream_options`` is asked again
+        without it (and never sent it again by this client). On a retry after a partly
+        streamed answer, ``on_token`` sees the tokens of the new attempt from the start.
 
         Raises:
-            ModelRequestRejected: an endpoint refused the request itself (HTTP 400).
+            ModelRequestRejected: an endpoint refused the request itself (HTTP 400); the
+                message quotes the server's and says what to change.
             ModelTimeout: every endpoint timed out.
             ModelBadResponse: every endpoint answered with something unreadable.
             ModelError: the endpoints failed for mixed or other reasons (all listed).
@@ -147,6 +156,9 @@ class ModelClient:
             outcome = await self._try(config, wire, tool_list, params_for, fmt, stream, on_token)
             if isinstance(outcome, Failure):
                 failures.append((config, outcome))
+                if config is not self.configs[-1]:
+                    logger.warning("model %s failed (%s); trying the next config",
+                                   config.endpoint, outcome.describe())  # fmt: skip
                 continue
             if cache_key is not None and self.cache is not None:
                 self.cache.put(cache_key, outcome.to_cache(), model=config.model)
@@ -157,9 +169,11 @@ class ModelClient:
     def _replay(
         self, config: ModelConfig, row: Mapping[str, Any], on_token: Callable[[str], None] | None
     ) -> ModelResponse:
-        cost = config.cost(
-            int(row.get("prompt_tokens") or 0), int(row.get("completion_tokens") or 0)
-        )
+        cost = row.get("cost")
+        if cost is None:
+            cost = config.cost(
+                int(row.get("prompt_tokens") or 0), int(row.get("completion_tokens") or 0)
+            )
         response = ModelResponse.from_cache(row, cost=cost, base_url=config.url)
         if on_token is not None and response.text:
             on_token(response.text)
@@ -178,7 +192,11 @@ class ModelClient:
     ) -> ModelResponse | Failure:
         """Send to one endpoint with retries; a Failure means: go to the next config."""
         retries = bad = 0
+        if stream and id(config) in self._no_stream_options:
+            params = {**params, "stream_options": None}
         while True:
+            logger.debug("request to %s (attempt %d, stream=%s)", config.endpoint,
+                         retries + bad + 1, stream)  # fmt: skip
             try:
                 client = await self._client(config)
                 self.requests += 1
@@ -196,10 +214,17 @@ class ModelClient:
                 raise failed.original from None
             except Exception as exc:
                 failure = classify(exc)
+            if (stream and refuses_stream_options(failure)
+                    and params.get("stream_options", True) is not None):  # fmt: skip
+                logger.info("%s refused stream_options; streaming without it (usage is "
+                            "estimated when the server sends none)", config.endpoint)  # fmt: skip
+                self._no_stream_options.add(id(config))
+                params = {**params, "stream_options": None}
+                continue
             if failure.kind == "rejected":
                 error = ModelRequestRejected(
-                    f"{config.endpoint} rejected the request ({failure.describe()}); retrying "
-                    "cannot help: shorten the conversation, or change the request or its options",
+                    f"{config.endpoint} rejected the request ({failure.describe()}); "
+                    f"{hint(failure, config.url)}",
                     model=config.model, endpoint=config.url,
                 )
                 error.failure = failure  # type: ignore[attr-defined]
@@ -208,7 +233,10 @@ class ModelClient:
                 bad += 1
                 continue
             if failure.retryable and retries < config.max_retries:
-                await asyncio.sleep(self.retry.delay(retries, retry_after=failure.retry_after))
+                delay = self.retry.delay(retries, retry_after=failure.retry_after)
+                logger.info("%s: %s; retry %d in %.2f s", config.endpoint, failure.describe(),
+                            retries + 1, delay)  # fmt: skip
+                await asyncio.sleep(delay)
                 retries += 1
                 continue
             return failure
@@ -230,17 +258,10 @@ class ModelClient:
         return cached[1]
 
     def complete_sync(self, messages: Sequence[MessageLike], **options: Any) -> ModelResponse:
-        """:meth:`complete` for code without an event loop (closes its connections after).
-
-        Raises:
-            ModelError: when called from inside a running event loop.
-        """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise ModelError("complete_sync() was called inside an event loop; await complete()")
+        """:meth:`complete` for synchronous code (closes its connections after). Inside a
+        running event loop (a notebook, an async web handler) it runs on a worker thread
+        with a loop of its own and blocks until the answer is there; in async code prefer
+        ``await complete(...)``."""
 
         async def run() -> ModelResponse:
             try:
@@ -248,7 +269,7 @@ class ModelClient:
             finally:
                 await self.aclose()
 
-        return asyncio.run(run())
+        return run_blocking(run)
 
     async def aclose(self) -> None:
         """Close the HTTP connections of this client."""
@@ -280,10 +301,7 @@ def _final_error(failures: list[tuple[ModelConfig, Failure]]) -> ModelError:
             **context,
         )
     else:
-        error = ModelError(
-            f"{where} failed: {detail}; check base_url, the API key and the server, "
-            "or add a fallback config",
-            **context,
-        )
+        hints = list(dict.fromkeys(hint(f, c.url) for c, f in failures))
+        error = ModelError(f"{where} failed: {detail}; {'; '.join(hints)}", **context)
     error.failures = failures  # type: ignore[attr-defined]
     return error

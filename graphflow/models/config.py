@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from graphflow.errors import ModelError
-from graphflow.models.prices import known_price
+from graphflow.models.prices import list_price
 from graphflow.secrets import register_key_variable, register_secret
 
 __all__ = ["OPENAI_BASE_URL", "ModelConfig", "filter_configs", "strip_api_keys"]
@@ -34,7 +34,9 @@ class ModelConfig(BaseModel):
 
     Attributes:
         model: the model name sent in requests (for Azure, the model or deployment).
-        base_url: the endpoint, e.g. ``http://localhost:11434/v1``; ``None`` is OpenAI's.
+        base_url: the endpoint, e.g. ``http://localhost:11434/v1``; ``None`` is
+            ``$OPENAI_BASE_URL`` when that is set (as the ``openai`` package reads it),
+            else OpenAI's.
         api_key_env: the environment variable holding the key. Unset: ``OPENAI_API_KEY``
             (``AZURE_OPENAI_API_KEY`` for Azure) when present, otherwise no key (local
             servers need none).
@@ -43,8 +45,9 @@ class ModelConfig(BaseModel):
         azure_deployment: Azure's deployment name (defaults to ``model``).
         temperature, max_tokens: common sampling options.
         params: further request options (``top_p``, ``seed``, ``stop`` …).
-        price: US dollars per 1k tokens as ``[prompt, completion]``; unset uses list
-            prices of well-known OpenAI models, else 0.
+        price: US dollars per 1k tokens as ``[prompt, completion]``; unset, the cost
+            the server reports is used, else the provider's list price
+            (:mod:`graphflow.models.prices`), else the cost is unknown.
         timeout: seconds for one request.
         max_retries: retries on this endpoint (429, 5xx, timeouts) before the next config.
         tags: labels for :func:`filter_configs`.
@@ -122,8 +125,23 @@ class ModelConfig(BaseModel):
 
     @property
     def url(self) -> str:
-        """The endpoint requests go to."""
-        return self.base_url or OPENAI_BASE_URL
+        """The endpoint requests go to: ``base_url``, else ``$OPENAI_BASE_URL`` (read now,
+        as the ``openai`` package does), else OpenAI's."""
+        if self.base_url:
+            return self.base_url
+        if self.api_type == "openai":
+            from_env = os.environ.get("OPENAI_BASE_URL", "").strip().rstrip("/")
+            if from_env:
+                return from_env
+        return OPENAI_BASE_URL
+
+    @property
+    def provider(self) -> str:
+        """The kind of endpoint: ``openai`` (OpenAI's own API), ``azure``, or
+        ``openai-compatible`` (any other server speaking the API)."""
+        if self.api_type == "azure":
+            return "azure"
+        return "openai" if self.url == OPENAI_BASE_URL else "openai-compatible"
 
     @property
     def endpoint(self) -> str:
@@ -168,7 +186,7 @@ class ModelConfig(BaseModel):
         default = _DEFAULT_KEY_ENV[self.api_type]
         if env.get(default):
             return env[default]
-        if self.base_url is None:
+        if self.url == OPENAI_BASE_URL:
             raise ModelError(
                 f"model {self.endpoint} needs an API key: export {default}=... , set "
                 "api_key_env, or set base_url to a local server (e.g. "
@@ -176,23 +194,21 @@ class ModelConfig(BaseModel):
             )
         return NO_KEY
 
-    def price_per_1k(self) -> tuple[float, float]:
-        """``(prompt, completion)`` price per 1k tokens: configured, listed, or zero."""
-        if self.price is not None:
-            return self.price
-        if self.base_url is None or self.api_type == "azure" or "openai" in self.url:
-            return known_price(self.model) or (0.0, 0.0)
-        return (0.0, 0.0)
-
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """The price of a call with these token counts.
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """The price of a call with these token counts in US dollars: from ``price``,
+        else the provider's list price for this model at this endpoint; ``None`` when
+        neither is known (a local server, a proxy, an unlisted model).
 
         Example:
             >>> ModelConfig(model="m", price=[0.5, 1.0]).cost(1000, 2000)
             2.5
+            >>> ModelConfig(model="llama3", base_url="http://localhost:11434/v1").cost(10, 5) is None
+            True
         """
-        prompt, completion = self.price_per_1k()
-        return (prompt_tokens * prompt + completion_tokens * completion) / 1000.0
+        if self.price is not None:
+            prompt, completion = self.price
+            return (prompt_tokens * prompt + completion_tokens * completion) / 1000.0
+        return list_price(self.model, self.provider, self.url, prompt_tokens, completion_tokens)
 
     def identity(self) -> dict[str, Any]:
         """What the answer depends on, for cache keys: never the key, timeout or retries."""

@@ -75,8 +75,13 @@ class ModelSet:
 
     Attributes:
         source: ``graph``, ``python``, ``override`` (command-line options),
-            ``oai_config_list``, ``env`` or ``offline``.
-        notice: a line to show the user (set for the offline fallback).
+            ``recorded`` (what a resumed run used), ``oai_config_list``, ``env`` or
+            ``offline``.
+        origin: where they came from, for people (``from --model``, ``from
+            OAI_CONFIG_LIST (file ./OAI_CONFIG_LIST) in place of the graph's scripted
+            entries`` …); ``None`` when not said.
+        notice: a line to show the user (the offline fallback; a resumed run whose
+            models differ from what the configuration now gives).
 
     Example:
         >>> models = ModelSet({"default": [ModelConfig(model="gpt-4o")],
@@ -92,6 +97,7 @@ class ModelSet:
         default: str | None = None,
         source: str = "python",
         notice: str | None = None,
+        origin: str | None = None,
     ) -> None:
         self.entries: dict[str, ModelEntry] = {
             name: _entry(value) for name, value in entries.items()
@@ -107,6 +113,7 @@ class ModelSet:
             )
         self.source = source
         self.notice = notice
+        self.origin = origin
 
     def __repr__(self) -> str:
         return f"ModelSet({self.names}, default={self.default!r}, source={self.source!r})"
@@ -203,11 +210,20 @@ class ModelSet:
         )
 
     def describe(self) -> list[str]:
-        """One line per entry, for the command line."""
+        """One line per entry, for the command line (the default one marked when there
+        are several)."""
+        several = len(self.entries) > 1
         return [
-            f"{name}{' (default)' if name == self.default else ''}: {entry.describe()}"
+            f"{name}{' (default)' if several and name == self.default else ''}: "
+            f"{entry.describe()}"
             for name, entry in self.entries.items()
         ]
+
+    def summary(self) -> str:
+        """One line saying which models these are and where they came from, e.g.
+        ``models: default: gpt-4o at https://api.openai.com/v1 (from the graph)``."""
+        where = f" ({self.origin})" if self.origin else ""
+        return "models: " + "; ".join(self.describe()) + where
 
 
 def _entry(value: Any) -> ModelEntry:

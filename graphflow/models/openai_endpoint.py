@@ -5,6 +5,11 @@ The package is imported on first use, so graphs without agents never load it. It
 retries are switched off (``max_retries=0``): :mod:`graphflow.models.client` retries
 and falls back itself, so the behaviour is explicit and testable. When an endpoint
 reports no usage, tokens are estimated.
+
+A call's cost is, in order: the config's ``price``; the cost the server reports — in
+the usage (``usage.cost``, as OpenRouter and LiteLLM send it) or in the
+``x-litellm-response-cost`` header of LiteLLM's proxy —; the provider's list price
+(:mod:`graphflow.models.prices`); else unknown.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from graphflow.models.response import ModelResponse
 from graphflow.models.streaming import StreamAssembler
 from graphflow.models.usage import Usage, estimate_prompt_tokens, estimate_tokens
 
-__all__ = ["make_client", "request_once", "split_params"]
+__all__ = ["COST_HEADER", "make_client", "request_once", "split_params"]
+
+#: The response header in which LiteLLM's proxy reports a call's cost (US dollars).
+COST_HEADER = "x-litellm-response-cost"
 
 
 def _openai() -> Any:
@@ -96,7 +104,8 @@ async def request_once(
     if stream:
         return await _streamed(client, config, kwargs, on_token)
     kwargs.pop("stream_options", None)
-    completion = await client.chat.completions.create(**kwargs)
+    raw = await client.chat.completions.with_raw_response.create(**kwargs)
+    completion = raw.parse()
     if not hasattr(completion, "choices"):
         raise ModelBadResponse(f"{config.endpoint} answered {str(completion)[:200]!r}")
     if not completion.choices:
@@ -111,7 +120,8 @@ async def request_once(
     usage = completion.usage.model_dump() if completion.usage is not None else None
     return _response(config, messages, message, usage, choice.finish_reason,
                      completion.model or config.model,
-                     completion.model_dump(mode="json", exclude_none=True))  # fmt: skip
+                     completion.model_dump(mode="json", exclude_none=True),
+                     header_cost(raw.headers))  # fmt: skip
 
 
 async def _streamed(
@@ -126,7 +136,8 @@ async def _streamed(
     options = kwargs.pop("stream_options", {"include_usage": True})
     if options is not None:
         kwargs["stream_options"] = options
-    chunks = await client.chat.completions.create(**kwargs, stream=True)
+    raw = await client.chat.completions.with_raw_response.create(**kwargs, stream=True)
+    chunks = raw.parse()
     try:
         async for chunk in chunks:
             assembler.add(chunk.model_dump(exclude_none=True))
@@ -144,7 +155,22 @@ async def _streamed(
         message["content"] = None
     _check_answer(config, message, assembler.finish_reason)
     return _response(config, kwargs["messages"], message, assembler.usage,
-                     assembler.finish_reason, assembler.model or config.model, None)  # fmt: skip
+                     assembler.finish_reason, assembler.model or config.model, None,
+                     header_cost(raw.headers))  # fmt: skip
+
+
+def header_cost(headers: Mapping[str, str] | None) -> float | None:
+    """The cost a proxy reported in the response headers (:data:`COST_HEADER`), if any.
+
+    Example:
+        >>> header_cost({"x-litellm-response-cost": "0.00042"}), header_cost({})
+        (0.00042, None)
+    """
+    value = (headers or {}).get(COST_HEADER)
+    try:
+        return float(value) if value not in (None, "", "None") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_answer(config: ModelConfig, message: Mapping[str, Any], finish_reason: str | None) -> None:
@@ -168,10 +194,11 @@ def _check_answer(config: ModelConfig, message: Mapping[str, Any], finish_reason
 
 def _response(config: ModelConfig, sent: Sequence[Mapping[str, Any]], data: dict[str, Any],
               reported: Mapping[str, Any] | None, finish_reason: str | None, model: str,
-              raw: dict[str, Any] | None) -> ModelResponse:  # fmt: skip
-    """The answer with its usage: as the endpoint reported it, else estimated. A reported
-    count of zero is a missing count (some servers end a stream with a usage chunk of
-    zeros): an answer with text has used completion tokens, and a budget must see them."""
+              raw: dict[str, Any] | None, from_header: float | None) -> ModelResponse:  # fmt: skip
+    """The answer with its usage: as the endpoint reported it, else estimated; its cost
+    as the module docs order it. A reported count of zero is a missing count (some
+    servers end a stream with a usage chunk of zeros): an answer with text has used
+    completion tokens, and a budget must see them."""
     message = Message.model_validate(data)
     reported = reported or {}
     prompt = int(reported.get("prompt_tokens") or 0) or estimate_prompt_tokens(sent)
@@ -179,8 +206,24 @@ def _response(config: ModelConfig, sent: Sequence[Mapping[str, Any]], data: dict
         estimate_tokens(message.content)
         + sum(estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ())
     )
-    usage = Usage.of_call(prompt, completion, cost=config.cost(prompt, completion), model=model)
+    cost = config.cost(prompt, completion) if config.price is not None else None
+    if cost is None:
+        cost = _number(reported.get("cost"))
+    if cost is None:
+        cost = from_header
+    if cost is None:
+        cost = config.cost(prompt, completion)
+    usage = Usage.of_call(prompt, completion, cost=cost, model=model)
     return ModelResponse(message, usage, finish_reason, raw, model=model, base_url=config.url)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def _call_dict(call: Any) -> dict[str, Any]:

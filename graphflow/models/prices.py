@@ -1,46 +1,72 @@
-"""List prices of well-known hosted models, used when a config sets no ``price``.
+"""List prices of hosted models, from a maintained price library (``genai-prices``),
+used when a config sets no ``price:`` and the server reports no cost.
 
-Prices are US dollars per 1,000 tokens as ``(prompt, completion)``. They are published
-list prices and change over time: set ``price:`` in a model config to be exact, and
-``price: [0, 0]`` for a local model.
+A price is looked up for the model *at its endpoint*: OpenAI's own API, Azure OpenAI, or
+a hosted provider the library knows by its URL (Groq, Together, Mistral, DeepSeek …).
+A local server (Ollama, vLLM, llama.cpp), a proxy or an unlisted model has no list
+price: its cost is *unknown* (``None``), never a silent 0. Set ``price:`` in the model
+config to be exact (``price: [0, 0]`` for a local model).
+
+The library is imported on the first lookup (it takes about half a second), so runs of
+scripted models and graphs without agents never load it; without it installed every
+lookup answers ``None``.
 """
 
 from __future__ import annotations
 
-__all__ = ["KNOWN_PRICES", "known_price"]
+import logging
+from functools import cache
+from typing import Any
 
-#: (prompt, completion) US dollars per 1k tokens, matched by longest model-name prefix.
-KNOWN_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.00015, 0.0006),
-    "gpt-4o": (0.0025, 0.01),
-    "gpt-4.1-nano": (0.0001, 0.0004),
-    "gpt-4.1-mini": (0.0004, 0.0016),
-    "gpt-4.1": (0.002, 0.008),
-    "gpt-4-turbo": (0.01, 0.03),
-    "gpt-4-32k": (0.06, 0.12),
-    "gpt-4": (0.03, 0.06),
-    "gpt-3.5-turbo": (0.0005, 0.0015),
-    "o1-mini": (0.0011, 0.0044),
-    "o1": (0.015, 0.06),
-    "o3-mini": (0.0011, 0.0044),
-    "o4-mini": (0.0011, 0.0044),
-}
+__all__ = ["list_price"]
+
+logger = logging.getLogger(__name__)
+
+#: Local and private addresses: no provider lists prices for them.
+_LOCAL = ("localhost", "127.", "0.0.0.0", "[::1]", "10.", "192.168.", "host.docker.internal")
 
 
-def known_price(model: str) -> tuple[float, float] | None:
-    """The list price of ``model`` per 1k tokens, or ``None`` when it is not known.
+@cache
+def _library() -> Any:
+    try:
+        import genai_prices
+    except ImportError:  # pragma: no cover - a declared dependency
+        logger.debug("genai-prices is not installed: list prices are unknown")
+        return None
+    return genai_prices
 
-    The longest known name that ``model`` starts with wins, so dated snapshots such as
-    ``gpt-4o-2024-08-06`` find ``gpt-4o``.
+
+def list_price(model: str, provider: str, url: str, prompt_tokens: int,
+               completion_tokens: int) -> float | None:  # fmt: skip
+    """The list price in US dollars of a call to ``model`` at ``url`` with these token
+    counts, or ``None`` when no price is listed for that model at that endpoint.
+
+    ``provider`` is :attr:`ModelConfig.provider <graphflow.models.ModelConfig.provider>`
+    (``openai``, ``azure`` or ``openai-compatible``).
 
     Example:
-        >>> known_price("gpt-4o-mini-2024-07-18")
-        (0.00015, 0.0006)
-        >>> known_price("llama3") is None
+        >>> round(list_price("gpt-4o-mini", "openai", "https://api.openai.com/v1", 1000, 1000), 6)
+        0.00075
+        >>> list_price("llama3", "openai-compatible", "http://localhost:11434/v1", 10, 5) is None
         True
     """
-    best = ""
-    for name in KNOWN_PRICES:
-        if model.startswith(name) and len(name) > len(best):
-            best = name
-    return KNOWN_PRICES[best] if best else None
+    host = url.split("://", 1)[-1]
+    if provider == "openai-compatible" and host.startswith(_LOCAL):
+        return None
+    library = _library()
+    if library is None:
+        return None
+    where: dict[str, str] = (
+        {"provider_id": provider} if provider in ("openai", "azure") else {"provider_api_url": url}
+    )
+    try:
+        found = library.calc_price(
+            library.Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens),
+            model, **where,
+        )  # fmt: skip
+    except LookupError:
+        return None
+    except Exception as exc:  # the library's own failure must not fail a model call
+        logger.debug("no list price for %s at %s: %s", model, url, exc)
+        return None
+    return float(found.total_price)

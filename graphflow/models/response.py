@@ -81,7 +81,8 @@ class ModelResponse:
         if u.calls == 1 and list(u.models) == [self.model or "unknown"]:
             usage = {"prompt_tokens": u.prompt_tokens + u.cached_prompt_tokens,
                      "completion_tokens": u.completion_tokens + u.cached_completion_tokens,
-                     "cost": u.cost + u.cached_cost, "cached": u.cached}  # fmt: skip
+                     "cost": u.cost + u.cached_cost if u.cost_known else None,
+                     "cached": u.cached}  # fmt: skip
         record = {"message": self.message.to_record(), "usage": usage, "model": self.model,
                   "finish_reason": self.finish_reason, "base_url": self.base_url}  # fmt: skip
         return {k: v for k, v in record.items() if v is not None}
@@ -99,22 +100,25 @@ class ModelResponse:
                    base_url=data.get("base_url") or usage.get("base_url"))  # fmt: skip
 
     def to_cache(self) -> dict[str, Any]:
-        """The JSON-ready row the response cache keeps (no endpoint, no key, no price)."""
+        """The JSON-ready row the response cache keeps (no endpoint, no key): the answer,
+        its tokens and, when known, its cost (what a replay would have cost)."""
         usage = self.usage
         return {
             "message": self.message.to_openai(),
             "finish_reason": self.finish_reason,
             "prompt_tokens": usage.prompt_tokens + usage.cached_prompt_tokens,
             "completion_tokens": usage.completion_tokens + usage.cached_completion_tokens,
+            "cost": usage.cost + usage.cached_cost if usage.cost_known else None,
             "model": self.model,
             "raw": self.raw,
         }
 
     @classmethod
     def from_cache(
-        cls, row: Mapping[str, Any], *, cost: float, base_url: str | None
+        cls, row: Mapping[str, Any], *, cost: float | None, base_url: str | None
     ) -> ModelResponse:
-        """A response replayed from a cache row; ``cost`` is what it would have cost."""
+        """A response replayed from a cache row; ``cost`` is what it would have cost
+        (``None``: unknown)."""
         model = str(row.get("model") or "")
         usage = Usage.of_call(int(row.get("prompt_tokens") or 0),
                               int(row.get("completion_tokens") or 0),

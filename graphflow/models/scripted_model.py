@@ -24,6 +24,7 @@ from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
+from graphflow.blocking import run_blocking
 from graphflow.messages import Message
 from graphflow.models.cache import ResponseCache, request_key
 from graphflow.models.reply_script import Reply, Script, ScriptFunction
@@ -176,8 +177,8 @@ class ScriptedModel:
         ) / 1000
 
     def complete_sync(self, messages: Sequence[MessageLike], **options: Any) -> ModelResponse:
-        """:meth:`complete` for code without an event loop."""
-        return asyncio.run(self.complete(messages, **options))
+        """:meth:`complete` for synchronous code (inside a running event loop too)."""
+        return run_blocking(lambda: self.complete(messages, **options))
 
     async def aclose(self) -> None:
         """Nothing to release; present for interface parity with ModelClient."""

@@ -74,11 +74,14 @@ class Usage:
         cached_calls: calls answered from the response cache.
         prompt_tokens: prompt tokens of billed calls.
         completion_tokens: completion tokens of billed calls.
-        cost: price of the billed calls (0 when no price is known).
+        cost: price of the billed calls in US dollars, of those whose price is known.
         cached_prompt_tokens, cached_completion_tokens: tokens of cache hits.
         cached_cost: what the cache hits would have cost.
         models: the same numbers per model name (entries have no ``models`` of their
             own); treat it as read-only, sums may share it.
+        unpriced_calls: calls whose price is unknown (no ``price:``, no cost reported by
+            the server, no list price): ``cost`` leaves them out, and :attr:`cost_known`
+            is false, so the cost is shown as unknown, not as $0.
 
     Example:
         >>> call = Usage.of_call(10, 2, cost=0.5, model="m")
@@ -88,6 +91,8 @@ class Usage:
         (2, 1, 12, 0.5, 0.5)
         >>> run.models["m"].calls, hit.cached, run.cached
         (2, True, False)
+        >>> (run + Usage.of_call(5, 1, cost=None, model="local")).cost_known
+        False
     """
 
     calls: int = 0
@@ -99,19 +104,24 @@ class Usage:
     cached_completion_tokens: int = 0
     cached_cost: float = 0.0
     models: Mapping[str, Usage] = field(default_factory=dict, hash=False)
+    unpriced_calls: int = 0
 
     @classmethod
-    def of_call(cls, prompt_tokens: int = 0, completion_tokens: int = 0, *, cost: float = 0.0,
-                cached: bool = False, model: str = "") -> Usage:  # fmt: skip
-        """The usage of one call; ``cost`` is its price (for a ``cached`` call, what it
-        would have cost, which is counted under ``cached_cost`` and never billed)."""
+    def of_call(cls, prompt_tokens: int = 0, completion_tokens: int = 0, *,
+                cost: float | None = 0.0, cached: bool = False, model: str = "") -> Usage:  # fmt: skip
+        """The usage of one call; ``cost`` is its price in US dollars (for a ``cached``
+        call, what it would have cost, which is counted under ``cached_cost`` and never
+        billed), ``None`` when the price is unknown."""
+        unpriced = 1 if cost is None else 0
+        price = cost or 0.0
         if cached:
-            one = cls(1, 1, 0, 0, 0.0, prompt_tokens, completion_tokens, cost)
+            one = cls(1, 1, 0, 0, 0.0, prompt_tokens, completion_tokens, price,
+                      unpriced_calls=unpriced)  # fmt: skip
         else:
-            one = cls(1, 0, prompt_tokens, completion_tokens, cost)
+            one = cls(1, 0, prompt_tokens, completion_tokens, price, unpriced_calls=unpriced)
         return cls(one.calls, one.cached_calls, one.prompt_tokens, one.completion_tokens,
                    one.cost, one.cached_prompt_tokens, one.cached_completion_tokens,
-                   one.cached_cost, {model or "unknown": one})  # fmt: skip
+                   one.cached_cost, {model or "unknown": one}, unpriced)  # fmt: skip
 
     @classmethod
     def total(cls, items: Iterable[Usage | None]) -> Usage:
@@ -145,7 +155,8 @@ class Usage:
                      self.completion_tokens + other.completion_tokens, self.cost + other.cost,
                      self.cached_prompt_tokens + other.cached_prompt_tokens,
                      self.cached_completion_tokens + other.cached_completion_tokens,
-                     self.cached_cost + other.cached_cost, models)  # fmt: skip
+                     self.cached_cost + other.cached_cost, models,
+                     self.unpriced_calls + other.unpriced_calls)  # fmt: skip
 
     def __radd__(self, other: object) -> Usage:
         if other == 0:  # sum(usages) starts from 0
@@ -169,6 +180,27 @@ class Usage:
         return self.total_tokens + self.cached_prompt_tokens + self.cached_completion_tokens
 
     @property
+    def cost_known(self) -> bool:
+        """Whether every call's price is known (so ``cost`` is the whole cost)."""
+        return self.unpriced_calls == 0
+
+    def cost_text(self, digits: int = 4) -> str:
+        """The billed cost for people: ``$0.0123``, ``unknown`` when no call's price is
+        known, ``≥ $0.0123 (2 calls unpriced)`` when some are.
+
+        Example:
+            >>> Usage.of_call(10, 2, cost=None).cost_text(), Usage.of_call(1, 1, cost=0.5).cost_text()
+            ('unknown', '$0.5000')
+        """
+        amount = f"${self.cost:.{digits}f}"
+        if self.cost_known:
+            return amount
+        billed = self.calls - self.cached_calls
+        if self.unpriced_calls >= max(billed, 1) and not self.cost:
+            return "unknown"
+        return f"≥ {amount} ({self.unpriced_calls} call{'s' * (self.unpriced_calls != 1)} unpriced)"
+
+    @property
     def cached(self) -> bool:
         """Whether there were calls and the cache answered every one of them."""
         return self.calls > 0 and self.cached_calls == self.calls
@@ -186,6 +218,7 @@ class Usage:
             "cached_completion_tokens": self.cached_completion_tokens,
             "cached_cost": round(self.cached_cost, 10),
             "models": {name: u._numbers() for name, u in sorted(self.models.items())},
+            **({"unpriced_calls": self.unpriced_calls} if self.unpriced_calls else {}),
         }
 
     def _numbers(self) -> dict[str, Any]:
@@ -201,6 +234,8 @@ class Usage:
             out["cached_prompt_tokens"] = self.cached_prompt_tokens
             out["cached_completion_tokens"] = self.cached_completion_tokens
             out["cached_cost"] = round(self.cached_cost, 10)
+        if self.unpriced_calls:
+            out["unpriced_calls"] = self.unpriced_calls
         return out
 
     @classmethod
@@ -208,7 +243,8 @@ class Usage:
         """Read a dict written by :meth:`to_dict`; keys it does not know are ignored.
 
         A dict without ``calls`` is one call's usage (``prompt_tokens``,
-        ``completion_tokens``, ``cost``, and optionally ``cached`` and ``model``).
+        ``completion_tokens``, ``cost`` — ``None`` when unknown, 0 when left out —, and
+        optionally ``cached`` and ``model``).
 
         Example:
             >>> Usage.from_dict({"prompt_tokens": 3, "completion_tokens": 1}).calls
@@ -218,8 +254,9 @@ class Usage:
             return cls()
         get = data.get
         if "calls" not in data:
+            cost = None if "cost" in data and data["cost"] is None else float(get("cost") or 0.0)
             return cls.of_call(int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0),
-                               cost=float(get("cost") or 0.0), cached=bool(get("cached", False)),
+                               cost=cost, cached=bool(get("cached", False)),
                                model=str(get("model") or ""))  # fmt: skip
         models = get("models") or {}
         return cls(int(get("calls") or 0), int(get("cached_calls") or 0),
@@ -227,7 +264,8 @@ class Usage:
                    float(get("cost") or 0.0), int(get("cached_prompt_tokens") or 0),
                    int(get("cached_completion_tokens") or 0), float(get("cached_cost") or 0.0),
                    {str(name): cls.from_dict({"calls": 0, **numbers})
-                    for name, numbers in models.items() if isinstance(numbers, Mapping)})  # fmt: skip
+                    for name, numbers in models.items() if isinstance(numbers, Mapping)},
+                   int(get("unpriced_calls") or 0))  # fmt: skip
 
 
 def usage_by_node(step_usages: Iterable[Mapping[str, Mapping[str, Any]] | None]) -> dict[str, Usage]:

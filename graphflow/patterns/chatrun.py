@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from graphflow.patterns.summary import (
 from graphflow.results import RunResult
 
 __all__ = ["ChatSides", "chat_result", "summarize"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ async def summarize(runner: Runner, messages: Sequence[Message], method: Summary
         role = str(summary_args.get("summary_role") or "system")
         view = agent_view(messages, node_id=sides.recipient, name=sides.recipient)
         view.append({"role": role, "content": SUMMARY_PROMPT if prompt is None else str(prompt)})
+        logger.debug("summarizing a chat of %d messages with %r", len(messages), model)
         response = await model.complete(view)
     finally:
         await context.services.aclose()

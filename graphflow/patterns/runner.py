@@ -85,6 +85,12 @@ class ChatResult:
 
         return run_sync(self.resume(answer))
 
+    def _repr_html_(self) -> str:
+        """The chat as a notebook shows it: status, summary, conversation, cost."""
+        from graphflow.display import chat_result_html
+
+        return chat_result_html(self)
+
 
 def history(messages: Sequence[Message], initiator: str | None = None) -> list[dict[str, Any]]:
     """The messages as the ``initiator`` (the speaker name of the chat's sender) saw them,

@@ -17,6 +17,7 @@ string, never an HTML-like id, with its quotes escaped — a node called
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
 
 __all__ = ["INSTALL_HINT", "RANKDIRS", "build_digraph", "dot_id", "dot_text", "render_run",
-           "render_to_file", "to_dot", "to_svg"]  # fmt: skip
+           "render_to_file", "to_dot", "to_image", "to_svg"]  # fmt: skip
 
 _FILL = {"agent": "#dbeafe", "human": "#fef3c7", "tool": "#dcfce7", "code": "#e0e7ff",
          "router": "#fce7f3", "subgraph": "#f3f4f6", "end": "#e5e7eb", "function": "#ffffff"}  # fmt: skip
@@ -37,6 +38,8 @@ INSTALL_HINT = ("the graphviz `dot` program is not installed; install it with "
                 "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
                 "`conda install graphviz`, or write .dot/.mmd files, which need no binary")  # fmt: skip
 RANKDIRS = ("TB", "LR", "BT", "RL")
+
+logger = logging.getLogger(__name__)
 _TEXT_ATTRS = ("label", "xlabel", "tooltip", "labeltooltip", "edgetooltip", "headlabel",
                "taillabel")  # fmt: skip
 
@@ -223,6 +226,15 @@ def _pipe(graph: Any, fmt: str, **options: Any) -> bytes:
                           ".dot file to inspect the source") from None  # fmt: skip
 
 
+def to_image(graph: Any, fmt: str, **options: Any) -> bytes:
+    """The drawing as ``svg``, ``png`` or ``pdf`` bytes (needs graphviz's ``dot``).
+
+    Raises:
+        RenderError: a missing ``dot`` binary, or a failed drawing.
+    """
+    return _pipe(graph, fmt, **options)
+
+
 def to_svg(graph: Any, **options: Any) -> str:
     """SVG text of the graph (needs the ``dot`` binary); options as for :func:`to_dot`.
 
@@ -251,6 +263,7 @@ def render_to_file(graph: Any, path: str | Path, **options: Any) -> Path:
     else:
         raise RenderError(f"cannot render to {path.name!r}: use a .svg, .png, .pdf, .dot or .mmd "
                           "file name")  # fmt: skip
+    logger.debug("drew graph %r to %s", getattr(graph, "name", "?"), path)
     return path
 
 

@@ -94,11 +94,14 @@ class RunOverlay:
     forks: list[tuple[str, int, list[str]]] = field(default_factory=list)
     forked_from: tuple[str, int] | None = None
     children: dict[str, RunOverlay] = field(default_factory=dict)
+    #: the compiled graph a notebook draws the overlay on (``None``: no drawing)
+    drawing: Any = field(default=None, repr=False, compare=False)
 
     # ---- reading a run ------------------------------------------------------------
 
     @classmethod
-    def from_store(cls, store: RunReader, run_id: str, *, subruns: bool = True) -> RunOverlay:
+    def from_store(cls, store: RunReader, run_id: str, *, subruns: bool = True,
+                   graph: Any = None) -> RunOverlay:  # fmt: skip
         """Derive the overlay of run ``run_id`` from ``store``.
 
         Args:
@@ -106,6 +109,8 @@ class RunOverlay:
             run_id: the run to draw.
             subruns: also read the runs of subgraph nodes (the child runs that name a
                 node of this run).
+            graph: the compiled graph a notebook draws the overlay on (its
+                ``_repr_svg_``); without it the overlay shows as text.
 
         Raises:
             RunNotFound: no such run in the store.
@@ -115,7 +120,8 @@ class RunOverlay:
         out_edges, single = _routing(spec)
         rows = lineage_steps(store, record, frozenset())
         overlay = cls(run_id=run_id, graph=record.graph, status=record.status,
-                      reason=record.reason, error=record.error, steps=record.last_step + 1)  # fmt: skip
+                      reason=record.reason, error=record.error, steps=record.last_step + 1,
+                      drawing=graph)  # fmt: skip
         for row in rows:
             step, nodes = int(row["step"]), list(row["nodes"] or [])
             frontier = row["next"] or {}
@@ -129,6 +135,7 @@ class RunOverlay:
             for edge in taken:
                 overlay.edge_steps.setdefault(edge, []).append(step + 1)
         overlay._where_it_stands(record)
+        overlay._keep_entered_edges()
         if record.parent_run and record.forked_at is not None:
             overlay.forked_from = (record.parent_run, int(record.forked_at))
         by_node: dict[str, list[tuple[int, str]]] = {}
@@ -144,6 +151,20 @@ class RunOverlay:
             overlay.children[node] = _combine(parts)
         return overlay
 
+    def _keep_entered_edges(self) -> None:
+        """Keep an edge's traversal only when its target was entered: it ran at that
+        step, or the run stands there now (waiting, failed, next). A run that stopped
+        with a node routed to but not run (``stop``, ``stop_when``) drew that edge as
+        taken while the node said it was never reached."""
+        standing = {*self.waiting, *self.failed, *self.upcoming}
+        for edge, steps in list(self.edge_steps.items()):
+            ran = set(self.node_steps.get(edge[1], ()))
+            kept = [s for s in steps if s in ran or (s == self.steps and edge[1] in standing)]
+            if kept:
+                self.edge_steps[edge] = kept
+            else:
+                del self.edge_steps[edge]
+
     def _where_it_stands(self, record: RunRecord) -> None:
         frontier = list((record.frontier or {}).get("run", []))
         if record.status == "waiting":
@@ -155,6 +176,31 @@ class RunOverlay:
                 self.failed[node] = (record.error or record.reason or "failed").splitlines()[0]
         elif record.status != "completed":
             self.upcoming = frontier
+
+    # ---- notebooks -----------------------------------------------------------------
+
+    def _repr_svg_(self) -> str | None:
+        """The overlay drawn on its graph, as SVG; ``None`` without the graph (pass
+        ``graph=`` to :meth:`from_store`, or use ``graph.overlay(run_id, store)``) or
+        without graphviz's ``dot``."""
+        from graphflow.errors import GraphflowError
+
+        if self.drawing is None:
+            return None
+        from graphflow.render.dot import to_svg
+
+        try:
+            svg = to_svg(self.drawing, overlay=self)
+        except GraphflowError:
+            return None
+        start = svg.find("<svg")
+        return svg[start:] if start >= 0 else svg
+
+    def _repr_html_(self) -> str:
+        """The overlay in a notebook: its title, the drawing, the visit counts."""
+        from graphflow.display import overlay_html
+
+        return overlay_html(self, self._repr_svg_())
 
     # ---- queries the renderers use ------------------------------------------------
 

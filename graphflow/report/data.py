@@ -89,6 +89,7 @@ class ReportData:
     usage: Usage
     seconds: float
     kinds: dict[str, str]
+    calls: list[Any] = field(default_factory=list)
 
     @property
     def message_count(self) -> int:
@@ -234,10 +235,11 @@ def collect(store: RunReader, run_id: str, graph: Any = None) -> ReportData:
             top = entry.node.split("/", 1)[0]
             if top in stats:
                 stats[top].messages += 1
+    calls = store.model_calls(run_id) if hasattr(store, "model_calls") else []
     return ReportData(record=record, overlay=overlay,
                       groups=[groups[k] for k in sorted(groups)],
                       nodes=list(stats.values()), usage=total, seconds=seconds,
-                      kinds=kinds)  # fmt: skip
+                      kinds=kinds, calls=list(calls))  # fmt: skip
 
 
 def short_value(value: Any, width: int = 120) -> str:

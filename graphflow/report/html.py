@@ -73,6 +73,8 @@ def _tokens(usage: Usage) -> str:
 
 
 def _cost(usage: Usage) -> str:
+    if not usage.cost_known:
+        return usage.cost_text()
     return f"${usage.cost:.4f}" if usage.cost else "$0"
 
 
@@ -178,6 +180,51 @@ def _group(group: StepGroup, data: ReportData) -> str:
             f"{extra}{entries}</section>")  # fmt: skip
 
 
+def _call(call: Any) -> str:
+    """One model call: what was asked (the prompt, message by message), what came back
+    (or the error), tokens, cost and latency; folded until opened."""
+    usage = Usage.from_dict(call["usage"]) if call["usage"] else Usage()
+    who = f"{call['model']} at {call['base_url']}" if call["base_url"] else str(call["model"])
+    facts = [f"step {call['step']}", call["node"], who, _seconds(call["seconds"])]
+    if usage.calls:
+        facts.append(f"{_tokens(usage)} tokens{' (cached)' if usage.cached else ''} · "
+                     f"{_cost(usage)}")  # fmt: skip
+    prompt = "".join(
+        f'<li><span class="speaker">{_e(m.get("name") or m.get("role"))}</span> '
+        f'<span class="meta">{_e(m.get("role"))}</span>{_content(_text(m))}</li>'
+        for m in call["prompt"])  # fmt: skip
+    if call["error"]:
+        answer = f'<pre class="callout failed">{_e(call["error"])}</pre>'
+    else:
+        response = call["response"] or {}
+        answer = (f'<div class="answer"><b>answer</b> <span class="meta">'
+                  f'{_e(response.get("finish_reason") or "")}</span>'
+                  f'{_content(_text(response.get("message") or {}))}</div>')  # fmt: skip
+    tools = (f'<p class="meta">tools offered: {_e(", ".join(call["tools"]))}</p>'
+             if call["tools"] else "")  # fmt: skip
+    return (f'<details class="entry model-call" data-node="{_e(call["node"])}" '
+            f'data-step="{call["step"]}"><summary><b>call {call["seq"]}</b> '
+            f'<span class="meta">{_e(" · ".join(facts))}</span></summary>'
+            f'<div class="body">{tools}<ol class="prompt">{prompt}</ol>{answer}</div></details>')  # fmt: skip
+
+
+def _text(message: Any) -> str:
+    text = str(message.get("content") or "")
+    for tool_call in message.get("tool_calls") or ():
+        function = tool_call.get("function") or {}
+        text += f"\n[tool call] {function.get('name')}({function.get('arguments', '')})"
+    return text.strip("\n")
+
+
+def _calls(data: ReportData) -> str:
+    if not data.calls:
+        return ""
+    items = "".join(_call(c) for c in data.calls)
+    return (f'<section id="calls" class="panel"><h2>model calls</h2><p class="hint">each '
+            f"call's prompt and answer, tokens, cost and latency; open one to read it</p>"
+            f"{items}</section>")  # fmt: skip
+
+
 def _node_table(nodes: list[NodeStats], usage: Usage, seconds: float) -> str:
     rows = []
     for n in sorted(nodes, key=lambda s: (-s.visits, s.node)):
@@ -254,12 +301,20 @@ def _page(data: ReportData, svg: str | None, note: str | None) -> str:
 {_summary(data)}</header>
 <main class="layout">
 <aside class="left"><section id="diagram" class="panel"><h2>diagram</h2>{_legend()}
-<p class="hint">click a node to show only its messages</p>{diagram}</section>
+<div class="zoom"><button type="button" id="zoom-out" title="smaller (-)">&minus;</button>
+<button type="button" id="zoom-in" title="larger (+)">+</button>
+<button type="button" id="zoom-fit" title="fit the panel (0)">fit</button>
+<button type="button" id="zoom-wide" title="give the diagram the page's width">wide</button></div>
+<p class="hint">click a node to show only its messages; zoom with the buttons or the + and - keys</p>
+<div id="canvas">{diagram}</div></section>
 <section class="panel"><h2>nodes</h2>{_node_table(data.nodes, data.usage, data.seconds)}</section></aside>
-<section class="right panel"><h2>timeline</h2>
+<section class="right"><div class="panel"><h2>timeline</h2>
+<input type="search" id="search" placeholder="search messages and model calls"
+ aria-label="search messages and model calls">
 <div id="filter" hidden><span id="filter-text"></span>
 <button type="button" id="show-all">show all</button></div>
-<div id="timeline">{timeline}</div></section>
+<div id="timeline">{timeline}</div></div>
+{_calls(data)}</section>
 </main>
 <script>{script}</script>
 </body></html>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from graphflow.report.data import collect
 from graphflow.report.html import render_html
 
 __all__ = ["build_report", "write_report"]
+
+logger = logging.getLogger(__name__)
 
 
 def _diagram(store: Any, record: Any, graph: Any, overlay: Any,
@@ -77,4 +80,5 @@ def write_report(store: Any, run_id: str, path: str | Path, graph: Any = None, *
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
+    logger.info("wrote the report of run %s to %s (%d bytes)", run_id, path, len(page))
     return path

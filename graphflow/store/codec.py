@@ -54,8 +54,8 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     ``usage`` as JSON text)."""
     data = dict(row)
     run_id = data["run_id"]
-    for key in ("spec", "waiting", "frontier", "usage"):
-        data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
+    for key in ("spec", "waiting", "frontier", "usage", "models"):
+        data[key] = loads(data[key], run_id, f"run {key}") if data.get(key) else None
     data["usage"] = data["usage"] or {}
     if data["status"] not in RUN_STATUSES:
         raise StoreCorrupt(f"run {run_id!r}: its stored status {data['status']!r} is damaged; "

@@ -30,7 +30,16 @@ from graphflow.store.codec import (
     step_row,
 )
 from graphflow.store.lease import LEASE_SECONDS, check_lease, new_owner
-from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, RunStatus, StepRow
+from graphflow.store.model_calls import call_columns, call_row, prompt_entries
+from graphflow.store.protocol import (
+    ChildRun,
+    MessageRow,
+    ModelCall,
+    ModelCallRow,
+    RunRecord,
+    RunStatus,
+    StepRow,
+)
 from graphflow.store.retention import fork_frontier, runs_to_prune
 
 __all__ = ["MemoryStore"]
@@ -50,6 +59,8 @@ class _Tables:
         self.snapshots: dict[str, dict[int, tuple[str, str]]] = {}
         self.writes: dict[tuple[str, int], dict[str, str]] = {}
         self.effects: dict[tuple[str, int, str, str], str] = {}
+        self.calls: dict[str, list[_Row]] = {}  # model calls, in order
+        self.prompts: dict[str, dict[str, str]] = {}  # prompt messages by key, per run
         self.counter = itertools.count()
 
 
@@ -143,7 +154,7 @@ class MemoryStore:
         t.runs[run_id] = {"run_id": run_id, "reason": None, "error": None, "waiting": None,
                           "usage": "{}", "forked_at": None, "failed_node": None,
                           "failed_step": None, "parent_node": None, "parent_visit": None,
-                          "lease_owner": None, "lease_until": None, **columns,
+                          "lease_owner": None, "lease_until": None, "models": None, **columns,
                           "created_at": now, "updated_at": now}  # fmt: skip
         t.created[run_id] = next(t.counter)
         t.steps[run_id] = {}
@@ -308,6 +319,27 @@ class MemoryStore:
             texts = [text for k, text in t.effects.items() if k[0] == run_id]
         return [loads(text, run_id, "effect") for text in texts]
 
+    # ---- models and model calls -----------------------------------------------------
+
+    def set_models(self, run_id: str, models: Mapping[str, Any]) -> None:
+        with self._locked() as t:
+            row = self._row(t, run_id)
+            row["models"], row["updated_at"] = dumps(models), time.time()
+
+    def record_model_call(self, run_id: str, call: ModelCall) -> None:
+        entries = prompt_entries(call["prompt"])
+        columns = call_columns(call, [key for key, _ in entries])
+        with self._locked() as t:
+            t.prompts.setdefault(run_id, {}).update(entries)
+            calls = t.calls.setdefault(run_id, [])
+            calls.append({"run_id": run_id, "seq": len(calls), **columns})
+
+    def model_calls(self, run_id: str) -> list[ModelCallRow]:
+        with self._locked() as t:
+            rows = list(t.calls.get(run_id) or [])
+            messages = dict(t.prompts.get(run_id) or {})
+        return [call_row(row, messages) for row in rows]
+
     # ---- reading state --------------------------------------------------------------
 
     def load_messages(self, run_id: str, *, before_step: int | None = None) -> list[Message]:
@@ -375,14 +407,16 @@ class MemoryStore:
             self._insert_run(t, new_id, graph=record.graph, source=record.source,
                              spec=dumps(record.spec), topology=record.topology, status="ready",
                              last_step=at_step - 1, frontier=dumps(frontier), parent_run=run_id,
-                             forked_at=at_step, now=time.time())  # fmt: skip
+                             forked_at=at_step, now=time.time(),
+                             models=dumps(record.models) if record.models else None)  # fmt: skip
             t.messages[new_id] = {seq: {**row} for seq, row in t.messages[run_id].items()
                                   if row["step"] < at_step}  # fmt: skip
             t.snapshots[new_id] = {at_step - 1: (dumps(variables), dumps(visits))}
 
     def delete_run(self, run_id: str) -> None:
         with self._locked() as t:
-            for table in (t.runs, t.created, t.steps, t.messages, t.snapshots):
+            for table in (t.runs, t.created, t.steps, t.messages, t.snapshots, t.calls,
+                          t.prompts):
                 table.pop(run_id, None)
             for key in [k for k in t.writes if k[0] == run_id]:
                 del t.writes[key]

@@ -31,6 +31,8 @@ __all__ = [
     "RUN_STATUSES",
     "ChildRun",
     "MessageRow",
+    "ModelCall",
+    "ModelCallRow",
     "RunReader",
     "RunRecord",
     "RunStatus",
@@ -65,7 +67,9 @@ class RunRecord:
     run names its parent run, the node that ran it and that node's visit
     (``parent_node``, ``parent_visit``); a fork names its parent run and ``forked_at``.
     A failed run names the node that failed and the step (``failed_node``,
-    ``failed_step``). Times are seconds since the epoch.
+    ``failed_step``). ``models`` is what the run recorded about the models it uses
+    (:func:`graphflow.models.recorded.models_record`: names, endpoints, provider kinds,
+    never keys), ``None`` until a node needed one. Times are seconds since the epoch.
     """
 
     run_id: str
@@ -90,6 +94,7 @@ class RunRecord:
     failed_step: int | None = None
     parent_node: str | None = None
     parent_visit: int | None = None
+    models: dict[str, Any] | None = None
 
 
 class ChildRun(NamedTuple):
@@ -129,6 +134,35 @@ class MessageRow(TypedDict):
     content: str | None
     tool_calls: list[dict[str, Any]] | None
     tool_call_id: str | None
+
+
+class ModelCall(TypedDict):
+    """One model call a node made, as recorded: where (``step``, ``node``), when
+    (``started_at``, seconds since the epoch) and how long (``seconds``), who answered
+    (``model``, ``base_url``), the messages sent (``prompt``, OpenAI-shaped), the names
+    of the tools offered, the answer (``response``: the assistant message and its
+    ``finish_reason``; ``None`` when the call failed), its usage, and the ``error`` of a
+    failed call."""
+
+    step: int
+    node: str
+    started_at: float
+    seconds: float
+    model: str | None
+    base_url: str | None
+    prompt: list[dict[str, Any]]
+    tools: list[str]
+    response: dict[str, Any] | None
+    usage: dict[str, Any] | None
+    error: str | None
+
+
+class ModelCallRow(ModelCall):
+    """A recorded model call with its run and its place among the run's calls (``seq``
+    0, 1, …)."""
+
+    run_id: str
+    seq: int
 
 
 class _StateReader(Protocol):
@@ -182,6 +216,10 @@ class RunReader(_StateReader, Protocol):
 
     def message_count(self, run_id: str) -> int:
         """How many messages the run has."""
+        ...
+
+    def model_calls(self, run_id: str) -> list[ModelCallRow]:
+        """The model calls the run recorded, in order (``[]`` when it recorded none)."""
         ...
 
 
@@ -289,6 +327,16 @@ class RunWriter(_StateReader, Protocol):
 
     def effect_results(self, run_id: str) -> list[Any]:
         """Results of the effects recorded by the run's uncommitted step."""
+        ...
+
+    def set_models(self, run_id: str, models: Mapping[str, Any]) -> None:
+        """Record which models the run uses (replacing what it recorded before)."""
+        ...
+
+    def record_model_call(self, run_id: str, call: ModelCall) -> None:
+        """Keep one model call of the run (at once, in its own transaction: a call made
+        by a step that never commits happened all the same). A message sent in many
+        prompts is stored once per run."""
         ...
 
 

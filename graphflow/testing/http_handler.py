@@ -92,6 +92,10 @@ class ChatHandler(BaseHTTPRequestHandler):
                 self._json(401, error_body(401, "invalid API key"))
                 return
         model = str(body.get("model") or "scripted")
+        refusal = self._refusal(body, model)
+        if refusal is not None:
+            self._json(refusal[0], refusal[1])
+            return
         fault = owner.next_fault(model)
         delay = owner.latency + (fault.seconds if fault and fault.kind == "latency" else 0.0)
         if delay and owner.stopping.wait(delay):
@@ -120,6 +124,22 @@ class ChatHandler(BaseHTTPRequestHandler):
             fault = answer
         self._fault(fault, body, model, f"chatcmpl-{number}")
 
+    def _refusal(self, body: dict[str, Any], model: str) -> tuple[int, dict[str, Any]] | None:
+        """What a stricter server answers before looking at the script: an unknown model,
+        or ``stream_options`` it does not support."""
+        owner = self.owner
+        if owner.only_models and model not in owner.models:
+            status = owner.unknown_model_status
+            payload = error_body(status, f"The model `{model}` does not exist or you do not "
+                                         "have access to it.")  # fmt: skip
+            payload["error"].update(type="invalid_request_error", code="model_not_found")
+            return status, payload
+        if owner.refuse_stream_options and "stream_options" in body:
+            payload = error_body(400, "Unrecognized request argument supplied: stream_options")
+            payload["error"]["type"] = "invalid_request_error"
+            return 400, payload
+        return None
+
     # ---- answers --------------------------------------------------------------------
 
     def _answer(self, body: dict[str, Any], message: Message, model: str, cid: str,
@@ -128,7 +148,10 @@ class ChatHandler(BaseHTTPRequestHandler):
         completion = estimate_tokens(message.content) + sum(
             3 + estimate_tokens(c["function"]["arguments"]) for c in message.tool_calls or ()
         )
-        usage = usage_body(0, 0) if zero_usage else usage_body(prompt, completion)
+        usage: dict[str, Any] = dict(usage_body(0, 0) if zero_usage
+                                     else usage_body(prompt, completion))  # fmt: skip
+        if self.owner.usage_cost is not None:
+            usage["cost"] = self.owner.usage_cost
         if not body.get("stream"):
             self._json(200, completion_body(message, model=model, completion_id=cid, usage=usage))
             return
@@ -140,6 +163,7 @@ class ChatHandler(BaseHTTPRequestHandler):
 
     def _stream(self, chunks: list[dict[str, Any]], *, cut: bool = False) -> None:
         self.send_response(200)
+        self._cost_header()
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
@@ -218,9 +242,15 @@ class ChatHandler(BaseHTTPRequestHandler):
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         self._send(status, json.dumps(payload).encode())
 
+    def _cost_header(self) -> None:
+        if self.owner.cost_header is not None:
+            self.send_header("x-litellm-response-cost", repr(self.owner.cost_header))
+
     def _send(self, status: int, data: bytes) -> None:
         try:
             self.send_response(status)
+            if status == 200:
+                self._cost_header()
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -26,7 +26,7 @@ def _finish_reason(message: Message) -> str:
 
 
 def completion_body(
-    message: Message, *, model: str, completion_id: str, usage: dict[str, int]
+    message: Message, *, model: str, completion_id: str, usage: dict[str, Any]
 ) -> dict[str, Any]:
     """A whole (non-streamed) chat completion answering with ``message``."""
     body: dict[str, Any] = {"role": "assistant", "content": message.content}
@@ -54,7 +54,7 @@ def stream_chunks(
     *,
     model: str,
     completion_id: str,
-    usage: dict[str, int] | None,
+    usage: dict[str, Any] | None,
 ) -> list[dict[str, Any]]:
     """The chunks of a streamed completion: the role, content word by word, each tool
     call (id and name first, then its arguments in pieces), the finish reason and, when

@@ -67,7 +67,21 @@ class ModelServer:
         latency: seconds every answer is delayed.
         stream_delay: seconds between streamed chunks.
         api_key: when set, requests must carry ``Authorization: Bearer <api_key>``.
-        models: names listed by ``/v1/models`` (requested names are added as seen).
+        models: names listed by ``/v1/models`` (requested names are added as seen,
+            unless ``only_models``).
+
+    Behaviours of third-party servers and proxies, to reproduce in tests (off by default):
+
+    Args:
+        only_models: serve only the ``models`` listed; another name is answered
+            ``model_not_found`` with HTTP ``unknown_model_status`` (404 as OpenAI, or 400
+            as LiteLLM's proxy does).
+        usage_cost: report this cost (US dollars) in each answer's ``usage.cost``, as
+            OpenRouter and LiteLLM do.
+        cost_header: report this cost in the ``x-litellm-response-cost`` header of each
+            answer, as LiteLLM's proxy does.
+        refuse_stream_options: answer a request that carries ``stream_options`` with
+            HTTP 400, as some servers do.
     """
 
     def __init__(
@@ -80,6 +94,11 @@ class ModelServer:
         stream_delay: float = 0.0,
         api_key: str | None = None,
         models: Sequence[str] = ("scripted",),
+        only_models: bool = False,
+        unknown_model_status: int = 404,
+        usage_cost: float | None = None,
+        cost_header: float | None = None,
+        refuse_stream_options: bool = False,
     ) -> None:
         self.script = _as_script(script)
         self.host = host
@@ -88,6 +107,11 @@ class ModelServer:
         self.stream_delay = stream_delay
         self.api_key = api_key
         self.models = list(models)
+        self.only_models = only_models
+        self.unknown_model_status = unknown_model_status
+        self.usage_cost = usage_cost
+        self.cost_header = cost_header
+        self.refuse_stream_options = refuse_stream_options
         self.requests = 0
         self.request_log: list[dict[str, Any]] = []
         self.paths: list[str] = []
@@ -180,7 +204,7 @@ class ModelServer:
             self.request_log.append(body)
             self.paths.append(path)
             model = body.get("model")
-            if isinstance(model, str) and model not in self.models:
+            if isinstance(model, str) and model not in self.models and not self.only_models:
                 self.models.append(model)
             return self.requests
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from graphflow.messages import Message
 from graphflow.secrets import redact
 from graphflow.tools.context import ToolContext
 from graphflow.tools.core import ArgumentsError, Tool, as_tool
+from graphflow.tracing import set_attributes, span
 
 if TYPE_CHECKING:
     from graphflow.kinds.base import NodeContext
@@ -44,6 +46,8 @@ __all__ = [
     "render_result",
     "run_tool_calls",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,14 @@ async def run_tool_calls(
         )  # fmt: skip
 
         async def thunk() -> str | dict[str, Any]:
-            return await _run_one(call, table, context, timeout)
+            with span(f"execute_tool {call.name}", {"gen_ai.operation.name": "execute_tool",
+                                                    "gen_ai.tool.name": call.name,
+                                                    "gen_ai.tool.call.id": call.id}) as traced:
+                result = await _run_one(call, table, context, timeout)
+                if isinstance(result, Mapping) or result.startswith("Error: "):
+                    set_attributes(traced, {"error.type": "tool_error"})
+            logger.debug("tool %s (call %s) of node %s: %.200s", call.name, call.id, node, result)
+            return result
 
         outcome = await (ctx.effect(key, thunk) if ctx is not None else thunk())
         failure = None

@@ -93,7 +93,7 @@ async def test_auto_without_isolation_asks_for_local_explicitly(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setitem(registry._PROBES, "sandbox", lambda: "bwrap is not installed")
     monkeypatch.setitem(registry._PROBES, "docker", lambda: "no Docker engine answers")
-    with pytest.raises(ExecutorUnavailable, match="executor: local"):
+    with pytest.raises(ExecutorUnavailable, match="--executor local"):
         await make_kind().run(context("```python\nprint(1)\n```", RunContext(work_dir=tmp_path)))
 
 
@@ -125,3 +125,29 @@ def test_code_node_in_a_graph(tmp_path: Path) -> None:
     assert result.status == "completed"
     assert result.messages[-1].content == \
         "exitcode: 0 (execution succeeded)\nCode output: from the graph\n"  # fmt: skip
+
+
+async def test_the_run_option_overrides_a_graphs_explicit_choice_and_warns_when_weaker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    # a machine without bubblewrap (every Mac): the graph asks for the sandbox
+    monkeypatch.setitem(registry._PROBES, "sandbox", lambda: "bwrap is not installed")
+    with pytest.raises(ExecutorUnavailable, match="pass --executor NAME"):
+        await make_kind(executor="sandbox").run(
+            context("```python\nprint(1)\n```", RunContext(work_dir=tmp_path)))
+    run = RunContext(work_dir=tmp_path, executor="local")
+    kind = make_kind(executor="sandbox")
+    with caplog.at_level("WARNING", logger="graphflow"):
+        update = await kind.run(context("```python\nprint('x')\n```", run))
+        await kind.run(context("```python\nprint('y')\n```", run))
+    assert update.variables == {"exit_code": 0}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "chose executor 'sandbox'" in warnings[0]
+    assert "less isolation" in warnings[0]
+
+
+def test_an_override_that_keeps_isolation_does_not_warn(caplog: pytest.LogCaptureFixture) -> None:
+    run = RunContext(executor="docker")
+    with caplog.at_level("WARNING", logger="graphflow"):
+        assert run.executor_for("sandbox", node="n") == "docker"
+    assert not caplog.records

@@ -52,7 +52,7 @@ def test_unavailable_executor_names_the_available_ones() -> None:
 
 @pytest.mark.usefixtures("no_isolation")
 def test_auto_never_falls_back_to_local() -> None:
-    with pytest.raises(ExecutorUnavailable, match="executor: local"):
+    with pytest.raises(ExecutorUnavailable, match="pass `--executor local`"):
         get_executor("auto")
     assert not available("auto")
     assert "Install bubblewrap" in (unavailable_reason("auto") or "")

@@ -19,7 +19,7 @@ from graphflow.errors import (
     ModelTimeout,
 )
 from graphflow.messages import Message
-from graphflow.models import Budget, ModelClient, ModelConfig
+from graphflow.models import Budget, ModelClient, ModelConfig, ScriptedModel
 from graphflow.testing import server_config
 
 HI = [Message(role="user", content="Say hello.")]
@@ -343,17 +343,22 @@ async def test_concurrent_calls_overlap(model_server, fast_retry):
     await client.aclose()
 
 
-def test_sync_wrapper_works_and_refuses_inside_a_loop(model_server):
-    server = model_server(["sync answer", "again"])
+def test_sync_wrapper_works_also_inside_a_running_loop(model_server):
+    server = model_server(["sync answer", "again", "from a notebook"])
     client = ModelClient(server_config(server))
     assert client.complete_sync(HI).text == "sync answer"
     assert client.complete_sync(HI, cache_seed=None).text == "again"
 
-    async def inside() -> None:
-        with pytest.raises(ModelError, match="inside an event loop"):
-            client.complete_sync(HI)
+    async def inside() -> str:  # as in a Jupyter cell, where a loop already runs
+        return client.complete_sync(HI, cache_seed=None).text
 
-    asyncio.run(inside())
+    assert asyncio.run(inside()) == "from a notebook"
+    scripted = ScriptedModel(["scripted, in a loop"])
+
+    async def scripted_inside() -> str:
+        return scripted.complete_sync(HI).text
+
+    assert asyncio.run(scripted_inside()) == "scripted, in a loop"
 
 
 def test_client_needs_a_config():

@@ -74,12 +74,19 @@ def test_validation_of_fields():
     assert ModelConfig(model="m", base_url="http://h/v1/").base_url == "http://h/v1"
 
 
-def test_prices_configured_listed_or_zero():
+def test_prices_configured_listed_or_unknown():
     assert ModelConfig(model="m", price=[1, 2]).cost(1000, 1000) == 3
     assert ModelConfig(model="m", price={"prompt": 1, "completion": 0}).cost(500, 9) == 0.5
     assert ModelConfig(model="gpt-4o-mini-2024-07-18").cost(1000, 1000) == pytest.approx(0.00075)
-    assert ModelConfig(model="gpt-4o", base_url="http://localhost:8000/v1").cost(1000, 0) == 0
-    assert ModelConfig(model="llama3").cost(1000, 1000) == 0
+    # the price library knows hosted models beyond OpenAI's, at their providers' URLs
+    mistral = ModelConfig(model="mistral-large-latest", base_url="https://api.mistral.ai/v1")
+    assert mistral.cost(1000, 1000) == pytest.approx(0.008)
+    azure = ModelConfig(model="gpt-4o-mini", api_type="azure", base_url="https://r.openai.azure.com")
+    assert azure.cost(1000, 1000) == pytest.approx(0.00075)
+    # a local server, a proxy or an unlisted model: unknown, not $0
+    assert ModelConfig(model="gpt-4o", base_url="http://localhost:8000/v1").cost(1000, 0) is None
+    assert ModelConfig(model="llama3").cost(1000, 1000) is None
+    assert ModelConfig(model="llama3", price=[0, 0]).cost(1000, 1000) == 0
 
 
 def test_request_params_merge():

@@ -225,8 +225,10 @@ def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_p
     store.close()
     # the same runs as a format-2 database stored them: no columns, prose and id conventions
     conn = sqlite3.connect(path, isolation_level=None)
-    for column in ("failed_node", "failed_step", "parent_node", "parent_visit"):
+    for column in ("failed_node", "failed_step", "parent_node", "parent_visit", "models"):
         conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    for table in ("model_calls", "prompt_messages"):  # format 4's
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("UPDATE meta SET value='2' WHERE key='format_version'")
     conn.execute("PRAGMA application_id = 0")
     conn.close()

@@ -32,10 +32,11 @@ class SQLiteRetention(SQLiteReader):
             try:
                 conn.execute(
                     "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, forked_at, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,'ready',?,?,'{}',?,?,?,?)",
+                    " frontier, usage, parent_run, forked_at, created_at, updated_at, models)"
+                    " VALUES (?,?,?,?,?,'ready',?,?,'{}',?,?,?,?,?)",
                     (new_id, record.graph, record.source, dumps(record.spec), record.topology,
-                     at_step - 1, dumps(frontier), run_id, at_step, now, now),
+                     at_step - 1, dumps(frontier), run_id, at_step, now, now,
+                     dumps(record.models) if record.models else None),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 raise StoreError(f"a run with id {new_id!r} already exists") from None
@@ -52,7 +53,8 @@ class SQLiteRetention(SQLiteReader):
 
     def delete_run(self, run_id: str) -> None:
         with self._tx() as conn:
-            for table in ("messages", "steps", "snapshots", "writes", "effects", "runs"):
+            for table in ("messages", "steps", "snapshots", "writes", "effects", "model_calls",
+                          "prompt_messages", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
 
     def prune(

@@ -154,6 +154,41 @@ def _failed_node_and_parent_link(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+_CALL_TABLES = """
+    CREATE TABLE IF NOT EXISTS model_calls (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        seconds REAL NOT NULL,
+        model TEXT,
+        base_url TEXT,
+        prompt TEXT NOT NULL,
+        tools TEXT,
+        response TEXT,
+        usage TEXT,
+        error TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS model_calls_key ON model_calls(run_id, seq);
+    CREATE TABLE IF NOT EXISTS prompt_messages (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS prompt_messages_key ON prompt_messages(run_id, key)
+    """
+
+
+@migration(4)
+def _models_and_model_calls(conn: sqlite3.Connection) -> None:
+    # The models a run uses (recorded, without keys, so a resume reuses them) become a
+    # column; each model call (prompt, answer, usage, latency) gets a row, its prompt's
+    # messages stored once per run.
+    conn.execute("ALTER TABLE runs ADD COLUMN models TEXT")
+    _run_script(conn, _CALL_TABLES)
+
+
 def _quoted_node(reason: str) -> str | None:
     start = reason.find("node '")
     end = reason.find("'", start + 6) if start >= 0 else -1
@@ -188,7 +223,8 @@ SCHEMA = """
         failed_node TEXT,
         failed_step INTEGER,
         parent_node TEXT,
-        parent_visit INTEGER
+        parent_visit INTEGER,
+        models TEXT
     );
     CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
     CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
@@ -237,7 +273,7 @@ SCHEMA = """
         result TEXT NOT NULL
     );
     CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
-    """
+    """ + ";" + _CALL_TABLES
 
 
 def create_schema(conn: sqlite3.Connection) -> int:

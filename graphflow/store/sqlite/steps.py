@@ -3,6 +3,7 @@ flight."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,8 @@ from graphflow.store.lease import LEASE_SECONDS
 from graphflow.store.sqlite.base import SQLiteBase
 
 __all__ = ["SNAPSHOT_EVERY", "SQLiteSteps"]
+
+logger = logging.getLogger(__name__)
 
 #: A snapshot of all variables and visit counts is kept after every this many steps, so
 #: that loading a run folds at most this many step deltas.
@@ -76,6 +79,8 @@ class SQLiteSteps(SQLiteBase):
                 conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
             if had_effects:
                 conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
+        logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
+                     ", ".join(nodes), len(messages))  # fmt: skip
 
     def save_writes(self, run_id: str, step: int,
                     payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip

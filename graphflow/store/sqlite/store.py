@@ -14,6 +14,9 @@ See docs/durability.md for the contract. In short:
   grows with what the run produced, never with how long it already is.
 - ``snapshots`` of variables and visit counts every ``SNAPSHOT_EVERY`` steps keep loading
   a long run O(1) in steps (messages are read once, in order).
+- ``model_calls`` keeps each model call of a run (prompt, answer, usage, latency), the
+  messages of its prompt stored once per run in ``prompt_messages``; the run row's
+  ``models`` records which models the run uses.
 - ``writes`` keeps the result of each finished branch of a parallel step until the step
   commits; ``effects`` records side effects (tool calls) of an uncommitted step; both are
   deleted by the commit that folds them in.
@@ -28,11 +31,13 @@ decoded by :func:`graphflow.store.codec.loads`.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.lease import new_owner
+from graphflow.store.sqlite.calls import SQLiteCalls
 from graphflow.store.sqlite.effects import SQLiteEffects
 from graphflow.store.sqlite.retention import SQLiteRetention
 from graphflow.store.sqlite.runs import SQLiteRuns
@@ -47,10 +52,12 @@ from graphflow.store.sqlite.steps import SQLiteSteps
 
 __all__ = ["Store"]
 
-_RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects"}
+logger = logging.getLogger(__name__)
+
+_RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
 
 
-class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
+class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls):
     """A run database in one SQLite file (``":memory:"`` for a throwaway one).
 
     Implements :class:`~graphflow.store.RunStore` (the reader and writer protocols, forks
@@ -120,8 +127,11 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
             )
         if version == 0 and not tables & _RUN_TABLES:
             create_schema(conn)
-        else:
+            logger.debug("created run database %s (format %d)", self.path, FORMAT_VERSION)
+        elif version < FORMAT_VERSION:
             apply_migrations(conn, version)
+            logger.info("migrated run database %s from format %d to %d", self.path, version,
+                        FORMAT_VERSION)  # fmt: skip
 
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,71 @@
+"""The store contract, continued: the models a run records and its model calls (run
+against each store of FACTORIES, through the protocols only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphflow.errors import RunNotFound
+from graphflow.store import ModelCall, RunStore
+from tests.store.factories import StoreFactory
+from tests.store.test_contract import commit, new_run
+
+MODELS = {"source": "override", "default": "default", "origin": "from --model m",
+          "entries": {"default": {"kind": "configs", "configs": [
+              {"model": "m", "base_url": "http://127.0.0.1:9/v1", "provider": "openai-compatible"}]},
+              "critic": {"kind": "scripted"}}}  # fmt: skip
+
+
+def call(step: int, node: str, prompt: list[dict], answer: str | None = "ok",
+         error: str | None = None) -> ModelCall:  # fmt: skip
+    return ModelCall(step=step, node=node, started_at=1000.0 + step, seconds=0.25, model="m",
+                     base_url="http://127.0.0.1:9/v1", prompt=prompt, tools=["search"],
+                     response=None if answer is None else {"message": {"role": "assistant",
+                                                                       "content": answer},
+                                                           "finish_reason": "stop"},
+                     usage={"prompt_tokens": 7, "completion_tokens": 1, "cost": None},
+                     error=error)  # fmt: skip
+
+
+def test_the_models_a_run_records_read_back_and_follow_a_fork(store: RunStore,
+                                                              factory: StoreFactory) -> None:  # fmt: skip
+    new_run(store)
+    assert store.get_run("r1").models is None
+    store.set_models("r1", MODELS)
+    assert store.get_run("r1").models == MODELS
+    assert factory.open().get_run("r1").models == MODELS  # another process sees it
+    assert store.list_runs()[0].models == MODELS
+    commit(store, "r1", 0, text="x")
+    store.fork_run("r1", 1, "fork", {"run": ["a"], "wait": []})
+    assert store.get_run("fork").models == MODELS
+    with pytest.raises(RunNotFound):
+        store.set_models("nope", MODELS)
+
+
+def test_model_calls_read_back_in_order_with_their_prompts(store: RunStore,
+                                                           factory: StoreFactory) -> None:  # fmt: skip
+    new_run(store)
+    system = {"role": "system", "content": "You are terse."}
+    first = [system, {"role": "user", "content": "hi"}]
+    second = [*first, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "more"}]
+    store.record_model_call("r1", call(0, "a", first))
+    store.record_model_call("r1", call(1, "b", second, answer=None, error="HTTP 500: down"))
+    calls = factory.open().model_calls("r1")
+    assert [(c["seq"], c["step"], c["node"]) for c in calls] == [(0, 0, "a"), (1, 1, "b")]
+    assert calls[0]["prompt"] == first and calls[1]["prompt"] == second
+    assert calls[0]["response"] == {"message": {"role": "assistant", "content": "ok"},
+                                    "finish_reason": "stop"}  # fmt: skip
+    assert calls[1]["response"] is None and calls[1]["error"] == "HTTP 500: down"
+    assert calls[0]["usage"] == {"prompt_tokens": 7, "completion_tokens": 1, "cost": None}
+    assert (calls[0]["tools"], calls[0]["seconds"], calls[0]["model"]) == (["search"], 0.25, "m")
+    assert store.model_calls("other") == []
+
+
+def test_deleting_a_run_deletes_its_model_calls(store: RunStore) -> None:
+    new_run(store)
+    new_run(store, "r2")
+    store.record_model_call("r1", call(0, "a", [{"role": "user", "content": "same"}]))
+    store.record_model_call("r2", call(0, "a", [{"role": "user", "content": "same"}]))
+    store.delete_run("r1")
+    assert store.model_calls("r1") == []
+    assert store.model_calls("r2")[0]["prompt"] == [{"role": "user", "content": "same"}]
