@@ -50,12 +50,14 @@ def update_payload(update: Update) -> dict[str, Any]:
     goto = update.goto if update.goto is None or isinstance(update.goto, str) else list(update.goto)
     return {"messages": [m.to_record() for m in update.messages],
             "variables": dict(update.variables), "goto": goto,
-            "usage": dict(update.usage) if update.usage else None, "stop": update.stop}  # fmt: skip
+            "usage": dict(update.usage) if update.usage else None, "stop": update.stop,
+            **({"reason": update.reason} if update.reason else {})}  # fmt: skip
 
 
 def update_from_payload(data: Mapping[str, Any]) -> Update:
     return Update(messages=[Message(**m) for m in data.get("messages", [])],
                   variables=data.get("variables") or {}, goto=data.get("goto"),
-                  usage=data.get("usage"), stop=data.get("stop"))  # fmt: skip
+                  usage=data.get("usage"), stop=data.get("stop"),
+                  reason=data.get("reason"))  # fmt: skip
 
 

@@ -21,6 +21,7 @@ import networkx as nx
 
 from graphflow import events as ev
 from graphflow.graph import routing
+from graphflow.graph.state import StateSchema
 from graphflow.messages import Message
 from graphflow.results import RunResult
 from graphflow.spec import GraphSpec, NodeSpec, dump_spec
@@ -100,6 +101,7 @@ class CompiledGraph:
         topology: the topology hash stored with each run.
         base_dir: where relative paths, imports and ``use:`` references resolve.
         stop_when: the compiled ``limits.stop_when`` condition, if any.
+        state: the variables' declared types and merge rules.
     """
 
     spec: GraphSpec
@@ -110,6 +112,7 @@ class CompiledGraph:
     topology: str
     base_dir: Path = field(default_factory=Path.cwd)
     stop_when: Callable[..., Any] | None = None
+    state: StateSchema = field(default_factory=StateSchema)
 
     @property
     def name(self) -> str:

@@ -179,12 +179,17 @@ class _Lenient(dict):
 
 
 class EndConfig(KindConfig):
-    status: str | None = Field(default=None, description="stop reason recorded on the run; "
-                               "may use {variable} placeholders")
+    status: str | None = Field(default=None, description="the reason its branch ended: the "
+                               "run's stop reason when no other branch is left; may use "
+                               "{variable} placeholders")
+    stop: bool = Field(default=False, description="end the whole run here, with every other "
+                       "branch, not only this branch")
 
 
 class EndKind(NodeKind):
-    """Ends its branch; the run completes when no branch is left."""
+    """Ends its branch; the run completes when no branch is left, with this node's
+    ``status`` as its reason when it ended the last branch. ``stop: true`` ends the whole
+    run at once."""
 
     kind = "end"
     Config = EndConfig
@@ -192,7 +197,10 @@ class EndKind(NodeKind):
     shape = "doublecircle"
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
-        reason = self.config.status  # type: ignore[attr-defined]
+        config: EndConfig = self.config  # type: ignore[assignment]
+        reason = config.status
         if reason and "{" in reason:
             reason = _fill(reason, ctx.state)
-        return Update(stop=reason) if reason else Update()
+        if config.stop:
+            return Update(stop=reason or f"stopped at {self.node_id!r}")
+        return Update(reason=reason) if reason else Update()

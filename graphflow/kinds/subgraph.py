@@ -58,6 +58,10 @@ class SubgraphKind(NodeKind):
     def subgraph(self) -> CompiledGraph:
         return self.inner
 
+    def writes(self) -> frozenset[str]:
+        """The outer variables this node sets (its ``outputs``), by their merge rules."""
+        return frozenset(self.config.outputs)  # type: ignore[attr-defined]
+
     def serializable(self) -> bool:
         return isinstance(self.config.graph, (str, dict))  # type: ignore[attr-defined]
 

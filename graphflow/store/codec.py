@@ -1,7 +1,9 @@
 """Stored values: the one JSON encoder and decoder of the run stores.
 
-Stores keep structured values (specs, frontiers, variables, usage, tool calls) as JSON
-text. Every decoding goes through :func:`loads`, so a damaged value is reported as
+Stores keep structured values (specs, frontiers, variables, usage, tool calls, branch
+results, effects) as JSON text written by the value codec of
+:mod:`graphflow.store.values` (JSON plus tagged standard types, read back exactly).
+Every decoding goes through :func:`loads`, so a damaged value is reported as
 :class:`~graphflow.errors.StoreCorrupt` for its run only, never as a raw JSON error.
 The row decoders below turn a stored row (a mapping of column to value, JSON columns as
 text) into the records of :mod:`graphflow.store.protocol`.
@@ -9,12 +11,12 @@ text) into the records of :mod:`graphflow.store.protocol`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, cast
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.messages import Message
+from graphflow.store import values
 from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
 
 __all__ = ["check_status", "damaged_record", "dumps", "loads", "message", "message_extra",
@@ -22,8 +24,16 @@ __all__ = ["check_status", "damaged_record", "dumps", "loads", "message", "messa
 
 
 def dumps(value: Any) -> str:
-    """``value`` as compact JSON; values JSON cannot hold are stored as their ``str``."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """``value`` as compact JSON text (see :mod:`graphflow.store.values`).
+
+    Raises:
+        StoreError: ``value`` holds something that cannot be stored exactly (a
+            :class:`~graphflow.store.values.NotStorable` names the place and type).
+    """
+    try:
+        return values.dumps(value)
+    except values.NotStorable as exc:
+        raise StoreError(f"cannot store the value: {exc}") from exc
 
 
 def loads(text: str | None, run_id: str, what: str) -> Any:
@@ -33,8 +43,8 @@ def loads(text: str | None, run_id: str, what: str) -> Any:
         StoreCorrupt: ``text`` is not JSON, naming the run and what was stored.
     """
     try:
-        return json.loads(text)  # type: ignore[arg-type]
-    except (json.JSONDecodeError, TypeError) as exc:
+        return values.loads(text)  # type: ignore[arg-type]
+    except (ValueError, TypeError, RecursionError) as exc:
         raise StoreCorrupt(
             f"run {run_id!r}: its stored {what} is damaged ({exc}); other runs are not "
             f"affected. Fork the run from an earlier step or delete it with `graphflow prune`"

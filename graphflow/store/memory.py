@@ -32,6 +32,7 @@ from graphflow.store.codec import (
 from graphflow.store.lease import LEASE_SECONDS, check_lease, new_owner
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, RunStatus, StepRow
 from graphflow.store.retention import fork_frontier, runs_to_prune
+from graphflow.store.values import fold
 
 __all__ = ["MemoryStore"]
 
@@ -340,7 +341,7 @@ class MemoryStore:
             for node in loads(row["nodes"], run_id, "step"):
                 visits[node] = visits.get(node, 0) + 1
             if row["variables"]:
-                variables.update(loads(row["variables"], run_id, "step"))
+                fold(variables, loads(row["variables"], run_id, "step"))
         return variables, visits
 
     def steps(self, run_id: str) -> list[StepRow]:
