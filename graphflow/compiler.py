@@ -59,7 +59,14 @@ def _resolve_node(node: NodeSpec, base_dir: Path, problems: list[Problem], where
         problems.append(Problem(f"{where}: node {node.id!r}", str(exc),
                                 "add the definition to a nodes/ folder or fix the name"))  # fmt: skip
         return node
-    base = NodeSpec.from_file(node.id, {k: v for k, v in data.items() if k != "use"})
+    try:
+        base = NodeSpec.from_file(node.id, {k: v for k, v in data.items() if k != "use"})
+    except (ValidationError, TypeError) as exc:
+        what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                         ) if isinstance(exc, ValidationError) else str(exc)  # fmt: skip
+        problems.append(Problem(f"{where}: node {node.id!r}", f"catalog entry {node.use!r} "
+                                f"({_path}) is not valid: {what}", "fix that file"))  # fmt: skip
+        return node
     own = {k: getattr(node, k) for k in COMMON_NODE_KEYS if getattr(node, k) is not None}
     own.pop("use", None)
     merged = base.model_copy(update={**own, "config": {**base.config, **node.config}})

@@ -31,6 +31,9 @@ class RunResult:
     waiting: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    #: the ids of the questions waiting, ``{node: "NODE@STEP"}``: pass one as
+    #: ``resume(..., question=...)`` so the answer lands on that question only
+    questions: dict[str, str] = field(default_factory=dict)
 
     @property
     def last(self) -> Message | None:
@@ -44,6 +47,11 @@ class RunResult:
     def question(self) -> str | None:
         """The question of the (first) waiting human checkpoint, if any."""
         return next(iter(self.waiting.values()), None)
+
+    @property
+    def question_id(self) -> str | None:
+        """The id (``NODE@STEP``) of the (first) waiting question, if any."""
+        return next(iter(self.questions.values()), None)
 
 
 def update_payload(update: Update) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from graphflow.kinds.base import EffectRecorder, NodeContext
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
-from graphflow.resuming import RESUMABLE, answers_for, check_resumable, input_messages
+from graphflow.resuming import RESUMABLE, input_messages, question_id, take_lease
 from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
 
@@ -175,11 +175,13 @@ class _Execution:
         if waiting:
             questions = {n: r.question for n, r in waiting.items()}
             detail = {n: {"question": r.question, "options": list(r.options),
-                          "payload": dict(r.payload)} for n, r in waiting.items()}  # fmt: skip
+                          "payload": dict(r.payload), "id": question_id(n, step)}
+                      for n, r in waiting.items()}  # fmt: skip
             self.store.set_status(self.run_id, "waiting", waiting={"step": step, "nodes": detail})
             for n, q in questions.items():
                 self.emit(ev.Waiting(self.run_id, step, n, q))
-            return self.result("waiting", None, waiting=questions)
+            return self.result("waiting", None, waiting=questions,
+                               questions={n: question_id(n, step) for n in waiting})  # fmt: skip
 
         # Apply the updates in frontier order (by the variables' merge rules) and route.
         state = self.state
@@ -361,10 +363,10 @@ class _Execution:
     # -- endings -------------------------------------------------------------------
 
     def result(self, status: RunStatus, reason: str | None, *, waiting: dict[str, str] | None = None,
-               error: str | None = None) -> RunResult:  # fmt: skip
+               error: str | None = None, questions: dict[str, str] | None = None) -> RunResult:  # fmt: skip
         return RunResult(self.run_id, status, reason, list(self.state.messages),
                          dict(self.state.variables), dict(self.state.visits), self.state.step,
-                         waiting or {}, error, self.usage_report())  # fmt: skip
+                         waiting or {}, error, self.usage_report(), questions or {})  # fmt: skip
 
     def usage_report(self) -> dict[str, Any]:
         return usage_report(self.usage, self.usage_by_node)
@@ -440,22 +442,19 @@ async def resume_run(
     on_event: Callable[[ev.Event], None] | None = None,
     allow_changed_graph: bool = False,
     work_dir: str | Path | None = None,
+    question: str | None = None,
 ) -> RunResult:
     """Continue run ``run_id`` from its last committed step, under the store's lease (see
-    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`).
+    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`). ``question``
+    (or keys ``NODE@STEP`` of ``answers``) names the question the answer is for.
 
     Raises:
         RunNotFound: no such run. RunInUse: another process holds its lease.
+        StaleAnswer: the question named is no longer waiting (answered already).
         RunNotResumable: it ended, or ``answers`` do not fit its waiting checkpoints.
         IncompatibleGraph: ``graph``'s topology differs from the run's (unless allowed).
     """
-    record = store.acquire_lease(run_id)  # the run, read once, under its lease
-    try:
-        check_resumable(record, graph, allow_changed_graph)
-        inputs = answers_for(record, answers)
-    except GraphflowError:
-        store.release_lease(run_id)
-        raise
+    record, inputs = take_lease(store, run_id, graph, answers, question, allow_changed_graph)
     return await _drive(graph, store, run_id, record, inputs, context, on_event, work_dir)
 
 

@@ -30,11 +30,14 @@ def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
     """List runs, newest first, with their status."""
     from rich.table import Table
 
+    from graphflow.resuming import question_ids
+
     store = open_store(db, must_exist=True)
     records = store.list_runs(status=status, limit=limit)
     if as_json:
         click.echo(json.dumps([{"run_id": r.run_id, "graph": r.graph, "status": r.status,
                                 "steps": r.last_step + 1, "reason": r.reason,
+                                "questions": list(question_ids(r).values()),
                                 "parent_run": r.parent_run, "created_at": r.created_at,
                                 "updated_at": r.updated_at} for r in records], indent=2))  # fmt: skip
         return
@@ -42,7 +45,8 @@ def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
     for r in records:
         table.add_row(r.run_id, r.graph, r.status, str(r.last_step + 1),
                       time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.updated_at)),
-                      escape(r.reason or ""))  # fmt: skip
+                      escape(r.reason or ", ".join(f"waits on {q}" for q in
+                                                   question_ids(r).values())))  # fmt: skip
     console().print(table if records else "no runs yet")
 
 

@@ -217,19 +217,22 @@ class CompiledGraph:
         allow_changed_graph: bool = False,
         work_dir: str | Path | None = None,
         context: RunContext | None = None,
+        question: str | None = None,
     ) -> RunResult:
         """Continue a run from its last committed step. ``input`` answers the human
-        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several).
+        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several);
+        ``question`` names the question answered (``RunResult.question_id``), so that the
+        answer is recorded only while that question waits.
 
         Raises:
-            RunNotFound, RunInUse, RunNotResumable, IncompatibleGraph: see
+            RunNotFound, RunInUse, StaleAnswer, RunNotResumable, IncompatibleGraph: see
             :func:`graphflow.runs.resume`.
         """
         from graphflow.runs import resume
 
         return await resume(self, run_id, input=input, store=store, context=context,
                             on_event=on_event, allow_changed_graph=allow_changed_graph,
-                            work_dir=work_dir)  # fmt: skip
+                            work_dir=work_dir, question=question)  # fmt: skip
 
     def resume_sync(self, run_id: str, **kwargs: Any) -> RunResult:
         """Synchronous :meth:`resume`."""

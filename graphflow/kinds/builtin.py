@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
+import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -165,6 +167,14 @@ class HumanKind(NodeKind):
 
 
 def _fill(template: str, state: State) -> str:
+    """``{variable}`` and ``{last}`` filled in (an unknown name, a bad or too wide format
+    spec leave the template as it is)."""
+    try:
+        specs = [spec or "" for _, _, spec, _ in string.Formatter().parse(template)]
+    except ValueError:
+        return template
+    if any(int(n) > 10_000 for spec in specs for n in re.findall(r"\d+", spec)):
+        return template  # a width like {topic:>2000000000} would build gigabytes
     values: dict[str, Any] = dict(state.variables)
     values["last"] = state.last.text if state.last else ""
     try:
