@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import os
+import subprocess
+import sys
 import time
 import uuid
 from decimal import Decimal
@@ -338,9 +341,12 @@ edges:
 def test_a_catastrophic_regular_expression_cannot_hang_a_run(tmp_path: Path) -> None:
     (tmp_path / "evil.yaml").write_text(EVIL)
     started = time.monotonic()
-    result = load(tmp_path / "evil.yaml").run_sync()
-    assert (result.status, result.reason) == ("completed", "no match")
-    assert time.monotonic() - started < 2
+    proc = subprocess.run([sys.executable, "-m", "graphflow.cli", "run", "evil.yaml", "--db",
+                           "runs.db"], cwd=tmp_path, capture_output=True, timeout=30,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "(no match)" in proc.stdout.decode()
+    assert time.monotonic() - started < 15
 
 
 def test_a_lookaround_pattern_is_refused_when_the_graph_compiles(tmp_path: Path) -> None:

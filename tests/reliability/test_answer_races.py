@@ -42,17 +42,25 @@ edges:
   - {from: slow, to: done, else: true}
 """
 MODULE = """
+import os
 import time
+
+# a racer that read the run, then is slow to load the graph (imports it), so that it
+# takes the lease only after another racer's answer was recorded
+time.sleep(float(os.environ.get("IMPORT_DELAY", "0")))
 
 
 def slow(state):
-    time.sleep(1.5)  # every racer starts (and reads the run) while the winner works
+    time.sleep(float(os.environ.get("SLOW", "1.5")))  # racers arrive while the winner works
 """
 
 
-def race(folder: Path, db: str, args: list[list[str]]) -> list[tuple[int, str]]:
-    procs = [cli("resume", "r", *a, "--db", db, "--quiet", "--no-interactive", cwd=folder)
-             for a in args]  # fmt: skip
+def race(folder: Path, db: str, args: list[list[str]],
+         delays: tuple[float, ...] = ()) -> list[tuple[int, str]]:  # fmt: skip
+    procs = [cli("resume", "r", *a, "--db", db, "--quiet", "--no-interactive", cwd=folder,
+                 env={"IMPORT_DELAY": str(delays[i] if i < len(delays) else 0), "SLOW": "0.1"}
+                 if delays else None)
+             for i, a in enumerate(args)]  # fmt: skip
     out = []
     for proc in procs:
         code = proc.wait(120)
@@ -98,15 +106,21 @@ def test_racing_answers_record_one_answer_and_never_reach_the_next_question(fold
 
 
 def test_racing_answers_to_a_question_asked_again_in_a_loop(folder: Path) -> None:
-    db = str(folder / "loop.db")
-    assert cli("run", "loop.yaml", "--run-id", "r", "--db", db, "--quiet",
-               "--no-interactive", cwd=folder).wait(60) == 3  # fmt: skip
-    for round_ in range(2):
-        outcomes = race(folder, db, [["--answer", f"ask=racer {i}"] for i in range(3)])
-        assert sorted(code for code, _ in outcomes) == [3, 5, 5], outcomes
-        assert all("Traceback" not in err for _, err in outcomes)
-        assert len(answers_by_question(db)) == round_ + 1, "a loser's answer was recorded"
-    assert answers_by_question(db) == [("ask", 0), ("ask", 2)]
+    """The loser reads the run while ``ask`` waits (step 0) and takes the lease after the
+    winner's answer was recorded and ``ask`` asks again (step 2): it must not answer that."""
+    for trial in range(2):
+        db = str(folder / f"loop{trial}.db")
+        assert cli("run", "loop.yaml", "--run-id", "r", "--db", db, "--quiet",
+                   "--no-interactive", cwd=folder).wait(60) == 3  # fmt: skip
+        (winner, _), (loser, err) = race(folder, db, [["--answer", "ask=first"],
+                                                      ["--answer", "ask=second"]],
+                                         delays=(1.5, 4.0))  # fmt: skip
+        assert (winner, loser) == (3, 5), err
+        assert "ask@0" in err and "Traceback" not in err, err
+        assert answers_by_question(db) == [("ask", 0)], "the loser answered the next question"
+        store = Store(db)
+        assert store.get_run("r").waiting["nodes"]["ask"]["id"] == "ask@2"  # type: ignore[index]
+        store.close()
 
 
 def asking_twice() -> Graph:
