@@ -154,6 +154,15 @@ def _failed_node_and_parent_link(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+@migration(4)
+def _tagged_values(conn: sqlite3.Connection) -> None:
+    # Values are written by the value codec (graphflow.store.values): standard types as
+    # tagged objects, grown lists/dicts/sets as merge operations in step deltas. No row
+    # changes (what older versions wrote reads the same), but an older graphflow would
+    # misread the new forms, so the version tells it to refuse the file.
+    del conn
+
+
 def _quoted_node(reason: str) -> str | None:
     start = reason.find("node '")
     end = reason.find("'", start + 6) if start >= 0 else -1
