@@ -12,6 +12,7 @@ question.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from graphflow.errors import (
     StaleAnswer,
 )
 from graphflow.messages import Message
+from graphflow.store.lease import check_lease
 from graphflow.store.protocol import RunRecord, RunStatus, RunWriter
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RESUMABLE",
+    "answering",
     "answers_for",
     "check_answers",
     "check_resumable",
@@ -79,6 +82,12 @@ def check_answers(record: RunRecord, answers: str | Mapping[str, str] | None,
     waiting = question_ids(record)
     if answers is None:
         return
+    if not waiting and record.status == "running" and record.lease_owner:
+        try:  # another process is advancing the run (maybe with an answer): say who
+            check_lease(record.run_id, record.lease_owner, record.lease_until, "", time.time())
+        except RunInUse as exc:  # maybe answering: name the question that process answers
+            asked = (record.waiting or {}).get("answering") or []
+            raise stale_lease(exc, answers, question or ", ".join(asked) or "?") from None
     now = (f"it now waits on {', '.join(waiting.values())}" if waiting else
            f"it is not waiting for an answer now (status {record.status})")  # fmt: skip
     unasked = [] if waiting or record.status not in RESUMABLE else ["?"]  # ended: see below
@@ -93,14 +102,22 @@ def check_answers(record: RunRecord, answers: str | Mapping[str, str] | None,
                 "waits now, if you still want to", question=None if wanted == "?" else wanted)
 
 
+def answering(record: RunRecord, inputs: Mapping[str, str]) -> dict[str, list[str]] | None:
+    """What a resumed run records while it applies answers: ``{"answering": [ids]}``, so
+    that a process racing it can name the question it would have answered."""
+    ids = [qid for node, qid in question_ids(record).items() if node in inputs]
+    return {"answering": ids} if ids else None
+
+
 def stale_lease(exc: RunInUse, answers: str | Mapping[str, str] | None,
                 question: str | None) -> RunInUse:
     """``exc`` (another process holds the run) naming the question an answer was for."""
-    expected = _expected(answers, question)
-    if answers is None or not expected:
+    expected = [q for q in _expected(answers, question) if q != "?"]
+    if answers is None or (question is None and not expected):
         return exc
-    return RunInUse(f"{exc}; the answer to question {', '.join(expected)} was not recorded "
-                    "(another process is answering it)")
+    which = f"to question {', '.join(expected)} " if expected else ""
+    return RunInUse(f"{exc}; the answer {which}was not recorded (another process is "
+                    "answering it)")
 
 
 def check_resumable(record: RunRecord, graph: CompiledGraph, allow_changed_graph: bool) -> None:

@@ -37,7 +37,7 @@ from graphflow.kinds.base import EffectRecorder, NodeContext
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
-from graphflow.resuming import RESUMABLE, input_messages, question_id, take_lease
+from graphflow.resuming import RESUMABLE, answering, input_messages, question_id, take_lease
 from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
 
@@ -474,8 +474,8 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
     resumed = record is not None
     execution = _Execution(graph, store, run_id, context)
     execution.load(record)
-    if resumed:
-        store.set_status(run_id, "running", release=False)
+    if record is not None:
+        store.set_status(run_id, "running", release=False, waiting=answering(record, inputs))
     execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))
     keeper = None
     if store.shared:

@@ -19,7 +19,7 @@ from graphflow.messages import Message
 from graphflow.store import values
 from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
 
-__all__ = ["check_status", "damaged_record", "dumps", "loads", "message", "message_extra",
+__all__ = ["branch_result", "check_status", "damaged_record", "dumps", "loads", "message", "message_extra",
            "message_row", "run_record", "step_row"]
 
 
@@ -66,11 +66,28 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     run_id = data["run_id"]
     for key in ("spec", "waiting", "frontier", "usage"):
         data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
+        if data[key] is not None and not isinstance(data[key], dict):
+            raise StoreCorrupt(f"run {run_id!r}: its stored {key} is damaged (not an object); "
+                               "other runs are not affected")  # fmt: skip
     data["usage"] = data["usage"] or {}
+    data["frontier"] = _frontier(data["frontier"] or {}, run_id)
+    until = data.get("lease_until")
+    if until is not None and not (isinstance(until, (int, float)) and 0 <= until < 1e11):
+        data["lease_until"] = None  # a damaged lease is no lease: it can be taken
+        data["lease_owner"] = None
     if data["status"] not in RUN_STATUSES:
         raise StoreCorrupt(f"run {run_id!r}: its stored status {data['status']!r} is damaged; "
                            "other runs are not affected")  # fmt: skip
     return RunRecord(**data)
+
+
+def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:
+    for key in ("run", "wait"):
+        nodes = frontier.get(key, [])
+        if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+            raise StoreCorrupt(f"run {run_id!r}: its stored frontier is damaged ({key} is not a "
+                               "list of node ids); other runs are not affected")  # fmt: skip
+    return frontier
 
 
 def damaged_record(row: Mapping[str, Any], problem: StoreCorrupt) -> RunRecord:
@@ -84,13 +101,34 @@ def step_row(row: Mapping[str, Any]) -> StepRow:
     ``usage`` as JSON text)."""
     run_id = str(row["run_id"])
 
-    def field(key: str) -> Any:
-        return loads(row[key], run_id, "step") if row[key] else None
+    def field(key: str, kind: type) -> Any:
+        value = loads(row[key], run_id, "step") if row[key] else None
+        if value is not None and not isinstance(value, kind):
+            raise StoreCorrupt(f"run {run_id!r}: step {row['step']} is damaged (its {key} is "
+                               f"not a {kind.__name__}); other runs are not affected")
+        return value
 
-    return StepRow(run_id=run_id, step=int(row["step"]), nodes=field("nodes") or [],
-                   variables=field("variables"), next=field("next") or {},
-                   usage=field("usage"), started_at=float(row["started_at"]),
+    nodes = field("nodes", list) or []
+    if not all(isinstance(n, str) for n in nodes):
+        raise StoreCorrupt(f"run {run_id!r}: step {row['step']} is damaged (its nodes)")
+    return StepRow(run_id=run_id, step=int(row["step"]), nodes=nodes,
+                   variables=field("variables", dict),
+                   next=_frontier(field("next", dict) or {}, run_id),
+                   usage=field("usage", dict), started_at=float(row["started_at"]),
                    seconds=float(row["seconds"]))  # fmt: skip
+
+
+def branch_result(text: str, run_id: str) -> dict[str, Any]:
+    """A saved branch result (an Update's payload), checked for shape."""
+    payload = loads(text, run_id, "branch result")
+    ok = isinstance(payload, dict) and isinstance(payload.get("messages", []), list) and all(
+        isinstance(m, dict) for m in payload.get("messages", [])) and isinstance(
+        payload.get("variables") or {}, dict)  # fmt: skip
+    if not ok:
+        raise StoreCorrupt(f"run {run_id!r}: a saved branch result is damaged; other runs are "
+                           "not affected. Delete the run's `writes` rows to run those branches "
+                           "again")  # fmt: skip
+    return payload
 
 
 def _extra(text: str | None, run_id: str) -> dict[str, Any]:
@@ -113,10 +151,13 @@ def message(row: Mapping[str, Any], run_id: str) -> Message:
 def message_row(row: Mapping[str, Any], run_id: str) -> MessageRow:
     """A :class:`MessageRow` from a stored message row."""
     extra = _extra(row["extra"], run_id)
+    calls, call_id = extra.get("tool_calls"), extra.get("tool_call_id")
+    if not (calls is None or (isinstance(calls, list) and all(isinstance(c, dict) for c in calls))
+            ) or not (call_id is None or isinstance(call_id, str)):  # fmt: skip
+        raise StoreCorrupt(f"run {run_id!r}: a stored message is damaged (its tool calls)")
     return MessageRow(seq=int(row["seq"]), step=int(row["step"]), node=row["node"],
                       role=str(row["role"]), name=row["name"], content=row["content"],
-                      tool_calls=extra.get("tool_calls"),
-                      tool_call_id=extra.get("tool_call_id"))  # fmt: skip
+                      tool_calls=calls, tool_call_id=call_id)  # fmt: skip
 
 
 def message_extra(m: Message) -> str | None:

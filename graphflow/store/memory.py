@@ -19,6 +19,7 @@ from typing import Any
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import (
+    branch_result,
     check_status,
     damaged_record,
     dumps,
@@ -291,7 +292,7 @@ class MemoryStore:
     def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
         with self._locked() as t:
             saved = dict(t.writes.get((run_id, step), {}))
-        return {node: loads(text, run_id, "branch result") for node, text in saved.items()}
+        return {node: branch_result(text, run_id) for node, text in saved.items()}
 
     # ---- effects --------------------------------------------------------------------
 

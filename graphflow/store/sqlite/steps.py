@@ -10,7 +10,7 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import dumps, loads
+from graphflow.store.codec import branch_result, dumps
 from graphflow.store.lease import LEASE_SECONDS
 from graphflow.store.sqlite.base import SQLiteBase
 
@@ -90,4 +90,4 @@ class SQLiteSteps(SQLiteBase):
         rows = self.conn.execute(
             "SELECT node, payload FROM writes WHERE run_id=? AND step=?", (run_id, step)
         )
-        return {node: loads(payload, run_id, "branch result") for node, payload in rows}
+        return {node: branch_result(payload, run_id) for node, payload in rows}
