@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
@@ -13,7 +13,7 @@ from graphflow.messages import Message
 from graphflow.store.codec import message_extra, run_record
 from graphflow.store.protocol import RunRecord
 
-__all__ = ["SQLiteBase", "Transaction", "sqlite_error"]
+__all__ = ["Connection", "SQLiteBase", "Transaction", "sqlite_error"]
 
 
 class Transaction:
@@ -27,16 +27,16 @@ class Transaction:
 
     __slots__ = ("conn", "path")
 
-    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection | Connection, path: str = "") -> None:
+        self.conn = conn.raw if isinstance(conn, Connection) else conn
         self.path = path
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self) -> Connection:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
             raise sqlite_error(self.path, exc) from None
-        return self.conn
+        return Connection(self.conn, self.path)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
@@ -50,6 +50,41 @@ class Transaction:
                 self.conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.DatabaseError):
             raise sqlite_error(self.path, exc) from None
+
+
+class Connection:
+    """The store's SQLite connection: every statement that fails with an SQLite error (a
+    dropped table, a damaged page, a locked or full file) raises :func:`sqlite_error`'s
+    one-paragraph StoreError instead. Other attributes are the connection's own."""
+
+    __slots__ = ("path", "raw")
+
+    def __init__(self, raw: sqlite3.Connection, path: str) -> None:
+        self.raw = raw
+        self.path = path
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.raw.execute(sql, tuple(params))
+        except sqlite3.IntegrityError:
+            raise  # a constraint: the caller tells what it means (a step committed twice)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(self.path, exc) from None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        try:
+            return self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(self.path, exc) from None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
 
 
 def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
@@ -77,7 +112,7 @@ class SQLiteBase:
     """The state the parts of :class:`~graphflow.store.Store` share."""
 
     path: str
-    conn: sqlite3.Connection
+    conn: Connection
     lease_owner: str
     #: when this store last renewed a lease (``time.time()``); commits renew it too
     _renewed: float

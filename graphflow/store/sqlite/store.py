@@ -34,7 +34,7 @@ from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.lease import new_owner
-from graphflow.store.sqlite.base import sqlite_error
+from graphflow.store.sqlite.base import Connection, sqlite_error
 from graphflow.store.sqlite.effects import SQLiteEffects
 from graphflow.store.sqlite.retention import SQLiteRetention
 from graphflow.store.sqlite.runs import SQLiteRuns
@@ -109,22 +109,27 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
         it), then switch it to WAL and migrate it — unless it is read-only."""
         if self.read_only:
             uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.conn = conn
-        conn.execute("PRAGMA busy_timeout = 10000")
-        version = self._identify()
-        if self.read_only:
-            if version < FORMAT_VERSION - 1:
-                raise StoreError(f"{self.path} is read-only and in an old format ({version}) "
-                                 "that must be migrated first; make it writable once")
-            return
-        if self.shared:
-            conn.execute("PRAGMA journal_mode = WAL")
-        sync = "FULL" if durability == "full" else "NORMAL"
-        conn.execute(f"PRAGMA synchronous = {sync}")
-        self._migrate(version)
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            raw.execute("PRAGMA busy_timeout = 10000")
+            version = self._identify(raw)
+            if self.read_only:
+                if version < FORMAT_VERSION - 1:
+                    raise StoreError(f"{self.path} is read-only and in an old format "
+                                     f"({version}) that must be migrated first; make it "
+                                     "writable once")  # fmt: skip
+            else:
+                if self.shared:
+                    raw.execute("PRAGMA journal_mode = WAL")
+                sync = "FULL" if durability == "full" else "NORMAL"
+                raw.execute(f"PRAGMA synchronous = {sync}")
+                self._migrate(raw, version)
+        except BaseException:
+            raw.close()
+            raise
+        self.conn = Connection(raw, self.path)
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> StoreError:
         text = str(exc)
@@ -136,14 +141,13 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
 
     # ---- opening ------------------------------------------------------------------
 
-    def _identify(self) -> int:
+    def _identify(self, conn: sqlite3.Connection) -> int:
         """The file's format version (0: a new, empty file), read without writing.
 
         Raises:
             StoreCorrupt: an SQLite file of something else (left untouched), or a damaged
                 ``meta`` table. StoreError: a newer graphflow wrote it.
         """
-        conn = self.conn
         self._tables = tables = {r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table'")}  # fmt: skip
         ours = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
@@ -169,8 +173,7 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
             )
         return version
 
-    def _migrate(self, version: int) -> None:
-        conn = self.conn
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('marker', ?)", (MARKER,))
         if version == 0 and not self._tables & _RUN_TABLES:
