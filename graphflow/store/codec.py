@@ -19,8 +19,8 @@ from graphflow.messages import Message
 from graphflow.store import values
 from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
 
-__all__ = ["branch_result", "check_status", "damaged_record", "dumps", "loads", "message", "message_extra",
-           "message_row", "run_record", "step_row"]
+__all__ = ["branch_result", "check_status", "damaged_record", "dumps", "dumps_record", "loads",
+           "message", "message_extra", "message_row", "run_record", "step_row"]
 
 
 def dumps(value: Any) -> str:
@@ -34,6 +34,12 @@ def dumps(value: Any) -> str:
         return values.dumps(value)
     except values.NotStorable as exc:
         raise StoreError(f"cannot store the value: {exc}") from exc
+
+
+def dumps_record(record: Any) -> str:
+    """JSON text of a record the scheduler builds from JSON types only (node lists,
+    frontiers, usage): :func:`graphflow.store.values.dumps_record`."""
+    return values.dumps_record(record)
 
 
 def loads(text: str | None, run_id: str, what: str) -> Any:

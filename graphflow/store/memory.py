@@ -23,6 +23,7 @@ from graphflow.store.codec import (
     check_status,
     damaged_record,
     dumps,
+    dumps_record,
     loads,
     message,
     message_extra,
@@ -268,9 +269,10 @@ class MemoryStore:
                     f"step {step} of run {run_id!r} is already committed: another process "
                     "advanced this run; resume it to continue from its head")  # fmt: skip
             self._insert_messages(t, run_id, first_seq, step, messages)
-            steps[step] = {"run_id": run_id, "step": step, "nodes": dumps(list(nodes)),
+            steps[step] = {"run_id": run_id, "step": step, "nodes": dumps_record(list(nodes)),
                            "variables": dumps(variables) if variables else None,
-                           "next": dumps(frontier), "usage": dumps(usage) if usage else None,
+                           "next": dumps_record(frontier),
+                           "usage": dumps_record(usage) if usage else None,
                            "started_at": started_at, "seconds": now - started_at}  # fmt: skip
             if run_usage is not None:
                 row["usage"] = dumps(run_usage)

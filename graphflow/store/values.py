@@ -61,10 +61,11 @@ from decimal import Decimal
 from typing import Any
 
 __all__ = ["TAG", "Extend", "Merge", "NotStorable", "Union", "check", "decode", "dumps",
-           "encode", "fold", "loads"]  # fmt: skip
+           "dumps_record", "encode", "fold", "loads"]  # fmt: skip
 
 #: The key that marks a tagged object.
 TAG = "$gf"
+_TAG_BYTES = TAG.encode()
 
 _PLAIN = (str, int, float, bool, type(None))
 _PATHS = {cls.__name__.lower(): cls for cls in (pathlib.Path, pathlib.PurePath,
@@ -178,17 +179,19 @@ def encode(value: Any, *, erase: bool = True, path: str = "") -> Any:
                 out.append(done)
         return value if out is None else out
     if cls is dict:
-        if all(type(k) is str for k in value) and TAG not in value:
-            changed = {}
-            for k, item in value.items():
-                if type(item) not in _PLAIN:
-                    done = encode(item, erase=erase, path=f"{path}[{k!r}]")
-                    if done is not item:
-                        changed[k] = done
-            return {**value, **changed} if changed else value
-        return _tagged("dict", [[encode(k, erase=erase, path=f"{path}<key>"),
-                                 encode(v, erase=erase, path=f"{path}[{k!r}]")]
-                                for k, v in value.items()])  # fmt: skip
+        changed = None
+        for k, item in value.items():
+            if type(k) is not str or k == TAG:
+                return _tagged("dict", [[encode(k, erase=erase, path=f"{path}<key>"),
+                                         encode(v, erase=erase, path=f"{path}[{k!r}]")]
+                                        for k, v in value.items()])  # fmt: skip
+            if type(item) not in _PLAIN:
+                done = encode(item, erase=erase, path=f"{path}[{k!r}]")
+                if done is not item:
+                    if changed is None:
+                        changed = {}
+                    changed[k] = done
+        return {**value, **changed} if changed else value
     if cls is tuple:
         return _tagged("tuple", [encode(v, erase=erase, path=f"{path}[{i}]")
                                  for i, v in enumerate(value)])  # fmt: skip
@@ -283,17 +286,31 @@ def check(value: Any, path: str = "") -> None:
     encode(value, erase=False, path=path)
 
 
+_WRITER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ASCII_WRITER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+
+
+def dumps_record(record: Any) -> str:
+    """JSON text of a record that is JSON by construction — node ids, frontiers, usage
+    numbers — written without :func:`encode`'s walk (the scheduler's records, not values
+    from nodes)."""
+    text = _WRITER.encode(record)
+    return text if text.isascii() else dumps(record)
+
+
 def dumps(value: Any) -> str:
     """``value`` as compact JSON text, through :func:`encode`.
 
     Raises:
         NotStorable: ``value`` holds something that cannot be stored exactly.
     """
-    text = json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: only escapes can carry it
-        text = json.dumps(encode(value), separators=(",", ":"), ensure_ascii=True)
+    encoded = encode(value)
+    text = _WRITER.encode(encoded)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: only escapes can carry it
+            text = _ASCII_WRITER.encode(encoded)
     return text
 
 
@@ -375,4 +392,6 @@ def loads(text: str | bytes) -> Any:
         ValueError: the text is not JSON (``json.JSONDecodeError``), or a tagged object
             in it is damaged or unknown.
     """
+    if (TAG if isinstance(text, str) else _TAG_BYTES) not in text:  # plain JSON: no hook
+        return json.loads(text)
     return json.loads(text, object_hook=_hook)
