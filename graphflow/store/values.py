@@ -392,6 +392,7 @@ def loads(text: str | bytes) -> Any:
         ValueError: the text is not JSON (``json.JSONDecodeError``), or a tagged object
             in it is damaged or unknown.
     """
-    if (TAG if isinstance(text, str) else _TAG_BYTES) not in text:  # plain JSON: no hook
+    plain = TAG not in text if isinstance(text, str) else _TAG_BYTES not in text
+    if plain:  # no tagged object in it: no hook to call for every dict
         return json.loads(text)
     return json.loads(text, object_hook=_hook)
