@@ -24,9 +24,11 @@ from typing import Any
 
 from graphflow.compiler import compile_spec
 from graphflow.graph import CompiledGraph
-from graphflow.spec import EdgeSpec, GraphSpec, Limits, NodeSpec, dump_spec
+from graphflow.spec import EdgeSpec, GraphSpec, Limits, NodeSpec, VariableSpec, dump_spec
 
 __all__ = ["Graph"]
+
+_NO_DEFAULT: Any = object()
 
 
 class Graph:
@@ -45,11 +47,42 @@ class Graph:
         self.entry = entry
         self.description = description
         self.variables: dict[str, Any] = dict(variables or {})
+        self.declarations: dict[str, VariableSpec] = {}
         self._limits = Limits()
         self.models: Any = None
         self.defaults: dict[str, Any] = {}
         self._nodes: list[NodeSpec] = []
         self._edges: list[EdgeSpec] = []
+
+    def variable(self, name: str, default: Any = _NO_DEFAULT, *, type: Any = None,
+                 merge: str | Callable[[Any, Any], Any] = "replace",
+                 description: str | None = None) -> Graph:  # fmt: skip
+        """Declare a variable: its default, type and merge rule (LangGraph's reducers).
+
+        Args:
+            name: the variable's name.
+            default: its value when a run starts (none: unset until a node writes it).
+            type: a Python type (``int``, ``list[Report]``, a pydantic model or dataclass)
+                or a type expression (``"list[str]"``); written values are validated
+                against it, and restored as it when a run is loaded.
+            merge: how writes combine: ``replace`` (one writer per step), ``append``,
+                ``extend``, ``merge``, ``add``, ``min``, ``max``, ``union``, an import path
+                ``module:function`` or a function ``(current, written) -> new``.
+            description: free text.
+
+        Example:
+            >>> g = Graph("fan", entry="split").variable("findings", [], merge="append")
+            >>> _ = g.add_node("split", lambda state: None)
+            >>> for name in ("a", "b"):
+            ...     _ = g.add_node(name, lambda state, name=name: {"findings": name})
+            ...     _ = g.add_edge("split", name)
+            >>> g.compile().run_sync().variables["findings"]
+            ['a', 'b']
+        """
+        if default is not _NO_DEFAULT:
+            self.variables[name] = default
+        self.declarations[name] = VariableSpec(type=type, merge=merge, description=description)
+        return self
 
     def add_node(
         self,
@@ -117,7 +150,8 @@ class Graph:
 
     def to_spec(self) -> GraphSpec:
         return GraphSpec(name=self.name, description=self.description, entry=self.entry,
-                         variables=dict(self.variables), limits=self._limits, models=self.models,
+                         variables=dict(self.variables), declarations=dict(self.declarations),
+                         limits=self._limits, models=self.models,
                          defaults=dict(self.defaults), nodes=list(self._nodes),
                          edges=list(self._edges))  # fmt: skip
 

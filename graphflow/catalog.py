@@ -154,8 +154,13 @@ def find_node_definition(name: str, base_dir: Path | None = None) -> tuple[Path,
     dirs = catalog_dirs(base_dir)
     for directory in dirs:
         for path in _candidates(directory, name):
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            try:
+                text = path.read_text(encoding="utf-8")
+                data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            except (OSError, ValueError, yaml.YAMLError, RecursionError, TypeError,
+                    KeyError, AttributeError, IndexError) as exc:  # fmt: skip
+                raise ValueError(f"{path} cannot be read as a node definition "
+                                 f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
             if not isinstance(data, dict):
                 raise ValueError(f"{path} must be a mapping of node options")
             return path, data

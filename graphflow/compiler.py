@@ -29,6 +29,7 @@ from graphflow.catalog import find_node_definition
 from graphflow.conditions import compile_condition
 from graphflow.errors import ConditionSyntaxError, DefinitionError, Problem
 from graphflow.graph import CompiledEdge, CompiledGraph, CompiledNode
+from graphflow.graph.state import StateSchema, compile_state
 from graphflow.kinds import BuildContext, NodeKind, get_kind, kind_names
 from graphflow.spec import COMMON_NODE_KEYS, GraphSpec, NodeSpec, is_not_serializable_marker
 
@@ -61,7 +62,14 @@ def _resolve_node(node: NodeSpec, base_dir: Path, problems: list[Problem], where
         problems.append(Problem(f"{where}: node {node.id!r}", str(exc),
                                 "add the definition to a nodes/ folder or fix the name"))  # fmt: skip
         return node
-    base = NodeSpec.from_file(node.id, {k: v for k, v in data.items() if k != "use"})
+    try:
+        base = NodeSpec.from_file(node.id, {k: v for k, v in data.items() if k != "use"})
+    except (ValidationError, TypeError) as exc:
+        what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                         ) if isinstance(exc, ValidationError) else str(exc)  # fmt: skip
+        problems.append(Problem(f"{where}: node {node.id!r}", f"catalog entry {node.use!r} "
+                                f"({_path}) is not valid: {what}", "fix that file"))  # fmt: skip
+        return node
     own = {k: getattr(node, k) for k in COMMON_NODE_KEYS if getattr(node, k) is not None}
     own.pop("use", None)
     merged = base.model_copy(update={**own, "config": {**base.config, **node.config}})
@@ -185,7 +193,9 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> CompiledGr
             stop_when = compile_condition(spec.limits.stop_when)
         except ConditionSyntaxError as exc:
             problems.append(Problem(f"{where}: limits.stop_when", f"bad condition: {exc}"))
+    state = compile_state(spec.declarations, spec.variables, base_dir, problems, where)
     _check_routing(nodes, out_edges, problems, where)
+    _check_parallel_writes(nodes, out_edges, state, problems, where)
     if problems:
         raise DefinitionError(problems, source=spec.source or spec.name)
     digraph = nx.MultiDiGraph()
@@ -201,7 +211,7 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> CompiledGr
     return CompiledGraph(spec=spec, nodes=nodes,
                          out_edges={k: tuple(v) for k, v in out_edges.items()},
                          digraph=digraph, join_ancestors=joins, topology=topology_hash(spec),
-                         base_dir=base_dir, stop_when=stop_when)  # fmt: skip
+                         base_dir=base_dir, stop_when=stop_when, state=state)  # fmt: skip
 
 
 def _suggest(name: str, known: set[str]) -> str:
@@ -239,6 +249,44 @@ def _check_routing(nodes: dict[str, CompiledNode], out_edges: dict[str, list[Com
         elif elses and edges[-1] is not elses[0]:
             problems.append(Problem(place, "its else edge is not its last edge",
                                     "list the else edge after the conditional ones"))  # fmt: skip
+
+
+def _check_parallel_writes(nodes: dict[str, CompiledNode],
+                           out_edges: dict[str, list[CompiledEdge]], state: StateSchema,
+                           problems: list[Problem], where: str) -> None:  # fmt: skip
+    """Nodes that run in the same step (the targets of one fan-out) must not both write a
+    ``replace`` variable they declare statically (a subgraph's ``outputs``, a function's
+    ``output``, a human checkpoint's ``variable``)."""
+    for source, edges in out_edges.items():
+        if len(edges) < 2 or any(e.conditional for e in edges) or source not in nodes:
+            continue
+        if nodes[source].impl.dynamic_routing:
+            continue
+        seen: dict[str, str] = {}
+        for edge in edges:
+            node = nodes.get(edge.target)
+            if node is None:
+                continue
+            for name in sorted(static_writes(node)):
+                var = state.declared.get(name)
+                if (var is None or var.merge == "replace") and seen.get(name, node.id) != node.id:
+                    problems.append(Problem(
+                        f"{where}: node {source!r}",
+                        f"its fan-out runs {seen[name]!r} and {node.id!r} in the same step and "
+                        f"both write variable {name!r}, whose merge rule is replace",
+                        f"declare a merge rule for it (e.g. `{name}: {{merge: append}}` under "
+                        "variables:), or write different variables"))
+                seen.setdefault(name, node.id)
+
+
+def static_writes(node: CompiledNode) -> frozenset[str]:
+    """The variables a node's options say it writes."""
+    writes = getattr(node.impl, "writes", None)
+    if callable(writes):
+        return frozenset(writes())
+    config = node.impl.config
+    names = [getattr(config, key, None) for key in ("output", "variable")]
+    return frozenset(n for n in names if isinstance(n, str))
 
 
 def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],

@@ -15,6 +15,12 @@ whitelist of constructs; nothing is ever passed to ``eval``. It can use:
   (search), ``len``, ``lower``, ``upper``, ``strip``, ``int``, ``float``, ``str``, ``bool``,
   ``min``, ``max``, ``abs``, ``any``, ``all``.
 
+Every condition runs in bounded time: ``matches`` uses RE2 (google-re2), whose matching
+time is linear in the text — a pattern such as ``(a+)+$`` cannot make it backtrack for
+ever, as Python's ``re`` would on a model's reply. RE2 has no backreferences and no
+lookaround (``(?=…)``); a pattern using them is refused when the graph compiles. Repeating
+text or a list (``"ab" * n``) is capped at :data:`MAX_REPEAT` items.
+
 Example:
     >>> from graphflow.messages import Message, State
     >>> cond = compile_condition('not contains(last.content, "APPROVED") and visits.writer < 3')
@@ -27,15 +33,14 @@ from __future__ import annotations
 import ast
 import functools
 import operator
-import re
 from collections.abc import Callable
 from typing import Any
 
 from graphflow.errors import ConditionSyntaxError, Problem
 from graphflow.messages import Message, State
 
-__all__ = ["FUNCTIONS", "NAMES", "Condition", "compile_condition", "compile_expression",
-           "compile_option"]
+__all__ = ["FUNCTIONS", "MAX_REPEAT", "NAMES", "Condition", "compile_condition",
+           "compile_expression", "compile_option", "regex"]
 
 Condition = Callable[[State], Any]
 _Fn = Callable[[State], Any]
@@ -49,16 +54,45 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+#: The most items (characters of text, items of a list) ``*`` may make in a condition.
+MAX_REPEAT = 1_000_000
+
+
 @functools.lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (linear-time matching): an object with ``search``.
+
+    Raises:
+        ValueError: the pattern is not valid RE2 syntax (say which part), or google-re2
+            is not installed (with the install hint).
+    """
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - a dependency of graphflow
+        raise ValueError("matches() needs the google-re2 package; pip install google-re2") from None
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(_text(pattern), options=options)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(f"bad regular expression {pattern!r}: {detail} (RE2 syntax: no "
+                         "backreferences or lookaround)") from None
+
+
+def _repeat(a: Any, b: Any) -> Any:
+    for seq, n in ((a, b), (b, a)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_REPEAT:
+            raise ValueError(f"'*' would make {len(seq) * n:,} items (at most "
+                                 f"{MAX_REPEAT:,} in a condition)")
+    return operator.mul(a, b)
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "contains": lambda text, part: _text(part) in _text(text),
     "startswith": lambda text, prefix: _text(text).startswith(_text(prefix)),
     "endswith": lambda text, suffix: _text(text).rstrip().endswith(_text(suffix)),
-    "matches": lambda text, pattern: _regex(pattern).search(_text(text)) is not None,
+    "matches": lambda text, pattern: regex(pattern).search(_text(text)) is not None,
     "len": lambda value: 0 if value is None else len(value),
     "lower": lambda text: _text(text).lower(),
     "upper": lambda text: _text(text).upper(),
@@ -94,7 +128,7 @@ _COMPARE = {
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
+    ast.Mult: _repeat,
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
@@ -255,9 +289,9 @@ class _Compiler:
             pattern = node.args[1]
             if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str):
                 try:
-                    re.compile(pattern.value)
-                except re.error as exc:
-                    raise self.fail(pattern, f"bad regular expression: {exc}") from None
+                    regex(pattern.value)
+                except ValueError as exc:
+                    raise self.fail(pattern, str(exc)) from None
         return lambda s: fn(*(_unwrap(a(s)) for a in args))
 
 

@@ -9,11 +9,14 @@ every message says *what* went wrong, *where* and *how to fix it*. The tree::
     ├── RunError                 a run could not proceed
     │   ├── NodeError                a node raised; carries run_id, step and node
     │   ├── NoTransitionError        no outgoing condition held and there is no else edge
-    │   └── ConditionError           a condition failed while being evaluated
+    │   ├── ConditionError           a condition failed while being evaluated
+    │   └── InvalidUpdate            a node's update cannot be applied (two writers of a
+    │                                replace variable, a value that cannot be stored exactly)
     ├── StoreError               the run database
     │   ├── RunNotFound              no run with that id
     │   ├── RunInUse                 another process holds the run's lease
     │   ├── RunNotResumable          the run already finished, or cannot be resumed as asked
+    │   │   └── StaleAnswer              the question an answer was for is no longer waiting
     │   ├── IncompatibleGraph        the graph changed since the run was checkpointed
     │   └── StoreCorrupt             the file is not a graphflow database, or is damaged
     ├── ModelError               the language-model layer; carries model and endpoint
@@ -45,6 +48,7 @@ __all__ = [
     "ExecutorUnavailable",
     "GraphflowError",
     "IncompatibleGraph",
+    "InvalidUpdate",
     "ModelBadResponse",
     "ModelError",
     "ModelRequestRejected",
@@ -57,6 +61,7 @@ __all__ = [
     "RunInUse",
     "RunNotFound",
     "RunNotResumable",
+    "StaleAnswer",
     "StoreCorrupt",
     "StoreError",
     "ToolError",
@@ -147,6 +152,12 @@ class ConditionError(RunError):
     """A condition could not be evaluated against the run's state."""
 
 
+class InvalidUpdate(RunError):
+    """A node's update cannot be applied: two nodes of one step wrote a variable whose
+    merge rule is ``replace``, a value cannot be stored exactly, or it does not fit the
+    variable's declared type (LangGraph's ``InvalidUpdateError``)."""
+
+
 class StoreError(GraphflowError):
     """A problem with the run database."""
 
@@ -167,6 +178,19 @@ class RunInUse(StoreError):
 
 class RunNotResumable(StoreError):
     """The run cannot be resumed as asked (it finished, or it is not waiting for input)."""
+
+
+class StaleAnswer(RunNotResumable):
+    """An answer was given for a question that is no longer waiting: another answer was
+    recorded first (the CLI exits with code 5).
+
+    Attributes:
+        question: the id of the question the answer was for (``NODE@STEP``).
+    """
+
+    def __init__(self, message: str, *, question: str | None = None) -> None:
+        self.question = question
+        super().__init__(message)
 
 
 class IncompatibleGraph(StoreError):

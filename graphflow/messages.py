@@ -73,7 +73,10 @@ class Update:
         goto: for nodes that route dynamically (a group-chat manager), the successor(s)
             to run next. Must name outgoing edges of the node.
         usage: token/cost accounting of this node execution (filled by the model layer).
-        stop: end the run after this step with this stop reason (e.g. ``"terminated"``).
+        stop: end the run after this step with this stop reason (e.g. ``"terminated"``),
+            whatever other branches are doing.
+        reason: the branch ends here with this reason (an ``end`` node's ``status``); it
+            becomes the run's stop reason when no other branch is left.
     """
 
     messages: Sequence[Message] = ()
@@ -81,6 +84,7 @@ class Update:
     goto: str | Sequence[str] | None = None
     usage: Mapping[str, Any] | None = None
     stop: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

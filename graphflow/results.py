@@ -31,6 +31,9 @@ class RunResult:
     waiting: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    #: the ids of the questions waiting, ``{node: "NODE@STEP"}``: pass one as
+    #: ``resume(..., question=...)`` so the answer lands on that question only
+    questions: dict[str, str] = field(default_factory=dict)
 
     @property
     def last(self) -> Message | None:
@@ -57,18 +60,24 @@ class RunResult:
         from graphflow.display import run_result_html
 
         return run_result_html(self)
+    @property
+    def question_id(self) -> str | None:
+        """The id (``NODE@STEP``) of the (first) waiting question, if any."""
+        return next(iter(self.questions.values()), None)
 
 
 def update_payload(update: Update) -> dict[str, Any]:
     goto = update.goto if update.goto is None or isinstance(update.goto, str) else list(update.goto)
     return {"messages": [m.to_record() for m in update.messages],
             "variables": dict(update.variables), "goto": goto,
-            "usage": dict(update.usage) if update.usage else None, "stop": update.stop}  # fmt: skip
+            "usage": dict(update.usage) if update.usage else None, "stop": update.stop,
+            **({"reason": update.reason} if update.reason else {})}  # fmt: skip
 
 
 def update_from_payload(data: Mapping[str, Any]) -> Update:
     return Update(messages=[Message(**m) for m in data.get("messages", [])],
                   variables=data.get("variables") or {}, goto=data.get("goto"),
-                  usage=data.get("usage"), stop=data.get("stop"))  # fmt: skip
+                  usage=data.get("usage"), stop=data.get("stop"),
+                  reason=data.get("reason"))  # fmt: skip
 
 

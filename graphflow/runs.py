@@ -90,13 +90,17 @@ async def resume(
     on_event: Callable[[Event], None] | None = None,
     allow_changed_graph: bool = False,
     work_dir: str | Path | None = None,
+    question: str | None = None,
 ) -> RunResult:
     """Continue run ``run_id`` from its last committed step: after a crash (no
     ``input``), or with the answer to the checkpoint it waits at (``input``; a dict
-    ``{node: answer}`` when it waits at several).
+    ``{node: answer}`` when it waits at several). ``question`` is the id of the question
+    answered (``RunResult.question_id``, ``NODE@STEP``; dict keys may be ids too): the
+    answer is recorded only if that question still waits.
 
     Raises:
         RunNotFound: no such run. RunInUse: another process holds its lease.
+        StaleAnswer: the question answered is no longer waiting (answered already).
         RunNotResumable: it ended, or ``input`` does not fit its waiting checkpoints.
         IncompatibleGraph: ``graph``'s topology differs from the run's (unless
             ``allow_changed_graph``).
@@ -106,7 +110,7 @@ async def resume(
         return await resume_run(graph, run_id, store=opened, answers=input,
                                 context=context, on_event=on_event,
                                 allow_changed_graph=allow_changed_graph,
-                                work_dir=work_dir)  # fmt: skip
+                                work_dir=work_dir, question=question)  # fmt: skip
     finally:
         if owned:
             opened.close()

@@ -40,10 +40,11 @@ from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import (
     RESUMABLE,
-    answers_for,
-    check_resumable,
+    answering,
     input_messages,
     keep_model_overrides,
+    question_id,
+    take_lease,
 )
 from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
@@ -76,6 +77,8 @@ class _Execution:
         self.state = State()
         self.frontier: list[str] = []
         self.waits: list[str] = []
+        #: the reason the last branch to end gave (an end node's status), if any
+        self.end_reason: str | None = None
         self.usage = Usage()  # run totals, stored with the run
         self.usage_by_node: dict[str, Usage] = {}
         self.turns = 0  # agent turns, counted by limits.max_rounds
@@ -95,10 +98,12 @@ class _Execution:
         record = record or self.store.get_run(self.run_id)
         step = record.last_step
         variables, visits = self.store.load_variables(self.run_id, step)
+        variables = self.graph.state.restore(variables)
         messages = self.store.load_messages(self.run_id)
         self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
         self.frontier = list(record.frontier.get("run", []))
         self.waits = list(record.frontier.get("wait", []))
+        self.end_reason = record.frontier.get("reason")
         self.usage = Usage.from_dict({k: v for k, v in (record.usage or {}).items()
                                       if k != "by_node"})  # fmt: skip
         if self.usage:
@@ -113,7 +118,7 @@ class _Execution:
             if not self.frontier and self.waits:
                 self.frontier, self.waits = self.waits, []
             if not self.frontier:
-                return self.finish("completed", None)
+                return self.finish("completed", self.end_reason)
             step = self.state.step
             if limits.max_steps is not None and step >= limits.max_steps:
                 return self.finish("limit_reached", f"max_steps ({limits.max_steps}) reached")
@@ -163,7 +168,7 @@ class _Execution:
         if parallel:
             done = self.store.load_writes(self.run_id, step)
             for node_id, payload in done.items():
-                results[node_id] = update_from_payload(payload)
+                results[node_id] = self.graph.state.restore_update(update_from_payload(payload))
             saved = bool(done)
             saved |= await self.run_branches([n for n in nodes if n not in results], step,
                                              inputs, results)  # fmt: skip
@@ -186,19 +191,22 @@ class _Execution:
         if waiting:
             questions = {n: r.question for n, r in waiting.items()}
             detail = {n: {"question": r.question, "options": list(r.options),
-                          "payload": dict(r.payload)} for n, r in waiting.items()}  # fmt: skip
+                          "payload": dict(r.payload), "id": question_id(n, step)}
+                      for n, r in waiting.items()}  # fmt: skip
             self.store.set_status(self.run_id, "waiting", waiting={"step": step, "nodes": detail})
             for n, q in questions.items():
                 self.emit(ev.Waiting(self.run_id, step, n, q))
-            return self.result("waiting", None, waiting=questions)
+            return self.result("waiting", None, waiting=questions,
+                               questions={n: question_id(n, step) for n in waiting})  # fmt: skip
 
-        # Apply the updates in frontier order and route.
+        # Apply the updates in frontier order (by the variables' merge rules) and route.
         state = self.state
         first_seq = len(state.messages)
         new_messages: list[Message] = []
-        delta: dict[str, Any] = {}
+        writes: list[tuple[str, Mapping[str, Any]]] = []
         step_usage: dict[str, Any] = {}
         stop: str | None = None
+        ended: str | None = None
         updates: dict[str, Update] = {}
         for node_id in nodes:
             update = results[node_id]
@@ -207,7 +215,7 @@ class _Execution:
             for m in update.messages:
                 new_messages.append(m if m.node else m.model_copy(update={"node": node_id}))
             if update.variables:
-                delta.update(update.variables)
+                writes.append((node_id, update.variables))
             if update.usage:
                 used = Usage.from_dict(update.usage)
                 step_usage[node_id] = dict(update.usage)
@@ -215,12 +223,19 @@ class _Execution:
                 self.usage_by_node[node_id] = self.usage_by_node.get(node_id, Usage()) + used
             if update.stop and stop is None:
                 stop = update.stop
+            if update.reason and ended is None:
+                ended = update.reason
+        messages, variables, visits = state.messages, state.variables, state.visits
+        try:
+            changed, delta = self.graph.state.apply(variables, writes, step) if writes else ({}, {})
+        except RunError as exc:
+            exc.run_id = exc.run_id or self.run_id
+            return self.fail(step, exc.node or nodes[0], exc)
         # Apply in place (copying the conversation every step would make long runs
         # quadratic); undo if routing fails, so memory matches what is stored.
-        messages, variables, visits = state.messages, state.variables, state.visits
-        undo_vars = {k: variables.get(k, _MISSING) for k in delta}
+        undo_vars = {k: variables.get(k, _MISSING) for k in changed}
         messages.extend(new_messages)
-        variables.update(delta)
+        variables.update(changed)
         for node_id in nodes:
             visits[node_id] = visits.get(node_id, 0) + 1
         post = State(messages=messages, variables=variables, visits=visits, step=step)
@@ -239,9 +254,14 @@ class _Execution:
             return self.fail(step, exc.node or nodes[0], exc)
         frontier, waits, via = routing
         self.turns += self.graph.agent_turns(new_messages)
+        # An end node's status is the run's reason when its branch is the last one.
+        self.end_reason = ended if not frontier and not waits else None
+        head: dict[str, Any] = {"run": frontier, "wait": waits, "via": via}
+        if self.end_reason:
+            head["reason"] = self.end_reason
         self.store.commit_step(
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
-            variables=delta, frontier={"run": frontier, "wait": waits, "via": via},
+            variables=delta, frontier=head,
             usage=step_usage,
             run_usage=self.usage.to_dict() if step_usage else None, started_at=started_at,
             state=(variables, visits), had_writes=parallel and saved,
@@ -308,6 +328,12 @@ class _Execution:
         if not isinstance(result, (Update, Interrupt)):
             raise NodeError(f"node {node_id!r} returned {type(result).__name__}, not an Update",
                             run_id=self.run_id, step=step, node=node_id)  # fmt: skip
+        if isinstance(result, Update) and result.variables:
+            try:
+                result = self.graph.state.prepare(node_id, result, step)
+            except RunError as exc:
+                exc.run_id = self.run_id
+                raise
         if self.on_event is not None:
             self.emit(ev.NodeFinished(self.run_id, step, node_id, time.perf_counter() - t0))
         return result
@@ -349,16 +375,17 @@ class _Execution:
             return await resume_run(graph, child_id, store=store, answers=answer,
                                     context=context)  # fmt: skip
         variables, _ = store.load_variables(child_id, record.last_step)
+        variables = graph.state.restore(variables)
         return RunResult(child_id, record.status, record.reason, store.load_messages(child_id),
                          variables)  # fmt: skip
 
     # -- endings -------------------------------------------------------------------
 
     def result(self, status: RunStatus, reason: str | None, *, waiting: dict[str, str] | None = None,
-               error: str | None = None) -> RunResult:  # fmt: skip
+               error: str | None = None, questions: dict[str, str] | None = None) -> RunResult:  # fmt: skip
         return RunResult(self.run_id, status, reason, list(self.state.messages),
                          dict(self.state.variables), dict(self.state.visits), self.state.step,
-                         waiting or {}, error, self.usage_report())  # fmt: skip
+                         waiting or {}, error, self.usage_report(), questions or {})  # fmt: skip
 
     def usage_report(self) -> dict[str, Any]:
         return usage_report(self.usage, self.usage_by_node)
@@ -425,6 +452,8 @@ async def start_run(
     """
     run_id = run_id or new_run_id()
     initial = {**graph.spec.variables, **(variables or {})}
+    for name in variables or {}:
+        initial[name] = graph.state.prepare_value(name, initial[name], whole=True)
     store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
                      topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
                      variables=initial, messages=input_messages(input), source=graph.spec.source,
@@ -443,22 +472,19 @@ async def resume_run(
     on_event: Callable[[ev.Event], None] | None = None,
     allow_changed_graph: bool = False,
     work_dir: str | Path | None = None,
+    question: str | None = None,
 ) -> RunResult:
     """Continue run ``run_id`` from its last committed step, under the store's lease (see
-    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`).
+    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`). ``question``
+    (or keys ``NODE@STEP`` of ``answers``) names the question the answer is for.
 
     Raises:
         RunNotFound: no such run. RunInUse: another process holds its lease.
+        StaleAnswer: the question named is no longer waiting (answered already).
         RunNotResumable: it ended, or ``answers`` do not fit its waiting checkpoints.
         IncompatibleGraph: ``graph``'s topology differs from the run's (unless allowed).
     """
-    record = store.acquire_lease(run_id)  # the run, read once, under its lease
-    try:
-        check_resumable(record, graph, allow_changed_graph)
-        inputs = answers_for(record, answers)
-    except GraphflowError:
-        store.release_lease(run_id)
-        raise
+    record, inputs = take_lease(store, run_id, graph, answers, question, allow_changed_graph)
     return await _drive(graph, store, run_id, record, inputs, context, on_event, work_dir)
 
 
@@ -473,8 +499,8 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
     keep_model_overrides(store, run_id, record, context)
     execution = _Execution(graph, store, run_id, context)
     execution.load(record)
-    if resumed:
-        store.set_status(run_id, "running", release=False)
+    if record is not None:
+        store.set_status(run_id, "running", release=False, waiting=answering(record, inputs))
     execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))
     keeper = None
     if store.shared:

@@ -95,7 +95,9 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                       f"{data['parent_visit']}) of run {data['parent_run']}")  # fmt: skip
     if data["waiting"]:
         for node, info in data["waiting"].get("nodes", {}).items():
-            console.print(f"[yellow]waiting[/] at {escape(node)}: {escape(info.get('question', ''))}")
+            asked = f" (question {info['id']})" if info.get("id") else ""
+            console.print(f"[yellow]waiting[/] at {escape(node)}{asked}: "
+                          f"{escape(info.get('question', ''))}")  # fmt: skip
     if data["error"]:
         console.print(f"[red]error:[/] {escape(data['error'])}")
     if data["models"] and data["models"].get("entries"):

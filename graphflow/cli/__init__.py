@@ -19,6 +19,8 @@ One module per group of commands: :mod:`~graphflow.cli.running` (run, resume),
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from graphflow.cli._common import EXIT_CODES
@@ -53,11 +55,24 @@ def main(ctx: click.Context, verbose: int, safe: bool, allow_imports: tuple[str,
     from graphflow.cli._common import setup_logging
 
     setup_logging(verbose)
+    _check_arguments(sys.argv[1:])
     if safe or allow_imports:
         from graphflow.imports import safe_imports
 
         ctx.with_resource(safe_imports(allow_imports,
                                        import_modules=ctx.invoked_subcommand != "validate"))
+
+
+def _check_arguments(args: list[str]) -> None:
+    """Refuse arguments that are not text (bytes that are not UTF-8 arrive as lone
+    surrogates, which no file, database or terminal can hold)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise click.UsageError(f"argument {shown!r} is not UTF-8 text; pass it as UTF-8 "
+                                   "(for binary data, use a file)") from None
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from graphflow.errors import GraphflowError, RunInUse, RunNotFound, StoreError
+from graphflow.errors import GraphflowError, RunInUse, RunNotFound, StaleAnswer, StoreError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,13 +48,14 @@ def escape(text: str) -> str:
 
 def handle_errors(fn: F) -> F:
     """Turn GraphflowErrors into a one-paragraph message and an exit code, no traceback:
-    5 for a run in use by another process, 2 for every other error, 130 for Ctrl-C."""
+    5 for a run in use by another process or an answer to a question answered already,
+    2 for every other error, 130 for Ctrl-C."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except RunInUse as exc:
+        except (RunInUse, StaleAnswer) as exc:
             console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
             sys.exit(5)
         except GraphflowError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from graphflow.cli._common import (
     resolve_run_id,
 )
 
+if TYPE_CHECKING:
+    from graphflow.store import RunRecord
+
 __all__ = ["fork", "prune", "runs", "show"]
 
 
@@ -28,13 +32,22 @@ __all__ = ["fork", "prune", "runs", "show"]
 @json_option
 @handle_errors
 def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
-    """List runs, newest first, with their status. On a terminal, a table that fits its
-    width with whole run ids; piped, one tab-separated line per run (full ids)."""
+    """List runs, newest first, with their status (and, for waiting runs, the ids of the
+    questions they wait on). On a terminal, a table that fits its width with whole run ids;
+    piped, one tab-separated line per run (full ids)."""
+    from graphflow.resuming import question_ids
+
     store = open_store(db, must_exist=True)
     records = store.list_runs(status=status, limit=limit)
+
+    def reason(r: RunRecord) -> str:
+        text = r.reason or ", ".join(f"waits on {q}" for q in question_ids(r).values())
+        return " ".join(text.split())
+
     if as_json:
         print_json([{"run_id": r.run_id, "graph": r.graph, "status": r.status,
-                     "steps": r.last_step + 1, "reason": r.reason, "parent_run": r.parent_run,
+                     "steps": r.last_step + 1, "reason": r.reason,
+                     "questions": list(question_ids(r).values()), "parent_run": r.parent_run,
                      "created_at": r.created_at, "updated_at": r.updated_at}
                     for r in records])  # fmt: skip
         return
@@ -43,7 +56,7 @@ def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
         for r in records:
             when = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.updated_at))
             click.echo("\t".join([r.run_id, r.graph, r.status, str(r.last_step + 1), when,
-                                  " ".join((r.reason or "").split())]))  # fmt: skip
+                                  reason(r)]))  # fmt: skip
         return
     if not records:
         out.print("no runs yet")
@@ -60,7 +73,7 @@ def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
     for r in records:
         table.add_row(r.run_id, r.status, str(r.last_step + 1),
                       time.strftime("%m-%d %H:%M", time.localtime(r.updated_at)), r.graph,
-                      escape(" ".join((r.reason or "").split())))  # fmt: skip
+                      escape(reason(r)))  # fmt: skip
     out.print(table)
 
 

@@ -94,7 +94,8 @@ def status_line(result: RunResult) -> str:
         line += f" ({escape(result.reason)})"
     if result.status == "waiting":
         node, question = next(iter(result.waiting.items()), ("?", ""))
-        line += (f"\n  waiting at [bold]{node}[/]: {escape(question)}\n  answer with: "
+        line += (f"\n  waiting at [bold]{node}[/] (question {result.questions.get(node, '?')}): "
+                 f"{escape(question)}\n  answer with: "
                  f"graphflow resume {result.run_id} --input '...'")  # fmt: skip
     if result.error:
         line += f"\n  [red]{escape(result.error.splitlines()[0])}[/]"
@@ -241,7 +242,11 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @click.option("--input", "-i", "input_", default=None,
               help="The answer to the waiting checkpoint ('-': read it from standard input).")
 @click.option("--answer", multiple=True, metavar="NODE=TEXT",
-              help="Answer one of several waiting checkpoints (repeatable).")
+              help="Answer one of several waiting checkpoints (repeatable; NODE may be a "
+                   "question id).")
+@click.option("--question", default=None, metavar="NODE@STEP",
+              help="The id of the question answered (default: the one waiting now); the "
+                   "answer is refused (exit 5) once another answer was recorded for it.")
 @db_option
 @click.option("--graph", "graph_file", default=None,
               help="Resume with this graph file instead of the one stored with the run.")
@@ -252,7 +257,7 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @_with(output_options)
 @_with(model_options)
 @handle_errors
-def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
+def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: str | None, db: str,
            graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
            events: str | None, as_json: bool, interactive: bool | None, model: str | None,
            base_url: str | None, executor: str | None, record_calls: bool) -> None:  # fmt: skip
@@ -261,14 +266,21 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
     from graphflow import runs
     from graphflow.cli._common import resolve_run_id
     from graphflow.loader import graph_for_run
+    from graphflow.resuming import check_answers, question_ids
 
     store = open_store(db, must_exist=True)
     run_id = resolve_run_id(store, run_id)
     record = store.get_run(run_id)
     graph = _load_graph(graph_file) if graph_file else graph_for_run(record)
+    # One answer per question: the answer is for the question waiting now (or named).
+    asked = question_ids(record)
     answers: Any = _input(input_, graph_file or "")
     if answer:
-        answers = dict(a.partition("=")[::2] for a in answer)
+        answers = {(asked.get(node, node) if "@" not in node else node): text
+                   for node, text in (a.partition("=")[::2] for a in answer)}  # fmt: skip
+    elif answers is not None and question is None and len(asked) == 1:
+        question = next(iter(asked.values()))
+    check_answers(record, answers, question)  # again under the lease, when resuming
     listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:
@@ -276,7 +288,8 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], db: str,
 
     result = runs.run_sync(runs.resume(graph, run_id, input=answers, store=store,
                                        on_event=listener, allow_changed_graph=allow_changed_graph,
-                                       work_dir=work_dir, context=context()))  # fmt: skip
+                                       work_dir=work_dir, context=context(),
+                                       question=question))  # fmt: skip
     asks = _interactive(interactive) and not events and not as_json
     result = _answer_loop(graph, result, store, listener, asks, context, work_dir)
     _finish(result, quiet, events, as_json)

@@ -21,6 +21,7 @@ import networkx as nx
 
 from graphflow import events as ev
 from graphflow.graph import routing
+from graphflow.graph.state import StateSchema
 from graphflow.messages import Message
 from graphflow.results import RunResult
 from graphflow.spec import GraphSpec, NodeSpec, dump_spec
@@ -100,6 +101,7 @@ class CompiledGraph:
         topology: the topology hash stored with each run.
         base_dir: where relative paths, imports and ``use:`` references resolve.
         stop_when: the compiled ``limits.stop_when`` condition, if any.
+        state: the variables' declared types and merge rules.
     """
 
     spec: GraphSpec
@@ -110,6 +112,7 @@ class CompiledGraph:
     topology: str
     base_dir: Path = field(default_factory=Path.cwd)
     stop_when: Callable[..., Any] | None = None
+    state: StateSchema = field(default_factory=StateSchema)
 
     @property
     def name(self) -> str:
@@ -214,19 +217,22 @@ class CompiledGraph:
         allow_changed_graph: bool = False,
         work_dir: str | Path | None = None,
         context: RunContext | None = None,
+        question: str | None = None,
     ) -> RunResult:
         """Continue a run from its last committed step. ``input`` answers the human
-        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several).
+        checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several);
+        ``question`` names the question answered (``RunResult.question_id``), so that the
+        answer is recorded only while that question waits.
 
         Raises:
-            RunNotFound, RunInUse, RunNotResumable, IncompatibleGraph: see
+            RunNotFound, RunInUse, StaleAnswer, RunNotResumable, IncompatibleGraph: see
             :func:`graphflow.runs.resume`.
         """
         from graphflow.runs import resume
 
         return await resume(self, run_id, input=input, store=store, context=context,
                             on_event=on_event, allow_changed_graph=allow_changed_graph,
-                            work_dir=work_dir)  # fmt: skip
+                            work_dir=work_dir, question=question)  # fmt: skip
 
     def resume_sync(self, run_id: str, **kwargs: Any) -> RunResult:
         """Synchronous :meth:`resume`."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
+import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -199,6 +201,14 @@ class HumanKind(NodeKind):
 
 
 def _fill(template: str, state: State) -> str:
+    """``{variable}`` and ``{last}`` filled in (an unknown name, a bad or too wide format
+    spec leave the template as it is)."""
+    try:
+        specs = [spec or "" for _, _, spec, _ in string.Formatter().parse(template)]
+    except ValueError:
+        return template
+    if any(int(n) > 10_000 for spec in specs for n in re.findall(r"\d+", spec)):
+        return template  # a width like {topic:>2000000000} would build gigabytes
     values: dict[str, Any] = dict(state.variables)
     values["last"] = state.last.text if state.last else ""
     try:
@@ -213,12 +223,17 @@ class _Lenient(dict):
 
 
 class EndConfig(KindConfig):
-    status: str | None = Field(default=None, description="stop reason recorded on the run; "
-                               "may use {variable} placeholders")
+    status: str | None = Field(default=None, description="the reason its branch ended: the "
+                               "run's stop reason when no other branch is left; may use "
+                               "{variable} placeholders")
+    stop: bool = Field(default=False, description="end the whole run here, with every other "
+                       "branch, not only this branch")
 
 
 class EndKind(NodeKind):
-    """Ends its branch; the run completes when no branch is left."""
+    """Ends its branch; the run completes when no branch is left, with this node's
+    ``status`` as its reason when it ended the last branch. ``stop: true`` ends the whole
+    run at once."""
 
     kind = "end"
     Config = EndConfig
@@ -226,7 +241,10 @@ class EndKind(NodeKind):
     shape = "doublecircle"
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
-        reason = self.config.status  # type: ignore[attr-defined]
+        config: EndConfig = self.config  # type: ignore[assignment]
+        reason = config.status
         if reason and "{" in reason:
             reason = _fill(reason, ctx.state)
-        return Update(stop=reason) if reason else Update()
+        if config.stop:
+            return Update(stop=reason or f"stopped at {self.node_id!r}")
+        return Update(reason=reason) if reason else Update()

@@ -66,6 +66,10 @@ class SubgraphKind(NodeKind):
     def subgraph(self) -> CompiledGraph:
         return self.inner
 
+    def writes(self) -> frozenset[str]:
+        """The outer variables this node sets (its ``outputs``), by their merge rules."""
+        return frozenset(self.config.outputs)  # type: ignore[attr-defined]
+
     def serializable(self) -> bool:
         config: SubgraphConfig = self.config  # type: ignore[assignment]
         return isinstance(config.graph, (str, dict)) and config.prepare is None

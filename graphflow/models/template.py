@@ -9,6 +9,7 @@ empty string.
 from __future__ import annotations
 
 import json
+import re
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -120,9 +121,17 @@ def _known(value: Any) -> list[str]:
     )
 
 
+#: The largest width or precision a format spec may ask for (``{topic:>2000000000}``
+#: would build a 2 GB string).
+MAX_FORMAT_WIDTH = 10_000
+
+
 def _format(value: Any, spec: str, name: str, where: str) -> str:
     if value is None:
         return ""
+    if any(int(n) > MAX_FORMAT_WIDTH for n in re.findall(r"\d+", spec)):
+        raise RunError(f"{where}: {{{name}:{spec}}}: a width or precision above "
+                       f"{MAX_FORMAT_WIDTH:,}; use a smaller one")
     if isinstance(value, (Mapping, list, tuple)) and not spec:
         return json.dumps(value, ensure_ascii=False, default=str)
     try:

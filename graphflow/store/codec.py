@@ -1,7 +1,9 @@
 """Stored values: the one JSON encoder and decoder of the run stores.
 
-Stores keep structured values (specs, frontiers, variables, usage, tool calls) as JSON
-text. Every decoding goes through :func:`loads`, so a damaged value is reported as
+Stores keep structured values (specs, frontiers, variables, usage, tool calls, branch
+results, effects) as JSON text written by the value codec of
+:mod:`graphflow.store.values` (JSON plus tagged standard types, read back exactly).
+Every decoding goes through :func:`loads`, so a damaged value is reported as
 :class:`~graphflow.errors.StoreCorrupt` for its run only, never as a raw JSON error.
 The row decoders below turn a stored row (a mapping of column to value, JSON columns as
 text) into the records of :mod:`graphflow.store.protocol`.
@@ -9,21 +11,35 @@ text) into the records of :mod:`graphflow.store.protocol`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, cast
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.messages import Message
+from graphflow.store import values
 from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
 
-__all__ = ["check_status", "damaged_record", "dumps", "loads", "message", "message_extra",
-           "message_row", "run_record", "step_row"]
+__all__ = ["branch_result", "check_status", "damaged_record", "dumps", "dumps_record", "loads",
+           "message", "message_extra", "message_row", "run_record", "step_row"]
 
 
 def dumps(value: Any) -> str:
-    """``value`` as compact JSON; values JSON cannot hold are stored as their ``str``."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """``value`` as compact JSON text (see :mod:`graphflow.store.values`).
+
+    Raises:
+        StoreError: ``value`` holds something that cannot be stored exactly (a
+            :class:`~graphflow.store.values.NotStorable` names the place and type).
+    """
+    try:
+        return values.dumps(value)
+    except values.NotStorable as exc:
+        raise StoreError(f"cannot store the value: {exc}") from exc
+
+
+def dumps_record(record: Any) -> str:
+    """JSON text of a record the scheduler builds from JSON types only (node lists,
+    frontiers, usage): :func:`graphflow.store.values.dumps_record`."""
+    return values.dumps_record(record)
 
 
 def loads(text: str | None, run_id: str, what: str) -> Any:
@@ -33,8 +49,8 @@ def loads(text: str | None, run_id: str, what: str) -> Any:
         StoreCorrupt: ``text`` is not JSON, naming the run and what was stored.
     """
     try:
-        return json.loads(text)  # type: ignore[arg-type]
-    except (json.JSONDecodeError, TypeError) as exc:
+        return values.loads(text)  # type: ignore[arg-type]
+    except (ValueError, TypeError, RecursionError) as exc:
         raise StoreCorrupt(
             f"run {run_id!r}: its stored {what} is damaged ({exc}); other runs are not "
             f"affected. Fork the run from an earlier step or delete it with `graphflow prune`"
@@ -54,13 +70,31 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     ``usage`` as JSON text)."""
     data = dict(row)
     run_id = data["run_id"]
-    for key in ("spec", "waiting", "frontier", "usage", "models"):
-        data[key] = loads(data[key], run_id, f"run {key}") if data.get(key) else None
+    for key in ("spec", "waiting", "frontier", "usage"):
+        data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
+        if data[key] is not None and not isinstance(data[key], dict):
+            raise StoreCorrupt(f"run {run_id!r}: its stored {key} is damaged (not an object); "
+                               "other runs are not affected")  # fmt: skip
+    data["models"] = loads(data["models"], run_id, "run models") if data.get("models") else None
     data["usage"] = data["usage"] or {}
+    data["frontier"] = _frontier(data["frontier"] or {}, run_id)
+    until = data.get("lease_until")
+    if until is not None and not (isinstance(until, (int, float)) and 0 <= until < 1e11):
+        data["lease_until"] = None  # a damaged lease is no lease: it can be taken
+        data["lease_owner"] = None
     if data["status"] not in RUN_STATUSES:
         raise StoreCorrupt(f"run {run_id!r}: its stored status {data['status']!r} is damaged; "
                            "other runs are not affected")  # fmt: skip
     return RunRecord(**data)
+
+
+def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:
+    for key in ("run", "wait"):
+        nodes = frontier.get(key, [])
+        if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+            raise StoreCorrupt(f"run {run_id!r}: its stored frontier is damaged ({key} is not a "
+                               "list of node ids); other runs are not affected")  # fmt: skip
+    return frontier
 
 
 def damaged_record(row: Mapping[str, Any], problem: StoreCorrupt) -> RunRecord:
@@ -74,13 +108,34 @@ def step_row(row: Mapping[str, Any]) -> StepRow:
     ``usage`` as JSON text)."""
     run_id = str(row["run_id"])
 
-    def field(key: str) -> Any:
-        return loads(row[key], run_id, "step") if row[key] else None
+    def field(key: str, kind: type) -> Any:
+        value = loads(row[key], run_id, "step") if row[key] else None
+        if value is not None and not isinstance(value, kind):
+            raise StoreCorrupt(f"run {run_id!r}: step {row['step']} is damaged (its {key} is "
+                               f"not a {kind.__name__}); other runs are not affected")
+        return value
 
-    return StepRow(run_id=run_id, step=int(row["step"]), nodes=field("nodes") or [],
-                   variables=field("variables"), next=field("next") or {},
-                   usage=field("usage"), started_at=float(row["started_at"]),
+    nodes = field("nodes", list) or []
+    if not all(isinstance(n, str) for n in nodes):
+        raise StoreCorrupt(f"run {run_id!r}: step {row['step']} is damaged (its nodes)")
+    return StepRow(run_id=run_id, step=int(row["step"]), nodes=nodes,
+                   variables=field("variables", dict),
+                   next=_frontier(field("next", dict) or {}, run_id),
+                   usage=field("usage", dict), started_at=float(row["started_at"]),
                    seconds=float(row["seconds"]))  # fmt: skip
+
+
+def branch_result(text: str, run_id: str) -> dict[str, Any]:
+    """A saved branch result (an Update's payload), checked for shape."""
+    payload = loads(text, run_id, "branch result")
+    ok = isinstance(payload, dict) and isinstance(payload.get("messages", []), list) and all(
+        isinstance(m, dict) for m in payload.get("messages", [])) and isinstance(
+        payload.get("variables") or {}, dict)  # fmt: skip
+    if not ok:
+        raise StoreCorrupt(f"run {run_id!r}: a saved branch result is damaged; other runs are "
+                           "not affected. Delete the run's `writes` rows to run those branches "
+                           "again")  # fmt: skip
+    return payload
 
 
 def _extra(text: str | None, run_id: str) -> dict[str, Any]:
@@ -103,10 +158,13 @@ def message(row: Mapping[str, Any], run_id: str) -> Message:
 def message_row(row: Mapping[str, Any], run_id: str) -> MessageRow:
     """A :class:`MessageRow` from a stored message row."""
     extra = _extra(row["extra"], run_id)
+    calls, call_id = extra.get("tool_calls"), extra.get("tool_call_id")
+    if not (calls is None or (isinstance(calls, list) and all(isinstance(c, dict) for c in calls))
+            ) or not (call_id is None or isinstance(call_id, str)):  # fmt: skip
+        raise StoreCorrupt(f"run {run_id!r}: a stored message is damaged (its tool calls)")
     return MessageRow(seq=int(row["seq"]), step=int(row["step"]), node=row["node"],
                       role=str(row["role"]), name=row["name"], content=row["content"],
-                      tool_calls=extra.get("tool_calls"),
-                      tool_call_id=extra.get("tool_call_id"))  # fmt: skip
+                      tool_calls=calls, tool_call_id=call_id)  # fmt: skip
 
 
 def message_extra(m: Message) -> str | None:

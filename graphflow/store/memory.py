@@ -19,9 +19,11 @@ from typing import Any
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import (
+    branch_result,
     check_status,
     damaged_record,
     dumps,
+    dumps_record,
     loads,
     message,
     message_extra,
@@ -41,6 +43,7 @@ from graphflow.store.protocol import (
     StepRow,
 )
 from graphflow.store.retention import fork_frontier, runs_to_prune
+from graphflow.store.values import fold
 
 __all__ = ["MemoryStore"]
 
@@ -277,9 +280,10 @@ class MemoryStore:
                     f"step {step} of run {run_id!r} is already committed: another process "
                     "advanced this run; resume it to continue from its head")  # fmt: skip
             self._insert_messages(t, run_id, first_seq, step, messages)
-            steps[step] = {"run_id": run_id, "step": step, "nodes": dumps(list(nodes)),
+            steps[step] = {"run_id": run_id, "step": step, "nodes": dumps_record(list(nodes)),
                            "variables": dumps(variables) if variables else None,
-                           "next": dumps(frontier), "usage": dumps(usage) if usage else None,
+                           "next": dumps_record(frontier),
+                           "usage": dumps_record(usage) if usage else None,
                            "started_at": started_at, "seconds": now - started_at}  # fmt: skip
             if run_usage is not None:
                 row["usage"] = dumps(run_usage)
@@ -301,7 +305,7 @@ class MemoryStore:
     def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
         with self._locked() as t:
             saved = dict(t.writes.get((run_id, step), {}))
-        return {node: loads(text, run_id, "branch result") for node, text in saved.items()}
+        return {node: branch_result(text, run_id) for node, text in saved.items()}
 
     # ---- effects --------------------------------------------------------------------
 
@@ -372,7 +376,7 @@ class MemoryStore:
             for node in loads(row["nodes"], run_id, "step"):
                 visits[node] = visits.get(node, 0) + 1
             if row["variables"]:
-                variables.update(loads(row["variables"], run_id, "step"))
+                fold(variables, loads(row["variables"], run_id, "step"))
         return variables, visits
 
     def steps(self, run_id: str) -> list[StepRow]:

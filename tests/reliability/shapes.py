@@ -8,7 +8,9 @@ ends; the ``record`` tool appends before and after its work, so a kill between t
 - ``branching``: conditional routing in a loop, then a human checkpoint whose answer
   decides the last branch;
 - ``fanout``: four parallel branches, one of them slow, joined (``join: all``) and
-  looped: kills land while some branches have finished and others have not;
+  looped: kills land while some branches have finished and others have not; the branches
+  write declared variables with merge rules (append, add, merge into a typed dict of
+  datetimes, union) and values of standard types (tuples, Decimals, datetimes, sets);
 - ``tools``: an agent on the scripted model asks for tool calls (several per message),
   a ``tool`` node runs them; a human checkpoint opens the conversation;
 - ``group_chat``: a manager picks the next speaker with the scripted model (``auto``
@@ -24,6 +26,8 @@ __all__ = ["NODES", "SHAPES", "Shape"]
 
 NODES = '''
 import asyncio
+import datetime
+import decimal
 import json
 import os
 import random
@@ -64,8 +68,12 @@ async def branch(state, ctx):
         await asyncio.sleep(60)  # held mid-step until the test kills the process
     rounds = state.variables.get("rounds", 0)
     log(ctx.step, ctx.node_id, "end")
+    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
     return Update(messages=[Message(content=f"{ctx.node_id}@{rounds}")],
-                  variables={f"seen_{ctx.node_id}": rounds})
+                  variables={f"seen_{ctx.node_id}": rounds, "trail": (ctx.node_id, rounds),
+                             "total": decimal.Decimal("0.25"),
+                             "stamps": {ctx.node_id: when + datetime.timedelta(days=rounds)},
+                             "tags": {ctx.node_id[:4], rounds % 3}})
 
 
 async def gather(state, ctx):
@@ -131,7 +139,12 @@ edges:
 FANOUT = """
 graph: fanout
 entry: split
-variables: {rounds: 0}
+variables:
+  rounds: 0
+  trail: {merge: append, default: []}
+  total: {merge: add, default: 0}
+  stamps: {type: "dict[str, datetime]", merge: merge, default: {}}
+  tags: {merge: union}
 limits: {max_steps: 100}
 nodes:
   split: {kind: function, call: "crashnodes:gather"}

@@ -32,6 +32,8 @@ GRAPH = """
 graph: crashy
 entry: s0
 limits: {max_steps: 500}
+variables:
+  i: {merge: max, default: 0}   # parallel branches write it unchanged; the loop counts
 nodes:
 %(nodes)s
   join: {kind: function, call: "crashmod:step", join: all}

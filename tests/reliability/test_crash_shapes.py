@@ -12,11 +12,14 @@ kills each (about 30 kills in about 25 s). The long campaign (docs/reliability.m
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +30,17 @@ from .shapes import SHAPES
 TRIALS = int(os.environ.get("GRAPHFLOW_CRASH_TRIALS", "3"))
 KILLS = int(os.environ.get("GRAPHFLOW_CRASH_KILLS", "3"))
 SEED = int(os.environ.get("GRAPHFLOW_CRASH_SEED", "7"))
+
+
+def check_fanout_variables(variables: dict[str, Any]) -> None:
+    """What the fan-out's four branches wrote in its five rounds (they see the round
+    counter at 1, 3, 5, 7, 9), merged by the declared rules."""
+    branches = ("fast1", "fast2", "fast3", "slow")
+    assert variables["trail"] == [(b, r) for r in (1, 3, 5, 7, 9) for b in branches]
+    assert variables["total"] == Decimal("5.00")
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    assert variables["stamps"] == {b: start + dt.timedelta(days=9) for b in branches}
+    assert variables["tags"] == {"fast", "slow", 0, 1, 2}
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
@@ -44,6 +58,8 @@ def test_killed_runs_end_like_uninterrupted_ones(tmp_path: Path, name: str) -> N
     expected = transcript(clean_dir / "runs.db", "clean")
     assert expected["status"] == "completed", expected
     check_messages(expected)
+    if name == "fanout":  # typed variables and merge rules: every branch's write kept
+        check_fanout_variables(expected["variables"])
 
     kills = attempts = interrupted = window = 0
     started = time.perf_counter()

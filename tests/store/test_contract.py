@@ -137,9 +137,9 @@ def test_state_is_the_fold_of_deltas_at_the_head_and_at_any_step(store: RunStore
         assert store.load_variables("r1", at) == ({"n": n, "keep": "x"}, visits), at
 
 
-def test_values_come_back_as_json(store: RunStore) -> None:
-    new_run(store, variables={"t": (1, 2), "d": {"k": [1]}})
-    assert store.load_variables("r1", -1)[0] == {"t": [1, 2], "d": {"k": [1]}}
+def test_values_come_back_exactly(store: RunStore) -> None:
+    new_run(store, variables={"t": (1, 2), "d": {"k": [1]}, "s": {"x"}})
+    assert store.load_variables("r1", -1)[0] == {"t": (1, 2), "d": {"k": [1]}, "s": {"x"}}
 
 
 def test_a_fork_holds_the_state_before_its_step(store: RunStore) -> None:

@@ -3,46 +3,122 @@ and reading a run's row with its head."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from graphflow.errors import RunNotFound
+from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import message_extra, run_record
 from graphflow.store.protocol import RunRecord
 
-__all__ = ["SQLiteBase", "Transaction"]
+__all__ = ["Connection", "SQLiteBase", "Transaction", "sqlite_error"]
 
 
 class Transaction:
     """``with Transaction(conn):`` runs the block in one ``BEGIN IMMEDIATE … COMMIT``
-    (``ROLLBACK`` when it raises). The store's only way to write."""
+    (``ROLLBACK`` when it raises). The store's only way to write.
 
-    __slots__ = ("conn",)
+    An SQLite failure (a full disk, a locked or read-only file, a damaged page) becomes
+    a :class:`~graphflow.errors.StoreError` naming the file, its cause and the fix; the
+    cause is never hidden behind a failed rollback (SQLite may have rolled back itself).
+    """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    __slots__ = ("conn", "path")
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
+    def __init__(self, conn: sqlite3.Connection | Connection, path: str = "") -> None:
+        self.conn = conn.raw if isinstance(conn, Connection) else conn
+        self.path = path
+
+    def __enter__(self) -> Connection:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(self.path, exc) from None
+        return Connection(self.conn, self.path)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.DatabaseError as failed:
+                exc = failed
+        if self.conn.in_transaction:  # the cause below matters, not the rollback's
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise sqlite_error(self.path, exc) from None
+
+
+class Connection:
+    """The store's SQLite connection: every statement that fails with an SQLite error (a
+    dropped table, a damaged page, a locked or full file) raises :func:`sqlite_error`'s
+    one-paragraph StoreError instead. Other attributes are the connection's own."""
+
+    __slots__ = ("path", "raw")
+
+    def __init__(self, raw: sqlite3.Connection, path: str) -> None:
+        self.raw = raw
+        self.path = path
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.raw.execute(sql, tuple(params))
+        except sqlite3.IntegrityError:
+            raise  # a constraint: the caller tells what it means (a step committed twice)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(self.path, exc) from None
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        try:
+            return self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(self.path, exc) from None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
+    """An SQLite failure as a one-paragraph error naming the file, the cause and the fix."""
+    text = str(exc)
+    where = path or "the run database"
+    if "full" in text:
+        return StoreError(f"{where}: the disk (or the database) is full ({text}); nothing of "
+                          "the step in progress was written. Free some space, then resume "
+                          "the run: it continues from its last committed step")  # fmt: skip
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{where} is locked by another process ({text}); wait for it to "
+                          "finish, then try again")  # fmt: skip
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{where} is read-only ({text}); runs can be listed and shown, but "
+                          "not run or changed: make the file and its folder writable")
+    if "no such table" in text or "no such column" in text:
+        return StoreCorrupt(f"{where} is damaged: {text} (a table was dropped or changed); "
+                            "restore it from a backup, or point --db at another file")
+    return StoreCorrupt(f"{where} is damaged ({text}); `sqlite3 {where} .recover` may save "
+                        "what is left, or point --db at another file")
 
 
 class SQLiteBase:
     """The state the parts of :class:`~graphflow.store.Store` share."""
 
     path: str
-    conn: sqlite3.Connection
+    conn: Connection
     lease_owner: str
     #: when this store last renewed a lease (``time.time()``); commits renew it too
     _renewed: float
 
     def _tx(self) -> Transaction:
-        return Transaction(self.conn)
+        return Transaction(self.conn, self.path)
 
     def _not_found(self, run_id: str) -> RunNotFound:
         return RunNotFound(run_id, None if self.path == ":memory:" else self.path)

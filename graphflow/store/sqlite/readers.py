@@ -12,6 +12,7 @@ from graphflow.messages import Message
 from graphflow.store.codec import damaged_record, loads, message, message_row, run_record, step_row
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
 from graphflow.store.sqlite.base import SQLiteBase
+from graphflow.store.values import fold
 
 __all__ = ["SQLiteReader"]
 
@@ -108,7 +109,7 @@ class SQLiteReader(SQLiteBase):
             for node in loads(nodes, run_id, "step"):
                 visits[node] = visits.get(node, 0) + 1
             if delta:
-                variables.update(loads(delta, run_id, "step"))
+                fold(variables, loads(delta, run_id, "step"))
         return variables, visits
 
     def steps(self, run_id: str) -> list[StepRow]:

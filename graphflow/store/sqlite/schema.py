@@ -189,6 +189,15 @@ def _models_and_model_calls(conn: sqlite3.Connection) -> None:
     _run_script(conn, _CALL_TABLES)
 
 
+@migration(5)
+def _tagged_values(conn: sqlite3.Connection) -> None:
+    # Values are written by the value codec (graphflow.store.values): standard types as
+    # tagged objects, grown lists/dicts/sets as merge operations in step deltas. No row
+    # changes (what older versions wrote reads the same), but an older graphflow would
+    # misread the new forms, so the version tells it to refuse the file.
+    del conn
+
+
 def _quoted_node(reason: str) -> str | None:
     start = reason.find("node '")
     end = reason.find("'", start + 6) if start >= 0 else -1

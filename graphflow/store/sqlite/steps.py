@@ -11,7 +11,7 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import dumps, loads
+from graphflow.store.codec import branch_result, dumps, dumps_record
 from graphflow.store.lease import LEASE_SECONDS
 from graphflow.store.sqlite.base import SQLiteBase
 
@@ -55,9 +55,9 @@ class SQLiteSteps(SQLiteBase):
                 conn.execute(
                     "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
                     " seconds) VALUES (?,?,?,?,?,?,?,?)",
-                    (run_id, step, dumps(nodes), dumps(variables) if variables else None,
-                     dumps(frontier), dumps(usage) if usage else None, started_at,
-                     now - started_at),
+                    (run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
+                     dumps_record(frontier), dumps_record(usage) if usage else None,
+                     started_at, now - started_at),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 raise StoreError(
@@ -95,4 +95,4 @@ class SQLiteSteps(SQLiteBase):
         rows = self.conn.execute(
             "SELECT node, payload FROM writes WHERE run_id=? AND step=?", (run_id, step)
         )
-        return {node: loads(payload, run_id, "branch result") for node, payload in rows}
+        return {node: branch_result(payload, run_id) for node, payload in rows}

@@ -32,11 +32,13 @@ decoded by :func:`graphflow.store.codec.loads`.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.lease import new_owner
+from graphflow.store.sqlite.base import Connection, sqlite_error
 from graphflow.store.sqlite.calls import SQLiteCalls
 from graphflow.store.sqlite.effects import SQLiteEffects
 from graphflow.store.sqlite.retention import SQLiteRetention
@@ -84,48 +86,104 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         self.durability = durability
         #: other processes can open the same file (see RunWriter.shared)
         self.shared = self.path != ":memory:"
+        #: opened read-only (the file or its folder cannot be written): runs can be read
+        self.read_only = False
         if self.shared:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot use {self.path} as the run database: its folder "
+                                 f"{folder} cannot be created ({exc.strerror or exc}); point "
+                                 "--db at a path in an existing folder") from None  # fmt: skip
+            self.read_only = Path(self.path).exists() and not (
+                os.access(self.path, os.W_OK) and os.access(folder, os.W_OK))
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            if self.shared:
-                conn.execute("PRAGMA journal_mode = WAL")
-            sync = "FULL" if durability == "full" else "NORMAL"
-            conn.execute(f"PRAGMA synchronous = {sync}")
-            self.conn = conn
-            self._migrate()
+            self._open(durability)
         except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(
-                f"{self.path} is not a usable SQLite database ({exc}); point --db at a "
-                "graphflow run database, or move this file away to start a new one"
-            ) from None
+            if self.read_only or "readonly" not in str(exc):
+                raise self._open_error(exc) from None
+            self.read_only = True  # a read-only medium: read what is there
+            try:
+                self._open(durability)
+            except sqlite3.DatabaseError as again:
+                raise self._open_error(again) from None
         self.lease_owner = new_owner(self)
         self._renewed = 0.0
 
+    def _open(self, durability: str) -> None:
+        """Connect, check the file is a graphflow database (before writing anything to
+        it), then switch it to WAL and migrate it — unless it is read-only."""
+        if self.read_only:
+            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+            raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            raw.execute("PRAGMA busy_timeout = 10000")
+            version = self._identify(raw)
+            if self.read_only:
+                if version < FORMAT_VERSION - 1:
+                    raise StoreError(f"{self.path} is read-only and in an old format "
+                                     f"({version}) that must be migrated first; make it "
+                                     "writable once")  # fmt: skip
+            else:
+                if self.shared:
+                    raw.execute("PRAGMA journal_mode = WAL")
+                sync = "FULL" if durability == "full" else "NORMAL"
+                raw.execute(f"PRAGMA synchronous = {sync}")
+                self._migrate(raw, version)
+        except BaseException:
+            raw.close()
+            raise
+        self.conn = Connection(raw, self.path)
+
+    def _open_error(self, exc: sqlite3.DatabaseError) -> StoreError:
+        text = str(exc)
+        if any(word in text for word in ("locked", "busy", "readonly", "full")):
+            return sqlite_error(self.path, exc)
+        return StoreCorrupt(
+            f"{self.path} is not a usable SQLite database ({exc}); point --db at a "
+            "graphflow run database, or move this file away to start a new one")
+
     # ---- opening ------------------------------------------------------------------
 
-    def _migrate(self) -> None:
-        conn = self.conn
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    def _identify(self, conn: sqlite3.Connection) -> int:
+        """The file's format version (0: a new, empty file), read without writing.
+
+        Raises:
+            StoreCorrupt: an SQLite file of something else (left untouched), or a damaged
+                ``meta`` table. StoreError: a newer graphflow wrote it.
+        """
+        self._tables = tables = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}  # fmt: skip
         ours = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        if tables and "meta" not in tables and not ours:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall()) if (
+            "meta" in tables) else {}  # fmt: skip
+        if tables and not ours and meta.get("marker") != MARKER:
             raise StoreCorrupt(
                 f"{self.path} is an SQLite database but not a graphflow run database "
-                f"(it has tables {sorted(tables)[:5]}); use another --db path"
-            )
-        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('marker', ?)", (MARKER,))
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("marker") != MARKER:
+                f"(it has tables {sorted(tables)[:5]}); it was left untouched: use another "
+                "--db path")  # fmt: skip
+        if "meta" in tables and meta.get("marker") not in (None, MARKER):
             raise StoreCorrupt(f"{self.path} is not a graphflow run database")
-        version = int(meta.get("format_version", "0"))
+        try:
+            version = int(meta.get("format_version", "0"))
+        except (TypeError, ValueError):
+            raise StoreCorrupt(f"{self.path} is damaged: its format version "
+                               f"{meta.get('format_version')!r} is not a number; restore the "
+                               "file from a backup, or point --db at another file") from None
         if version > FORMAT_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer graphflow (format {version}, this one "
                 f"reads up to {FORMAT_VERSION}); upgrade graphflow to open it"
             )
-        if version == 0 and not tables & _RUN_TABLES:
+        return version
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('marker', ?)", (MARKER,))
+        if version == 0 and not self._tables & _RUN_TABLES:
             create_schema(conn)
             logger.debug("created run database %s (format %d)", self.path, FORMAT_VERSION)
         elif version < FORMAT_VERSION:

@@ -1,56 +1,17 @@
-"""GraphSpec: the declarative, serializable definition of a graph.
-
-Graph files (YAML or JSON) and the Python builder both produce a :class:`GraphSpec`.
-In files, ``nodes`` is a mapping from node id to the node's options, and a node's
-kind-specific options sit beside its common ones::
-
-    graph: review
-    entry: writer
-    variables: {topic: "graphs"}
-    limits: {max_steps: 50}
-    nodes:
-      writer: {kind: function, call: mypkg.writer:write}
-      critic: {use: critic}            # a definition from the nodes/ catalog
-      done: {kind: end}
-    edges:
-      - {from: writer, to: critic}
-      - {from: critic, to: writer, when: 'not contains(last.content, "APPROVED")'}
-      - {from: critic, to: done, else: true}
-
-``spec → file → spec`` is the identity (see :func:`dump_spec` and :func:`load_spec`).
-"""
+"""The spec itself: GraphSpec with its nodes, edges and limits, validated from a file's
+plain data with every problem reported at once."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from graphflow.errors import DefinitionError, Problem
+from graphflow.spec.base import COMMON_NODE_KEYS, _Model, _pydantic_problems, serializable
+from graphflow.spec.variables import VariableSpec, is_declaration, variables_from_file
 
-__all__ = [
-    "COMMON_NODE_KEYS",
-    "EdgeSpec",
-    "GraphSpec",
-    "Limits",
-    "NodeSpec",
-    "dump_spec",
-    "dumps_spec",
-    "load_spec",
-    "loads_spec",
-    "not_serializable",
-]
-
-FORMAT_VERSION = 1
-COMMON_NODE_KEYS = ("kind", "use", "description", "join", "max_visits", "label")
-NOT_SERIALIZABLE = "<not serializable: "
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, populate_by_name=True)
+__all__ = ["EdgeSpec", "GraphSpec", "Limits", "NodeSpec"]
 
 
 class Limits(_Model):
@@ -97,7 +58,7 @@ class NodeSpec(_Model):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
-        out.update({k: _serializable(v) for k, v in self.config.items()})
+        out.update({k: serializable(v) for k, v in self.config.items()})
         return out
 
     @classmethod
@@ -124,7 +85,7 @@ class EdgeSpec(_Model):
     def to_file(self) -> dict[str, Any]:
         out: dict[str, Any] = {"from": self.source, "to": self.target}
         if self.when is not None:
-            out["when"] = _serializable(self.when)
+            out["when"] = serializable(self.when)
         if self.otherwise:
             out["else"] = True
         if self.label is not None:
@@ -146,6 +107,7 @@ class GraphSpec(_Model):
     description: str | None = None
     entry: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
+    declarations: dict[str, VariableSpec] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     models: Any = None
     defaults: dict[str, Any] = Field(default_factory=dict)
@@ -163,8 +125,9 @@ class GraphSpec(_Model):
             out["description"] = self.description
         if self.entry is not None:
             out["entry"] = self.entry
-        if self.variables:
-            out["variables"] = dict(self.variables)
+        variables = self.variables_to_file()
+        if variables:
+            out["variables"] = variables
         limits = self.limits.model_dump(exclude_none=True)
         if limits:
             out["limits"] = limits
@@ -174,6 +137,23 @@ class GraphSpec(_Model):
             out["defaults"] = dict(self.defaults)
         out["nodes"] = {n.id: n.to_file() for n in self.nodes}
         out["edges"] = [e.to_file() for e in self.edges]
+        return out
+
+    def variables_to_file(self) -> dict[str, Any]:
+        """The ``variables:`` section: plain defaults, and declarations as mappings (a
+        mapping default that would read as a declaration is written ``{default: …}``)."""
+        out: dict[str, Any] = {}
+        for name, value in self.variables.items():
+            declared = self.declarations.get(name)
+            if declared is not None:
+                out[name] = declared.to_file(value)
+            elif is_declaration(value):
+                out[name] = {"default": value}
+            else:
+                out[name] = value
+        for name, declared in self.declarations.items():
+            if name not in out:
+                out[name] = declared.to_file()
         return out
 
     @classmethod
@@ -204,7 +184,9 @@ class GraphSpec(_Model):
             problems.append(Problem(where, "missing graph name", "add `graph: NAME` at the top"))
         nodes = _nodes_from_file(data.get("nodes"), where, problems)
         edges = _edges_from_file(data.get("edges"), where, problems)
-        fields = {k: data[k] for k in ("description", "entry", "variables", "models") if k in data}
+        fields = {k: data[k] for k in ("description", "entry", "models") if k in data}
+        fields["variables"], fields["declarations"] = variables_from_file(
+            data.get("variables"), where, problems)
         fields["defaults"] = data.get("defaults") or {}
         try:
             limits = Limits.model_validate(data.get("limits") or {})
@@ -267,151 +249,3 @@ def _edges_from_file(raw: Any, where: str, problems: list[Problem]) -> list[Edge
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(exc, place))
     return edges
-
-
-def _pydantic_problems(exc: ValidationError, where: str) -> list[Problem]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        what = err["msg"]
-        if err["type"] == "extra_forbidden":
-            what = "unknown option"
-        out.append(Problem(f"{where}{': ' + loc if loc else ''}", what))
-    return out
-
-
-def not_serializable(obj: Any) -> str:
-    """The marker written to a file in place of a Python object (a callable)."""
-    name = getattr(obj, "__qualname__", type(obj).__name__)
-    code = getattr(obj, "__code__", None)
-    place = f" at {Path(code.co_filename).name}:{code.co_firstlineno}" if code else ""
-    return f"{NOT_SERIALIZABLE}{name}{place}>"
-
-
-def _serializable(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool, type(None))):
-        return value
-    if isinstance(value, dict):
-        return {k: _serializable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_serializable(v) for v in value]
-    if isinstance(value, GraphSpec):
-        return value.to_file()
-    to_spec = getattr(value, "to_spec", None)
-    if callable(to_spec):
-        return to_spec().to_file()
-    path = import_path_of(value)
-    return path if path is not None else not_serializable(value)
-
-
-def import_path_of(obj: Any) -> str | None:
-    """``module:qualname`` when importing that gives back ``obj``; else ``None``."""
-    import importlib
-
-    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if not module or not qualname or "<" in qualname or module == "__main__":
-        return None
-    try:
-        target: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-    except Exception:
-        return None
-    return f"{module}:{qualname}" if target is obj else None
-
-
-# ---- reading and writing files ------------------------------------------------------
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys (plain PyYAML keeps the last one)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        line = key_node.start_mark.line + 1
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {seen[key]})",
-                key_node.start_mark,
-            )  # fmt: skip
-        seen[key] = line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def loads_spec(text: str, *, source: str | None = None, fmt: str | None = None) -> GraphSpec:
-    """Parse graph-file text (YAML, or JSON when ``fmt='json'``) into a GraphSpec."""
-    where = source or "<text>"
-    try:
-        if fmt == "json":
-            data = json.loads(text, object_pairs_hook=_json_pairs)
-        else:
-            data = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise DefinitionError(
-            [Problem(f"{where}: {pos}", f"not valid YAML: {reason}", "fix the syntax there")],
-            source=source,
-        ) from None
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise DefinitionError(
-            [Problem(where, f"not valid JSON: {exc}", "fix the syntax there")], source=source
-        ) from None
-    return GraphSpec.from_file(data, source=source)
-
-
-def load_spec(path: str | Path) -> GraphSpec:
-    """Read a graph file (``.yaml``, ``.yml`` or ``.json``)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DefinitionError(
-            [Problem(str(path), "no such file", "check the path, or list graphs with `ls graphs/`")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(str(path), f"cannot read the file: {exc}")]) from None
-    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-    return loads_spec(text, source=str(path), fmt=fmt)
-
-
-def dumps_spec(spec: GraphSpec, fmt: str = "yaml") -> str:
-    """Serialize a spec; callables that cannot be imported become a marker string."""
-    data = spec.to_file()
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    # PyYAML writes some line-break characters (U+0085, U+2028, U+2029) unescaped
-    # with allow_unicode, and reads them back as line breaks: escape everything then.
-    if any(ch in text for ch in "\x85\u2028\u2029"):
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)
-    return text
-
-
-def dump_spec(spec: GraphSpec, path: str | Path) -> Path:
-    """Write a spec to ``path`` (format from the suffix) and return the path."""
-    path = Path(path)
-    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-    path.write_text(dumps_spec(spec, fmt), encoding="utf-8")
-    return path
-
-
-def is_not_serializable_marker(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(NOT_SERIALIZABLE)
-
