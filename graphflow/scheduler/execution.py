@@ -1,27 +1,17 @@
-"""The scheduler: steps a compiled graph, committing every step to the run store.
+"""One process's execution of one run: its steps, from the run's head to a stop.
 
-One **step** runs every node of the frontier concurrently (each sees the state as it was
-at the start of the step), then applies their updates in frontier order, asks the
-compiled graph where the step leads (:meth:`~graphflow.graph.CompiledGraph.route`:
-first matching condition, else edge, fan-out, ``goto``, joins), and commits the step.
-
-Each node runs with a :class:`~graphflow.kinds.NodeContext` carrying the compiled graph,
-an effect recorder (``ctx.effect``) and a child runner (``ctx.run_subgraph``), so node
-kinds never import the scheduler.
-The run ends when no branch is left, when a node asks to stop, or when a limit fires.
-See docs/durability.md for the order of writes.
+See :mod:`graphflow.scheduler` for what a step is; :mod:`graphflow.scheduler.entry` starts
+and resumes runs with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphflow import events as ev
@@ -40,20 +30,16 @@ from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
 from graphflow.resuming import (
     RESUMABLE,
-    answering,
-    input_messages,
-    keep_model_overrides,
     question_id,
-    take_lease,
 )
 from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
-from graphflow.tracing import set_attributes, span
+from graphflow.tracing import span
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
 
-__all__ = ["RESUMABLE", "RunResult", "resume_run", "start_run"]
+__all__ = ["Execution", "new_run_id"]
 
 _MISSING = object()
 logger = logging.getLogger(__name__)
@@ -63,7 +49,7 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class _Execution:
+class Execution:
     """One process's execution of one run, from its current head to a stop."""
 
     def __init__(self, graph: CompiledGraph, store: RunWriter, run_id: str,
@@ -364,6 +350,8 @@ class _Execution:
         visit = ctx.state.visits.get(ctx.node_id, 0)
         child_id = f"{ctx.run_id}.{ctx.node_id}.{visit}"
         context = ctx.run.child(parent=ctx)
+        from graphflow.scheduler.entry import resume_run, start_run
+
         try:
             record = store.get_run(child_id)
         except RunNotFound:
@@ -408,115 +396,3 @@ class _Execution:
         self.emit(ev.RunError(self.run_id, step, node_id, message))
         self.emit(ev.RunFinished(self.run_id, step, "failed", message))
         return self.result("failed", f"error in node {node_id!r}", error=message)
-
-
-async def _until_stop(execution: _Execution, inputs: Mapping[str, str],
-                      timeout: float | None) -> RunResult:  # fmt: skip
-    if timeout is None:
-        return await execution.loop(inputs)
-    try:
-        return await asyncio.wait_for(execution.loop(inputs), timeout)
-    except asyncio.TimeoutError:
-        return execution.finish("timeout", f"timeout ({timeout:g} s) reached")
-
-
-async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        with contextlib.suppress(Exception):
-            store.renew_lease(run_id)
-
-
-async def start_run(
-    graph: CompiledGraph,
-    *,
-    store: RunWriter,
-    run_id: str | None = None,
-    input: str | Message | list[Message] | None = None,
-    variables: Mapping[str, Any] | None = None,
-    context: RunContext | None = None,
-    on_event: Callable[[ev.Event], None] | None = None,
-    work_dir: str | Path | None = None,
-    parent_run: str | None = None,
-    parent_node: str | None = None,
-    parent_visit: int | None = None,
-) -> RunResult:
-    """Start a run of ``graph`` in ``store`` and execute it until it stops (see
-    :meth:`CompiledGraph.run <graphflow.graph.CompiledGraph.run>` for the arguments).
-
-    A subgraph's child run names its parent: the run, the node that runs it, and that
-    node's visit (``parent_run``, ``parent_node``, ``parent_visit``).
-
-    Raises:
-        StoreError: the run id is taken, or the store cannot be written.
-    """
-    run_id = run_id or new_run_id()
-    initial = {**graph.spec.variables, **(variables or {})}
-    for name in variables or {}:
-        initial[name] = graph.state.prepare_value(name, initial[name], whole=True)
-    store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
-                     topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
-                     variables=initial, messages=input_messages(input), source=graph.spec.source,
-                     parent_run=parent_run, parent_node=parent_node,
-                     parent_visit=parent_visit)  # fmt: skip
-    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir)
-
-
-async def resume_run(
-    graph: CompiledGraph,
-    run_id: str,
-    *,
-    store: RunWriter,
-    answers: str | Mapping[str, str] | None = None,
-    context: RunContext | None = None,
-    on_event: Callable[[ev.Event], None] | None = None,
-    allow_changed_graph: bool = False,
-    work_dir: str | Path | None = None,
-    question: str | None = None,
-) -> RunResult:
-    """Continue run ``run_id`` from its last committed step, under the store's lease (see
-    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`). ``question``
-    (or keys ``NODE@STEP`` of ``answers``) names the question the answer is for.
-
-    Raises:
-        RunNotFound: no such run. RunInUse: another process holds its lease.
-        StaleAnswer: the question named is no longer waiting (answered already).
-        RunNotResumable: it ended, or ``answers`` do not fit its waiting checkpoints.
-        IncompatibleGraph: ``graph``'s topology differs from the run's (unless allowed).
-    """
-    record, inputs = take_lease(store, run_id, graph, answers, question, allow_changed_graph)
-    return await _drive(graph, store, run_id, record, inputs, context, on_event, work_dir)
-
-
-async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
-                 record: RunRecord | None, inputs: Mapping[str, str],
-                 context: RunContext | None, on_event: Callable[[ev.Event], None] | None,
-                 work_dir: str | Path | None) -> RunResult:  # fmt: skip
-    """Execute run ``run_id`` from its head (``record``: the row read under the lease when
-    resuming) until it stops; close the run's services if this run owns them."""
-    context = (context or RunContext()).prepare(store, run_id, on_event, work_dir)
-    resumed = record is not None
-    keep_model_overrides(store, run_id, record, context)
-    execution = _Execution(graph, store, run_id, context)
-    execution.load(record)
-    if record is not None:
-        store.set_status(run_id, "running", release=False, waiting=answering(record, inputs))
-    execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))
-    keeper = None
-    if store.shared:
-        keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
-    logger.info("run %s of graph %r %s at step %d", run_id, graph.name,
-                "resumed" if resumed else "started", execution.state.step)  # fmt: skip
-    try:
-        with span("graphflow.run", {"graphflow.run_id": run_id, "graphflow.graph": graph.name,
-                                    "graphflow.resumed": resumed}) as traced:  # fmt: skip
-            result = await _until_stop(execution, inputs, graph.spec.limits.timeout)
-            set_attributes(traced, {"graphflow.status": result.status})
-        logger.info("run %s %s after %d steps%s", run_id, result.status, result.steps,
-                    f" ({result.reason})" if result.reason else "")  # fmt: skip
-        return result
-    finally:
-        if keeper is not None:
-            keeper.cancel()
-        if context.close_at_end:
-            await context.services.aclose()

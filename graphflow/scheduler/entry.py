@@ -1,0 +1,144 @@
+"""Starting and resuming runs: the scheduler's entry points.
+
+:func:`start_run` creates a run and executes it; :func:`resume_run` takes the run's lease,
+checks the answers it is given and continues it; both drive an
+:class:`~graphflow.scheduler.execution.Execution` until the run stops, keep the lease fresh
+while it runs, and close the run's services when this run owns them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphflow import events as ev
+from graphflow.context import RunContext
+from graphflow.resuming import answering, input_messages, keep_model_overrides, take_lease
+from graphflow.scheduler.execution import Execution, new_run_id
+from graphflow.tracing import set_attributes, span
+
+if TYPE_CHECKING:
+    from graphflow.graph import CompiledGraph
+    from graphflow.messages import Message
+    from graphflow.results import RunResult
+    from graphflow.store import RunRecord, RunWriter
+
+__all__ = ["resume_run", "start_run"]
+
+logger = logging.getLogger("graphflow.scheduler")
+
+
+async def _until_stop(execution: Execution, inputs: Mapping[str, str],
+                      timeout: float | None) -> RunResult:  # fmt: skip
+    if timeout is None:
+        return await execution.loop(inputs)
+    try:
+        return await asyncio.wait_for(execution.loop(inputs), timeout)
+    except asyncio.TimeoutError:
+        return execution.finish("timeout", f"timeout ({timeout:g} s) reached")
+
+
+async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):
+            store.renew_lease(run_id)
+
+
+async def start_run(
+    graph: CompiledGraph,
+    *,
+    store: RunWriter,
+    run_id: str | None = None,
+    input: str | Message | list[Message] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    context: RunContext | None = None,
+    on_event: Callable[[ev.Event], None] | None = None,
+    work_dir: str | Path | None = None,
+    parent_run: str | None = None,
+    parent_node: str | None = None,
+    parent_visit: int | None = None,
+) -> RunResult:
+    """Start a run of ``graph`` in ``store`` and execute it until it stops (see
+    :meth:`CompiledGraph.run <graphflow.graph.CompiledGraph.run>` for the arguments).
+
+    A subgraph's child run names its parent: the run, the node that runs it, and that
+    node's visit (``parent_run``, ``parent_node``, ``parent_visit``).
+
+    Raises:
+        StoreError: the run id is taken, or the store cannot be written.
+    """
+    run_id = run_id or new_run_id()
+    initial = {**graph.spec.variables, **(variables or {})}
+    for name in variables or {}:
+        initial[name] = graph.state.prepare_value(name, initial[name], whole=True)
+    store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
+                     topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
+                     variables=initial, messages=input_messages(input), source=graph.spec.source,
+                     parent_run=parent_run, parent_node=parent_node,
+                     parent_visit=parent_visit)  # fmt: skip
+    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir)
+
+
+async def resume_run(
+    graph: CompiledGraph,
+    run_id: str,
+    *,
+    store: RunWriter,
+    answers: str | Mapping[str, str] | None = None,
+    context: RunContext | None = None,
+    on_event: Callable[[ev.Event], None] | None = None,
+    allow_changed_graph: bool = False,
+    work_dir: str | Path | None = None,
+    question: str | None = None,
+) -> RunResult:
+    """Continue run ``run_id`` from its last committed step, under the store's lease (see
+    :meth:`CompiledGraph.resume <graphflow.graph.CompiledGraph.resume>`). ``question``
+    (or keys ``NODE@STEP`` of ``answers``) names the question the answer is for.
+
+    Raises:
+        RunNotFound: no such run. RunInUse: another process holds its lease.
+        StaleAnswer: the question named is no longer waiting (answered already).
+        RunNotResumable: it ended, or ``answers`` do not fit its waiting checkpoints.
+        IncompatibleGraph: ``graph``'s topology differs from the run's (unless allowed).
+    """
+    record, inputs = take_lease(store, run_id, graph, answers, question, allow_changed_graph)
+    return await _drive(graph, store, run_id, record, inputs, context, on_event, work_dir)
+
+
+async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
+                 record: RunRecord | None, inputs: Mapping[str, str],
+                 context: RunContext | None, on_event: Callable[[ev.Event], None] | None,
+                 work_dir: str | Path | None) -> RunResult:  # fmt: skip
+    """Execute run ``run_id`` from its head (``record``: the row read under the lease when
+    resuming) until it stops; close the run's services if this run owns them."""
+    context = (context or RunContext()).prepare(store, run_id, on_event, work_dir)
+    resumed = record is not None
+    keep_model_overrides(store, run_id, record, context)
+    execution = Execution(graph, store, run_id, context)
+    execution.load(record)
+    if record is not None:
+        store.set_status(run_id, "running", release=False, waiting=answering(record, inputs))
+    execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))
+    keeper = None
+    if store.shared:
+        keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
+    logger.info("run %s of graph %r %s at step %d", run_id, graph.name,
+                "resumed" if resumed else "started", execution.state.step)  # fmt: skip
+    try:
+        with span("graphflow.run", {"graphflow.run_id": run_id, "graphflow.graph": graph.name,
+                                    "graphflow.resumed": resumed}) as traced:  # fmt: skip
+            result = await _until_stop(execution, inputs, graph.spec.limits.timeout)
+            set_attributes(traced, {"graphflow.status": result.status})
+        logger.info("run %s %s after %d steps%s", run_id, result.status, result.steps,
+                    f" ({result.reason})" if result.reason else "")  # fmt: skip
+        return result
+    finally:
+        if keeper is not None:
+            keeper.cancel()
+        if context.close_at_end:
+            await context.services.aclose()
