@@ -28,7 +28,7 @@ import ast
 import functools
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphflow.errors import ConditionSyntaxError, Problem
@@ -134,7 +134,7 @@ def _get(value: Any, key: Any) -> Any:
         return getattr(value, key)
     if isinstance(value, dict):
         return value.get(key)
-    if isinstance(value, (list, tuple, str)):
+    if isinstance(value, Sequence):  # list, tuple, str, a run's Conversation
         try:
             return value[key]
         except IndexError:

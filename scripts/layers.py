@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("compiled graph", ("graph", "compiler", "builder", "catalog", "spec", "conditions")),
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "usage",
                   "secrets")),
-    ("foundations", ("messages", "events", "errors", "bundled")),
+    ("foundations", ("messages", "conversation", "events", "errors", "bundled")),
 )
 
 

@@ -4,9 +4,11 @@ and reading a run's row with its head."""
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
+from graphflow.conversation import Conversation
 from graphflow.errors import RunNotFound
 from graphflow.messages import Message
 from graphflow.store.codec import message_extra, run_record
@@ -40,6 +42,10 @@ class SQLiteBase:
     lease_owner: str
     #: when this store last renewed a lease (``time.time()``); commits renew it too
     _renewed: float
+    #: whether :meth:`close` was called
+    _closed: bool = False
+    #: partly loaded conversations of an in-memory database, read when it closes
+    _lazy: weakref.WeakValueDictionary[int, Conversation]
 
     def _tx(self) -> Transaction:
         return Transaction(self.conn)

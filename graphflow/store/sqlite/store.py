@@ -29,6 +29,7 @@ decoded by :func:`graphflow.store.codec.loads`.
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
@@ -95,6 +96,8 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
             ) from None
         self.lease_owner = new_owner(self)
         self._renewed = 0.0
+        self._closed = False
+        self._lazy = weakref.WeakValueDictionary()
 
     # ---- opening ------------------------------------------------------------------
 
@@ -124,6 +127,13 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects):
             apply_migrations(conn, version)
 
     def close(self) -> None:
+        """Close the database. Conversations it handed out stay readable (see
+        :meth:`load_conversation`)."""
+        if not self._closed:
+            for convo in list(self._lazy.values()):
+                convo.load()
+            self._lazy.clear()
+        self._closed = True
         self.conn.close()
 
     def __enter__(self) -> Store:
