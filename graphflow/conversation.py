@@ -60,7 +60,8 @@ class Conversation(MutableSequence[Message]):
             entry records the :attr:`epoch` it was built for.
     """
 
-    __slots__ = ("__weakref__", "_head", "_items", "_load", "_start", "caches", "epoch")
+    __slots__ = ("__weakref__", "_first", "_head", "_items", "_load", "_start", "caches",
+                 "epoch")  # fmt: skip
 
     def __init__(self, messages: Iterable[Message] = ()) -> None:
         #: every message, once loaded; the loaded tail while not
@@ -70,14 +71,18 @@ class Conversation(MutableSequence[Message]):
         #: how many messages the loader returns (the messages the run started with)
         self._head = 0
         self._load: MessageLoader | None = None
+        #: the first message, when known while partly loaded (an agent's task)
+        self._first: Message | None = None
         #: bumped by every change that is not an append at the end
         self.epoch = 0
         self.caches: dict[Any, Any] = {}
 
     @classmethod
-    def lazy(cls, count: int, tail: Sequence[Message], load: MessageLoader) -> Conversation:
+    def lazy(cls, count: int, tail: Sequence[Message], load: MessageLoader, *,
+             first: Message | None = None) -> Conversation:  # fmt: skip
         """A conversation of ``count`` messages of which only the last ones, ``tail``,
-        are in memory; ``load()`` returns all ``count`` when they are needed.
+        (and the ``first``, when given) are in memory; ``load()`` returns all ``count``
+        when they are needed.
 
         Raises:
             ValueError: ``tail`` holds more than ``count`` messages.
@@ -89,6 +94,7 @@ class Conversation(MutableSequence[Message]):
             convo._start = count - len(tail)
             convo._head = count
             convo._load = load
+            convo._first = first
         return convo
 
     # ---- loading --------------------------------------------------------------------
@@ -111,6 +117,7 @@ class Conversation(MutableSequence[Message]):
             self._items = head[: self._start] + self._items
             self._start = 0
             self._load = None
+            self._first = None
         return self._items
 
     def load(self) -> Conversation:
@@ -144,6 +151,8 @@ class Conversation(MutableSequence[Message]):
             raise IndexError("conversation index out of range")
         if index >= self._start:
             return self._items[index - self._start]
+        if index == 0 and self._first is not None:
+            return self._first
         return self._all()[index]
 
     def __iter__(self) -> Iterator[Message]:

@@ -190,7 +190,7 @@ async def ask(
         ctx.emit(TokenEvent(ctx.run_id, ctx.step, ctx.node_id, text))
 
     async def call() -> dict[str, Any]:
-        response = await model.complete(list(messages), tools=list(tools) if tools else None,
+        response = await model.complete(messages, tools=list(tools) if tools else None,
                                         stream=stream, on_token=on_token if stream else None,
                                         cache_seed=cache_seed, params=params)  # fmt: skip
         return response.to_record()

@@ -41,6 +41,7 @@ from graphflow.models.config_list import (
 )
 from graphflow.models.model_set import ModelEntry, ModelSet, load_models
 from graphflow.models.offline import OFFLINE_NOTICE, offline_model
+from graphflow.models.openai_messages import OpenAIMessages
 from graphflow.models.reply_script import Rule, Script, ScriptFailure, ScriptRequest
 from graphflow.models.resolve import resolve_models
 from graphflow.models.response import ChatModel, ModelResponse, to_openai_messages
@@ -52,6 +53,7 @@ from graphflow.models.usage import (
     Usage,
     estimate_prompt_tokens,
     estimate_tokens,
+    message_tokens,
     usage_by_node,
 )
 
@@ -65,6 +67,7 @@ __all__ = [
     "ModelEntry",
     "ModelResponse",
     "ModelSet",
+    "OpenAIMessages",
     "ResponseCache",
     "RetryPolicy",
     "Rule",
@@ -80,6 +83,7 @@ __all__ = [
     "estimate_tokens",
     "filter_configs",
     "load_models",
+    "message_tokens",
     "offline_model",
     "render_template",
     "request_key",

@@ -43,7 +43,7 @@ def test_a_conversation_behaves_as_a_list() -> None:
     assert len(convo) == 4 and list(convo) == items and convo == items and items == convo
     assert convo[1] is items[1] and convo[-1] is items[3] and convo[1:3] == items[1:3]
     assert list(reversed(convo)) == items[::-1]
-    assert convo + [items[0]] == [*items, items[0]] and [items[0]] + convo == [items[0], *items]
+    assert convo + [items[0]] == [*items, items[0]] and [items[0]] + convo == [items[0], *items]  # noqa: RUF005
     assert items[2] in convo and convo.index(items[2]) == 2 and convo.count(items[0]) == 1
     assert convo.copy() == items and isinstance(convo.copy(), list)
     assert convo != items[:3] and convo != "text"
@@ -79,7 +79,7 @@ def test_reaching_back_reads_the_rest_once() -> None:
 @pytest.mark.parametrize("touch", [
     lambda c: list(c), lambda c: c[0], lambda c: c[:5], lambda c: list(reversed(c)),
     lambda c: Message(content="zzz") in c, lambda c: c == [None] * 10, lambda c: c.copy(),
-    lambda c: c + [], lambda c: pickle.dumps(c),
+    lambda c: c + [], lambda c: pickle.dumps(c),  # noqa: RUF005
 ])  # fmt: skip
 def test_whatever_needs_the_early_messages_reads_them(touch) -> None:
     convo, loader, _ = _lazy()
@@ -136,3 +136,11 @@ def test_messages_are_frozen_so_a_message_in_a_conversation_never_changes() -> N
     message = Message(content="fixed")
     with pytest.raises(Exception, match="frozen"):
         message.content = "changed"  # type: ignore[misc]
+
+
+def test_a_known_first_message_is_read_without_loading() -> None:
+    everything = _messages(10)
+    loader = _Loader(everything)
+    convo = Conversation.lazy(10, everything[7:], loader, first=everything[0])
+    assert convo[0] is everything[0] and convo[-10] is everything[0] and loader.calls == 0
+    assert convo[1] is everything[1] and loader.calls == 1

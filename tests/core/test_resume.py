@@ -124,4 +124,4 @@ def test_a_resume_reads_what_its_next_step_needs_not_the_whole_conversation(
         assert repr(done).count("said") == 0  # a result's repr reads nothing either
     # read after the store closed: the same conversation as an uninterrupted run's
     assert [m.content for m in done.messages] == [f"said {i}" for i in range(300)] + ["yes"]
-    assert done.messages == first.messages + [done.messages[-1]]
+    assert done.messages == first.messages + [done.messages[-1]]  # noqa: RUF005

@@ -123,7 +123,7 @@ def test_a_conversation_holds_its_length_and_tail_and_reads_the_rest_when_used(
         commit(store, "r1", step, text=f"m{step}")
     convo = store.load_conversation("r1")
     assert len(convo) == 41 and not convo.loaded
-    assert convo[-1].content == "m39" and convo[40] is convo[-1]
+    assert convo[-1].content == "m39" and convo[40] is convo[-1] and convo[0].content == "task"
     assert [m.content for m in convo[-3:]] == ["m37", "m38", "m39"]
     assert not convo.loaded  # the count and the tail came from one small read
     assert convo == store.load_messages("r1") and convo.loaded

@@ -80,8 +80,8 @@ class SQLiteReader(SQLiteBase):
         return [message(row, run_id) for row in rows]
 
     def load_conversation(self, run_id: str) -> Conversation:
-        """The run's messages: its last :data:`TAIL_MESSAGES` read now (with the count,
-        from the newest ``seq``), the others when first used. After :meth:`close`, a
+        """The run's messages: its last :data:`TAIL_MESSAGES` and its first read now
+        (with the count, from the newest ``seq``), the others when first used. After :meth:`close`, a
         file's messages are read through a read-only connection of their own; an
         in-memory database reads them when it closes."""
         try:
@@ -94,12 +94,16 @@ class SQLiteReader(SQLiteBase):
         count = int(rows[0]["seq"]) + 1 if rows else 0  # seq numbers 0, 1, … in a run
         if count == len(tail):
             return Conversation(tail)
-        convo = Conversation.lazy(count, tail, functools.partial(self._first, run_id, count))
+        first = self._rows("SELECT seq, node, role, name, content, extra FROM messages"
+                           " WHERE run_id=? AND seq=0", [run_id])  # the task, for windows
+        convo = Conversation.lazy(count, tail, functools.partial(self._first_messages, run_id,
+                                                                 count),
+                                  first=message(first[0], run_id) if first else None)  # fmt: skip
         if self.path == ":memory:":
             self._lazy[id(convo)] = convo  # read before the database goes away
         return convo
 
-    def _first(self, run_id: str, count: int) -> list[Message]:
+    def _first_messages(self, run_id: str, count: int) -> list[Message]:
         """The run's first ``count`` messages (also once the store is closed)."""
         sql = ("SELECT node, role, name, content, extra FROM messages WHERE run_id=? AND seq<?"
                " ORDER BY seq")  # fmt: skip
