@@ -100,7 +100,7 @@ def _cache(services: Services) -> Any:
     def create() -> Any:
         from graphflow.models import ResponseCache
 
-        cache = ResponseCache(path)
+        cache = ResponseCache(path, durability=getattr(services.store, "durability", "normal"))
         services.closers.append(cache.close)
         return cache
 

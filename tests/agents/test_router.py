@@ -228,3 +228,33 @@ def test_a_router_reads_its_successors_from_the_compiled_graph() -> None:
         neighbourhood(fresh, "manager", members=["coder", "critic"])
     with pytest.raises(RunError, match="needs the compiled graph"):
         neighbourhood(NodeContext("r", 0, "manager", State(), Services()), "manager")
+
+
+def _next_in_order_as_specified(order, last, candidates):
+    """Round robin as documented, written the slow and obvious way."""
+    if not candidates:
+        return None
+    allowed = set(candidates)
+    ring = [n for n in order if n in allowed] + [n for n in candidates if n not in set(order)]
+    if last in order:
+        start = order.index(last) + 1
+        for node in list(order[start:]) + list(order[:start]):
+            if node in allowed:
+                return node
+    return ring[0]
+
+
+def test_round_robin_matches_its_specification_for_any_order_and_candidates() -> None:
+    import itertools
+    import random
+
+    from graphflow.agents.selection import next_in_order
+
+    rng = random.Random(7)
+    names = ["a", "b", "c", "d", "e"]
+    for _ in range(400):
+        order = [rng.choice(names) for _ in range(rng.randint(0, 6))]
+        candidates = rng.sample(names, rng.randint(0, 5))
+        for last in itertools.chain(names, [None, "outsider"]):
+            assert next_in_order(order, last, candidates) == _next_in_order_as_specified(
+                order, last, candidates), (order, last, candidates)
