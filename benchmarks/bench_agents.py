@@ -140,36 +140,45 @@ def group_chat_once(n: int, turns: int, selection: str,
     return elapsed / turns * 1e3, per_turn(stamps)
 
 
+#: When the long conversation's model was called (one stamp per agent turn).
+STAMPS: list[float] = []
+
+
+def long_reply(request: Any) -> str:
+    """The long conversation's scripted model (named by import path in the graph's
+    ``models:`` section, as a graph file would)."""
+    STAMPS.append(time.perf_counter())
+    return f"Reply number {len(STAMPS)}: I agree, and here is one more thought."
+
+
 def long_conversation(history: str, turns: int, window: int, folder: Path) -> dict[str, Any]:
     """Two agents talk for ``turns`` turns (full history, or the last ``window``
     messages), checkpointed to an SQLite file; turn costs and this process's peak RSS."""
-    from graphflow import Store
-    from graphflow.models import ScriptedModel
-    from graphflow.patterns import AssistantAgent, initiate_chat_sync
+    from graphflow import Message, Store
+    from graphflow.patterns import AssistantAgent, two_agent_chat
 
-    stamps: list[float] = []
-
-    def reply(request: Any) -> str:
-        stamps.append(time.perf_counter())
-        return f"Reply number {len(stamps)}: I agree, and here is one more thought."
-
+    STAMPS.clear()
     context = None if history == "full" else {"last": window}
     alice, bob = (AssistantAgent(name, is_termination_msg=None, context=context,
                                  max_consecutive_auto_reply=10 * turns)
                   for name in ("alice", "bob"))  # fmt: skip
+    models = {"default": {"scripted": {"function": "bench_agents:long_reply"}}}
+    graph = two_agent_chat(alice, bob, max_turns=turns // 2 + 1, models=models,
+                           max_steps=turns + 50).compile()  # fmt: skip
     path = folder / f"long-{time.perf_counter_ns()}.db"
     store = Store(path)
     try:
-        chat = initiate_chat_sync(alice, bob, "Let us talk.", max_turns=turns // 2 + 1,
-                                  models=ScriptedModel(reply), store=store, work_dir=folder)  # fmt: skip
+        result = graph.run_sync([Message(role="user", name="alice", content="Let us talk.")],
+                                store=store, work_dir=folder)  # fmt: skip
     finally:
         store.close()
     path.unlink()
-    if chat.status != "completed" or len(stamps) < turns:
-        raise AssertionError(f"long chat: {chat.status} {chat.reason} after {len(stamps)} turns")
-    stats = per_turn(stamps)
+    if result.status != "completed" or len(STAMPS) < turns:
+        raise AssertionError(f"long chat: {result.status} {result.reason} after "
+                             f"{len(STAMPS)} turns")  # fmt: skip
+    stats = per_turn(STAMPS)
     stats["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-    stats["turns"] = len(stamps)
+    stats["turns"] = len(STAMPS)
     return stats
 
 
@@ -235,4 +244,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    import bench_agents  # one module, whose long_reply the graph names by import path
+
+    raise SystemExit(bench_agents.main(sys.argv[1:]))

@@ -261,13 +261,17 @@ def skipped(reason: str) -> Callable[[], float]:
     return once
 
 
-def fresh_import() -> float:
-    """Milliseconds a new interpreter takes to import LangGraph's graph and saver."""
+def fresh_import(starts: int) -> float:
+    """Milliseconds a new interpreter takes to import LangGraph's graph and saver (the
+    fastest of ``starts`` starts)."""
     code = ("from langgraph.graph import StateGraph\n"
             "from langgraph.checkpoint.sqlite import SqliteSaver\n")  # fmt: skip
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-    return (time.perf_counter() - start) * 1e3
+    best = float("inf")
+    for _ in range(starts):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
 
 
 def samplers(sizes: Sizes, folder: Path) -> list[Sampler]:
@@ -327,7 +331,7 @@ def samplers(sizes: Sizes, folder: Path) -> list[Sampler]:
                 out.append(Sampler(row, column, skipped(
                     f"not run: preparing {steps:,} steps takes too long here ({what})"),
                     warmup=False))  # fmt: skip
-    out.append(Sampler("start.import", "langgraph", fresh_import))
+    out.append(Sampler("start.import", "langgraph", lambda: fresh_import(sizes.starts)))
     return out
 
 
