@@ -20,7 +20,6 @@ of the conversation, the model-call bookkeeping, routing and the durable commit.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))  # measure the graphflow of this checkout
 
-from measure import Sizes, per_turn  # noqa: E402
+from measure import Sizes, peak_rss_mb, per_turn  # noqa: E402
 from worker import Sampler  # noqa: E402
 
 __all__ = ["agent_samplers", "chain_graph", "group_chat_once", "long_conversation"]
@@ -177,7 +176,7 @@ def long_conversation(history: str, turns: int, window: int, folder: Path) -> di
         raise AssertionError(f"long chat: {result.status} {result.reason} after "
                              f"{len(STAMPS)} turns")  # fmt: skip
     stats = per_turn(STAMPS)
-    stats["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    stats["rss"] = peak_rss_mb()
     stats["turns"] = len(STAMPS)
     return stats
 

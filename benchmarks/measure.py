@@ -46,6 +46,7 @@ __all__ = [
     "message_text",
     "parse_args",
     "payload",
+    "peak_rss_mb",
     "per_turn",
     "row_label",
     "scratch_dir",
@@ -242,6 +243,28 @@ def per_turn(stamps: list[float]) -> dict[str, float]:
     first50, last50 = statistics.median(gaps[:edge]), statistics.median(gaps[-edge:])
     return {"early": early * 1e6, "last100": last * 1e6, "growth": last / early,
             "first50": first50 * 1e6, "last50": last50 * 1e6, "flat": last50 / first50}  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB, since it started its program.
+
+    Linux keeps ``ru_maxrss`` across ``exec``: a child started by a large process
+    reports at least its parent's size. ``VmHWM`` in ``/proc/self/status`` belongs to
+    the program itself, so it is read where it exists.
+
+    Example:
+        >>> peak_rss_mb() > 1
+        True
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def db_bytes(path: str | Path) -> int:

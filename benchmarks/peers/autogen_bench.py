@@ -18,7 +18,6 @@ import itertools
 import json
 import logging
 import math
-import resource
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from autogen_agentchat.teams import (  # noqa: E402
 )
 from autogen_core.model_context import BufferedChatCompletionContext  # noqa: E402
 from autogen_ext.models.replay import ReplayChatCompletionClient  # noqa: E402
-from measure import Sizes, per_turn  # noqa: E402
+from measure import Sizes, peak_rss_mb, per_turn  # noqa: E402
 from worker import Sampler, standalone  # noqa: E402
 
 __all__ = ["main", "samplers"]
@@ -141,7 +140,7 @@ def long_conversation(history: str, turns: int, window: int) -> dict[str, Any]:
     team = RoundRobinGroupChat([one("alice"), one("bob")], max_turns=turns)
     asyncio.run(timed_run(team, turns))
     stats = per_turn(stamps)
-    stats["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stats["rss"] = peak_rss_mb()
     stats["turns"] = len(stamps)
     return stats
 

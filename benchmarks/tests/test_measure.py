@@ -114,3 +114,16 @@ def test_parse_args_defaults() -> None:
     assert parse_args("x", ["--quick", "--reps", "3"]).reps == 3
     with pytest.raises(SystemExit):
         parse_args("x", ["--reps", "0"])
+
+
+def test_peak_memory_is_the_programs_own_not_its_parents() -> None:
+    """A child of a large process reports its own peak, not the size it was forked at."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    held = b"x" * (96 * 1024 * 1024)  # the parent is large
+    code = "import measure; print(measure.peak_rss_mb())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert float(done.stdout) < 90 and len(held) > 0
