@@ -1,173 +1,248 @@
-"""Per-turn overhead of agent conversations: group chats and chains of agents on the
-in-process scripted model, with every step checkpointed to SQLite.
+"""graphflow's agent workloads: the real ``agent`` kind (and the ``router`` of a group
+chat) on in-process scripted models, every step checkpointed to an SQLite file.
 
-Workloads (``N`` = 5 and 50 members):
+- ``agents.chain`` / ``agents.fanout``: agents in a row, or 1→N→1; a turn is one agent
+  message (the run's fixed cost is spread over its turns);
+- ``agents.rr`` / ``agents.auto``: a group chat of N members for T turns, the manager
+  picking speakers in turn or by asking a scripted selector model (a turn is a router
+  step plus an agent step); ``.flat`` divides the cost of the last 50 turns by the
+  first 50's, from the times the members' model was called;
+- ``long``: two agents talking for thousands of turns, seeing the full history or the
+  last 10 messages; each sample runs in a new interpreter, which reports the cost of
+  turns 100-200 and of the last 100 and its peak memory.
 
-- ``group round_robin``: a group chat whose manager picks speakers in turn; a turn is
-  one member message (a router step plus an agent step);
-- ``group auto``: the same with ``auto`` selection; a scripted selector model reads the
-  prompt (the conversation plus the N member descriptions) and names the next member;
-- ``chain``: N agents in a line, each answering once; a turn is one agent message
-  (the run's fixed cost is spread over N turns, as in the AutoGen GraphFlow numbers);
-- ``ring``: the same N agents in a circle, going round for the group chats' turn count.
+The models answer instantly, so the numbers are graphflow's own cost per turn: the view
+of the conversation, the model-call bookkeeping, routing and the durable commit.
 
-The model answers instantly, so the numbers are graphflow's own cost per turn: the view
-of the conversation, the model call bookkeeping, routing and the durable commit. The
-turn count is the same for 5 and 50 members, so a flat ms/turn means the cost does not
-grow with the number of participants.
-
-    python benchmarks/bench_agents.py [--turns 100] [--reps 3] [--store file|memory] [--json]
+    python benchmarks/bench_agents.py --long full 2000 FOLDER   # one long conversation
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import statistics
+import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's graphflow
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # measure the graphflow of this checkout
 
-from graphflow import Graph, Store
-from graphflow.context import RunContext
-from graphflow.models import ScriptedModel
-from graphflow.patterns import Agent, group_chat
+from measure import Sizes, peak_rss_mb, per_turn  # noqa: E402
+from worker import Sampler  # noqa: E402
 
-__all__ = ["main", "measure"]
+__all__ = ["agent_samplers", "chain_graph", "group_chat_once", "long_conversation"]
 
-SIZES = (5, 50)
+REPLY = "Noted; here is my short contribution."
+SCRIPTED = {"default": {"scripted": {"default": REPLY}}}
 
 
-def members(n: int) -> list[Agent]:
+def members(n: int) -> list[Any]:
     """``n`` agents with descriptions, none of which ends the chat by itself."""
+    from graphflow.patterns import Agent
+
     return [Agent(f"agent_{i}", human_input_mode="NEVER", is_termination_msg=None,
                   description=f"specialist number {i}; answers questions about topic {i}")
             for i in range(n)]  # fmt: skip
 
 
-def team_model() -> ScriptedModel:
-    return ScriptedModel(lambda request: "Noted; here is my short contribution.")
+def chain_graph(n: int) -> Any:
+    """n agents in a row, each answering once."""
+    from graphflow import Graph
+
+    g = Graph(f"chain_{n}", entry="agent_0")
+    for i in range(n):
+        g.add_node(f"agent_{i}", kind="agent", is_termination_msg=None)
+    g.add_node("done", kind="end")
+    for i in range(n - 1):
+        g.add_edge(f"agent_{i}", f"agent_{i + 1}")
+    g.add_edge(f"agent_{n - 1}", "done")
+    g.models = SCRIPTED
+    return g.compile()
 
 
-def selector_model(n: int) -> ScriptedModel:
-    """Names the member after the last speaker, as an ``auto`` selector would."""
+def fanout_graph(n: int) -> Any:
+    """An agent, then n agents in one parallel step, then an agent that waits for all."""
+    from graphflow import Graph
+
+    g = Graph(f"fanout_{n}", entry="src")
+    g.add_node("src", kind="agent", is_termination_msg=None)
+    g.add_node("sink", kind="agent", is_termination_msg=None, join="all")
+    g.add_node("done", kind="end")
+    for i in range(n):
+        g.add_node(f"agent_{i}", kind="agent", is_termination_msg=None)
+        g.add_edge("src", f"agent_{i}")
+        g.add_edge(f"agent_{i}", "sink")
+    g.add_edge("sink", "done")
+    g.models = SCRIPTED
+    return g.compile()
+
+
+def graph_once(graph: Any, turns: int, folder: Path) -> float:
+    """One run of an agent graph on a new SQLite file; ms per agent turn."""
+    from graphflow import Store
+
+    path = folder / f"agents-{time.perf_counter_ns()}.db"
+    store = Store(path)
+    try:
+        start = time.perf_counter()
+        result = graph.run_sync("Discuss the task, one contribution each.", store=store,
+                                work_dir=folder)  # fmt: skip
+        elapsed = time.perf_counter() - start
+    finally:
+        store.close()
+    path.unlink()
+    spoken = sum(1 for m in result.messages if m.role == "assistant")
+    if result.status != "completed" or spoken != turns:
+        raise AssertionError(f"{graph.name}: {result.status} with {spoken} of {turns} turns")
+    return elapsed / turns * 1e3
+
+
+def group_chat_once(n: int, turns: int, selection: str,
+                    folder: Path) -> tuple[float, dict[str, Any]]:  # fmt: skip
+    """One group chat of ``n`` members for ``turns`` turns; ms per turn, and how the
+    turn cost moved (``flat``: last 50 turns ÷ first 50)."""
+    from graphflow import Store
+    from graphflow.models import ModelSet, ScriptedModel
+    from graphflow.patterns import initiate_group_chat_sync
+
+    stamps: list[float] = []
+    picked = [0]
+
+    def reply(request: Any) -> str:
+        stamps.append(time.perf_counter())
+        return REPLY
 
     def pick(request: Any) -> str:
-        turns = sum(1 for m in request.messages if m.get("role") == "user" and m.get("name"))
-        return f"The next speaker should be agent_{turns % n}."
+        picked[0] += 1
+        return f"The next speaker should be agent_{picked[0] % n}."
 
-    return ScriptedModel(pick, name="selector")
-
-
-def group_graph(n: int, turns: int, selection: str) -> Any:
-    graph = group_chat(members(n), selection=selection, max_round=turns + 1,
-                       model="selector" if selection == "auto" else None,
-                       max_steps=4 * turns + 10)  # fmt: skip
-    return graph.compile()
-
-
-def chain_graph(n: int) -> Any:
-    graph = Graph(f"chain_{n}", entry="agent_0")
-    for i in range(n):
-        graph.add_node(f"agent_{i}", kind="agent", is_termination_msg=None)
-    graph.add_node("done", kind="end")
-    for i in range(n - 1):
-        graph.add_edge(f"agent_{i}", f"agent_{i + 1}")
-    graph.add_edge(f"agent_{n - 1}", "done")
-    return graph.compile()
-
-
-def ring_graph(n: int, turns: int) -> Any:
-    ring = Graph(f"ring_{n}", entry="agent_0")
-    for i in range(n):
-        ring.add_node(f"agent_{i}", kind="agent", is_termination_msg=None)
-    ring.add_node("done", kind="end")
-    for i in range(n):
-        ring.add_edge(f"agent_{i}", "done", when=f"len(messages) > {turns}")
-        ring.add_edge(f"agent_{i}", f"agent_{(i + 1) % n}", otherwise=True)
-    return ring.compile()
+    models = ModelSet({"default": ScriptedModel(reply),
+                       "selector": ScriptedModel(pick, name="selector")})  # fmt: skip
+    path = folder / f"chat-{time.perf_counter_ns()}.db"
+    store = Store(path)
+    try:
+        start = time.perf_counter()
+        result = initiate_group_chat_sync(
+            members(n), "Discuss the task, one contribution each.", selection=selection,
+            max_round=turns + 1, model="selector" if selection == "auto" else None,
+            models=models, store=store, work_dir=folder)  # fmt: skip
+        elapsed = time.perf_counter() - start
+    finally:
+        store.close()
+    path.unlink()
+    if result.status != "completed" or len(stamps) != turns:
+        raise AssertionError(f"group chat: {result.status} {result.reason} after "
+                             f"{len(stamps)} of {turns} turns")  # fmt: skip
+    return elapsed / turns * 1e3, per_turn(stamps)
 
 
-def _models(n: int, selection: str) -> Any:
-    from graphflow.models import ModelSet
-
-    entries: dict[str, Any] = {"default": team_model()}
-    if selection == "auto":
-        entries["selector"] = selector_model(n)
-    return ModelSet(entries)
+#: When the long conversation's model was called (one stamp per agent turn).
+STAMPS: list[float] = []
 
 
-def measure(build: Callable[[], Any], models: Callable[[], Any], store_kind: str,
-            reps: int) -> list[tuple[float, int]]:  # fmt: skip
-    """Run the graph ``reps`` times; return (seconds, member turns) per run."""
-    samples = []
-    graph = build()
-    for _ in range(reps):
-        with tempfile.TemporaryDirectory() as tmp:
-            store = Store(":memory:" if store_kind == "memory" else Path(tmp) / "runs.db")
-            context = RunContext.with_models(models())
-            started = time.perf_counter()
-            result = graph.run_sync("Discuss the task, one contribution each.", store=store,
-                                    context=context, work_dir=tmp)  # fmt: skip
-            seconds = time.perf_counter() - started
-            store.close()
-        if result.status != "completed":
-            raise RuntimeError(f"{graph.name}: {result.status} {result.reason} {result.error}")
-        turns = sum(1 for m in result.messages if m.node and m.node.startswith("agent_"))
-        samples.append((seconds, turns))
-    return samples
+def long_reply(request: Any) -> str:
+    """The long conversation's scripted model (named by import path in the graph's
+    ``models:`` section, as a graph file would)."""
+    STAMPS.append(time.perf_counter())
+    return f"Reply number {len(STAMPS)}: I agree, and here is one more thought."
 
 
-def run_all(turns: int, reps: int, store_kind: str) -> list[dict[str, Any]]:
-    rows = []
-    for workload in ("group round_robin", "group auto", "chain", "ring"):
-        for n in SIZES:
-            build: Callable[[], Any]
-            if workload == "chain":
-                build, selection = partial(chain_graph, n), "none"
-            elif workload == "ring":
-                build, selection = partial(ring_graph, n, turns), "none"
-            else:
-                selection = workload.split()[1]
-                build = partial(group_graph, n, turns, selection)
-            samples = measure(build, partial(_models, n, selection), store_kind, reps)
-            per_turn = [1000 * s / t for s, t in samples]
-            rows.append({"workload": workload, "members": n, "turns": samples[0][1],
-                         "ms_per_turn": statistics.median(per_turn), "best": min(per_turn),
-                         "samples": [round(v, 3) for v in per_turn]})  # fmt: skip
-    return rows
+def long_conversation(history: str, turns: int, window: int, folder: Path) -> dict[str, Any]:
+    """Two agents talk for ``turns`` turns (full history, or the last ``window``
+    messages), checkpointed to an SQLite file; turn costs and this process's peak RSS."""
+    from graphflow import Message, Store
+    from graphflow.patterns import AssistantAgent, two_agent_chat
+
+    STAMPS.clear()
+    context = None if history == "full" else {"last": window}
+    alice, bob = (AssistantAgent(name, is_termination_msg=None, context=context,
+                                 max_consecutive_auto_reply=10 * turns)
+                  for name in ("alice", "bob"))  # fmt: skip
+    models = {"default": {"scripted": {"function": "bench_agents:long_reply"}}}
+    graph = two_agent_chat(alice, bob, max_turns=turns // 2 + 1, models=models,
+                           max_steps=turns + 50).compile()  # fmt: skip
+    path = folder / f"long-{time.perf_counter_ns()}.db"
+    store = Store(path)
+    try:
+        result = graph.run_sync([Message(role="user", name="alice", content="Let us talk.")],
+                                store=store, work_dir=folder)  # fmt: skip
+    finally:
+        store.close()
+    path.unlink()
+    if result.status != "completed" or len(STAMPS) < turns:
+        raise AssertionError(f"long chat: {result.status} {result.reason} after "
+                             f"{len(STAMPS)} turns")  # fmt: skip
+    stats = per_turn(STAMPS)
+    stats["rss"] = peak_rss_mb()
+    stats["turns"] = len(STAMPS)
+    return stats
 
 
-def table(rows: list[dict[str, Any]], store_kind: str) -> str:
-    lines = [f"agent conversations, scripted model, store={store_kind} (median ms per turn)",
-             f"{'workload':<20}{'members':>8}{'turns':>7}{'ms/turn':>10}{'best':>8}",
-             "-" * 53]  # fmt: skip
-    for row in rows:
-        lines.append(f"{row['workload']:<20}{row['members']:>8}{row['turns']:>7}"
-                     f"{row['ms_per_turn']:>10.2f}{row['best']:>8.2f}")  # fmt: skip
-    lines.append("AutoGen GraphFlow 0.7.5 (replay model, no store), measured on this machine "
-                 "kind: 1.8 ms/turn at 5 agents, 5.2 ms at 50")  # fmt: skip
-    return "\n".join(lines)
+def long_sample(history: str, turns: int, window: int, folder: Path) -> tuple[float, dict]:
+    """One long conversation in a new interpreter; µs per turn over the last 100."""
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--long", history,
+                           str(turns), str(window), str(folder)],
+                          capture_output=True, text=True, timeout=3600)  # fmt: skip
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"the long conversation failed: {tail}")
+    stats = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(stats["last100"]), stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the table (or JSON with ``--json``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--turns", type=int, default=100, help="member turns per group chat")
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--store", choices=["file", "memory"], default="file")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
-    rows = run_all(args.turns, args.reps, args.store)
-    print(json.dumps(rows, indent=2) if args.json else table(rows, args.store))
+def agent_samplers(sizes: Sizes, folder: Path) -> list[Sampler]:
+    """graphflow's agent cells."""
+    out: list[Sampler] = []
+    built: dict[str, Any] = {}
+
+    def cached(key: str, build: Any) -> Any:
+        if key not in built:
+            built[key] = build()
+        return built[key]
+
+    def chain(n: int) -> float:
+        return graph_once(cached(f"chain{n}", lambda: chain_graph(n)), n, folder)
+
+    def fan(n: int) -> float:
+        return graph_once(cached(f"fan{n}", lambda: fanout_graph(n)), n + 2, folder)
+
+    small, large = sizes.chain
+    out.append(Sampler("agents.chain.small", "graphflow", lambda: chain(small)))
+    out.append(Sampler("agents.chain.large", "graphflow", lambda: chain(large)))
+    out.append(Sampler("agents.fanout", "graphflow", lambda: fan(sizes.fanout)))
+    for selection in ("rr", "auto"):
+        method = "round_robin" if selection == "rr" else "auto"
+        for label, n in zip(("small", "large"), sizes.chat_agents, strict=True):
+            row = f"agents.{selection}.{label}"
+            out.append(Sampler(row, "graphflow",
+                               lambda n=n, method=method: group_chat_once(
+                                   n, sizes.chat_turns, method, folder),
+                               derived={f"{row}.flat": "flat"}))  # fmt: skip
+    for history in ("full", "window"):
+        for label, turns in zip(("small", "large"), sizes.long_turns, strict=True):
+            row = f"long.{history}.{label}"
+            out.append(Sampler(f"{row}.turn", "graphflow",
+                               lambda history=history, turns=turns: long_sample(
+                                   history, turns, sizes.window, folder),
+                               warmup=False, max_reps=3 if label == "large" else None,
+                               derived={f"{row}.growth": "growth", f"{row}.rss": "rss"}))  # fmt: skip
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """``--long HISTORY TURNS WINDOW FOLDER``: one long conversation; prints its stats."""
+    if len(argv) != 5 or argv[0] != "--long" or argv[1] not in ("full", "window"):
+        print("usage: bench_agents.py --long full|window TURNS WINDOW FOLDER", file=sys.stderr)
+        return 2
+    stats = long_conversation(argv[1], int(argv[2]), int(argv[3]), Path(argv[4]))
+    print(json.dumps(stats))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import bench_agents  # one module, whose long_reply the graph names by import path
+
+    raise SystemExit(bench_agents.main(sys.argv[1:]))

@@ -1,10 +1,11 @@
-"""Shared vocabulary of the benchmark scripts: sizes, rows, columns, timing and output.
+"""Shared vocabulary of the benchmark scripts: sizes, rows, columns, payloads and output.
 
-Every workload script (graphflow's, LangGraph's, AutoGen's) imports this module, so that
-they agree on workload sizes and on the JSON they print. It uses the standard library
-only, because the peer scripts run in a separate virtual environment without graphflow.
+Every workload script (graphflow's, LangGraph's, AutoGen's, the floor) imports this
+module, so that they agree on workload sizes, on row and column names and on the JSON
+they print. It uses the standard library only, because the peer scripts run in a separate
+virtual environment without graphflow.
 
-A script prints one JSON document on stdout::
+A script run alone prints one JSON document on stdout::
 
     {"system": "langgraph", "versions": {...}, "reps": 5, "quick": false,
      "results": [{"row": "linear.durable", "column": "langgraph", "value": 1500.2,
@@ -13,12 +14,14 @@ A script prints one JSON document on stdout::
 
 ``row`` names the workload line of the results table (see :data:`ROWS`), ``column`` the
 system and mode that produced the number (see :data:`COLUMNS`); ``value`` is the median
-of ``samples``, in the row's unit.
+of ``samples``, in the row's unit. ``run.py`` drives the same scripts as workers instead
+(see ``worker.py``), one sample at a time, interleaving the sides.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -34,19 +37,25 @@ from typing import Any
 
 __all__ = [
     "COLUMNS",
+    "MESSAGE_BYTES",
     "PAYLOAD_BYTES",
     "ROWS",
     "Recorder",
     "Sizes",
     "db_bytes",
+    "message_text",
     "parse_args",
     "payload",
+    "peak_rss_mb",
+    "per_turn",
     "row_label",
     "scratch_dir",
     "sizes_for",
 ]
 
 PAYLOAD_BYTES = 1024
+#: The message each step of the resume workloads appends.
+MESSAGE_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,14 @@ class Sizes:
     fanout: int = 50
     loop: int = 10_000
     growth: tuple[int, int] = (200, 1_000)
-    resume: tuple[int, int, int] = (10, 1_000, 10_000)
+    resume: tuple[int, int, int, int] = (10, 1_000, 10_000, 100_000)
     chain: tuple[int, int] = (5, 50)
     chat_agents: tuple[int, int] = (5, 50)
-    chat_turns: int = 100
+    chat_turns: int = 400
+    long_turns: tuple[int, int] = (2_000, 10_000)
+    window: int = 10
     floor_steps: int = 2_000
+    starts: int = 5  # fresh interpreters per cold-start sample
 
 
 FULL = Sizes()
@@ -70,11 +82,13 @@ QUICK = Sizes(
     fanout=10,
     loop=1_000,
     growth=(50, 200),
-    resume=(10, 100, 1_000),
+    resume=(10, 100, 1_000, 2_000),
     chain=(5, 20),
     chat_agents=(5, 20),
-    chat_turns=40,
+    chat_turns=60,
+    long_turns=(200, 400),
     floor_steps=500,
+    starts=2,
 )
 
 
@@ -88,14 +102,17 @@ def sizes_for(quick: bool) -> Sizes:
     return QUICK if quick else FULL
 
 
+_LONG = "two agents, {turns} turns, {history}"
+TIMES = "\N{MULTIPLICATION SIGN}"  # the unit of a ratio row
+_SPAN = "turns 100\N{EN DASH}200"
 # row key -> (label template, unit). Templates are filled from Sizes by row_label().
 ROWS: dict[str, tuple[str, str]] = {
-    "linear.memory": ("linear chain, {linear} nodes, no store", "µs/step"),
+    "linear.memory": ("linear chain, {linear} nodes, in memory", "µs/step"),
     "linear.durable": ("linear chain, {linear} nodes, SQLite", "µs/step"),
     "linear.bytes": ("linear chain, {linear} nodes: db bytes per step", "B/step"),
-    "fanout.memory": ("fan-out 1→{fanout}→1, no store", "µs/node"),
+    "fanout.memory": ("fan-out 1→{fanout}→1, in memory", "µs/node"),
     "fanout.durable": ("fan-out 1→{fanout}→1, SQLite", "µs/node"),
-    "loop.memory": ("loop of {loop} steps, no store", "µs/step"),
+    "loop.memory": ("loop of {loop} steps, in memory", "µs/step"),
     "loop.durable": ("loop of {loop} steps, SQLite", "µs/step"),
     "loop.bytes": ("loop of {loop} steps: db bytes per step", "B/step"),
     "growth.small.durable": ("{growth0} steps + 1 KB message each, SQLite", "µs/step"),
@@ -104,24 +121,45 @@ ROWS: dict[str, tuple[str, str]] = {
     "growth.large.durable": ("{growth1} steps + 1 KB message each, SQLite", "µs/step"),
     "growth.large.bytes": ("{growth1} steps + 1 KB message: bytes per step", "B/step"),
     "growth.large.total": ("{growth1} steps + 1 KB message: db size", "KB"),
-    "resume.small": ("resume after {resume0} steps (open, load, 1 step)", "ms"),
-    "resume.medium": ("resume after {resume1} steps (open, load, 1 step)", "ms"),
-    "resume.large": ("resume after {resume2} steps (open, load, 1 step)", "ms"),
-    "agents.chain.small": ("agent chain of {chain0}, replayed model", "ms/turn"),
-    "agents.chain.large": ("agent chain of {chain1}, replayed model", "ms/turn"),
-    "agents.fanout": ("agents fan-out 1→{fanout}→1, replayed model", "ms/turn"),
-    "agents.chat.small": ("round-robin chat, {chat0} agents, {chat_turns} turns", "ms/turn"),
-    "agents.chat.large": ("round-robin chat, {chat1} agents, {chat_turns} turns", "ms/turn"),
+    "resume.small": ("resume after {resume0} steps of a 200 B message", "ms"),
+    "resume.medium": ("resume after {resume1} steps of a 200 B message", "ms"),
+    "resume.large": ("resume after {resume2} steps of a 200 B message", "ms"),
+    "resume.huge": ("resume after {resume3} steps of a 200 B message", "ms"),
+    "agents.chain.small": ("agent chain of {chain0}", "ms/turn"),
+    "agents.chain.large": ("agent chain of {chain1}", "ms/turn"),
+    "agents.fanout": ("agents fan-out 1→{fanout}→1", "ms/turn"),
+    "agents.rr.small": ("round-robin chat, {chat0} members, {chat_turns} turns", "ms/turn"),
+    "agents.rr.small.flat": ("round-robin chat, {chat0} members: last 50 ÷ first 50 turns", TIMES),
+    "agents.rr.large": ("round-robin chat, {chat1} members, {chat_turns} turns", "ms/turn"),
+    "agents.rr.large.flat": ("round-robin chat, {chat1} members: last 50 ÷ first 50 turns", TIMES),
+    "agents.auto.small": ("selector chat, {chat0} members, {chat_turns} turns", "ms/turn"),
+    "agents.auto.small.flat": ("selector chat, {chat0} members: last 50 ÷ first 50 turns", TIMES),
+    "agents.auto.large": ("selector chat, {chat1} members, {chat_turns} turns", "ms/turn"),
+    "agents.auto.large.flat": ("selector chat, {chat1} members: last 50 ÷ first 50 turns", TIMES),
+    "long.full.small.turn": (_LONG + ": cost of the last 100 turns", "µs/turn"),
+    "long.full.small.growth": (_LONG + ": last 100 ÷ " + _SPAN, TIMES),
+    "long.full.small.rss": (_LONG + ": peak memory", "MB"),
+    "long.window.small.turn": (_LONG + ": cost of the last 100 turns", "µs/turn"),
+    "long.window.small.growth": (_LONG + ": last 100 ÷ " + _SPAN, TIMES),
+    "long.window.small.rss": (_LONG + ": peak memory", "MB"),
+    "long.full.large.turn": (_LONG + ": cost of the last 100 turns", "µs/turn"),
+    "long.full.large.growth": (_LONG + ": last 100 ÷ " + _SPAN, TIMES),
+    "long.full.large.rss": (_LONG + ": peak memory", "MB"),
+    "long.window.large.turn": (_LONG + ": cost of the last 100 turns", "µs/turn"),
+    "long.window.large.growth": (_LONG + ": last 100 ÷ " + _SPAN, TIMES),
+    "long.window.large.rss": (_LONG + ": peak memory", "MB"),
+    "start.help": ("`graphflow --help`, a new interpreter", "ms"),
+    "start.import": ("import the framework, a new interpreter", "ms"),
 }
 
-# column key -> header. "graphflow_full" is graphflow with synchronous=FULL (an fsync per
-# step), the setting LangGraph's SqliteSaver runs with by default.
+# column key -> header.
 COLUMNS: dict[str, str] = {
     "graphflow": "graphflow",
     "graphflow_full": "graphflow (fsync)",
-    "langgraph": "LangGraph (default)",
-    "langgraph_sync": "LangGraph (sync)",
-    "autogen": "AutoGen GraphFlow",
+    "langgraph": "LangGraph",
+    "langgraph_full": "LangGraph (fsync)",
+    "langgraph_delta": "LangGraph (DeltaChannel)",
+    "autogen": "AutoGen",
     "floor": "raw SQLite floor",
     "floor_full": "raw floor (fsync)",
 }
@@ -133,22 +171,32 @@ def row_label(row: str, sizes: Sizes) -> str:
     Example:
         >>> row_label("loop.durable", sizes_for(quick=True))
         'loop of 1000 steps, SQLite'
+        >>> row_label("long.window.large.rss", sizes_for(quick=False))
+        'two agents, 10,000 turns, last 10 messages: peak memory'
     """
     template, _unit = ROWS[row]
+    parts = row.split(".")
+    turns = history = ""
+    if parts[0] == "long":
+        turns = f"{sizes.long_turns[0 if parts[2] == 'small' else 1]:,}"
+        history = "full history" if parts[1] == "full" else f"last {sizes.window} messages"
     return template.format(
         linear=sizes.linear,
         fanout=sizes.fanout,
         loop=sizes.loop,
         growth0=sizes.growth[0],
         growth1=sizes.growth[1],
-        resume0=sizes.resume[0],
-        resume1=sizes.resume[1],
-        resume2=sizes.resume[2],
+        resume0=f"{sizes.resume[0]:,}",
+        resume1=f"{sizes.resume[1]:,}",
+        resume2=f"{sizes.resume[2]:,}",
+        resume3=f"{sizes.resume[3]:,}",
         chain0=sizes.chain[0],
         chain1=sizes.chain[1],
         chat0=sizes.chat_agents[0],
         chat1=sizes.chat_agents[1],
         chat_turns=sizes.chat_turns,
+        turns=turns,
+        history=history,
     )
 
 
@@ -161,6 +209,62 @@ def payload(step: int) -> str:
     """
     head = f"message {step:08d} "
     return head + "x" * (PAYLOAD_BYTES - len(head))
+
+
+def message_text(step: int) -> str:
+    """A distinct message body of exactly :data:`MESSAGE_BYTES` ASCII characters.
+
+    Example:
+        >>> len(message_text(3)), message_text(3)[:16]
+        (200, 'message 00000003')
+    """
+    head = f"message {step:08d} "
+    return head + "x" * (MESSAGE_BYTES - len(head))
+
+
+def per_turn(stamps: list[float]) -> dict[str, float]:
+    """Turn costs from the times a model was called, one stamp per turn: the median
+    interval (µs) of turns 100-200 (``early``) and of the last 100 (``last100``), and of
+    the first and last 50 (``first50``, ``last50``), and their ratios (``growth``,
+    ``flat``). Shorter runs (quick mode) compare their first and last thirds.
+
+    Example:
+        >>> stats = per_turn([0.001 * t for t in range(300)])
+        >>> round(stats["last100"]), round(stats["growth"], 2), round(stats["flat"], 2)
+        (1000, 1.0, 1.0)
+    """
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    if len(gaps) < 6:
+        raise ValueError(f"{len(gaps) + 1} turns are too few to compare early and late turns")
+    third = len(gaps) // 3
+    early = statistics.median(gaps[100:200] if len(gaps) >= 300 else gaps[:third])
+    last = statistics.median(gaps[-100:] if len(gaps) >= 300 else gaps[-third:])
+    edge = min(50, third)
+    first50, last50 = statistics.median(gaps[:edge]), statistics.median(gaps[-edge:])
+    return {"early": early * 1e6, "last100": last * 1e6, "growth": last / early,
+            "first50": first50 * 1e6, "last50": last50 * 1e6, "flat": last50 / first50}  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB, since it started its program.
+
+    Linux keeps ``ru_maxrss`` across ``exec``: a child started by a large process
+    reports at least its parent's size. ``VmHWM`` in ``/proc/self/status`` belongs to
+    the program itself, so it is read where it exists.
+
+    Example:
+        >>> peak_rss_mb() > 1
+        True
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def db_bytes(path: str | Path) -> int:
@@ -230,11 +334,7 @@ class Recorder:
     def add(
         self, row: str, column: str, samples: list[float], extra: dict[str, Any] | None = None
     ) -> None:
-        """Record an already measured row: its median and its samples.
-
-        A row that ``--only`` did not select is dropped (it may come for free with a
-        selected one, as database bytes come with the durable timing).
-        """
+        """Record an already measured row: its median and its samples."""
         if row not in ROWS:
             raise KeyError(f"unknown benchmark row {row!r}; add it to ROWS in measure.py")
         if not self.wants(row):
@@ -249,9 +349,10 @@ class Recorder:
             }
         )
 
-    def fail(self, rows: tuple[str, ...], column: str, error: BaseException) -> None:
+    def fail(self, rows: tuple[str, ...], column: str, error: BaseException | str) -> None:
         """Record that measuring these rows failed, with a one-line reason."""
-        text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        text = (text.splitlines() or [""])[0][:300]
         for row in rows:
             self.errors.append({"row": row, "column": column, "error": text})
 
@@ -265,15 +366,6 @@ class Recorder:
             self.fail((row,), column, exc)
             return
         self.add(row, column, samples)
-
-    def guard(self, rows: tuple[str, ...], column: str, body: Callable[[], None]) -> None:
-        """Run ``body`` (which records rows itself); record its failure for ``rows``."""
-        if not self.wants(*rows):
-            return
-        try:
-            body()
-        except Exception as exc:
-            self.fail(rows, column, exc)
 
     def emit(self, started: float) -> None:
         """Print the JSON document on stdout."""
@@ -295,6 +387,9 @@ class Recorder:
 def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options shared by every workload script.
 
+    ``--serve`` makes the script a worker of ``run.py`` (see ``worker.py``) instead of
+    measuring by itself.
+
     Example:
         >>> parse_args("demo", ["--quick"]).reps
         1
@@ -305,6 +400,7 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
     parser.add_argument(
         "--only", action="append", default=[], help="run rows starting with this (repeatable)"
     )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.reps is None:
         args.reps = 1 if args.quick else 5

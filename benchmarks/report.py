@@ -1,18 +1,23 @@
-"""Merge the JSON documents of the workload scripts into one results table.
+"""Merge the results of the workload scripts into one results table.
 
 The table has one line per workload row (see ``measure.ROWS``), one column per system and
-mode, and ratio columns: peer / graphflow (above 1 means graphflow is cheaper) and
-graphflow / raw SQLite floor (how much engine sits on one bare durable commit).
+mode, and ratio columns that compare like with like: LangGraph ÷ graphflow without fsync
+and with fsync, LangGraph's DeltaChannel ÷ graphflow, AutoGen ÷ graphflow (above 1 means
+graphflow is cheaper), and graphflow ÷ the raw SQLite floor (how much engine sits on one
+bare durable commit). A ratio is the median of the ratios of samples taken in the same
+round (``run.py`` interleaves the sides), or the ratio of the medians when the samples
+were not taken in rounds.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from measure import COLUMNS, ROWS, Sizes, row_label
 
-__all__ = ["cells_by_row", "format_number", "render_table", "table_rows"]
+__all__ = ["cells_by_row", "format_number", "ratio", "render_table", "table_rows"]
 
 DASH = "\N{EN DASH}"  # a cell with no measurement
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -20,12 +25,16 @@ TIMES = "\N{MULTIPLICATION SIGN}"
 # ratio header -> (numerator column, denominator column)
 RATIOS: dict[str, tuple[str, str]] = {
     "LG/gf": ("langgraph", "graphflow"),
-    "LG sync/gf fsync": ("langgraph_sync", "graphflow_full"),
+    "LG/gf fsync": ("langgraph_full", "graphflow_full"),
+    "LG delta/gf": ("langgraph_delta", "graphflow"),
     "AutoGen/gf": ("autogen", "graphflow"),
 }
 # the floor is shown as one "normal / fsync" cell, and so is graphflow over it
 FLOOR_HEADER = "raw floor (normal / fsync)"
 FLOOR_RATIO_HEADER = "gf/floor (normal / fsync)"
+
+#: A measured cell: its median and its samples by round (``None`` where a round has none).
+Cell = dict[str, Any]
 
 
 def format_number(value: float | None) -> str:
@@ -46,43 +55,64 @@ def format_number(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-def cells_by_row(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``{row: {column: value-or-error}}`` from the scripts' documents.
+def cells_by_row(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Cell | str]]:
+    """``{row: {column: cell-or-"n/a"}}`` from the scripts' documents.
 
-    A measured cell holds its median (a float); a failed one holds ``"n/a"``.
+    A measured cell is ``{"value": median, "samples": [...]}``; a failed one is ``"n/a"``.
 
     Example:
         >>> doc = {"results": [{"row": "loop.memory", "column": "graphflow", "value": 3.0}],
         ...        "errors": [{"row": "loop.memory", "column": "langgraph", "error": "x"}]}
-        >>> cells_by_row([doc])["loop.memory"]
-        {'graphflow': 3.0, 'langgraph': 'n/a'}
+        >>> cells = cells_by_row([doc])["loop.memory"]
+        >>> cells["graphflow"]["value"], cells["langgraph"]
+        (3.0, 'n/a')
     """
-    cells: dict[str, dict[str, Any]] = {}
+    cells: dict[str, dict[str, Cell | str]] = {}
     for doc in documents:
         for result in doc.get("results", []):
-            cells.setdefault(result["row"], {})[result["column"]] = float(result["value"])
+            cells.setdefault(result["row"], {})[result["column"]] = {
+                "value": float(result["value"]), "samples": list(result.get("samples") or [])}
         for error in doc.get("errors", []):
             cells.setdefault(error["row"], {}).setdefault(error["column"], "n/a")
     return cells
 
 
-def _ratio(cells: Mapping[str, Any], top: str, bottom: str) -> str:
-    a, b = cells.get(top), cells.get(bottom)
-    if not isinstance(a, float) or not isinstance(b, float) or b == 0:
+def ratio(top: Cell | str | None, bottom: Cell | str | None) -> float | None:
+    """``top ÷ bottom``: the median of the per-round ratios when both cells have samples
+    from the same rounds, else the ratio of their medians; ``None`` if either is missing.
+
+    Example:
+        >>> ratio({"value": 4.0, "samples": [4.0, 6.0, 2.0]},
+        ...       {"value": 2.0, "samples": [2.0, 2.0, 2.0]})
+        2.0
+        >>> ratio({"value": 4.0, "samples": []}, {"value": 2.0, "samples": []})
+        2.0
+    """
+    if not isinstance(top, dict) or not isinstance(bottom, dict) or not bottom["value"]:
+        return None
+    a, b = top.get("samples") or [], bottom.get("samples") or []
+    pairs = [x / y for x, y in zip(a, b, strict=False) if x is not None and y]
+    if len(a) == len(b) and pairs:
+        return statistics.median(pairs)
+    return float(top["value"]) / float(bottom["value"])
+
+
+def _times(value: float | None) -> str:
+    if value is None:
         return ""
-    return f"{a / b:.1f}{TIMES}" if a / b < 100 else f"{a / b:,.0f}{TIMES}"
+    return f"{value:.1f}{TIMES}" if value < 100 else f"{value:,.0f}{TIMES}"
 
 
-def _pair(left: Any, right: Any, show: Any) -> str:
-    """``"left / right"``, each shown with ``show``; empty when both are missing."""
-    missing = (None, "")
-    if left in missing and right in missing:
-        return ""
-    return " / ".join(DASH if v in missing else show(v) for v in (left, right))
+def _shown(cell: Cell | str | None) -> str:
+    if isinstance(cell, str):
+        return cell
+    return format_number(None if cell is None else cell["value"])
 
 
-def table_rows(cells: Mapping[str, Mapping[str, Any]], sizes: Sizes) -> list[dict[str, str]]:
-    """One dict per table line, in :data:`measure.ROWS` order, rows with no cell left out."""
+def table_rows(cells: Mapping[str, Mapping[str, Cell | str]], sizes: Sizes) -> list[dict[str, str]]:
+    """One dict per table line, in :data:`measure.ROWS` order, rows with no cell left out.
+
+    Rows whose unit is a ratio (:data:`TIMES`) get no ratio columns."""
     lines = []
     for row, (_label, unit) in ROWS.items():
         found = cells.get(row)
@@ -90,16 +120,17 @@ def table_rows(cells: Mapping[str, Mapping[str, Any]], sizes: Sizes) -> list[dic
             continue
         line = {"workload": row_label(row, sizes), "unit": unit}
         for column, header in COLUMNS.items():
-            if column.startswith("floor"):
-                continue
-            value = found.get(column)
-            line[header] = value if isinstance(value, str) else format_number(value)
-        line[FLOOR_HEADER] = _pair(found.get("floor"), found.get("floor_full"), format_number)
+            if not column.startswith("floor"):
+                line[header] = _shown(found.get(column))
+        floor = [found.get("floor"), found.get("floor_full")]
+        line[FLOOR_HEADER] = "" if floor == [None, None] else " / ".join(map(_shown, floor))
+        relative = unit != TIMES
         for header, (top, bottom) in RATIOS.items():
-            line[header] = _ratio(found, top, bottom)
-        line[FLOOR_RATIO_HEADER] = _pair(
-            _ratio(found, "graphflow", "floor"), _ratio(found, "graphflow_full", "floor_full"), str
-        )
+            line[header] = _times(ratio(found.get(top), found.get(bottom))) if relative else ""
+        over = [ratio(found.get("graphflow"), found.get("floor")),
+                ratio(found.get("graphflow_full"), found.get("floor_full"))]  # fmt: skip
+        line[FLOOR_RATIO_HEADER] = "" if over == [None, None] else " / ".join(
+            _times(v) or DASH for v in over)  # fmt: skip
         lines.append(line)
     return lines
 

@@ -19,10 +19,10 @@ import difflib
 import hashlib
 import json
 import logging
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from pydantic import ValidationError
 
 from graphflow.catalog import find_node_definition
@@ -198,19 +198,20 @@ def compile_spec(spec: GraphSpec, *, base_dir: Path | None = None) -> CompiledGr
     _check_parallel_writes(nodes, out_edges, state, problems, where)
     if problems:
         raise DefinitionError(problems, source=spec.source or spec.name)
-    digraph = nx.MultiDiGraph()
-    digraph.add_nodes_from(nodes)
-    for compiled_edges in out_edges.values():
-        for edge in compiled_edges:
-            digraph.add_edge(edge.source, edge.target)
+    successors = {n: [e.target for e in out_edges[n]] for n in nodes}
+    predecessors: dict[str, list[str]] = {n: [] for n in nodes}
+    for source, targets in successors.items():
+        for target in targets:
+            predecessors[target].append(source)
     assert spec.entry is not None
-    _check_structure(spec, nodes, out_edges, digraph, problems, where)
+    _check_structure(spec, nodes, out_edges, successors, predecessors, problems, where)
     if problems:
         raise DefinitionError(problems, source=spec.source or spec.name)
-    joins = {n: frozenset(nx.ancestors(digraph, n)) for n, cn in nodes.items() if cn.join == "all"}
+    joins = {n: frozenset(_beyond(predecessors, n)) for n, cn in nodes.items()
+             if cn.join == "all"}  # the nodes that can reach n  # fmt: skip
     return CompiledGraph(spec=spec, nodes=nodes,
                          out_edges={k: tuple(v) for k, v in out_edges.items()},
-                         digraph=digraph, join_ancestors=joins, topology=topology_hash(spec),
+                         join_ancestors=joins, topology=topology_hash(spec),
                          base_dir=base_dir, stop_when=stop_when, state=state)  # fmt: skip
 
 
@@ -289,11 +290,68 @@ def static_writes(node: CompiledNode) -> frozenset[str]:
     return frozenset(n for n in names if isinstance(n, str))
 
 
+def _beyond(graph: Mapping[str, Iterable[str]], start: str) -> set[str]:
+    """The nodes reachable from ``start`` along ``graph``'s edges, without ``start``
+    itself (networkx's ``descendants``, or ``ancestors`` over the reversed edges)."""
+    seen: set[str] = set()
+    todo = list(graph[start])
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph[node])
+    seen.discard(start)
+    return seen
+
+
+def _components(successors: Mapping[str, list[str]]) -> Iterator[set[str]]:
+    """The strongly connected components of the graph (Tarjan's algorithm, without
+    recursion), each as a set of node ids."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    for root in successors:
+        if root in index:
+            continue
+        work = [(root, iter(successors[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(successors[child])))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    yield component
+
+
 def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
-                     out_edges: dict[str, list[CompiledEdge]], digraph: nx.MultiDiGraph,
+                     out_edges: dict[str, list[CompiledEdge]],
+                     successors: dict[str, list[str]], predecessors: dict[str, list[str]],
                      problems: list[Problem], where: str) -> None:  # fmt: skip
     entry = spec.entry
-    reachable = nx.descendants(digraph, entry) | {entry}
+    assert entry is not None
+    reachable = _beyond(successors, entry) | {entry}
     for node_id in nodes:
         if node_id not in reachable:
             problems.append(Problem(f"{where}: node {node_id!r}",
@@ -302,7 +360,7 @@ def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
     ends = {n for n, cn in nodes.items() if cn.impl.terminal or not out_edges[n]}
     can_end: set[str] = set(ends)
     for end in ends:
-        can_end |= nx.ancestors(digraph, end)
+        can_end |= _beyond(predecessors, end)
     for node_id in nodes:
         if node_id in reachable and node_id not in can_end:
             problems.append(Problem(f"{where}: node {node_id!r}", "has no path to an end",
@@ -311,11 +369,10 @@ def _check_structure(spec: GraphSpec, nodes: dict[str, CompiledNode],
     limits = spec.limits
     limited = any(v is not None for v in (limits.max_steps, limits.max_visits, limits.timeout,
                                           limits.max_tokens, limits.max_cost))
-    for component in nx.strongly_connected_components(digraph):
-        cycle = set(component)
+    for cycle in _components(successors):
         if len(cycle) == 1:
             only = next(iter(cycle))
-            if not digraph.has_edge(only, only):
+            if only not in successors[only]:
                 continue
         if limited or any(nodes[n].max_visits for n in cycle):
             continue

@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphflow.errors import ConditionSyntaxError, Problem
@@ -168,7 +168,7 @@ def _get(value: Any, key: Any) -> Any:
         return getattr(value, key)
     if isinstance(value, dict):
         return value.get(key)
-    if isinstance(value, (list, tuple, str)):
+    if isinstance(value, Sequence):  # list, tuple, str, a run's Conversation
         try:
             return value[key]
         except IndexError:

@@ -9,7 +9,7 @@ variables to set, optionally the successor to go to) or an :class:`Interrupt`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -100,12 +100,14 @@ class Interrupt:
 class State:
     """The run's state as nodes and conditions see it.
 
-    ``messages`` is the whole conversation; ``variables`` the named JSON values;
+    ``messages`` is the whole conversation (in a run, a
+    :class:`~graphflow.conversation.Conversation`: a list of messages read from the store
+    when first used); ``variables`` the named JSON values;
     ``visits`` how many times each node has run; ``step`` the current step number.
     Nodes must treat it as read-only.
     """
 
-    messages: list[Message] = field(default_factory=list)
+    messages: MutableSequence[Message] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     visits: dict[str, int] = field(default_factory=dict)
     step: int = 0

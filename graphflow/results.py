@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +18,22 @@ class RunResult:
 
     ``status`` (a :data:`~graphflow.store.RunStatus`) is one of ``completed``,
     ``waiting``, ``failed``, ``limit_reached``, ``budget_exceeded``, ``timeout``;
-    ``reason`` says which stop condition fired.
+    ``reason`` says which stop condition fired. ``messages`` is the run's conversation
+    (a :class:`~graphflow.conversation.Conversation` after a run: a resumed run's earlier
+    messages are read from the store when first used).
+
+    Its ``repr`` stays short however long the run (counts and the last message, not
+    every message), so logging a result, or ``asyncio.run`` formatting it, costs nothing.
+
+    Example:
+        >>> RunResult("r1", "completed", steps=3, variables={"i": 3})
+        RunResult(run_id='r1', status='completed', steps=3, messages=<0>, variables=<1: i>)
     """
 
     run_id: str
     status: RunStatus
     reason: str | None = None
-    messages: list[Message] = field(default_factory=list)
+    messages: Sequence[Message] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     visits: dict[str, int] = field(default_factory=dict)
     steps: int = 0
@@ -34,6 +43,23 @@ class RunResult:
     #: the ids of the questions waiting, ``{node: "NODE@STEP"}``: pass one as
     #: ``resume(..., question=...)`` so the answer lands on that question only
     questions: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        parts = [f"run_id={self.run_id!r}", f"status={self.status!r}"]
+        if self.reason is not None:
+            parts.append(f"reason={_short(self.reason)}")
+        parts.append(f"steps={self.steps}")
+        last = self.last
+        about = "" if last is None else f", last: {last.role} {_short(last.content)}"
+        parts.append(f"messages=<{len(self.messages)}{about}>")
+        names = list(self.variables)
+        shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+        parts.append(f"variables=<{len(names)}{': ' + shown if names else ''}>")
+        if self.waiting:
+            parts.append(f"waiting=<{', '.join(self.waiting)}>")
+        if self.error is not None:
+            parts.append(f"error={_short(self.error)}")
+        return f"RunResult({', '.join(parts)})"
 
     @property
     def last(self) -> Message | None:
@@ -81,3 +107,6 @@ def update_from_payload(data: Mapping[str, Any]) -> Update:
                   reason=data.get("reason"))  # fmt: skip
 
 
+def _short(text: str | None, limit: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
                   "catalog",
                   "secrets", "display")),
-    ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing")),
+    ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing", "conversation")),
 )
 
 #: Upward imports made on purpose, each inside the one function that needs it: a compiled

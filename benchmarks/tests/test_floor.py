@@ -5,16 +5,26 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from floor import FLOOR_ROWS, floor_once, measure_floor
-from measure import Recorder
+from floor import FLOOR_ROWS, floor_once, samplers
+from measure import sizes_for
+from worker import take
 
 
-def test_floor_commits_every_step(tmp_path) -> None:
+def test_floor_commits_every_step_into_a_table_with_the_unique_step_index(tmp_path) -> None:
     path = tmp_path / "f.db"
     assert floor_once(path, "NORMAL", 25) > 0
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*), max(step) FROM steps").fetchone() == (25, 24)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexes = conn.execute("PRAGMA index_list(steps)").fetchall()
+    assert [(name, unique) for _, name, unique, *_ in indexes] == [("steps_key", 1)]
+    conn.close()
+
+
+def test_a_message_step_inserts_a_kilobyte(tmp_path) -> None:
+    floor_once(tmp_path / "m.db", "NORMAL", 3, message=1024)
+    conn = sqlite3.connect(tmp_path / "m.db")
+    assert {len(d) for (d,) in conn.execute("SELECT data FROM steps")} == {1024}
     conn.close()
 
 
@@ -23,10 +33,9 @@ def test_floor_rejects_unknown_settings(tmp_path) -> None:
         floor_once(tmp_path / "f.db", "OFF", 1)
 
 
-def test_measure_floor_records_both_settings_on_durable_rows() -> None:
-    rec = Recorder("floor", reps=2, quick=True)
-    medians = measure_floor(rec, 20)
-    assert set(medians) == {"floor", "floor_full"}
-    assert {(r["row"], r["column"]) for r in rec.results} == {
-        (row, column) for row in FLOOR_ROWS for column in ("floor", "floor_full")
-    }
+def test_the_floor_offers_both_settings_on_every_durable_row(tmp_path) -> None:
+    cells = samplers(sizes_for(True), tmp_path)
+    assert {(s.row, s.column) for s in cells} == {
+        (row, column) for row in FLOOR_ROWS for column in ("floor", "floor_full")}
+    value, _ = take(cells[0])
+    assert value > 0 and list(tmp_path.iterdir()) == []  # each sample cleans up

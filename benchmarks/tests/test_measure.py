@@ -6,12 +6,15 @@ import json
 
 import pytest
 from measure import (
+    MESSAGE_BYTES,
     PAYLOAD_BYTES,
     ROWS,
     Recorder,
     db_bytes,
+    message_text,
     parse_args,
     payload,
+    per_turn,
     row_label,
     scratch_dir,
     sizes_for,
@@ -29,12 +32,26 @@ def test_every_row_has_a_filled_label(quick: bool) -> None:
 def test_quick_sizes_are_smaller() -> None:
     full, quick = sizes_for(False), sizes_for(True)
     assert quick.loop < full.loop and quick.linear < full.linear
-    assert full.resume == (10, 1_000, 10_000)
+    assert full.resume == (10, 1_000, 10_000, 100_000)
+    assert full.long_turns == (2_000, 10_000) and full.chat_turns == 400
 
 
 def test_payload_is_one_kilobyte_and_distinct() -> None:
     assert {len(payload(k)) for k in range(3)} == {PAYLOAD_BYTES}
     assert payload(1) != payload(2)
+    assert {len(message_text(k)) for k in range(3)} == {MESSAGE_BYTES}
+
+
+def test_turn_costs_compare_early_and_late_turns() -> None:
+    stamps, now = [], 0.0
+    for turn in range(400):
+        now += 0.001 if turn < 200 else 0.002  # turns get twice as dear halfway
+        stamps.append(now)
+    stats = per_turn(stamps)
+    assert round(stats["early"]) == 1000 and round(stats["last100"]) == 2000
+    assert stats["growth"] == pytest.approx(2.0) and stats["flat"] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="too few"):
+        per_turn([0.0, 1.0])
 
 
 def test_db_bytes_counts_the_wal(tmp_path) -> None:
@@ -97,3 +114,16 @@ def test_parse_args_defaults() -> None:
     assert parse_args("x", ["--quick", "--reps", "3"]).reps == 3
     with pytest.raises(SystemExit):
         parse_args("x", ["--reps", "0"])
+
+
+def test_peak_memory_is_the_programs_own_not_its_parents() -> None:
+    """A child of a large process reports its own peak, not the size it was forked at."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    held = b"x" * (96 * 1024 * 1024)  # the parent is large
+    code = "import measure; print(measure.peak_rss_mb())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert float(done.stdout) < 90 and len(held) > 0

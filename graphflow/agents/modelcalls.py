@@ -155,7 +155,8 @@ def _cache(run: RunContext) -> Any:
     if services.cache is None:
         from graphflow.models import ResponseCache
 
-        services.cache = ResponseCache(path)
+        services.cache = ResponseCache(path, durability=getattr(run.store, "durability",
+                                                                 "normal"))
         services.closers.append(services.cache.close)
     return services.cache
 
@@ -242,8 +243,7 @@ async def ask(
         started_at, t0 = time.time(), time.perf_counter()
         with model_span(_model_name(model), ctx.node_id, ctx.run_id) as span:
             try:
-                response = await model.complete(list(messages),
-                                                tools=list(tools) if tools else None,
+                response = await model.complete(messages, tools=list(tools) if tools else None,
                                                 stream=stream,
                                                 on_token=on_token if stream else None,
                                                 cache_seed=cache_seed, params=params)  # fmt: skip
@@ -292,7 +292,7 @@ def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any
                          seconds=round(seconds, 6),
                          model=(record or {}).get("model") or _model_name(model),
                          base_url=(record or {}).get("base_url"),
-                         prompt=to_openai_messages(list(messages)), tools=names,
+                         prompt=list(to_openai_messages(list(messages))), tools=names,
                          response=response, usage=(record or {}).get("usage"),
                          error=None if error is None else redact(
                              f"{type(error).__name__}: {error}"))  # fmt: skip

@@ -175,6 +175,9 @@ def next_in_order(order: Sequence[str], last: str | None, candidates: Sequence[s
     """The first candidate after ``last`` in ``order`` (cyclically); the first candidate
     in order when ``last`` is not in it.
 
+    O(1) per call for a group that keeps its order and candidates: the answer for every
+    possible ``last`` is worked out once per (order, candidates) and kept.
+
     Example:
         >>> next_in_order(["a", "b", "c"], "b", ["a", "b", "c"])
         'c'
@@ -183,12 +186,28 @@ def next_in_order(order: Sequence[str], last: str | None, candidates: Sequence[s
     """
     if not candidates:
         return None
+    after, first = _ring(tuple(order), tuple(candidates))
+    return after.get(last, first) if last is not None else first
+
+
+@functools.lru_cache(maxsize=256)
+def _ring(order: tuple[str, ...], candidates: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """For each node of ``order``, the first candidate after it (cyclically, itself last);
+    and the candidate to start with when the last speaker is not in ``order``."""
     allowed = set(candidates)
-    ring = [n for n in order if n in allowed] + [n for n in candidates if n not in set(order)]
-    if last in order:
-        start = order.index(last) + 1
-        rotated = list(order[start:]) + list(order[:start])
-        for node in rotated:
-            if node in allowed:
-                return node
-    return ring[0]
+    listed = set(order)
+    ring = [n for n in order if n in allowed] + [n for n in candidates if n not in listed]
+    size = len(order)
+    following: list[str | None] = [None] * size
+    nearest: str | None = None
+    for j in range(2 * size - 1, -1, -1):  # twice round, backwards
+        k = j % size
+        if j < size:
+            following[k] = nearest  # the nearest candidate after position k
+        if order[k] in allowed:
+            nearest = order[k]
+    after: dict[str, str] = {}
+    for k, node in enumerate(order):
+        if node not in after:  # the first place ``last`` has in the order counts
+            after[node] = following[k] or ring[0]
+    return after, ring[0]

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from graphflow import events as ev
 from graphflow.graph import routing
 from graphflow.graph.state import StateSchema
@@ -96,7 +94,8 @@ class CompiledGraph:
         spec: the GraphSpec it was compiled from.
         nodes: the compiled nodes by id, in declared order.
         out_edges: each node's outgoing edges, in declared order (routing order).
-        digraph: the topology as a networkx MultiDiGraph (node ids only).
+        digraph: the topology as a networkx MultiDiGraph (node ids only), built when
+            first read (networkx is imported then, not with graphflow).
         join_ancestors: for each ``join: all`` node, the nodes that can reach it.
         topology: the topology hash stored with each run.
         base_dir: where relative paths, imports and ``use:`` references resolve.
@@ -107,7 +106,6 @@ class CompiledGraph:
     spec: GraphSpec
     nodes: Mapping[str, CompiledNode]
     out_edges: Mapping[str, tuple[CompiledEdge, ...]]
-    digraph: nx.MultiDiGraph
     join_ancestors: Mapping[str, frozenset[str]]
     topology: str
     base_dir: Path = field(default_factory=Path.cwd)
@@ -117,6 +115,18 @@ class CompiledGraph:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @functools.cached_property
+    def digraph(self) -> Any:
+        """The topology as a networkx ``MultiDiGraph`` (node ids only)."""
+        import networkx as nx
+
+        digraph = nx.MultiDiGraph()
+        digraph.add_nodes_from(self.nodes)
+        for edges in self.out_edges.values():
+            for edge in edges:
+                digraph.add_edge(edge.source, edge.target)
+        return digraph
 
     @property
     def entry(self) -> str:

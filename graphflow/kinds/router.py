@@ -237,8 +237,7 @@ class RouterKind(NodeKind):
             "{agentlist}", agentlist)  # fmt: skip
         prompt = config.select_prompt.replace("{agentlist}", agentlist)
         view = agent_view(ctx.state.messages, node_id=self.node_id, name=self.node_id,
-                          system=system)  # fmt: skip
-        view.append({"role": "user", "content": prompt})
+                          system=system).plus({"role": "user", "content": prompt})  # fmt: skip
         model = model_for(ctx, self.build, config.model, where=f"node {self.node_id!r}: model")
         seed = ... if config.cache_seed == "default" else config.cache_seed
         usages: list[Usage] = []
@@ -250,8 +249,8 @@ class RouterKind(NodeKind):
             found = resolve_speaker(answer.text, candidates)
             if found.member is not None:
                 return self._go(found.member.node, usage=usage_total(usages))
-            view = [*view, {"role": "assistant", "content": answer.text},
-                    {"role": "user", "content": reask_text(found, candidates)}]  # fmt: skip
+            view = view.plus({"role": "assistant", "content": answer.text},
+                             {"role": "user", "content": reask_text(found, candidates)})
         record = {"round": len(ctx.state.messages), "method": "auto", "answers": answers,
                   "why": f"{len(answers)} answers named no single candidate"}  # fmt: skip
         return self._fallback(hood, [m.node for m in candidates], last_speaker, order, record,

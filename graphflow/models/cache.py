@@ -1,7 +1,11 @@
 """A response cache in SQLite, so that a repeated request costs nothing.
 
 Entries live in their own table (``model_cache``) of any SQLite file, by default the run
-database, through a connection of their own (WAL mode). The key is a SHA-256 of
+database, through a connection of their own (WAL mode) with the run store's durability:
+``normal`` (``synchronous=NORMAL``, no fsync per write; a written entry survives a crash
+of the process) unless the store fsyncs its steps (``durability="full"``). A cached
+answer lost to a power cut only costs asking again, so it never needs more than the
+steps it serves; before, every cached call paid an fsync even on the default store. The key is a SHA-256 of
 everything the answer depends on: model and endpoint identity, messages, tools, request
 options, response format and the cache seed. API keys are never part of the key or of
 the stored rows. The table is created on the first write, so a cache opened on a new run
@@ -65,6 +69,11 @@ class ResponseCache:
     Args:
         path: the SQLite file (usually the run database), or ``":memory:"``.
         table: the table name.
+        durability: ``"normal"`` (``synchronous=NORMAL``) or ``"full"`` (an fsync per
+            write, ``synchronous=FULL``): the run store's setting.
+
+    Raises:
+        StoreError: a bad table name or durability, or a file that is not SQLite.
 
     Example:
         >>> cache = ResponseCache(":memory:")
@@ -76,9 +85,12 @@ class ResponseCache:
         >>> cache.close()
     """
 
-    def __init__(self, path: str | Path, *, table: str = _TABLE) -> None:
+    def __init__(self, path: str | Path, *, table: str = _TABLE,
+                 durability: str = "normal") -> None:  # fmt: skip
         if not table.replace("_", "").isalnum():
             raise StoreError(f"cache table name {table!r} must be letters, digits and _ only")
+        if durability not in ("normal", "full"):
+            raise StoreError(f"cache durability {durability!r} must be 'normal' or 'full'")
         self.path = str(path)
         self.table = table
         self._lock = threading.Lock()
@@ -90,6 +102,7 @@ class ResponseCache:
             self._conn.execute("PRAGMA busy_timeout = 10000")
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {durability.upper()}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the response cache {self.path}: {exc}; point it at an SQLite "

@@ -183,7 +183,7 @@ class ModelClient:
     async def _try(
         self,
         config: ModelConfig,
-        wire: list[dict[str, Any]],
+        wire: Sequence[dict[str, Any]],
         tools: list[dict[str, Any]],
         params: dict[str, Any],
         fmt: dict[str, Any] | None,

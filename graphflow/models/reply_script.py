@@ -51,9 +51,12 @@ class ScriptFailure(Protocol):
 
 @dataclass(frozen=True)
 class ScriptRequest:
-    """A request as a script sees it: OpenAI-shaped messages, model, tools and options."""
+    """A request as a script sees it: OpenAI-shaped messages, model, tools and options.
 
-    messages: tuple[Mapping[str, Any], ...]
+    The message dicts may be shared with later requests of the same conversation: read
+    them, never change them."""
+
+    messages: Sequence[Mapping[str, Any]]
     model: str = "scripted"
     tools: tuple[Mapping[str, Any], ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -259,7 +262,7 @@ class Script:
         with self._lock:
             call = self.calls
             self.calls += 1
-        request = ScriptRequest(tuple(messages), model, tuple(tools), dict(params or {}), call)
+        request = ScriptRequest(messages, model, tuple(tools), dict(params or {}), call)
         if self.function is not None:
             result = self.function(request)
             if isinstance(result, (str, Message, Mapping)) or not hasattr(result, "error"):
@@ -289,7 +292,7 @@ class Script:
         return Rule.parse(data, where=where)
 
     def _already_answered(self, messages: Sequence[Mapping[str, Any]]) -> int:
-        if not self.replies:
+        if self._served >= len(self.replies):  # used up: the conversation cannot move it
             return 0
         wanted = set(self._signatures)
         return sum(1 for m in messages if _signature(m) in wanted)

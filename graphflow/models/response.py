@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from graphflow.errors import ModelError
 from graphflow.messages import Message
+from graphflow.models.openai_messages import OpenAIMessages
 from graphflow.models.usage import Usage
 
 __all__ = [
@@ -155,8 +156,12 @@ class ChatModel(Protocol):
     async def aclose(self) -> None: ...
 
 
-def to_openai_messages(messages: Sequence[MessageLike]) -> list[dict[str, Any]]:
+def to_openai_messages(messages: Sequence[MessageLike]) -> Sequence[dict[str, Any]]:
     """Messages in the OpenAI chat shape (``node`` dropped, names made API-safe).
+
+    An :class:`~graphflow.models.openai_messages.OpenAIMessages` (an agent's view of the
+    conversation) is in that shape already and is returned as it is, neither copied,
+    converted nor checked again; anything else gives a new list.
 
     Raises:
         ModelError: an item is neither a Message nor a valid message mapping.
@@ -165,6 +170,8 @@ def to_openai_messages(messages: Sequence[MessageLike]) -> list[dict[str, Any]]:
         >>> to_openai_messages([{"role": "user", "content": "hi"}])
         [{'role': 'user', 'content': 'hi'}]
     """
+    if isinstance(messages, OpenAIMessages):
+        return messages
     out: list[dict[str, Any]] = []
     for index, item in enumerate(messages):
         if isinstance(item, Mapping):

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import EllipsisType
@@ -53,11 +54,15 @@ class ScriptedModel:
         price: ``(prompt, completion)`` per 1k tokens, to exercise cost accounting.
         cache: a response cache; repeated requests are then replayed from it.
         cache_seed: the default cache seed (with ``cache``).
+        keep_requests: how many of the latest requests :attr:`requests` keeps.
 
     Attributes:
         calls: how many requests the model answered itself (cache hits excluded).
         usage: the sum of its calls.
-        requests: the OpenAI-shaped messages of each request, in order.
+        requests: the OpenAI-shaped messages of the latest ``keep_requests`` requests
+            (100 by default), oldest first; a long conversation keeps a bounded log, not
+            every request it ever made. The message dicts are shared with later
+            requests: treat them as read-only.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class ScriptedModel:
         price: tuple[float, float] | None = None,
         cache: ResponseCache | None = None,
         cache_seed: int | None = 41,
+        keep_requests: int = 100,
     ) -> None:
         if isinstance(script, Script):
             self.script = script
@@ -85,7 +91,7 @@ class ScriptedModel:
         self.cache_seed = cache_seed
         self.calls = 0
         self.usage = Usage()
-        self.requests: list[list[dict[str, Any]]] = []
+        self.requests: deque[Sequence[dict[str, Any]]] = deque(maxlen=max(keep_requests, 0))
 
     def __repr__(self) -> str:
         return f"ScriptedModel({self.name!r}, replies={len(self.script.replies)})"

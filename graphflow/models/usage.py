@@ -29,6 +29,7 @@ __all__ = [
     "Usage",
     "estimate_prompt_tokens",
     "estimate_tokens",
+    "message_tokens",
     "read_usage_report",
     "usage_by_node",
     "usage_report",
@@ -49,19 +50,32 @@ def estimate_tokens(text: str | None) -> int:
 
 def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     """A plausible prompt-token count for OpenAI-shaped messages (content, tool calls and
-    a few tokens of framing per message, as chat formats add).
+    a few tokens of framing per message, as chat formats add): 3 plus
+    :func:`message_tokens` of each. Messages that carry their estimate already (an
+    :class:`~graphflow.models.openai_messages.OpenAIMessages` as built) are not scanned.
 
     Example:
         >>> estimate_prompt_tokens([{"role": "user", "content": "Hello, world!"}])
         10
     """
-    total = 3
-    for message in messages:
-        total += 3 + estimate_tokens(str(message.get("content") or ""))
-        for call in message.get("tool_calls") or ():
-            function = call.get("function", {})
-            total += 3 + estimate_tokens(function.get("name", ""))
-            total += estimate_tokens(function.get("arguments", ""))
+    known = getattr(messages, "prompt_tokens", None)
+    if isinstance(known, int):
+        return known
+    return 3 + sum(message_tokens(message) for message in messages)
+
+
+def message_tokens(message: Mapping[str, Any]) -> int:
+    """What one OpenAI-shaped message adds to :func:`estimate_prompt_tokens`.
+
+    Example:
+        >>> message_tokens({"role": "user", "content": "Hello, world!"})
+        7
+    """
+    total = 3 + estimate_tokens(str(message.get("content") or ""))
+    for call in message.get("tool_calls") or ():
+        function = call.get("function", {})
+        total += 3 + estimate_tokens(function.get("name", ""))
+        total += estimate_tokens(function.get("arguments", ""))
     return total
 
 

@@ -101,8 +101,8 @@ async def summarize(runner: Runner, messages: Sequence[Message], method: Summary
                           where="summary_method")  # fmt: skip
         prompt = summary_args.get("summary_prompt")
         role = str(summary_args.get("summary_role") or "system")
-        view = agent_view(messages, node_id=sides.recipient, name=sides.recipient)
-        view.append({"role": role, "content": SUMMARY_PROMPT if prompt is None else str(prompt)})
+        view = agent_view(messages, node_id=sides.recipient, name=sides.recipient).plus(
+            {"role": role, "content": SUMMARY_PROMPT if prompt is None else str(prompt)})
         logger.debug("summarizing a chat of %d messages with %r", len(messages), model)
         response = await model.complete(view)
     finally:

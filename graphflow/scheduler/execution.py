@@ -85,7 +85,7 @@ class Execution:
         step = record.last_step
         variables, visits = self.store.load_variables(self.run_id, step)
         variables = self.graph.state.restore(variables)
-        messages = self.store.load_messages(self.run_id)
+        messages = self.store.load_conversation(self.run_id)  # the rest read when used
         self.state = State(messages=messages, variables=variables, visits=visits, step=step + 1)
         self.frontier = list(record.frontier.get("run", []))
         self.waits = list(record.frontier.get("wait", []))
@@ -94,7 +94,8 @@ class Execution:
                                       if k != "by_node"})  # fmt: skip
         if self.usage:
             self.usage_by_node = usage_by_node(self.store.step_usages(self.run_id))
-        self.turns = self.graph.agent_turns(messages)
+        if self.graph.spec.limits.max_rounds is not None:  # reads every message
+            self.turns = self.graph.agent_turns(messages)
 
     # -- the loop ------------------------------------------------------------------
 
@@ -371,7 +372,7 @@ class Execution:
 
     def result(self, status: RunStatus, reason: str | None, *, waiting: dict[str, str] | None = None,
                error: str | None = None, questions: dict[str, str] | None = None) -> RunResult:  # fmt: skip
-        return RunResult(self.run_id, status, reason, list(self.state.messages),
+        return RunResult(self.run_id, status, reason, self.state.messages,
                          dict(self.state.variables), dict(self.state.visits), self.state.step,
                          waiting or {}, error, self.usage_report(), questions or {})  # fmt: skip
 

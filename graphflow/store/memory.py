@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from graphflow.conversation import Conversation
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import (
@@ -348,6 +349,29 @@ class MemoryStore:
 
     def load_messages(self, run_id: str, *, before_step: int | None = None) -> list[Message]:
         return [message(row, run_id) for row in self._message_rows(run_id, before_step)]
+
+    def load_conversation(self, run_id: str) -> Conversation:
+        """The run's messages: the last 16 and the first decoded now, the others when
+        first used."""
+        with self._locked() as t:
+            stored = t.messages.get(run_id) or {}
+            count = len(stored)  # seq numbers 0, 1, … in a run
+            tail = [stored[seq] for seq in range(max(count - 16, 0), count)]
+            task = stored.get(0)
+        messages = [message(row, run_id) for row in tail]
+        if count == len(messages):
+            return Conversation(messages)
+
+        def first() -> list[Message]:
+            with self._locked() as t:
+                now = t.messages.get(run_id) or {}
+                rows = [now[seq] for seq in range(count) if seq in now]
+            if len(rows) != count:
+                raise StoreCorrupt(f"run {run_id!r}: its messages were deleted while read")
+            return [message(row, run_id) for row in rows]
+
+        return Conversation.lazy(count, messages, first,
+                                 first=message(task, run_id) if task else None)  # fmt: skip
 
     def message_rows(self, run_id: str) -> list[MessageRow]:
         return [message_row(row, run_id) for row in self._message_rows(run_id, None)]

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol, TypedDict, get_args
 
+from graphflow.conversation import Conversation
 from graphflow.messages import Message
 
 __all__ = [
@@ -178,6 +179,13 @@ class _StateReader(Protocol):
 
     def load_messages(self, run_id: str, *, before_step: int | None = None) -> list[Message]:
         """The run's messages in order (only those of steps before ``before_step``)."""
+        ...
+
+    def load_conversation(self, run_id: str) -> Conversation:
+        """The run's messages as a :class:`~graphflow.conversation.Conversation` that
+        holds its length and last few messages and reads the others when first used —
+        also after the store was closed. What the scheduler resumes a run with, so that
+        resuming costs what the next step reads, not the length of the run."""
         ...
 
     def step_usages(self, run_id: str) -> list[dict[str, Any]]:

@@ -245,3 +245,33 @@ def test_a_markdown_escaped_speaker_name_is_understood() -> None:
     result = graph.run_sync("Write hello world.", context=RunContext.with_models(models))
     assert [m.node for m in result.messages if m.node] == ["Senior_Python_Engineer"]
     assert len(selector.requests) == 1 and "speaker_fallbacks" not in result.variables
+
+
+def _next_in_order_as_specified(order, last, candidates):
+    """Round robin as documented, written the slow and obvious way."""
+    if not candidates:
+        return None
+    allowed = set(candidates)
+    ring = [n for n in order if n in allowed] + [n for n in candidates if n not in set(order)]
+    if last in order:
+        start = order.index(last) + 1
+        for node in list(order[start:]) + list(order[:start]):
+            if node in allowed:
+                return node
+    return ring[0]
+
+
+def test_round_robin_matches_its_specification_for_any_order_and_candidates() -> None:
+    import itertools
+    import random
+
+    from graphflow.agents.selection import next_in_order
+
+    rng = random.Random(7)
+    names = ["a", "b", "c", "d", "e"]
+    for _ in range(400):
+        order = [rng.choice(names) for _ in range(rng.randint(0, 6))]
+        candidates = rng.sample(names, rng.randint(0, 5))
+        for last in itertools.chain(names, [None, "outsider"]):
+            assert next_in_order(order, last, candidates) == _next_in_order_as_specified(
+                order, last, candidates), (order, last, candidates)

@@ -135,3 +135,41 @@ def test_every_bundled_graph_validates() -> None:
     assert files
     for path in files:
         load(path)
+
+
+def test_reachability_and_cycles_agree_with_networkx() -> None:
+    """The compiler walks graphs itself (so that importing graphflow does not import
+    networkx); on random graphs it finds what networkx finds."""
+    import random
+
+    import networkx as nx
+
+    from graphflow.compiler import _beyond, _components
+
+    rng = random.Random(3)
+    for _ in range(300):
+        names = [f"n{i}" for i in range(rng.randint(1, 9))]
+        successors: dict[str, list[str]] = {n: [] for n in names}
+        for _ in range(rng.randint(0, 20)):
+            successors[rng.choice(names)].append(rng.choice(names))
+        predecessors: dict[str, list[str]] = {n: [] for n in names}
+        for source, targets in successors.items():
+            for target in targets:
+                predecessors[target].append(source)
+        digraph = nx.MultiDiGraph()
+        digraph.add_nodes_from(names)
+        digraph.add_edges_from((s, t) for s, ts in successors.items() for t in ts)
+        for n in names:
+            assert _beyond(successors, n) == nx.descendants(digraph, n)
+            assert _beyond(predecessors, n) == nx.ancestors(digraph, n)
+        found = sorted(sorted(c) for c in _components(successors))
+        assert found == sorted(sorted(c) for c in nx.strongly_connected_components(digraph))
+
+
+def test_a_compiled_graph_still_offers_its_networkx_topology() -> None:
+    g = Graph("two", entry="a")
+    g.add_node("a", lambda s: None)
+    g.add_node("b", lambda s: None)
+    g.add_edge("a", "b")
+    digraph = g.compile().digraph
+    assert sorted(digraph.nodes) == ["a", "b"] and list(digraph.edges()) == [("a", "b")]

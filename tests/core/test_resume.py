@@ -95,3 +95,33 @@ def test_subgraph_runs_as_its_own_run_and_pauses_the_parent(store: Store) -> Non
     assert [m.content for m in done.messages] == ["go", "inner got 42", "after: inner got 42"]
     assert store.get_run(child).parent_run == first.run_id
     assert "cluster_nested" in graph.to_dot()
+
+
+def _talk_then_ask(turns: int) -> Graph:
+    from graphflow import Message, Update
+
+    g = Graph("talk", variables={"i": 0})
+    g.add_node("talk", lambda s: Update(messages=[Message(content=f"said {s.variables['i']}")],
+                                        variables={"i": s.variables["i"] + 1}))  # fmt: skip
+    g.add_node("ask", kind="human", prompt="go on?", variable="answer")
+    g.add_node("done", kind="end")
+    g.add_edge("talk", "talk", when=f"state.i < {turns}")
+    g.add_edge("talk", "ask", otherwise=True)
+    g.add_edge("ask", "done")
+    return g
+
+
+def test_a_resume_reads_what_its_next_step_needs_not_the_whole_conversation(
+        tmp_path: Path) -> None:  # fmt: skip
+    graph = _talk_then_ask(300).compile()
+    with Store(tmp_path / "runs.db") as store:
+        first = graph.run_sync(store=store)
+    with Store(tmp_path / "runs.db") as store:
+        done = graph.resume_sync(first.run_id, input="yes", store=store)
+        assert done.status == "completed" and done.variables["answer"] == "yes"
+        assert len(done.messages) == 301 and done.last is not None
+        assert done.last.content == "yes" and not done.messages.loaded  # type: ignore[attr-defined]
+        assert repr(done).count("said") == 0  # a result's repr reads nothing either
+    # read after the store closed: the same conversation as an uninterrupted run's
+    assert [m.content for m in done.messages] == [f"said {i}" for i in range(300)] + ["yes"]
+    assert done.messages == first.messages + [done.messages[-1]]  # noqa: RUF005

@@ -220,3 +220,37 @@ def test_bad_table_name_and_unreadable_file(tmp_path: Path):
     junk.write_bytes(b"this is not an sqlite database at all" * 100)
     with pytest.raises(StoreError, match="cache_seed=None"):
         ResponseCache(junk).get("k")
+
+
+@pytest.mark.parametrize(("durability", "level"), [("normal", 1), ("full", 2)])
+def test_the_cache_writes_with_the_run_stores_durability(tmp_path: Path, durability: str,
+                                                         level: int) -> None:  # fmt: skip
+    with ResponseCache(tmp_path / "runs.db", durability=durability) as cache:
+        assert cache._conn.execute("PRAGMA synchronous").fetchone()[0] == level
+    assert ResponseCache(":memory:")._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    with pytest.raises(Exception, match="'normal' or 'full'"):
+        ResponseCache(tmp_path / "runs.db", durability="sometimes")
+
+
+@pytest.mark.parametrize("durability", ["normal", "full"])
+def test_an_agents_cache_follows_its_stores_durability(model_server, tmp_path: Path,
+                                                       monkeypatch, durability: str) -> None:  # fmt: skip
+    import graphflow.models
+    from graphflow import Graph, Store
+
+    opened: list[str] = []
+
+    class Recording(ResponseCache):
+        def __init__(self, *args, **kwargs) -> None:
+            opened.append(kwargs.get("durability", "normal"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(graphflow.models, "ResponseCache", Recording)
+    server = model_server({"replies": [], "default": "fine"})
+    g = Graph("ask", entry="agent")
+    g.add_node("agent", kind="agent", is_termination_msg=None)
+    g.models = {"default": server_config(server).model_dump(exclude_none=True)}
+    with Store(tmp_path / "runs.db", durability=durability) as store:
+        result = g.compile().run_sync("hi", store=store)
+    assert result.status == "completed" and result.last.content == "fine"
+    assert opened == [durability]

@@ -73,3 +73,16 @@ def test_importing_graphflow_testing_does_not_import_pytest():
     code = "import sys, graphflow.testing; print('pytest' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_importing_graphflow_imports_no_model_client_and_no_networkx():
+    """Cold start: ``import graphflow`` (and so ``graphflow --help``) imports only what
+    a step uses; the model client, its configs and scripts, and networkx load on use."""
+    code = ("import sys, graphflow; print(sorted(m for m in sys.modules if m in "
+            "('networkx', 'graphflow.models.client', 'graphflow.models.config', "
+            "'graphflow.models.reply_script', 'graphflow.models.model_set')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert graphflow.models.ModelClient.__name__ == "ModelClient"  # still there, on use
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        graphflow.models.Nope  # noqa: B018

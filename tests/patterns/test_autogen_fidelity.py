@@ -58,7 +58,7 @@ def test_a_summary_function_of_autogens_signature_is_a_definition_error_before_t
         initiate_chat_sync(QUIET, AssistantAgent(), "2 + 2?", models=model, store=store,
                            summary_method=lambda sender, recipient, summary_args: "x")  # fmt: skip
     assert "graphflow.autogen" in str(caught.value)
-    assert model.requests == []
+    assert list(model.requests) == []
     with Store(tmp_path / "runs.db") as store:
         assert store.list_runs() == []
     with pytest.raises(DefinitionError, match="summary_method"):

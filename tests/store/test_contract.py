@@ -115,6 +115,36 @@ def test_committed_steps_come_back_in_order_and_move_the_head(store: RunStore) -
     assert store.message_count("r1") == 3
 
 
+def test_a_conversation_holds_its_length_and_tail_and_reads_the_rest_when_used(
+        factory: StoreFactory) -> None:  # fmt: skip
+    store = factory.open()
+    new_run(store, messages=(Message(role="user", content="task"),))
+    for step in range(40):
+        commit(store, "r1", step, text=f"m{step}")
+    convo = store.load_conversation("r1")
+    assert len(convo) == 41 and not convo.loaded
+    assert convo[-1].content == "m39" and convo[40] is convo[-1] and convo[0].content == "task"
+    assert [m.content for m in convo[-3:]] == ["m37", "m38", "m39"]
+    assert not convo.loaded  # the count and the tail came from one small read
+    assert convo == store.load_messages("r1") and convo.loaded
+    assert store.load_conversation("nope") == []
+    short = factory.open()
+    new_run(short, "r2", messages=(Message(content="only"),))
+    assert short.load_conversation("r2").loaded and short.load_conversation("r2") == [
+        Message(content="only")]
+
+
+def test_a_conversation_stays_readable_after_its_store_closed(factory: StoreFactory) -> None:
+    store = factory.open()
+    new_run(store)
+    for step in range(30):
+        commit(store, "r1", step, text=f"m{step}")
+    convo = store.load_conversation("r1")
+    assert not convo.loaded
+    store.close()
+    assert [m.content for m in convo] == [f"m{i}" for i in range(30)]
+
+
 def test_a_step_is_committed_once(factory: StoreFactory) -> None:
     first, second = factory.open(), factory.open()
     new_run(first)

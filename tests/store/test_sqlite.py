@@ -297,3 +297,22 @@ def test_a_resume_reads_the_run_row_once(store: Store) -> None:
     assert graph.resume_sync(run.run_id, input="x", store=store).status == "completed"
     store.conn.set_trace_callback(None)
     assert len(reads) == 1  # under the lease, in the lease's transaction
+
+
+def test_an_in_memory_database_reads_the_conversations_it_lent_before_closing() -> None:
+    from graphflow import Update
+
+    g = Graph("talk", variables={"i": 0})
+    g.add_node("talk", lambda s: Update(messages=[Message(content=f"m{s.variables['i']}")],
+                                        variables={"i": s.variables["i"] + 1}))  # fmt: skip
+    g.add_node("ask", kind="human", prompt="more?")
+    g.add_edge("talk", "talk", when="state.i < 40")
+    g.add_edge("talk", "ask", otherwise=True)
+    graph = g.compile()
+    store = Store(":memory:")
+    waiting = graph.run_sync(store=store)
+    done = graph.resume_sync(waiting.run_id, input="no", store=store)
+    assert not done.messages.loaded  # type: ignore[attr-defined]
+    store.close()
+    assert done.messages.loaded  # type: ignore[attr-defined]
+    assert [m.content for m in done.messages][:2] == ["m0", "m1"] and len(done.messages) == 41

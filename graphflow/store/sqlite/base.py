@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from graphflow.conversation import Conversation
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import message_extra, run_record
@@ -116,6 +118,10 @@ class SQLiteBase:
     lease_owner: str
     #: when this store last renewed a lease (``time.time()``); commits renew it too
     _renewed: float
+    #: whether :meth:`close` was called
+    _closed: bool = False
+    #: partly loaded conversations of an in-memory database, read when it closes
+    _lazy: weakref.WeakValueDictionary[int, Conversation]
 
     def _tx(self) -> Transaction:
         return Transaction(self.conn, self.path)

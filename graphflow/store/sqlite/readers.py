@@ -3,10 +3,13 @@ state at a step (the fold of deltas from the nearest snapshot)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
+from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
 from graphflow.store.codec import damaged_record, loads, message, message_row, run_record, step_row
@@ -14,7 +17,10 @@ from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
 from graphflow.store.sqlite.base import SQLiteBase
 from graphflow.store.values import fold
 
-__all__ = ["SQLiteReader"]
+__all__ = ["TAIL_MESSAGES", "SQLiteReader"]
+
+#: How many of its last messages :meth:`SQLiteReader.load_conversation` reads at once.
+TAIL_MESSAGES = 16
 
 
 class SQLiteReader(SQLiteBase):
@@ -72,6 +78,51 @@ class SQLiteReader(SQLiteBase):
             rows = self._rows(sql + " ORDER BY seq", params)
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"run {run_id!r}: cannot read its messages ({exc})") from None
+        return [message(row, run_id) for row in rows]
+
+    def load_conversation(self, run_id: str) -> Conversation:
+        """The run's messages: its last :data:`TAIL_MESSAGES` and its first read now
+        (with the count, from the newest ``seq``), the others when first used. After :meth:`close`, a
+        file's messages are read through a read-only connection of their own; an
+        in-memory database reads them when it closes."""
+        try:
+            rows = self._rows("SELECT seq, node, role, name, content, extra FROM messages"
+                              " WHERE run_id=? ORDER BY seq DESC LIMIT ?",
+                              [run_id, TAIL_MESSAGES])  # fmt: skip
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"run {run_id!r}: cannot read its messages ({exc})") from None
+        tail = [message(row, run_id) for row in reversed(rows)]
+        count = int(rows[0]["seq"]) + 1 if rows else 0  # seq numbers 0, 1, … in a run
+        if count == len(tail):
+            return Conversation(tail)
+        first = self._rows("SELECT seq, node, role, name, content, extra FROM messages"
+                           " WHERE run_id=? AND seq=0", [run_id])  # the task, for windows
+        convo = Conversation.lazy(count, tail, functools.partial(self._first_messages, run_id,
+                                                                 count),
+                                  first=message(first[0], run_id) if first else None)  # fmt: skip
+        if self.path == ":memory:":
+            self._lazy[id(convo)] = convo  # read before the database goes away
+        return convo
+
+    def _first_messages(self, run_id: str, count: int) -> list[Message]:
+        """The run's first ``count`` messages (also once the store is closed)."""
+        sql = ("SELECT node, role, name, content, extra FROM messages WHERE run_id=? AND seq<?"
+               " ORDER BY seq")  # fmt: skip
+        try:
+            if not self._closed:
+                rows = self._rows(sql, [run_id, count])
+            else:
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True)
+                try:
+                    cursor = conn.execute(sql, (run_id, count))
+                    columns = [c[0] for c in cursor.description]
+                    rows = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
+                finally:
+                    conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"run {run_id!r}: cannot read its messages from {self.path} "
+                               f"({exc})") from None  # fmt: skip
         return [message(row, run_id) for row in rows]
 
     def message_rows(self, run_id: str) -> list[MessageRow]:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import weakref
 from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
@@ -110,6 +111,8 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
                 raise self._open_error(again) from None
         self.lease_owner = new_owner(self)
         self._renewed = 0.0
+        self._closed = False
+        self._lazy = weakref.WeakValueDictionary()
 
     def _open(self, durability: str) -> None:
         """Connect, check the file is a graphflow database (before writing anything to
@@ -192,6 +195,13 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
                         FORMAT_VERSION)  # fmt: skip
 
     def close(self) -> None:
+        """Close the database. Conversations it handed out stay readable (see
+        :meth:`load_conversation`)."""
+        if not self._closed:
+            for convo in list(self._lazy.values()):
+                convo.load()
+            self._lazy.clear()
+        self._closed = True
         self.conn.close()
 
     def __enter__(self) -> Store:
