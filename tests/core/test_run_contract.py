@@ -421,3 +421,35 @@ def test_an_update_returned_by_a_node_with_a_typed_append_item() -> None:
     result = g.compile().run_sync(store=MemoryStore())
     assert result.variables["refs"] == [Ref(ref="a", day=dt.date(2024, 1, 2)),
                                         Ref(ref="b", day=dt.date(2024, 1, 2))]  # fmt: skip
+
+
+def test_the_timeout_fires_while_a_plain_function_node_blocks() -> None:
+    """A synchronous node that blocks (``time.sleep``) runs in a worker thread, so the
+    event loop stays free and ``limits.timeout`` ends the run; Python cannot stop the
+    thread itself, which finishes on its own (its result is not used)."""
+    import threading
+
+    from graphflow import Graph
+
+    release = threading.Event()
+
+    def blocks(state: Any) -> str:
+        release.wait(30)
+        return "too late"
+
+    g = Graph("blocking", entry="slow")
+    g.add_node("slow", blocks)
+    g.add_node("done", kind="end")
+    g.add_edge("slow", "done")
+    g.limits(timeout=0.2)
+
+    result = None
+    try:
+        timer = threading.Timer(2, release.set)  # lets the thread end soon after
+        timer.start()
+        result = g.compile().run_sync()
+    finally:
+        release.set()
+        timer.cancel()
+    assert result.status == "timeout" and result.reason == "timeout (0.2 s) reached"
+    assert not any(m.content == "too late" for m in result.messages)
