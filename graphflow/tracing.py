@@ -1,9 +1,10 @@
 """OpenTelemetry spans of runs, steps, nodes, model calls, tool calls and code runs.
 
-When ``opentelemetry-api`` is installed (``pip install 'graphflow[otel]'``) graphflow
-opens spans through the globally configured tracer provider; configure one (and an
-exporter) as any OpenTelemetry application does. Without the package every function
-here does nothing and costs a function call: graphflow never needs it.
+When ``opentelemetry-api`` is installed (``pip install 'graphflow[otel]'``) and a tracer
+provider is configured (as any OpenTelemetry application does, with an exporter),
+graphflow opens spans through it. Without the package, or while no provider is
+configured (the API's default proxy or the no-op provider), every function here does
+nothing and costs a function call: a step pays nothing for tracing nobody collects.
 
 The spans, nested as the run executes:
 
@@ -60,6 +61,15 @@ def tracer() -> Any:
     return trace.get_tracer("graphflow", release)
 
 
+def _collecting() -> bool:
+    """Whether a tracer provider is configured (not the API's default proxy or the no-op
+    provider): spans made before that would be dropped anyway."""
+    from opentelemetry import trace
+
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
 def _clean(attributes: Mapping[str, Any] | None) -> dict[str, _Attr]:
     out: dict[str, _Attr] = {}
     for key, value in (attributes or {}).items():
@@ -85,7 +95,7 @@ def span(name: str, attributes: Mapping[str, Any] | None = None,
         ...     set_attributes(s, {"graphflow.status": "completed"})
     """
     found = tracer()
-    if found is None:
+    if found is None or not _collecting():
         return contextlib.nullcontext()
     from opentelemetry.trace import SpanKind
 
