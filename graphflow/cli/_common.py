@@ -17,10 +17,10 @@ from graphflow.errors import GraphflowError, RunInUse, RunNotFound, StaleAnswer,
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from graphflow.store import RunStatus, Store
+    from graphflow.store import RunRecord, RunStatus, Store
 
 __all__ = ["DEFAULT_DB", "EXIT_CODES", "console", "db_option", "escape", "handle_errors",
-           "json_option", "open_store", "print_json", "read_text", "resolve_run_id",
+           "json_option", "open_store", "print_json", "read_text", "resolve_run",
            "setup_logging"]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,20 +131,19 @@ def open_store(db: str, must_exist: bool = False) -> Store:
     return Store(db)
 
 
-def resolve_run_id(store: Store, run_id: str) -> str:
-    """The full id of the run ``run_id`` names, itself or a unique prefix.
+def resolve_run(store: Store, run_id: str) -> RunRecord:
+    """The run ``run_id`` names, by its full id or a unique prefix (read once).
 
     Raises:
         RunNotFound: no run has that id or prefix.
         StoreError: the prefix matches several runs.
     """
     try:
-        store.get_run(run_id)
-        return run_id
+        return store.get_run(run_id)
     except RunNotFound:
         matches = store.find_runs(run_id)
         if len(matches) == 1:
-            return str(matches[0])
+            return store.get_run(str(matches[0]))
         if len(matches) > 1:
             raise StoreError(f"run id prefix {run_id!r} matches {len(matches)} runs "
                              f"({', '.join(matches[:5])}); give more characters") from None  # fmt: skip

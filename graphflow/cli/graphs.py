@@ -16,7 +16,7 @@ from graphflow.cli._common import (
     json_option,
     open_store,
     print_json,
-    resolve_run_id,
+    resolve_run,
 )
 
 __all__ = ["graphs", "render", "validate"]
@@ -49,8 +49,9 @@ def render(target: str, output: str, fmt: str | None, rankdir: str, db: str) -> 
         from graphflow.render.overlay import RunOverlay
 
         store = open_store(db, must_exist=True)
-        run_id = resolve_run_id(store, target)
-        graph = graph_for_run(store.get_run(run_id))
+        record = resolve_run(store, target)
+        run_id = record.run_id
+        graph = graph_for_run(record)
         overlay = RunOverlay.from_store(store, run_id)
     if output != "-":
         path = Path(output)

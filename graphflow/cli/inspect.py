@@ -16,7 +16,7 @@ from graphflow.cli._common import (
     json_option,
     open_store,
     print_json,
-    resolve_run_id,
+    resolve_run,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def show(run_id: str, db: str, as_json: bool, calls: bool) -> None:
     from graphflow.show import print_calls, print_run, run_as_dict
 
     store = open_store(db, must_exist=True)
-    run_id = resolve_run_id(store, run_id)
+    run_id = resolve_run(store, run_id).run_id
     if as_json:
         print_json(run_as_dict(store, run_id, calls=calls))
     elif calls:
@@ -111,8 +111,9 @@ def fork(run_id: str, at_step: int, new_id: str | None, db: str, as_json: bool) 
     from graphflow.scheduler import new_run_id
 
     store = open_store(db, must_exist=True)
-    run_id = resolve_run_id(store, run_id)
-    entry = str(store.get_run(run_id).spec["entry"])
+    record = resolve_run(store, run_id)
+    run_id = record.run_id
+    entry = str(record.spec["entry"])
     new_id = new_id or new_run_id()
     store.fork_run(run_id, at_step, new_id, {"run": [entry], "wait": []})
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from graphflow.cli._common import console, db_option, handle_errors, open_store, resolve_run_id
+from graphflow.cli._common import console, db_option, handle_errors, open_store, resolve_run
 
 __all__ = ["report"]
 
@@ -32,7 +32,7 @@ def report(run_id: str, output: str | None, rankdir: str, db: str) -> None:
 
     store = open_store(db, must_exist=True)
     try:
-        run_id = resolve_run_id(store, run_id)
+        run_id = resolve_run(store, run_id).run_id
         if output == "-":
             click.echo(build_report(store, run_id, rankdir=rankdir), nl=False)
             return

@@ -264,13 +264,13 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: s
     """Continue RUN_ID from its last committed step (after a crash, or with an answer),
     with the models it recorded unless --model/--base-url say otherwise."""
     from graphflow import runs
-    from graphflow.cli._common import resolve_run_id
+    from graphflow.cli._common import resolve_run
     from graphflow.loader import graph_for_run
     from graphflow.resuming import check_answers, question_ids
 
     store = open_store(db, must_exist=True)
-    run_id = resolve_run_id(store, run_id)
-    record = store.get_run(run_id)
+    record = resolve_run(store, run_id)
+    run_id = record.run_id
     graph = _load_graph(graph_file) if graph_file else graph_for_run(record)
     # One answer per question: the answer is for the question waiting now (or named).
     asked = question_ids(record)
