@@ -33,6 +33,7 @@ from graphflow.errors import (
     StaleAnswer,
     StoreCorrupt,
     StoreError,
+    StoreFull,
     ToolError,
 )
 from graphflow.graph import CompiledGraph
@@ -163,6 +164,7 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "StoreError",
+    "StoreFull",
     "Tool",
     "ToolContext",
     "ToolError",
