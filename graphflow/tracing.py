@@ -64,10 +64,18 @@ def tracer() -> Any:
 def _collecting() -> bool:
     """Whether a tracer provider is configured (not the API's default proxy or the no-op
     provider): spans made before that would be dropped anyway."""
-    from opentelemetry import trace
-
+    trace = _trace_api()
     provider = trace.get_tracer_provider()
     return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
+@cache
+def _trace_api() -> Any:
+    """``opentelemetry.trace``, imported once (an import statement per span costs more
+    than the check itself)."""
+    from opentelemetry import trace
+
+    return trace
 
 
 def _clean(attributes: Mapping[str, Any] | None) -> dict[str, _Attr]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import re
@@ -12,6 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
+from graphflow.blocking import in_thread
 from graphflow.conditions import compile_expression
 from graphflow.errors import DefinitionError, Problem
 from graphflow.imports import resolve_import
@@ -128,7 +128,7 @@ class FunctionKind(NodeKind):
             result = await self.fn(*call_args, **kwargs)
         else:
             if self.config.thread:  # type: ignore[attr-defined]
-                result = await asyncio.to_thread(self.fn, *call_args, **kwargs)
+                result = await in_thread(self.fn, *call_args, **kwargs)
             else:
                 result = self.fn(*call_args, **kwargs)
             if inspect.isawaitable(result):
