@@ -39,7 +39,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["model_span", "model_span_result", "set_attributes", "span", "tracer"]
+__all__ = ["collecting", "model_span", "model_span_result", "set_attributes", "span", "tracer"]
 
 _Attr = str | bool | int | float | list[str] | tuple[str, ...]
 
@@ -90,6 +90,13 @@ def _clean(attributes: Mapping[str, Any] | None) -> dict[str, _Attr]:
         else:
             out[key] = str(value)
     return out
+
+
+def collecting() -> bool:
+    """Whether spans are made now: ``opentelemetry-api`` is installed and a tracer
+    provider configured. The scheduler asks once per run (a provider configured during a
+    run traces the runs that start after it)."""
+    return tracer() is not None and _collecting()
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None,
