@@ -332,7 +332,7 @@ class MemoStore:
                                                     (agent,)).rowcount)  # fmt: skip
         if not count:
             raise MemoNotFound(f"no memos of agent {agent!r} in {self.path}; "
-                               f"{self._agents_hint()}")  # fmt: skip
+                               f"{self.agents_summary()}")  # fmt: skip
         return int(count)
 
     def forget_all(self) -> int:
@@ -373,7 +373,8 @@ class MemoStore:
             "SELECT agent, COUNT(*) FROM memos GROUP BY agent ORDER BY agent").fetchall())
         return {str(a): int(n) for a, n in rows}
 
-    def _agents_hint(self) -> str:
+    def agents_summary(self) -> str:
+        """One phrase naming the agents with memos (for error messages)."""
         known = self.agents()
         if not known:
             return "the memory is empty"
