@@ -174,7 +174,7 @@ def test_bad_teachability_options_are_definition_errors() -> None:
         g.compile()
     g = teachable(model="nope")
     g.models = {"default": {"scripted": ["x"]}}
-    with pytest.raises(DefinitionError, match="teachability.model"):
+    with pytest.raises(DefinitionError, match=r"teachability\.model"):
         g.compile()
 
 

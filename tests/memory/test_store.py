@@ -64,7 +64,7 @@ def test_forget_by_id_prefix_agent_and_all(store: MemoStore) -> None:
     c = memo(2, "t3", "third memo", agent="other")
     store.add([a, b, c])
     assert store.forget(a.id[:6]).id == a.id
-    with pytest.raises(MemoNotFound, match="no memo 'nope'.*graphflow memory list --db"):
+    with pytest.raises(MemoNotFound, match=r"no memo 'nope'.*graphflow memory list --db"):
         store.forget("nope")
     with pytest.raises(MemoNotFound, match="agents with memos: bot, other"):
         store.forget_agent("ghost")
@@ -83,7 +83,7 @@ def test_an_ambiguous_prefix_is_refused(store: MemoStore) -> None:
 def test_a_text_file_is_not_a_memo_database(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("hello, this is not SQLite\n" * 100)
-    with pytest.raises(StoreCorrupt, match="not a graphflow memory database .*not an SQLite"):
+    with pytest.raises(StoreCorrupt, match=r"not a graphflow memory database .*not an SQLite"):
         MemoStore(path)
     assert path.read_text().startswith("hello")
 
@@ -109,7 +109,7 @@ def test_a_damaged_memo_database_says_how_to_recover(tmp_path: Path) -> None:
     MemoStore(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE memos")
-    with pytest.raises(StoreCorrupt, match="damaged.*memos table.*delete it to start an empty"):
+    with pytest.raises(StoreCorrupt, match=r"damaged.*memos table.*delete it to start an empty"):
         MemoStore(path)
 
 
