@@ -221,7 +221,9 @@ class MemoStore:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
                                                  "WHERE type IN ('table', 'view')")}  # fmt: skip
         except sqlite3.DatabaseError as exc:
-            raise self._foreign(f"not an SQLite file: {exc}") from None
+            if "not a database" in str(exc):
+                raise self._foreign(f"not an SQLite file: {exc}") from None
+            raise self._error(exc) from None
         if app_id == _RUN_DATABASE_ID:
             raise StoreCorrupt(f"{self.path} is a graphflow run database, not a memory "
                                f"database; memos are kept in a file of their own (default "
