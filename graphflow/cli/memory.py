@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from graphflow.cli._common import console, escape, handle_errors, json_option, print_json
+
+if TYPE_CHECKING:
+    from graphflow.memory import MemoStore
 
 __all__ = ["memory"]
 
@@ -24,7 +28,7 @@ memory_db_option = click.option(
     help="The memo database (teachability's db: option, if the graph sets one).")  # fmt: skip
 
 
-def _open(db: str):  # type: ignore[no-untyped-def]
+def _open(db: str) -> MemoStore:
     from graphflow.memory import MemoStore
 
     return MemoStore(db, create=False)
