@@ -46,7 +46,8 @@ def memory() -> None:
 @json_option
 @handle_errors
 def list_memos(agent: str | None, db: str, as_json: bool) -> None:
-    """List memos, oldest first: id, agent, kind, topic, memo and where it was learned.
+    """List memos, oldest first: id, agent, kind, topic, memo and where it was learned
+    (RUN@STEP).
     On a terminal, a table; piped, one tab-separated line per memo."""
     from graphflow.memory import MemoNotFound
 
@@ -70,11 +71,14 @@ def list_memos(agent: str | None, db: str, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table(box=None, pad_edge=False, expand=False)
-    for column in ("memo id", "agent", "kind", "topic", "memo", "learned in run"):
-        table.add_column(column, overflow="fold")
+    table = Table(box=None, pad_edge=False, expand=True)
+    for column in ("memo id", "agent", "kind"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("topic", ratio=1, overflow="fold")
+    table.add_column("memo", ratio=2, overflow="fold")
+    table.add_column("learned in", no_wrap=True)
     for m in memos:
-        where = f"{m.run_id} (step {m.step})" if m.run_id else ""
+        where = f"{m.run_id}@{m.step}" if m.run_id else ""
         table.add_row(m.id, escape(m.agent), m.kind, escape(m.topic), escape(m.text), where)
     out.print(table)
 

@@ -100,3 +100,23 @@ def test_memory_commands_refuse_missing_damaged_and_foreign_files(tmp_path: Path
     damaged.write_bytes(bytes(data))
     clean_error(gf("memory", "list", cwd=tmp_path),
                 "the memory database graphflow-memory.db is damaged", "restore it from a backup")
+
+
+def test_the_teachable_graph_validates_and_renders(tmp_path: Path) -> None:
+    assert gf("validate", "graphs/teachable.yaml", cwd=Path(__file__).resolve().parents[2]) \
+        .returncode == 0
+    drawn = gf("render", "teachable", "-o", "-", "--format", "dot", cwd=tmp_path)
+    assert drawn.returncode == 0 and re.search(r"assistant\"? -> \"?done", drawn.stdout)
+    svg = gf("render", "teachable", "-o", "t.svg", cwd=tmp_path)
+    assert svg.returncode == 0 and (tmp_path / "t.svg").read_text().lstrip().startswith("<")
+
+
+def test_memory_list_on_a_terminal_is_a_table(tmp_path: Path) -> None:
+    gf("run", "teachable", "-i", TEACH, cwd=tmp_path)
+    env = {**os.environ, "FORCE_COLOR": "1", "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("GRAPHFLOW_MEMORY_DB", None)
+    shown = subprocess.run([sys.executable, "-m", "graphflow.cli", "memory", "list"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout).splitlines()
+    assert plain[0].split()[:3] == ["memo", "id", "agent"]
+    assert all(len(line) <= 100 for line in plain) and "preference" in shown.stdout
