@@ -27,13 +27,14 @@ warning on the log, and goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graphflow.agents.modelcalls import ask
 from graphflow.agents.views import speaker_of
 from graphflow.errors import BudgetExceeded, ModelError
 from graphflow.events import MemoryWarning
@@ -204,21 +205,23 @@ class Teacher:
         names = {incoming.name, incoming.node} if incoming.node else {incoming.name, "input"}
         return bool(names & self.sources)
 
-    async def turn(self, ctx: NodeContext, incoming: Message,
-                   analyzer: Callable[[], Any],
-                   ask: Callable[..., Awaitable[Any]], cache_seed: Any) -> TurnMemory:  # fmt: skip
+    async def turn(self, ctx: NodeContext, incoming: Message, analyzer: Callable[[], Any],
+                   cache_seed: Any) -> TurnMemory:  # fmt: skip
         """Recall, then learn, for a reply to ``incoming`` (see the module docs).
 
         Args:
             analyzer: returns the analyzer's model (called only when it is needed).
-            ask: :func:`graphflow.agents.modelcalls.ask`.
             cache_seed: the agent's response-cache seed.
+
+        Raises:
+            StoreError: the memo database cannot be opened or is not one.
+            BudgetExceeded: the run's budget is used up.
         """
         memory = TurnMemory()
         if self.config.recall:
             memory.recalled = await self.recall(ctx, incoming.text)
         if self._learns_from(incoming):
-            memory.learned = await self.learn(ctx, incoming, analyzer, ask, cache_seed,
+            memory.learned = await self.learn(ctx, incoming, analyzer, cache_seed,
                                               memory.usages)  # fmt: skip
         return memory
 
@@ -234,8 +237,7 @@ class Teacher:
         return [Memo.from_record(r) for r in await ctx.effect("memory:recall", lookup)]
 
     async def learn(self, ctx: NodeContext, incoming: Message, analyzer: Callable[[], Any],
-                    ask: Callable[..., Awaitable[Any]], cache_seed: Any,
-                    usages: list[Usage]) -> list[str]:  # fmt: skip
+                    cache_seed: Any, usages: list[Usage]) -> list[str]:  # fmt: skip
         """Ask the analyzer what ``incoming`` teaches and store it; return the ids of
         the memos it taught (stored now or before). Appends the call's usage to
         ``usages``."""

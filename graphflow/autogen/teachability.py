@@ -72,7 +72,10 @@ class Teachability:
                           "vector database; graphflow ranks memos with BM25 and does not use "
                           "it (max_num_retrievals caps the memos recalled)", stacklevel=2)  # fmt: skip
         if self.verbosity >= 1:
-            logging.getLogger("graphflow.agents.teaching").setLevel(logging.INFO)
+            log = logging.getLogger("graphflow.agents.teaching")
+            log.setLevel(logging.INFO)
+            if not log.handlers:
+                log.addHandler(logging.StreamHandler())
 
     @property
     def db_path(self) -> Path:
@@ -90,14 +93,14 @@ class Teachability:
         remembers.
 
         Raises:
-            DefinitionError: neither the agent nor this capability has an ``llm_config``
-                (the analyzer needs a model).
+            DefinitionError: the agent has no ``llm_config`` (graphflow's teachable agents
+                learn and recall when they ask their model for a reply).
         """
-        if not (self.llm_config or agent.llm_config):
+        if not agent.llm_config:
             raise DefinitionError([Problem(f"agent {agent.name!r}: Teachability",
-                                           "needs a model for its analyzer, and the agent "
-                                           "has no llm_config",
-                                           "give the agent or Teachability an llm_config")])  # fmt: skip
+                                           "the agent has no llm_config: it never asks a "
+                                           "model, so it can neither learn nor recall",
+                                           "give the agent an llm_config")])  # fmt: skip
         self.teachable_agent = agent
         agent._teachability = self
         agent.update_system_message((agent.system_message or "") + SYSTEM_MESSAGE_NOTE)

@@ -324,7 +324,7 @@ class AgentKind(NodeKind):
         seed = ... if config.cache_seed == "default" else config.cache_seed
         return await self.teacher.turn(ctx, incoming,
                                        lambda: model_for(ctx, self.build, ref, where=where),
-                                       ask, seed)  # fmt: skip
+                                       seed)  # fmt: skip
 
     async def _nested_reply(self, ctx: NodeContext, incoming: Message,
                             variables: dict[str, Any]) -> Update | Interrupt:  # fmt: skip

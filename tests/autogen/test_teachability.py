@@ -91,7 +91,7 @@ def test_the_analyzer_may_have_its_own_llm_config(llm, tmp_path: Path) -> None:
 
 
 def test_an_agent_without_a_model_cannot_be_taught(tmp_path: Path) -> None:
-    with pytest.raises(DefinitionError, match="needs a model for its analyzer"):
+    with pytest.raises(DefinitionError, match="has no llm_config"):
         Teachability(path_to_db_dir=str(tmp_path)).add_to_agent(UserProxyAgent("user"))
 
 
