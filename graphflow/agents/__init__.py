@@ -16,8 +16,8 @@ they read their options and call these modules, which the pattern builders
   messages and recalling them into later chats (on :mod:`graphflow.memory`).
 
 Dependencies point down only: this package imports the messages, models, execution,
-tools and memory layers, and the node-kind protocol for type checking only; nothing here imports
-the kinds, the scheduler or the pattern builders.
+tools and memory layers, and the node-kind protocol for type checking only; nothing here
+imports the kinds, the scheduler or the pattern builders.
 """
 
 from __future__ import annotations
