@@ -184,3 +184,28 @@ def test_a_damaged_memo_database_fails_the_run_clearly(tmp_path: Path) -> None:
                  tmp_path / "runs.db")
     assert result.status == "failed"
     assert "is not a graphflow memory database" in (result.error or "")
+
+
+def test_the_same_lesson_taught_in_two_runs_is_one_memo(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    for _ in range(2):
+        run(teachable(), "My favourite colour is teal.", ScriptedModel(analyzer_or("Noted.")), db)
+    with MemoStore(tmp_path / "graphflow-memory.db") as memory:
+        assert len(memory.memos()) == 1
+
+
+def test_parallel_teachable_agents_share_one_memo_database(tmp_path: Path) -> None:
+    g = Graph("fan", entry="start")
+    g.add_node("start", lambda state: "go")
+    for name in ("left", "right"):
+        g.add_node(name, kind="agent", is_termination_msg=None, teachability=True)
+        g.add_edge("start", name)
+        g.add_edge(name, "done")
+    g.add_node("done", kind="end", join="all")
+    model = ScriptedModel(analyzer_or("Ok."))
+    with Store(tmp_path / "runs.db") as store:
+        result = g.compile().run_sync("My favourite colour is teal.", store=store,
+                                      context=RunContext.with_models(model))  # fmt: skip
+    assert result.status == "completed"
+    with MemoStore(tmp_path / "graphflow-memory.db") as memory:
+        assert sorted(memory.agents()) == ["left", "right"]
