@@ -18,6 +18,13 @@ output: …`` and the variable ``exit_code`` is set (``None`` when there was no 
 One executor is shared by all code nodes of a run and closed when the run ends. An
 execution is recorded as an effect (``ctx.effect``): a node re-executed after a crash
 does not run the code again.
+
+**Artifacts.** The files the code wrote into the work dir (new or changed: a chart, a
+CSV) are kept in the run store as the step's artifacts (``store.put_artifact``), at most
+:data:`~graphflow.execution.artifacts.MAX_FILES` per execution and
+:data:`~graphflow.store.protocol.MAX_ARTIFACT_BYTES` each; ``keep_files: false`` keeps
+none. Their names are in the execution's record (``extra.artifacts``), files skipped
+(too large, unreadable) in ``extra.skipped_files``.
 """
 
 from __future__ import annotations
@@ -41,10 +48,11 @@ from graphflow.execution import (
     format_result,
     normalize_language,
 )
+from graphflow.execution.artifacts import produced, scan
 from graphflow.kinds.base import KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, Update
 
-__all__ = ["NO_CODE_REPLY", "CodeConfig", "CodeKind"]
+__all__ = ["NO_CODE_REPLY", "CodeConfig", "CodeKind", "keep_artifacts"]
 
 NO_CODE_REPLY = (
     "No code blocks found in the last message, so nothing was run. To run code, put it in "
@@ -70,6 +78,8 @@ class CodeConfig(KindConfig):
                                  description="languages this node runs")  # fmt: skip
     pass_env: list[str] = Field(default_factory=list, description="environment variables "
                                 "passed to the code (model keys are refused)")  # fmt: skip
+    keep_files: bool = Field(default=True, description="keep the files the code produced "
+                             "in the work dir as the run's artifacts")  # fmt: skip
 
     @field_validator("languages")
     @classmethod
@@ -101,6 +111,28 @@ class CodeConfig(KindConfig):
             return list(check_pass_env(value))
         except ExecutionError as exc:
             raise ValueError(str(exc)) from None
+
+
+def keep_artifacts(ctx: NodeContext, work_dir: Path, before: dict[str, Any],
+                   block_files: tuple[str, ...]) -> dict[str, list[Any]]:  # fmt: skip
+    """Keep the files an execution produced in ``work_dir`` (since ``before``, a
+    :func:`~graphflow.execution.artifacts.scan`) as artifacts of the node's step; return
+    ``{"artifacts": [names], "skipped_files": [{name, reason}]}`` (empty lists left out)."""
+    from graphflow.store.protocol import MAX_ARTIFACT_BYTES
+
+    put = getattr(ctx.run.store, "put_artifact", None)
+    if put is None:
+        return {}
+    kept: list[str] = []
+    skipped: list[dict[str, str]] = []
+    for item in produced(work_dir, before, exclude=block_files, max_bytes=MAX_ARTIFACT_BYTES):
+        if item.data is None:
+            skipped.append({"name": item.name, "reason": item.skipped or "skipped"})
+            continue
+        put(ctx.run_id, ctx.step, ctx.node_id, item.name, item.media_type, item.data)
+        kept.append(item.name)
+    return {key: value for key, value in (("artifacts", kept), ("skipped_files", skipped))
+            if value}  # fmt: skip
 
 
 def _blocks_key(blocks: list[CodeBlock]) -> str:
@@ -152,9 +184,14 @@ class CodeKind(NodeKind):
 
         async def execute() -> dict[str, Any]:
             executor = self.executor(ctx)
+            before = scan(work_dir) if self.config.keep_files else None
             result = await executor.run(blocks, work_dir, self.config.timeout,
                                         output_limit=self.config.output_limit)  # fmt: skip
-            return result.to_record()
+            record = result.to_record()
+            if before is not None:
+                record["extra"] = {**record["extra"],
+                                   **keep_artifacts(ctx, work_dir, before, result.files)}
+            return record
 
         result = CodeResult.from_record(await ctx.effect(_blocks_key(blocks), execute))
         reply = Message(role="user", name=self.node_id, content=format_result(result),

@@ -1,4 +1,5 @@
-"""What a run report shows, read from the store: steps, transcript, usage, latency.
+"""What a run report shows, read from the store: steps, transcript, artifacts, usage,
+latency.
 
 :func:`collect` gathers one run into a :class:`ReportData`: the timeline (the run's
 messages grouped by step, with the messages of subgraph runs placed in the step their
@@ -64,6 +65,8 @@ class StepGroup:
     entries: list[Entry] = field(default_factory=list)
     inherited_from: str | None = None
     pending: str | None = None
+    #: the files the step's code produced, with their bytes: ``(ArtifactRow, data)``
+    artifacts: list[tuple[Any, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -213,6 +216,9 @@ def collect(store: RunReader, run_id: str, graph: Any = None) -> ReportData:
     for m in store.message_rows(run_id):
         entry = _entry(m, "", kinds, run_id)
         groups.setdefault(entry.step, StepGroup(entry.step, [])).entries.append(entry)
+    for artifact in store.artifacts(run_id) if hasattr(store, "artifacts") else ():
+        group = groups.setdefault(artifact["step"], StepGroup(artifact["step"], [artifact["node"]]))
+        group.artifacts.append((artifact, store.artifact_data(artifact["digest"])))
 
     stats: dict[str, NodeStats] = {}
     for node_id, kind in kinds.items():

@@ -1,13 +1,15 @@
 """The run report as one self-contained HTML page.
 
 Everything taken from the run (messages, tool arguments, errors, variable values, node
-names) is escaped with :func:`html.escape`: model output is untrusted; it is also passed
+names, artifact names) is escaped with :func:`html.escape`: model output is untrusted; it is also passed
 through :func:`graphflow.secrets.redact`, so configured keys and key-shaped strings are
 not shown. The page's only script is graphflow's own (``report.js``), allowed by a
 Content-Security-Policy hash, so even markup that slipped through could not run; it
 attaches its click handlers itself, and no handler is ever built from run content. The
 diagram's SVG is inlined without links, event attributes or scripts (graphflow's
-diagrams have none; a hostile name must not add one).
+diagrams have none; a hostile name must not add one). Image artifacts are shown through
+``<img src="data:…">`` (the policy allows images from ``data:`` only), which never runs
+a script, not even an SVG's.
 """
 
 from __future__ import annotations
@@ -138,6 +140,30 @@ def _entry(entry: Entry) -> str:
             f'<div class="body">{body or "<em>(empty)</em>"}</div></article>')  # fmt: skip
 
 
+#: Media types shown as images (through ``<img src="data:…">``, which runs no script,
+#: SVG included), and the largest image inlined; others are listed, short text shown.
+_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")
+_INLINE_IMAGE_BYTES = 4 * 1024 * 1024
+_INLINE_TEXT_BYTES = 16 * 1024
+
+
+def _artifact(row: Any, data: bytes) -> str:
+    """One artifact: an image inline, short text in a block, anything else named."""
+    kind = str(row["media_type"])
+    meta = f"{kind} · {row['size']:,} bytes · sha256 {str(row['digest'])[:12]}"
+    body = ""
+    if kind in _IMAGES and len(data) <= _INLINE_IMAGE_BYTES:
+        encoded = base64.b64encode(data).decode("ascii")
+        body = (f'<img class="artifact-image" alt="{_e(row["name"])}" '
+                f'src="data:{_e(kind)};base64,{encoded}">')  # fmt: skip
+    elif kind.startswith("text/") and len(data) <= _INLINE_TEXT_BYTES:
+        body = f"<pre>{_e(data.decode('utf-8', errors='replace'))}</pre>"
+    return (f'<figure class="entry artifact" data-node="{_e(row["node"])}" data-step="{row["step"]}">'
+            f'<figcaption><span class="badge">artifact</span> <b>{_e(row["name"])}</b> '
+            f'<span class="meta">{_e(row["node"])} · {_e(meta)}</span></figcaption>'
+            f"{body}</figure>")  # fmt: skip
+
+
 def _chips(nodes: list[str]) -> str:
     return "".join(f'<button type="button" class="chip pick" data-node="{_e(n)}">{_e(n)}</button>'
                    for n in nodes)  # fmt: skip
@@ -173,6 +199,7 @@ def _group(group: StepGroup, data: ReportData) -> str:
     elif group.pending == "failed":
         extra += f'<pre class="callout failed">{_e(record.error or record.reason or "")}</pre>'
     entries = "".join(_entry(e) for e in group.entries)
+    entries += "".join(_artifact(row, data) for row, data in group.artifacts)
     if not entries and not extra and group.pending is None:
         entries = '<p class="quiet">no messages</p>'
     return (f'<section class="step" data-step="{group.step}"><h3>{_e(title)} '
