@@ -98,6 +98,8 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
     if data["waiting"]:
         for node, info in data["waiting"].get("nodes", {}).items():
             asked = f" (question {info['id']})" if info.get("id") else ""
+            person = (info.get("payload") or {}).get("person")
+            asked += f" for {escape(str(person))}" if person else ""
             console.print(f"[yellow]waiting[/] at {escape(node)}{asked}: "
                           f"{escape(info.get('question', ''))}")  # fmt: skip
     if data["error"]:

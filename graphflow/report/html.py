@@ -193,9 +193,12 @@ def _group(group: StepGroup, data: ReportData) -> str:
         extra += f'<ul class="vars" title="variables set in this step">{items}</ul>'
     record = data.record
     if group.pending == "waiting":
+        asked = (record.waiting or {}).get("nodes") or {}
         for node, question in data.overlay.waiting.items():
+            person = ((asked.get(node) or {}).get("payload") or {}).get("person")
+            who = f"for {_e(person)}" if person else "for a person"
             extra += (f'<div class="callout waiting" data-node="{_e(node)}"><b>{_e(node)}</b> waits '
-                      f"for a person: {_e(question)}</div>")  # fmt: skip
+                      f"{who}: {_e(question)}</div>")  # fmt: skip
     elif group.pending == "failed":
         extra += f'<pre class="callout failed">{_e(record.error or record.reason or "")}</pre>'
     entries = "".join(_entry(e) for e in group.entries)
