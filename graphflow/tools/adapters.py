@@ -56,6 +56,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _positional_only(fn: Callable[..., Any]) -> list[str]:
+    """The names of ``fn``'s positional-only parameters, in order (``statistics.correlation(x,
+    y, /)``): the model sends them by name, the call passes them by position."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: keywords it is
+        return []
+    return [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+
+
 def _checked_name(name: str, where: str) -> str:
     if not _NAME.match(name or ""):
         raise ToolError(f"{where}: tool name {name!r} is invalid; use 1-64 letters, digits, "
@@ -66,7 +76,8 @@ def _checked_name(name: str, where: str) -> str:
 def library_tool(fn: Callable[..., Any], *, args: type[BaseModel], name: str | None = None,
                  description: str | None = None) -> Tool:  # fmt: skip
     """Offer the library function ``fn`` as a tool whose arguments are the fields of the
-    pydantic model ``args``; ``fn`` is called with them as keyword arguments.
+    pydantic model ``args``; ``fn`` is called with them as keyword arguments (its
+    positional-only parameters by position).
 
     Args:
         fn: the function (sync or async), e.g. ``statistics.median``.
@@ -88,13 +99,21 @@ def library_tool(fn: Callable[..., Any], *, args: type[BaseModel], name: str | N
     if text is None:
         text = parse_docstring(inspect.getdoc(fn))[0].split("\n\n")[0].strip()
     is_async = inspect.iscoroutinefunction(fn)
+    positional = _positional_only(fn)
+
+    def arguments(kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        named = {k: _plain(v) for k, v in kwargs.items()}
+        first = [named.pop(p) for p in positional if p in named]
+        return first, named
 
     if is_async:
         async def call(**kwargs: Any) -> Any:
-            return await fn(**{k: _plain(v) for k, v in kwargs.items()})
+            first, named = arguments(kwargs)
+            return await fn(*first, **named)
     else:
         def call(**kwargs: Any) -> Any:
-            return fn(**{k: _plain(v) for k, v in kwargs.items()})
+            first, named = arguments(kwargs)
+            return fn(*first, **named)
 
     call.__name__ = tool_name
     return Tool(tool_name, text, call, _schema(args), args, None, is_async)
