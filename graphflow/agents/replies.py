@@ -109,10 +109,10 @@ async def execute_code_reply(
     not run the code a second time. The files it produced are kept as the step's
     artifacts, as a ``code`` node keeps them.
     """
-    from graphflow.execution.artifacts import scan
+    from graphflow.execution.artifacts import keep_artifacts, scan
     from graphflow.execution.code_result import CodeResult, format_result
     from graphflow.execution.codeblocks import extract_code_blocks
-    from graphflow.kinds.code import keep_artifacts
+    from graphflow.store.protocol import MAX_ARTIFACT_BYTES
 
     name, options = _executor_options(spec, ctx)
     timeout = float(spec.get("timeout", 60.0)) if isinstance(spec, Mapping) else 60.0
@@ -125,8 +125,9 @@ async def execute_code_reply(
         before = scan(work_dir)
         result = await executor.run(blocks, work_dir, timeout)
         record = dict(result.to_record())
-        record["extra"] = {**record["extra"],
-                           **keep_artifacts(ctx, work_dir, before, result.files)}
+        record["extra"] = {**record["extra"], **keep_artifacts(
+            ctx.run.store, ctx.run_id, ctx.step, ctx.node_id, work_dir, before, result.files,
+            max_bytes=MAX_ARTIFACT_BYTES)}  # fmt: skip
         return record
 
     record = await ctx.effect("code", run)

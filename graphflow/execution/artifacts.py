@@ -12,21 +12,24 @@ are the files the code blocks were saved as. Text files are redacted
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import stat
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graphflow.errors import ExecutionError
 from graphflow.execution.workspace import open_inside
 from graphflow.secrets import redact
 
-__all__ = ["MAX_FILES", "ProducedFile", "media_type", "produced", "scan"]
+__all__ = ["MAX_FILES", "ProducedFile", "keep_artifacts", "media_type", "produced", "scan"]
 
 #: The most files one execution keeps (and entries :func:`scan` looks at: ten times it).
 MAX_FILES = 50
+logger = logging.getLogger(__name__)
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml",
                "application/javascript", "image/svg+xml"}  # fmt: skip
@@ -128,6 +131,31 @@ def produced(work_dir: Path, before: Snapshot, *, exclude: Collection[str] = (),
             continue
         files.append(ProducedFile(name, kind, _redacted(kind, data)))
     return files
+
+
+def keep_artifacts(store: Any, run_id: str, step: int, node: str, work_dir: Path,
+                   before: Snapshot, exclude: Collection[str], *,
+                   max_bytes: int) -> dict[str, list[Any]]:  # fmt: skip
+    """Keep the files an execution produced in ``work_dir`` since ``before`` (see
+    :func:`produced`) as artifacts of ``node`` at ``step`` (``store.put_artifact``, see
+    :class:`~graphflow.store.RunWriter`); return ``{"artifacts": [names],
+    "skipped_files": [{name, reason}]}`` without the empty lists (a skipped file is also
+    logged as a warning). A store without ``put_artifact`` keeps nothing."""
+    put = getattr(store, "put_artifact", None)
+    if put is None:
+        return {}
+    kept: list[str] = []
+    skipped: list[dict[str, str]] = []
+    for item in produced(work_dir, before, exclude=exclude, max_bytes=max_bytes):
+        if item.data is None:
+            skipped.append({"name": item.name, "reason": item.skipped or "skipped"})
+            logger.warning("run %s, step %d, node %s: file %s is not kept as an artifact: %s",
+                           run_id, step, node, item.name, item.skipped)  # fmt: skip
+            continue
+        put(run_id, step, node, item.name, item.media_type, item.data)
+        kept.append(item.name)
+    return {key: value for key, value in (("artifacts", kept), ("skipped_files", skipped))
+            if value}  # fmt: skip
 
 
 def _read(work_dir: Path, name: str, max_bytes: int) -> bytes | None:

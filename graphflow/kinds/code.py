@@ -23,8 +23,8 @@ does not run the code again.
 CSV) are kept in the run store as the step's artifacts (``store.put_artifact``), at most
 :data:`~graphflow.execution.artifacts.MAX_FILES` per execution and
 :data:`~graphflow.store.protocol.MAX_ARTIFACT_BYTES` each; ``keep_files: false`` keeps
-none. Their names are in the execution's record (``extra.artifacts``), files skipped
-(too large, unreadable) in ``extra.skipped_files``.
+none. Their names are in the execution's record (``extra.artifacts``); files skipped
+(too large, unreadable) are logged as warnings.
 """
 
 from __future__ import annotations
@@ -48,11 +48,12 @@ from graphflow.execution import (
     format_result,
     normalize_language,
 )
-from graphflow.execution.artifacts import produced, scan
+from graphflow.execution.artifacts import keep_artifacts, scan
 from graphflow.kinds.base import KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, Update
+from graphflow.store.protocol import MAX_ARTIFACT_BYTES
 
-__all__ = ["NO_CODE_REPLY", "CodeConfig", "CodeKind", "keep_artifacts"]
+__all__ = ["NO_CODE_REPLY", "CodeConfig", "CodeKind"]
 
 NO_CODE_REPLY = (
     "No code blocks found in the last message, so nothing was run. To run code, put it in "
@@ -113,28 +114,6 @@ class CodeConfig(KindConfig):
             raise ValueError(str(exc)) from None
 
 
-def keep_artifacts(ctx: NodeContext, work_dir: Path, before: dict[str, Any],
-                   block_files: tuple[str, ...]) -> dict[str, list[Any]]:  # fmt: skip
-    """Keep the files an execution produced in ``work_dir`` (since ``before``, a
-    :func:`~graphflow.execution.artifacts.scan`) as artifacts of the node's step; return
-    ``{"artifacts": [names], "skipped_files": [{name, reason}]}`` (empty lists left out)."""
-    from graphflow.store.protocol import MAX_ARTIFACT_BYTES
-
-    put = getattr(ctx.run.store, "put_artifact", None)
-    if put is None:
-        return {}
-    kept: list[str] = []
-    skipped: list[dict[str, str]] = []
-    for item in produced(work_dir, before, exclude=block_files, max_bytes=MAX_ARTIFACT_BYTES):
-        if item.data is None:
-            skipped.append({"name": item.name, "reason": item.skipped or "skipped"})
-            continue
-        put(ctx.run_id, ctx.step, ctx.node_id, item.name, item.media_type, item.data)
-        kept.append(item.name)
-    return {key: value for key, value in (("artifacts", kept), ("skipped_files", skipped))
-            if value}  # fmt: skip
-
-
 def _blocks_key(blocks: list[CodeBlock]) -> str:
     text = json.dumps([[b.language, b.code] for b in blocks])
     return "code:" + hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -189,8 +168,9 @@ class CodeKind(NodeKind):
                                         output_limit=self.config.output_limit)  # fmt: skip
             record = result.to_record()
             if before is not None:
-                record["extra"] = {**record["extra"],
-                                   **keep_artifacts(ctx, work_dir, before, result.files)}
+                record["extra"] = {**record["extra"], **keep_artifacts(
+                    ctx.run.store, ctx.run_id, ctx.step, ctx.node_id, work_dir, before,
+                    result.files, max_bytes=MAX_ARTIFACT_BYTES)}  # fmt: skip
             return record
 
         result = CodeResult.from_record(await ctx.effect(_blocks_key(blocks), execute))

@@ -109,15 +109,18 @@ def test_files_too_large_or_not_regular_are_skipped_with_the_reason(tmp_path: Pa
     assert found["ok.txt"].data == b"fine"
 
 
-def test_a_skipped_file_is_named_in_the_execution_record(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    import graphflow.store.protocol as protocol
+def test_a_skipped_file_is_logged_and_the_others_kept(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    import graphflow.kinds.code as code_kind
 
-    monkeypatch.setattr(protocol, "MAX_ARTIFACT_BYTES", 10)
+    monkeypatch.setattr(code_kind, "MAX_ARTIFACT_BYTES", 10)
     store = MemoryStore()
     code = '```python\nopen("big.txt", "w").write("x" * 50)\nopen("s.txt", "w").write("s")\n```'
-    result = graph(code).compile().run_sync(store=store, work_dir=tmp_path / "w")
+    with caplog.at_level("WARNING", logger="graphflow.execution.artifacts"):
+        result = graph(code).compile().run_sync(store=store, work_dir=tmp_path / "w")
     assert [r["name"] for r in store.artifacts(result.run_id)] == ["s.txt"]
+    assert "file big.txt is not kept as an artifact: 50 bytes, more than the 10" in caplog.text
 
 
 def test_show_lists_artifacts_saves_them_and_the_report_shows_images(tmp_path: Path) -> None:
