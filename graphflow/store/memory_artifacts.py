@@ -52,7 +52,7 @@ class MemoryArtifacts:
     def artifacts(self, run_id: str) -> list[ArtifactRow]:
         with self._locked() as t:
             rows = t.artifacts.get(run_id) or {}
-            return [ArtifactRow(**rows[key]) for key in sorted(rows)]
+            return [ArtifactRow(**rows[key]) for key in sorted(rows)]  # type: ignore[typeddict-item]
 
     def artifact_data(self, digest: str) -> bytes:
         with self._locked() as t:

@@ -106,17 +106,17 @@ def library_tool(fn: Callable[..., Any], *, args: type[BaseModel], name: str | N
         first = [named.pop(p) for p in positional if p in named]
         return first, named
 
-    if is_async:
-        async def call(**kwargs: Any) -> Any:
-            first, named = arguments(kwargs)
-            return await fn(*first, **named)
-    else:
-        def call(**kwargs: Any) -> Any:
-            first, named = arguments(kwargs)
-            return fn(*first, **named)
+    async def acall(**kwargs: Any) -> Any:
+        first, named = arguments(kwargs)
+        return await fn(*first, **named)
 
-    call.__name__ = tool_name
-    return Tool(tool_name, text, call, _schema(args), args, None, is_async)
+    def call(**kwargs: Any) -> Any:
+        first, named = arguments(kwargs)
+        return fn(*first, **named)
+
+    chosen = acall if is_async else call
+    chosen.__name__ = tool_name
+    return Tool(tool_name, text, chosen, _schema(args), args, None, is_async)
 
 
 def _model_of(schema: Mapping[str, Any], name: str) -> type[BaseModel]:
