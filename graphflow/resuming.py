@@ -106,18 +106,25 @@ def check_answers(record: RunRecord, answers: str | Mapping[str, str] | None,
                 "waits now, if you still want to", question=None if wanted == "?" else wanted)
 
 
-def check_person(record: RunRecord, nodes: list[str], person: str | None) -> None:
-    """Refuse an answer given by ``person`` (``graphflow resume --as``) to a checkpoint
-    that names another person (its ``person:`` option). Nothing is checked without a
-    ``person``, or at a checkpoint that names nobody.
+def check_person(record: RunRecord, answers: str | Mapping[str, str] | None,
+                 question: str | None, person: str | None) -> None:
+    """Refuse answers given by ``person`` (``graphflow resume --as``, ``resume(person=)``)
+    to a checkpoint that names another person (its ``person:`` option). The checkpoints
+    answered are the keys of ``answers`` (``NODE`` or ``NODE@STEP``), else the node of
+    ``question``, else every checkpoint waiting. Nothing is checked without a ``person``
+    or ``answers``, or at a checkpoint that names nobody.
 
     Raises:
         RunNotResumable: naming the checkpoint, who answers it and how to proceed.
     """
-    if person is None:
+    if person is None or answers is None:
         return
     waiting = (record.waiting or {}).get("nodes", {}) if record.status == "waiting" else {}
-    for node in nodes or list(waiting):
+    if isinstance(answers, Mapping):
+        nodes = [key.partition("@")[0] for key in answers]
+    else:
+        nodes = [question.partition("@")[0]] if question else list(waiting)
+    for node in nodes:
         owner = ((waiting.get(node) or {}).get("payload") or {}).get("person")
         if owner is not None and owner != person:
             raise RunNotResumable(

@@ -283,9 +283,7 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: s
     elif answers is not None and question is None and len(asked) == 1:
         question = next(iter(asked.values()))
     check_answers(record, answers, question)  # again under the lease, when resuming
-    if answers is not None:
-        answered = [key.partition("@")[0] for key in answers] if isinstance(answers, dict) else []
-        check_person(record, answered or [q.partition("@")[0] for q in [question] if q], person)
+    check_person(record, answers, question, person)
     listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:

@@ -162,3 +162,29 @@ def test_library_tools_answer_with_the_librarys_own_results(tmp_path: Path) -> N
     assert json.loads(results["correlation"]) == statistics.correlation(x, y)
     assert json.loads(results["linear_regression"]) == statistics.linear_regression(x, y)._asdict()
     assert json.loads(results["mean"]) == statistics.mean(y)
+
+
+def test_the_api_refuses_an_answer_from_another_person(tmp_path: Path) -> None:
+    from graphflow.errors import RunNotResumable
+
+    graph = load(str(GALLERY / "several_humans.yaml"))
+    with Store(tmp_path / "runs.db") as store:
+        run = graph.run_sync("Request the offsite", store=store)
+        with pytest.raises(RunNotResumable, match="'budget' is answered by alice, not bob"):
+            graph.resume_sync(run.run_id, input="approve", person="bob", store=store)
+        with pytest.raises(RunNotResumable, match="answered by alice"):
+            graph.resume_sync(run.run_id, input={"budget": "approve"}, person="carol",
+                              store=store)  # fmt: skip
+        assert store.get_run(run.run_id).status == "waiting"
+        run = graph.resume_sync(run.run_id, input="approve", person="alice", store=store)
+        assert list(run.waiting) == ["legal"]
+
+
+def test_a_person_name_that_is_not_a_name_is_a_definition_error(tmp_path: Path) -> None:
+    from graphflow.errors import DefinitionError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((GALLERY / "several_humans.yaml").read_text().replace(
+        "person: alice", "person: 'alice smith!'"))  # fmt: skip
+    with pytest.raises(DefinitionError, match="budget"):
+        load(str(bad))
