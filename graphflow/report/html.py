@@ -25,7 +25,14 @@ from typing import Any
 
 from graphflow.models.usage import Usage
 from graphflow.render.overlay import PALETTE
-from graphflow.report.data import Entry, NodeStats, ReportData, StepGroup, short_value
+from graphflow.report.data import (
+    IMAGE_TYPES,
+    Entry,
+    NodeStats,
+    ReportData,
+    StepGroup,
+    short_value,
+)
 from graphflow.secrets import redact, secret_values
 
 __all__ = ["render_html", "svg_for_page"]
@@ -140,23 +147,16 @@ def _entry(entry: Entry) -> str:
             f'<div class="body">{body or "<em>(empty)</em>"}</div></article>')  # fmt: skip
 
 
-#: Media types shown as images (through ``<img src="data:…">``, which runs no script,
-#: SVG included), and the largest image inlined; others are listed, short text shown.
-_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")
-_INLINE_IMAGE_BYTES = 4 * 1024 * 1024
-_INLINE_TEXT_BYTES = 16 * 1024
-
-
-def _artifact(row: Any, data: bytes) -> str:
+def _artifact(row: Any, data: bytes | None) -> str:
     """One artifact: an image inline, short text in a block, anything else named."""
     kind = str(row["media_type"])
     meta = f"{kind} · {row['size']:,} bytes · sha256 {str(row['digest'])[:12]}"
     body = ""
-    if kind in _IMAGES and len(data) <= _INLINE_IMAGE_BYTES:
+    if data is not None and kind in IMAGE_TYPES:
         encoded = base64.b64encode(data).decode("ascii")
         body = (f'<img class="artifact-image" alt="{_e(row["name"])}" '
                 f'src="data:{_e(kind)};base64,{encoded}">')  # fmt: skip
-    elif kind.startswith("text/") and len(data) <= _INLINE_TEXT_BYTES:
+    elif data is not None:
         body = f"<pre>{_e(data.decode('utf-8', errors='replace'))}</pre>"
     return (f'<figure class="entry artifact" data-node="{_e(row["node"])}" data-step="{row["step"]}">'
             f'<figcaption><span class="badge">artifact</span> <b>{_e(row["name"])}</b> '

@@ -158,3 +158,15 @@ def test_a_hostile_artifact_name_is_escaped_in_the_report(tmp_path: Path) -> Non
     assert page.count("<script") == 1  # graphflow's own, at the end
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.svg" in page
     assert 'src="data:image/svg+xml;base64,' in page  # an <img>: its scripts never run
+
+
+def test_the_report_names_long_text_and_other_files_without_their_content(tmp_path: Path) -> None:
+    from graphflow.report.write import build_report
+
+    store = MemoryStore()
+    result = graph("no code").compile().run_sync(store=store, work_dir=tmp_path / "w")
+    store.put_artifact(result.run_id, 1, "run_code", "long.txt", "text/plain", b"y" * 20_000)
+    store.put_artifact(result.run_id, 1, "run_code", "data.zip", "application/zip", b"PK")
+    page = build_report(store, result.run_id)
+    assert "<b>long.txt</b>" in page and "<b>data.zip</b>" in page
+    assert "y" * 100 not in page and "20,000 bytes" in page

@@ -61,6 +61,7 @@ def test_graph_renders_as_dot_svg_and_mermaid(path: Path) -> None:
     mermaid = graph.to_mermaid()
     for node in graph.nodes:
         assert node in dot and node in mermaid
+    assert all(line.startswith("    ") for line in mermaid.splitlines()[1:])  # one per line
     require(shutil.which("dot") is not None, "graphviz's dot is not installed")
     assert "<svg" in to_svg(graph)
 
