@@ -1,0 +1,131 @@
+"""The math gallery graph: sympy as a tool, whose input is parsed by a whitelist and never
+run as Python, computed in a capped child process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from graphflow import load
+from graphflow.tools import execute_tool_calls, load_tools
+
+from .gallery_helpers import GALLERY, needs, offline, run_offline
+
+pytestmark = pytest.mark.usefixtures("_sympy")
+
+HOSTILE = [
+    "__import__('os').system('touch {mark}')",
+    "().__class__.__base__.__subclasses__()",
+    "x.__class__",
+    "open('{mark}', 'w')",
+    "(lambda: __import__('os'))()",
+    "[c for c in ().__class__.__mro__]",
+    "Symbol('x')",
+    "exp(x).func('y')",
+    "'{mark}'",
+    "x if y else z",
+    "sin(x)(1)",
+    "sin(x=1)",
+]
+
+
+@pytest.fixture
+def _sympy() -> None:
+    needs("sympy")
+
+
+def test_the_graph_runs_offline_and_sympy_does_the_exact_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    offline(monkeypatch)
+    result, store = run_offline("math", tmp_path, "Area between y = x^2 and y = 2x + 3?")
+    store.close()
+    assert result.status == "completed", (result.reason, result.error)
+    assert result.variables["answer"] == "\\frac{32}{3}"
+    assert result.reason == "answer: \\frac{32}{3}"
+    tools = [m for m in result.messages if m.role == "tool"]
+    assert json.loads(tools[0].content)["solutions"] == [{"x": "-1"}, {"x": "3"}]
+    assert json.loads(tools[1].content)["result"] == "32/3"
+
+
+def test_a_reply_without_a_boxed_answer_is_sent_back() -> None:
+    from graphflow.bundled.nodes.gallery.mathchat import CONTINUE, check_answer
+
+    update = check_answer("I think it is about ten.")
+    assert update.messages[0].content == CONTINUE and not update.variables
+    assert check_answer(r"\boxed{x^{2}} TERMINATE").variables == {"answer": "x^{2}"}
+
+
+def test_the_tools_compute_exactly() -> None:
+    from graphflow.bundled.nodes.tools import algebra
+
+    assert algebra.solve_equations(["x + y = 10", "x - y = 2"])["solutions"] == [{"x": "6", "y": "4"}]
+    assert algebra.simplify_expression("x^2 - 2*x + 1", mode="factor") == "(x - 1)**2"
+    assert algebra.integrate_expression("exp(-x**2)", lower="-oo", upper="oo")["result"] == "sqrt(pi)"
+    assert algebra.differentiate_expression("sin(x)**2", order=2) == "2*(-sin(x)**2 + cos(x)**2)"
+    assert algebra.evaluate_expression("pi", digits=6)["numeric"] == "3.14159"
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_math_is_refused_and_runs_no_code(text: str, tmp_path: Path) -> None:
+    from graphflow.bundled.nodes.tools import _sympy_safe, algebra
+
+    mark = tmp_path / "pwned"
+    hostile = text.format(mark=mark)
+    refused = r"not allowed|may be called|positional|more than one"
+    with pytest.raises(algebra.AlgebraError, match=refused):
+        algebra.simplify_expression(hostile)
+    for parse in (lambda: _sympy_safe.parse_equation(f"{hostile} = 1"),
+                  lambda: _sympy_safe.parse_expression(f"1 + {hostile}")):  # fmt: skip
+        with pytest.raises(_sympy_safe.UnsafeExpression, match=refused):
+            parse()
+    assert not mark.exists()
+
+
+def test_sympys_own_parser_would_run_the_hostile_text(tmp_path: Path) -> None:
+    """Why the whitelist exists: parse_expr evaluates Python (shown, so the test above
+    tests something real)."""
+    from sympy.parsing.sympy_parser import parse_expr
+
+    mark = tmp_path / "pwned"
+    parse_expr(HOSTILE[0].format(mark=mark))
+    assert mark.exists()
+
+
+def test_hostile_math_from_a_model_comes_back_as_a_tool_error(tmp_path: Path) -> None:
+    mark = tmp_path / "pwned"
+    calls = [{"id": "c1", "type": "function", "function": {
+        "name": "simplify_expression",
+        "arguments": json.dumps({"expression": HOSTILE[0].format(mark=mark)})}}]
+    replies = asyncio.run(execute_tool_calls(calls, load_tools(["algebra"])))
+    assert replies[0].content.startswith("Error: tool 'simplify_expression' raised AlgebraError")
+    assert not mark.exists()
+
+
+def test_huge_numbers_are_refused_before_sympy_tries_them() -> None:
+    from graphflow.bundled.nodes.tools import algebra
+
+    for text in ("9**9**9", "factorial(10**6)", "2^(10^6)", "1" * 1001):
+        with pytest.raises(algebra.AlgebraError, match=r"exponent|factorial|digits|longer"):
+            algebra.evaluate_expression(text)
+
+
+def test_a_runaway_computation_is_killed_at_the_deadline() -> None:
+    from graphflow.bundled.nodes.tools import algebra
+
+    started = time.monotonic()
+    with pytest.raises(algebra.AlgebraError, match="did not finish within 2 s"):
+        algebra.compute("simplify", {"expression": "(a+b+c+d+e)**300", "mode": "expand"},
+                        timeout=2)  # fmt: skip
+    assert time.monotonic() - started < 6
+
+
+def test_the_graph_validates_and_renders() -> None:
+    graph = load(str(GALLERY / "math.yaml"))
+    dot = str(graph.to_dot())
+    for edge in ("mathematician -> algebra", "algebra -> mathematician",
+                 "mathematician -> checker", "checker -> done"):  # fmt: skip
+        assert edge in dot
