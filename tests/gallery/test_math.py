@@ -15,6 +15,9 @@ from graphflow.tools import execute_tool_calls, load_tools
 
 from .gallery_helpers import GALLERY, needs, offline, run_offline
 
+CONTINUE_TEXT = ("Continue. Use the algebra tools for any step you are unsure of, and when you "
+                 "have the final answer, put it in \\boxed{} and end your message with TERMINATE.")
+
 pytestmark = pytest.mark.usefixtures("_sympy")
 
 HOSTILE = [
@@ -129,3 +132,27 @@ def test_the_graph_validates_and_renders() -> None:
     for edge in ("mathematician -> algebra", "algebra -> mathematician",
                  "mathematician -> checker", "checker -> done"):  # fmt: skip
         assert edge in dot
+
+
+def test_a_model_configured_on_the_command_line_drives_the_tools_over_http(tmp_path: Path) -> None:
+    """A real endpoint by configuration (here the loopback test server): its tool calls
+    reach sympy, and the boxed answer ends the run."""
+    from graphflow import Store
+    from graphflow.context import RunContext
+    from graphflow.testing import ModelServer
+
+    script = [{"tool_calls": [{"name": "differentiate_expression",
+                               "arguments": {"expression": "x^3 - 3*x", "variable": "x"}}]},
+              "The derivative is 3x^2 - 3.",
+              "So the critical points are where 3x^2 - 3 = 0: \\boxed{x = \\pm 1}. TERMINATE"]  # fmt: skip
+    graph = load(str(GALLERY / "math.yaml"))
+    with ModelServer(script) as server, Store(tmp_path / "runs.db") as store:
+        context = RunContext(model="any-model", base_url=server.base_url)
+        result = graph.run_sync("Where does x^3 - 3x have critical points?", store=store,
+                                context=context, work_dir=tmp_path / "work")  # fmt: skip
+        assert server.requests == 3
+    assert result.status == "completed", (result.reason, result.error)
+    said = [(m.node, m.text) for m in result.messages if m.node]
+    assert said[1] == ("algebra", "3*x**2 - 3")
+    assert said[3] == ("checker", CONTINUE_TEXT)
+    assert result.variables["answer"] == "x = \\pm 1"
