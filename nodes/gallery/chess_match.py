@@ -153,10 +153,10 @@ def referee(text: str | None, start_fen: str, moves: Sequence[str], failures: in
         if failures >= MAX_FAILURES:
             winner = "black" if player == "white" else "white"
             result = "0-1" if player == "white" else "1-0"
-            outcome = (f"forfeit: {player} sent {failures} illegal or unreadable moves in a "
+            forfeit = (f"forfeit: {player} sent {failures} illegal or unreadable moves in a "
                        f"row; {winner} wins ({result})")  # fmt: skip
-            return Update(messages=[_say(f"{problem}. {outcome.capitalize()}.")],
-                          variables={"failures": failures, "outcome": outcome})  # fmt: skip
+            return Update(messages=[_say(f"{problem}. {forfeit.capitalize()}.")],
+                          variables={"failures": failures, "outcome": forfeit})  # fmt: skip
         why = (f"{move_text!r} is not a legal move for {player}: {problem}" if move_text
                else "No move found in your reply")  # fmt: skip
         return Update(
@@ -172,8 +172,8 @@ def referee(text: str | None, start_fen: str, moves: Sequence[str], failures: in
     variables: dict[str, Any] = {"moves": played, "fen": board.fen(), "turn": _side(board),
                                  "failures": 0, "outcome": outcome}  # fmt: skip
     if outcome is not None:
-        text = (f"{player} played {san}. Game over: {outcome}.\n"
+        said = (f"{player} played {san}. Game over: {outcome}.\n"
                 f"Moves: {game_pgn(start_fen, played)}\nFEN: {board.fen()}")
     else:
-        text = f"{player} played {san}. {_position(board)}"
-    return Update(messages=[_say(text)], variables=variables)
+        said = f"{player} played {san}. {_position(board)}"
+    return Update(messages=[_say(said)], variables=variables)

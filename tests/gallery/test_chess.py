@@ -35,7 +35,7 @@ def test_the_scripted_match_ends_in_scholars_mate(tmp_path: Path,
     assert result.status == "completed", (result.reason, result.error)
     assert result.reason == "checkmate: white wins (1-0)"
     assert result.variables["moves"] == ["e4", "e5", "Bc4", "Nc6", "Qh5", "Nf6", "Qxf7#"]
-    said = [(m.node, m.content) for m in result.messages if m.node]
+    said = [(m.node, m.text) for m in result.messages if m.node]
     # black's illegal Nf3 goes back to black with python-chess's reason, and black moves again
     illegal = next(i for i, (node, text) in enumerate(said) if node == "black" and "Nf3" in text)
     assert said[illegal + 1][0] == "referee"
@@ -44,7 +44,7 @@ def test_the_scripted_match_ends_in_scholars_mate(tmp_path: Path,
     unreadable = next(i for i, (_, text) in enumerate(said) if text.startswith("I will develop"))
     assert said[unreadable + 1][1].startswith("No move found in your reply")
     assert said[unreadable + 2] == ("black", "MOVE: Nf6")
-    board = next(m.content for m in result.messages if m.role == "tool")
+    board = next(m.text for m in result.messages if m.role == "tool")
     assert "4 . . B . P . . ." in board and "Qh5" in board
 
 

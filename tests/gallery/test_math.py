@@ -49,9 +49,9 @@ def test_the_graph_runs_offline_and_sympy_does_the_exact_work(
     assert result.status == "completed", (result.reason, result.error)
     assert result.variables["answer"] == "\\frac{32}{3}"
     assert result.reason == "answer: \\frac{32}{3}"
-    tools = [m for m in result.messages if m.role == "tool"]
-    assert json.loads(tools[0].content)["solutions"] == [{"x": "-1"}, {"x": "3"}]
-    assert json.loads(tools[1].content)["result"] == "32/3"
+    tools = [m.text for m in result.messages if m.role == "tool"]
+    assert json.loads(tools[0])["solutions"] == [{"x": "-1"}, {"x": "3"}]
+    assert json.loads(tools[1])["result"] == "32/3"
 
 
 def test_a_reply_without_a_boxed_answer_is_sent_back() -> None:
@@ -104,7 +104,7 @@ def test_hostile_math_from_a_model_comes_back_as_a_tool_error(tmp_path: Path) ->
         "name": "simplify_expression",
         "arguments": json.dumps({"expression": HOSTILE[0].format(mark=mark)})}}]
     replies = asyncio.run(execute_tool_calls(calls, load_tools(["algebra"])))
-    assert replies[0].content.startswith("Error: tool 'simplify_expression' raised AlgebraError")
+    assert replies[0].text.startswith("Error: tool 'simplify_expression' raised AlgebraError")
     assert not mark.exists()
 
 

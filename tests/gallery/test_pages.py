@@ -34,6 +34,6 @@ def test_the_page_shows_the_graph_and_its_run(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_the_bundled_name_finds_the_graph(name: str) -> None:
-    found = find_graph_file(f"gallery/{name}")
-    assert found is not None and bundled_dir("graphs") is not None
-    assert found.resolve() == (bundled_dir("graphs") / "gallery" / f"{name}.yaml").resolve()
+    found, bundled = find_graph_file(f"gallery/{name}"), bundled_dir("graphs")
+    assert found is not None and bundled is not None
+    assert found.resolve() == (bundled / "gallery" / f"{name}.yaml").resolve()

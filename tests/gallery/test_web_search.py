@@ -57,7 +57,7 @@ class Site(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         Site.log.append((parts.path, {k.lower(): v for k, v in self.headers.items()}))
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"  # type: ignore[index]
         if parts.path == "/search":
             query = parse_qs(parts.query)
             hits = [{"title": f"Result for {query['q'][0]}", "url": f"{base}/page",
