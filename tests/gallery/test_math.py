@@ -36,6 +36,9 @@ HOSTILE = [
 ]
 
 
+REFUSED = r"not allowed|may be called|positional|more than one"
+
+
 @pytest.fixture
 def _sympy() -> None:
     needs("sympy")
@@ -74,17 +77,31 @@ def test_the_tools_compute_exactly() -> None:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_math_is_refused_and_runs_no_code(text: str, tmp_path: Path) -> None:
-    from graphflow.bundled.nodes.tools import _sympy_safe, algebra
+    from graphflow.bundled.nodes.tools import _sympy_safe
 
     mark = tmp_path / "pwned"
     hostile = text.format(mark=mark)
-    refused = r"not allowed|may be called|positional|more than one"
-    with pytest.raises(algebra.AlgebraError, match=refused):
-        algebra.simplify_expression(hostile)
-    for parse in (lambda: _sympy_safe.parse_equation(f"{hostile} = 1"),
+    for parse in (lambda: _sympy_safe.parse_expression(hostile),
+                  lambda: _sympy_safe.parse_equation(f"{hostile} = 1"),
                   lambda: _sympy_safe.parse_expression(f"1 + {hostile}")):  # fmt: skip
-        with pytest.raises(_sympy_safe.UnsafeExpression, match=refused):
+        with pytest.raises(_sympy_safe.UnsafeExpression, match=REFUSED):
             parse()
+    assert not mark.exists()
+
+
+def test_every_tool_refuses_hostile_math(tmp_path: Path) -> None:
+    from graphflow.bundled.nodes.tools import algebra
+
+    mark = tmp_path / "pwned"
+    hostile = HOSTILE[0].format(mark=mark)
+    for call in (lambda: algebra.solve_equations([f"{hostile} = 1"]),
+                 lambda: algebra.simplify_expression(HOSTILE[1]),
+                 lambda: algebra.integrate_expression("x", lower=HOSTILE[3].format(mark=mark),
+                                                      upper="1"),
+                 lambda: algebra.differentiate_expression(hostile),
+                 lambda: algebra.evaluate_expression(HOSTILE[5])):  # fmt: skip
+        with pytest.raises(algebra.AlgebraError, match=REFUSED):
+            call()
     assert not mark.exists()
 
 
@@ -109,11 +126,12 @@ def test_hostile_math_from_a_model_comes_back_as_a_tool_error(tmp_path: Path) ->
 
 
 def test_huge_numbers_are_refused_before_sympy_tries_them() -> None:
-    from graphflow.bundled.nodes.tools import algebra
+    from graphflow.bundled.nodes.tools import _sympy_safe
 
-    for text in ("9**9**9", "factorial(10**6)", "2^(10^6)", "1" * 1001):
-        with pytest.raises(algebra.AlgebraError, match=r"exponent|factorial|digits|longer"):
-            algebra.evaluate_expression(text)
+    for text in ("9**9**9", "factorial(10**6)", "2^(10^6)", "1" * 1001, "(" * 300 + "x"):
+        with pytest.raises(_sympy_safe.UnsafeExpression,
+                           match=r"exponent|factorial|digits|longer|not a math expression"):
+            _sympy_safe.parse_expression(text)
 
 
 def test_a_runaway_computation_is_killed_at_the_deadline() -> None:
