@@ -1,0 +1,70 @@
+"""JSON errors of the HTTP API: one shape, one status per kind of problem.
+
+Every error the API answers is ``{"error": {"status": STATUS, "code": CODE, "message":
+TEXT}}`` (plus ``"question"`` for an answer to a question that is no longer waiting,
+and ``"problems"`` for an invalid graph). The message says what went wrong and how to
+fix it; a request that gets an error changed nothing stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphflow.errors import (
+    DefinitionError,
+    GraphflowError,
+    IncompatibleGraph,
+    InvalidUpdate,
+    RunInUse,
+    RunNotFound,
+    RunNotResumable,
+    StaleAnswer,
+    StoreCorrupt,
+)
+from graphflow.secrets import redact
+
+__all__ = ["ApiError", "error_body", "from_graphflow_error"]
+
+
+class ApiError(Exception):
+    """An HTTP error with a JSON body: ``status`` (400, 401, 403, 404, 405, 409, 413,
+    503 …), a short ``code`` and a ``message`` saying what and how to fix it; ``extra``
+    is merged into the error object."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def error_body(error: ApiError) -> dict[str, Any]:
+    """The JSON body of ``error``: ``{"error": {"status", "code", "message", …}}``."""
+    return {"error": {"status": error.status, "code": error.code,
+                      "message": redact(error.message), **error.extra}}  # fmt: skip
+
+
+def from_graphflow_error(exc: GraphflowError) -> ApiError:
+    """The API error for a graphflow exception: unknown run 404; an answer to a question
+    that is no longer waiting, a run in use or not resumable, a changed graph 409; an
+    invalid graph or input 400; a damaged run 500."""
+    text = str(exc)
+    if isinstance(exc, RunNotFound):
+        return ApiError(404, "run_not_found", text)
+    if isinstance(exc, StaleAnswer):
+        return ApiError(409, "stale_answer", text, question=exc.question)
+    if isinstance(exc, RunInUse):
+        return ApiError(409, "run_in_use", text)
+    if isinstance(exc, RunNotResumable):
+        return ApiError(409, "not_resumable", text)
+    if isinstance(exc, IncompatibleGraph):
+        return ApiError(409, "incompatible_graph", text)
+    if isinstance(exc, DefinitionError):
+        problems = [{"where": p.where, "what": p.what, "fix": p.fix} for p in exc.problems]
+        return ApiError(400, "invalid_graph", text, problems=problems)
+    if isinstance(exc, InvalidUpdate):
+        return ApiError(400, "invalid_input", text)
+    if isinstance(exc, StoreCorrupt):
+        return ApiError(500, "store_corrupt", text)
+    return ApiError(400, "bad_request", text)
