@@ -32,7 +32,8 @@ def serve(db: str, host: str, port: int, token: str | None, poll: float) -> None
         require_serve_dependencies()
     except ImportError:
         raise click.ClickException(INSTALL_HINT) from None
-    from graphflow.serve.server import check_bind, serve as run_server
+    from graphflow.serve.server import check_bind
+    from graphflow.serve.server import serve as run_server
 
     check_bind(host, token)
 

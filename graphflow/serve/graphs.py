@@ -74,7 +74,8 @@ def list_graphs() -> list[dict[str, Any]]:
         except (OSError, yaml.YAMLError, ValueError):
             data = None
         data = data if isinstance(data, dict) else {}
-        variables = data.get("variables") if isinstance(data.get("variables"), dict) else {}
+        declared = data.get("variables")
+        variables: dict[str, Any] = declared if isinstance(declared, dict) else {}
         out.append({"name": name, "description": " ".join(str(data.get("description") or "").split()),
                     "variables": {str(k): _default(v) for k, v in variables.items()},
                     "bundled": bundled is not None and path.parent == bundled})  # fmt: skip

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-__all__ = ["CSP", "COOKIE", "CSRF_HEADER", "Guard", "is_loopback"]
+__all__ = ["COOKIE", "CSP", "CSRF_HEADER", "Guard", "is_loopback"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

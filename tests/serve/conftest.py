@@ -21,7 +21,7 @@ from graphflow import Store
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from graphflow.serve.app import create_app  # noqa: E402
+from graphflow.serve.app import create_app
 
 HEADERS = {"X-Graphflow-Request": "1"}
 BASE = "http://127.0.0.1:8765"
@@ -37,11 +37,11 @@ async def client(db: Path, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app (over a store at ``db``), its lifespan running."""
     store = Store(db)
     app = create_app(store, poll=0.05, work_dir=str(tmp_path / "work"))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE,
-                                     headers=HEADERS) as c:  # fmt: skip
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=transport, base_url=BASE, headers=HEADERS) as c:  # fmt: skip
+        c.app = app  # type: ignore[attr-defined]
+        yield c
     store.close()
 
 

@@ -13,7 +13,6 @@ import pytest
 from graphflow import Store
 from tests.serve.conftest import snapshot, wait_status
 
-
 RUN_ROUTES = [("GET", ""), ("GET", "/calls"), ("GET", "/events"), ("GET", "/diagram.svg"),
               ("POST", "/answer"), ("POST", "/fork")]  # fmt: skip
 

@@ -17,7 +17,6 @@ from tests.serve.conftest import HEADERS, LiveServer, wait_status
 from tests.serve.sse import SSE, parse, parse_text
 
 
-
 def check_order(events: list[SSE], messages: int, steps: int) -> None:
     """Every message and step exactly once, each step after its messages, ids increasing."""
     logged = [e for e in events if e.event in ("message", "step")]

@@ -23,10 +23,10 @@ async def guarded(db: Path, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app with a token, carrying no credentials of its own."""
     store = Store(db)
     app = create_app(store, token=TOKEN, poll=0.05, work_dir=str(tmp_path / "work"))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://203.0.113.7:8765") as c:  # fmt: skip
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=transport, base_url="http://203.0.113.7:8765") as c:  # fmt: skip
+        yield c
     store.close()
 
 

@@ -107,7 +107,7 @@ def test_start_pause_answer_complete_in_chromium(browser: Any, server: str, tmp_
 
     # Markup in a run is shown as text, never run.
     page.goto(f"{server}/#/runs/{hostile}")
-    page.wait_for_selector(f"#transcript .msg[data-seq='0']")
+    page.wait_for_selector("#transcript .msg[data-seq='0']")
     assert page.locator("#transcript .msg[data-seq='0'] .body").inner_text() == PWN
     assert page.locator("#transcript img").count() == 0
     assert page.evaluate("window.__pwned") is None
