@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -115,6 +116,7 @@ def create_app(store: RunStore, *, dispatcher: Dispatcher | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        app.state.loop = asyncio.get_running_loop()
         try:
             yield
         finally:

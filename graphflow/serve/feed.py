@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from graphflow.store import RunReader
 
 __all__ = ["MAX_QUEUED", "Cursor", "EventHub", "RunFeed", "encode", "parse_cursor"]
+
+logger = logging.getLogger("graphflow.serve")
 
 #: Events a watcher may have queued before it is disconnected (it then reconnects).
 MAX_QUEUED = 5000
@@ -260,7 +263,9 @@ class EventHub:
             feed.wake.clear()
             try:
                 feed.refresh()
-            except GraphflowError:  # deleted or damaged meanwhile: end the streams
+            except Exception as exc:  # deleted, damaged, unreadable: end the streams
+                if not isinstance(exc, GraphflowError):
+                    logger.exception("reading run %s for its event stream failed", feed.run_id)
                 for watcher in list(feed.watchers):
                     watcher.push(None)
                 break
@@ -284,11 +289,16 @@ class EventHub:
         finally:
             self.close(run_id, watcher)
 
-    async def aclose(self) -> None:
-        """End every stream and stop the pollers."""
+    def end_streams(self) -> None:
+        """End every open stream (the server is stopping; clients reconnect later with
+        their last event id) and stop the pollers."""
         for run_id, feed in list(self.feeds.items()):
             for watcher in list(feed.watchers):
                 watcher.push(None)
             if feed.task is not None:
                 feed.task.cancel()
             self.feeds.pop(run_id, None)
+
+    async def aclose(self) -> None:
+        """End every stream and stop the pollers."""
+        self.end_streams()

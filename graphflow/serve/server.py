@@ -40,6 +40,23 @@ def check_bind(host: str, token: str | None) -> None:
                            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`")  # fmt: skip
 
 
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which ends the app's event streams as soon as it is asked to
+        stop, so that its graceful shutdown does not wait for them."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            hub = getattr(self.config.app.state, "hub", None)
+            loop = getattr(self.config.app.state, "loop", None)
+            if hub is not None and loop is not None:
+                loop.call_soon_threadsafe(hub.end_streams)
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
           poll: float = 0.5, log_level: str = "warning", on_ready: Any = None) -> None:  # fmt: skip
     """Serve the runs of store ``db`` (an SQLite path, or any URL ``open_store``
@@ -60,8 +77,9 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | No
     try:
         app = create_app(store, token=token, poll=poll)
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                                proxy_headers=False, server_header=False)  # fmt: skip
-        server = uvicorn.Server(config)
+                                proxy_headers=False, server_header=False,
+                                timeout_graceful_shutdown=2)  # fmt: skip
+        server = _server_class()(config)
         if on_ready is not None:
             on_ready(host, port)
         server.run()
