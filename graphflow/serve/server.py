@@ -48,8 +48,8 @@ def _server_class() -> Any:
         stop, so that its graceful shutdown does not wait for them."""
 
         def handle_exit(self, sig: int, frame: Any) -> None:
-            hub = getattr(self.config.app.state, "hub", None)
-            loop = getattr(self.config.app.state, "loop", None)
+            state = getattr(self.config.app, "state", None)
+            hub, loop = getattr(state, "hub", None), getattr(state, "loop", None)
             if hub is not None and loop is not None:
                 loop.call_soon_threadsafe(hub.end_streams)
             super().handle_exit(sig, frame)
