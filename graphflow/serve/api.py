@@ -98,6 +98,9 @@ class Api:
         if not isinstance(variables, dict):
             raise ApiError(400, "bad_field", '"variables" must be a JSON object {"name": value}')
         run_id = run_id_field(data["run_id"], "run_id") if data.get("run_id") else new_run_id()
+        if data.get("run_id") and self.store.find_runs(run_id)[:1] == [run_id]:
+            raise ApiError(409, "run_id_taken", f"run id {run_id!r} is taken; choose another "
+                           "\"run_id\", or leave it out to get a new one")  # fmt: skip
         choice = resolve_graph(graph_text)
         unknown = [k for k in variables if k not in choice.graph.spec.variables]
         if unknown:
