@@ -20,8 +20,12 @@ __all__ = ["serve"]
                    "/?token=TOKEN once in the browser); also GRAPHFLOW_SERVE_TOKEN.")
 @click.option("--poll", default=0.5, show_default=True, type=click.FloatRange(0.05, 60),
               help="Seconds between reads of the store for each watched run.")
+@click.option("--work-dir", default=None,
+              help="Where code and file tools of the runs started here work "
+                   "(default ./graphflow-work/RUN_ID).")
 @handle_errors
-def serve(db: str, host: str, port: int, token: str | None, poll: float) -> None:
+def serve(db: str, host: str, port: int, token: str | None, poll: float,
+          work_dir: str | None) -> None:  # fmt: skip
     """Serve the runs of --db in the browser: the web UI and the HTTP API (live events,
     answers, forks, diagrams). Runs started or answered here run in this process."""
     from graphflow.serve import INSTALL_HINT
@@ -44,4 +48,5 @@ def serve(db: str, host: str, port: int, token: str | None, poll: float) -> None
                                    + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
                                    + "; Ctrl-C stops")  # fmt: skip
 
-    run_server(db, host=host, port=port, token=token, poll=poll, on_ready=ready)
+    run_server(db, host=host, port=port, token=token, poll=poll, work_dir=work_dir,
+               on_ready=ready)  # fmt: skip

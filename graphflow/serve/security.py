@@ -132,8 +132,9 @@ class Guard:
         if scope["method"] not in _SAFE_METHODS:
             origin = headers.get("origin")
             if origin is not None and origin != "null":
-                scheme = scope.get("scheme", "http")
-                if origin.rstrip("/").lower() != f"{scheme}://{host}".lower():
+                # The host and port must be this server's; the scheme may differ behind a
+                # TLS-terminating proxy.
+                if origin.rstrip("/").lower().partition("://")[2] != host.lower():
                     return (403, "cross_site_refused",
                             f"a {scope['method']} from origin {origin[:80]!r} is refused: "
                             "only pages of this server may change runs")  # fmt: skip

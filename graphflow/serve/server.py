@@ -58,9 +58,11 @@ def _server_class() -> Any:
 
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-          poll: float = 0.5, log_level: str = "warning", on_ready: Any = None) -> None:  # fmt: skip
+          poll: float = 0.5, work_dir: str | None = None, log_level: str = "warning",
+          on_ready: Any = None) -> None:  # fmt: skip
     """Serve the runs of store ``db`` (an SQLite path, or any URL ``open_store``
-    accepts) until interrupted.
+    accepts) until interrupted; the runs it runs work in ``work_dir`` (default
+    ``./graphflow-work/RUN_ID``).
 
     Raises:
         ServeRefused: a non-loopback ``host`` without a token.
@@ -75,7 +77,7 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | No
     check_bind(host, token)
     store, owned = open_store(db)
     try:
-        app = create_app(store, token=token, poll=poll)
+        app = create_app(store, token=token, poll=poll, work_dir=work_dir)
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                 proxy_headers=False, server_header=False,
                                 timeout_graceful_shutdown=2)  # fmt: skip
