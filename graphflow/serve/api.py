@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from graphflow.errors import DefinitionError, RenderError
+from graphflow.errors import DefinitionError, RenderError, RunNotFound
 from graphflow.serve.errors import ApiError
 from graphflow.serve.feed import EventHub, parse_cursor
 from graphflow.serve.graphs import graph_for_stored_run, list_graphs, resolve_graph
@@ -45,7 +45,11 @@ class Api:
 
     def _run_id(self, request: Request) -> str:
         run_id = run_id_field(request.path_params["run_id"], "run")
-        self.store.get_run(run_id)  # RunNotFound → 404
+        try:
+            self.store.get_run(run_id)
+        except RunNotFound:  # the store's own message may name where it is: not sent
+            raise ApiError(404, "run_not_found", f"no run {run_id!r} in this server's store; "
+                           "GET /api/runs lists the runs") from None  # fmt: skip
         return run_id
 
     async def graphs(self, request: Request) -> Response:

@@ -8,6 +8,7 @@ fix it; a request that gets an error changed nothing stored.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from graphflow.errors import (
@@ -39,10 +40,20 @@ class ApiError(Exception):
         self.extra = extra
 
 
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+
+
 def error_body(error: ApiError) -> dict[str, Any]:
-    """The JSON body of ``error``: ``{"error": {"status", "code", "message", …}}``."""
-    return {"error": {"status": error.status, "code": error.code,
-                      "message": redact(error.message), **error.extra}}  # fmt: skip
+    """The JSON body of ``error``: ``{"error": {"status", "code", "message", …}}``, the
+    message redacted (keys, and the password of a store address).
+
+    Example:
+        >>> error_body(ApiError(500, "x", "cannot reach postgresql://app:s3cret@db/runs"))
+        {'error': {'status': 500, 'code': 'x', 'message': 'cannot reach postgresql://app:[redacted]@db/runs'}}
+    """
+    message = _URL_PASSWORD.sub(r"\1[redacted]@", redact(error.message))
+    return {"error": {"status": error.status, "code": error.code, "message": message,
+                      **error.extra}}  # fmt: skip
 
 
 def from_graphflow_error(exc: GraphflowError) -> ApiError:

@@ -81,6 +81,7 @@ async def test_unknown_run_is_404(client: httpx.AsyncClient, db: Path, method: s
     response = await client.request(method, f"/api/runs/nosuchrun{suffix}",
                                      json=body if method == "POST" else None)  # fmt: skip
     assert "nosuchrun" in assert_error(response, 404, "run_not_found")["message"]
+    assert str(db.parent) not in response.text  # where the store is stays on the server
     assert snapshot(db) == before
 
 

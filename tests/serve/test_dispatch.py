@@ -75,7 +75,7 @@ async def test_a_slow_watcher_is_cut_off_and_catches_up(db: Path, monkeypatch: p
     store.close()
 
 
-@pytest.mark.parametrize("module", ["graphflow.serve.views", "graphflow.serve.feed",
+@pytest.mark.parametrize("module", ["graphflow.serve.views", "graphflow.serve.errors", "graphflow.serve.feed",
                                     "graphflow.serve.security", "graphflow.serve.server",
                                     "graphflow.serve.app"])  # fmt: skip
 def test_docstring_examples(module: str) -> None:
