@@ -235,3 +235,23 @@ async def test_index_and_static_files(client: httpx.AsyncClient) -> None:
         'http-equiv', '')  # nothing loaded from another site
     script = await client.get("/static/app.js")
     assert script.status_code == 200 and "innerHTML" not in script.text
+
+
+async def test_listed_graphs_of_the_project_and_safe_mode(client: httpx.AsyncClient, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from graphflow.import_policy import safe_imports
+
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "graphs" / "mine.yaml").write_text(
+        "graph: mine\nentry: a\nnodes:\n  a: {kind: function, call: 'json:dumps', "
+        "args: {obj: last.content}, output: out}\n")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    names = [g["name"] for g in (await client.get("/api/graphs")).json()["graphs"]]
+    assert "mine" in names and "quickstart" in names
+    with safe_imports():  # `graphflow --safe serve`: even the project's graphs are checked
+        error = assert_error(await client.post("/api/runs", json={"graph": "mine"}), 400,
+                             "invalid_graph")  # fmt: skip
+    assert "json:dumps" in error["message"]
+    made = await client.post("/api/runs", json={"graph": "mine", "input": "x"})
+    assert made.status_code == 201  # the project's own graph file is trusted like `graphflow run`
+    assert (await wait_status(client, made.json()["run_id"], "completed"))["variables"]["out"] == '"x"'
