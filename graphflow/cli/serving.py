@@ -44,7 +44,9 @@ def serve(db: str, host: str, port: int, token: str | None, poll: float,
     def ready(bound_host: str, bound_port: int) -> None:
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         where = f"http://{shown}:{bound_port}/"
-        console(stderr=True).print(f"graphflow serve: runs of {db} at {where}"
+        from graphflow.serve.errors import hide_passwords
+
+        console(stderr=True).print(f"graphflow serve: runs of {hide_passwords(db)} at {where}"
                                    + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
                                    + "; Ctrl-C stops")  # fmt: skip
 

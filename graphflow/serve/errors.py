@@ -24,7 +24,7 @@ from graphflow.errors import (
 )
 from graphflow.secrets import redact
 
-__all__ = ["ApiError", "error_body", "from_graphflow_error"]
+__all__ = ["ApiError", "error_body", "from_graphflow_error", "hide_passwords"]
 
 
 class ApiError(Exception):
@@ -43,6 +43,17 @@ class ApiError(Exception):
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
 
 
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every address ``scheme://user:password@host``
+    replaced by ``[redacted]``.
+
+    Example:
+        >>> hide_passwords("postgresql://app:s3cret@db/runs and runs.db")
+        'postgresql://app:[redacted]@db/runs and runs.db'
+    """
+    return _URL_PASSWORD.sub(r"\1[redacted]@", text)
+
+
 def error_body(error: ApiError) -> dict[str, Any]:
     """The JSON body of ``error``: ``{"error": {"status", "code", "message", …}}``, the
     message redacted (keys, and the password of a store address).
@@ -51,7 +62,7 @@ def error_body(error: ApiError) -> dict[str, Any]:
         >>> error_body(ApiError(500, "x", "cannot reach postgresql://app:s3cret@db/runs"))
         {'error': {'status': 500, 'code': 'x', 'message': 'cannot reach postgresql://app:[redacted]@db/runs'}}
     """
-    message = _URL_PASSWORD.sub(r"\1[redacted]@", redact(error.message))
+    message = hide_passwords(redact(error.message))
     return {"error": {"status": error.status, "code": error.code, "message": message,
                       **error.extra}}  # fmt: skip
 
