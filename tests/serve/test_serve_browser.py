@@ -119,5 +119,9 @@ def test_start_pause_answer_complete_in_chromium(browser: Any, server: str, tmp_
     page.screenshot(path=str(shots / "serve-runs.png"))
     page.select_option("#filter-status", "completed")
     expect(page.locator("#runs-body tr")).to_have_count(1)  # (the page's CSP forbids eval)
+
+    # An unknown run says so.
+    page.goto(f"{server}/#/runs/nosuchrun")
+    expect(page.locator("#notice")).to_contain_text("no run 'nosuchrun'")
     assert errors == [] and foreign == []
     page.close()

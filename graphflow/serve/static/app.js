@@ -161,7 +161,11 @@ function openRun(runId) {
   source.addEventListener("run", (e) => showRun(JSON.parse(e.data)));
   source.addEventListener("token", (e) => addToken(JSON.parse(e.data)));
   source.addEventListener("end", () => { source.close(); document.body.dataset.ended = "1"; });
-  source.onerror = () => { if (source.readyState === EventSource.CLOSED) notice("the event stream closed"); };
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) return;  // it reconnects by itself
+    api(`/api/runs/${encodeURIComponent(runId)}`).then(() => notice("the event stream closed; reload to follow the run"),
+      (e) => notice(e.message));
+  };
   delete document.body.dataset.ended;
 }
 
