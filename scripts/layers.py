@@ -26,7 +26,7 @@ MAX_LINES = 500
 
 #: Layers from the top down; a part may import parts of its own layer or below.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("interfaces", ("__main__", "cli", "progress")),
+    ("interfaces", ("__main__", "cli", "serve", "progress")),
     ("reports and drawings", ("report", "render", "show")),
     ("classic AutoGen API", ("autogen",)),
     ("AutoGen-style patterns", ("patterns",)),

@@ -14,8 +14,8 @@ Exit codes scripts can rely on:
 One module per group of commands: :mod:`~graphflow.cli.running` (run, resume),
 :mod:`~graphflow.cli.inspect` (runs, show, fork, prune), :mod:`~graphflow.cli.graphs`
 (render, validate, graphs), :mod:`~graphflow.cli.report`,
-:mod:`~graphflow.cli.memory` (memory list, forget) and :mod:`~graphflow.cli.dev_server`;
-what they share is in :mod:`graphflow.cli._common`.
+:mod:`~graphflow.cli.memory` (memory list, forget), :mod:`~graphflow.cli.serving` (serve)
+and :mod:`~graphflow.cli.dev_server`; what they share is in :mod:`graphflow.cli._common`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from graphflow.cli.inspect import fork, prune, runs, show
 from graphflow.cli.memory import memory
 from graphflow.cli.report import report
 from graphflow.cli.running import resume, run
+from graphflow.cli.serving import serve
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -78,5 +79,5 @@ def _check_arguments(args: list[str]) -> None:
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,
-                 dev_model_server, memory):  # fmt: skip
+                 serve, dev_model_server, memory):  # fmt: skip
     main.add_command(_command)
