@@ -26,7 +26,7 @@ from graphflow.tuning.data import load_data
 from graphflow.tuning.errors import TuningError
 from graphflow.tuning.metrics import BUILTIN_METRICS, EvalFunc, Metric, resolve_metric
 from graphflow.tuning.result import TrialResult, TuneResult
-from graphflow.tuning.space import SearchSpace, TrialConfig
+from graphflow.tuning.space import SearchSpace, TrialConfig, load_search_space
 
 __all__ = [
     "BUILTIN_METRICS",
@@ -39,6 +39,7 @@ __all__ = [
     "TuningError",
     "load_candidates",
     "load_data",
+    "load_search_space",
     "resolve_metric",
     "tune",
 ]
@@ -145,7 +146,7 @@ def tune(
     else:
         chosen = resolve_metric(metric, base_dir=base_dir)
     candidates = load_candidates(config_list)
-    space = SearchSpace.from_data(_space_data(search_space), list(candidates))
+    space = SearchSpace.from_data(load_search_space(search_space), list(candidates))
     size = space.size()
     limit: int | None
     if num_samples == -1:
@@ -162,23 +163,3 @@ def tune(
                      optimization_budget=optimization_budget, num_samples=limit,
                      study=None if study is None else Path(study), study_name=study_name,
                      seed=seed, cache_seed=cache_seed, progress=progress)  # fmt: skip
-
-
-def _space_data(value: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any] | None:
-    if value is None or isinstance(value, Mapping):
-        return value
-    path = Path(value)
-    if not path.is_file():
-        raise TuningError(f"search space file {path} does not exist")
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise TuningError(f"search space file {path} is not readable YAML/JSON: {exc}") from None
-    if isinstance(loaded, Mapping) and isinstance(loaded.get("search_space"), Mapping):
-        loaded = loaded["search_space"]
-    if not isinstance(loaded, Mapping):
-        raise TuningError(f"search space file {path} must hold a mapping (model:, "
-                          "temperature:, prompt: …)")  # fmt: skip
-    return loaded

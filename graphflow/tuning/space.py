@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graphflow.tuning.errors import TuningError
 
-__all__ = ["Dimension", "SearchSpace", "TrialConfig"]
+__all__ = ["Dimension", "SearchSpace", "TrialConfig", "load_search_space"]
 
 _KEYS = ("model", "temperature", "top_p", "max_tokens", "n", "prompt", "system")
 _BOUNDS: dict[str, tuple[float, float]] = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0),
@@ -271,3 +272,29 @@ def _number(key: str, value: Any, problems: list[str]) -> Dimension | None:
         return None
     cast = [int(v) if integer else float(v) for v in items]
     return Dimension(key, tuple(dict.fromkeys(cast)), integer=integer)
+
+
+def load_search_space(value: Mapping[str, Any] | str | Path | None) -> Mapping[str, Any] | None:
+    """A search space given as a mapping, or read from a YAML/JSON file (a mapping, or a
+    mapping with a ``search_space:`` mapping).
+
+    Raises:
+        TuningError: the file is missing, unreadable, or does not hold a mapping.
+    """
+    if value is None or isinstance(value, Mapping):
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise TuningError(f"search space file {path} does not exist")
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TuningError(f"search space file {path} is not readable YAML/JSON: {exc}") from None
+    if isinstance(loaded, Mapping) and isinstance(loaded.get("search_space"), Mapping):
+        loaded = loaded["search_space"]
+    if not isinstance(loaded, Mapping):
+        raise TuningError(f"search space file {path} must hold a mapping (model:, "
+                          "temperature:, prompt: …)")  # fmt: skip
+    return loaded

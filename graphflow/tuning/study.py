@@ -279,7 +279,6 @@ def _evaluate(trial: Any, config: TrialConfig, candidate: Candidate,
               **options: Any) -> Evaluation | BaseException:  # fmt: skip
     def record(progress: Evaluation) -> None:  # after each instance: a kill keeps the spend
         trial.set_user_attr("spend", progress.spend)
-        trial.set_user_attr("instances", progress.instances)
 
     try:
         return run_blocking(lambda: evaluate(config, candidate, data, metric,
