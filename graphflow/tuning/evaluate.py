@@ -10,6 +10,7 @@ billed: cache hits cost nothing; it counts against the optimization budget.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from graphflow.errors import RunError
 from graphflow.models.cache import ResponseCache
 from graphflow.models.client import ModelClient
-from graphflow.models.template import render_template
+from graphflow.models.template import render_template, template_fields
 from graphflow.models.usage import Usage
 from graphflow.tuning.candidates import Candidate
 from graphflow.tuning.errors import TuningError
@@ -77,12 +78,16 @@ def build_messages(config: TrialConfig, instance: Mapping[str, Any],
                                    ("user", config.prompt, config.prompt_index)):  # fmt: skip
         if template is None:
             continue
+        label = f"{'prompt' if role == 'user' else 'system'} template #{(number or 0) + 1}"
+        missing = [f for f in template_fields(template) if re.split(r"[.\[]", f)[0] not in instance]
+        if missing:
+            raise TuningError(f"{label} names {{{missing[0]}}}, which {where} does not have "
+                              f"(its fields: {', '.join(instance) or 'none'}); use the data's "
+                              "field names in {placeholders}")  # fmt: skip
         try:
             text = render_template(template, instance)
         except RunError as exc:
-            label = "prompt" if role == "user" else "system"
-            raise TuningError(f"{label} template #{(number or 0) + 1} on {where}: {exc}; "
-                              "use the data's field names in {placeholders}") from None  # fmt: skip
+            raise TuningError(f"{label} on {where}: {exc}") from None
         messages.append({"role": role, "content": text})
     return messages
 

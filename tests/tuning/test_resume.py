@@ -82,6 +82,7 @@ def test_a_killed_study_resumes_without_repeating_finished_trials(tmp_path: Path
         stored = optuna.load_study(study_name="graphflow-tune", storage=f"sqlite:///{study}")
         states = Counter(t.state.name for t in stored.trials)
         assert states["RUNNING"] == 1 and states["COMPLETE"] + states["PRUNED"] >= 2
+        [running] = [t.number for t in stored.trials if t.state.name == "RUNNING"]
         finished = {(t.user_attrs["config"]["model"],
                      float(t.user_attrs["config"]["params"]["temperature"]),
                      t.user_attrs["config"]["prompt_index"] == 1)
@@ -109,6 +110,10 @@ def test_a_killed_study_resumes_without_repeating_finished_trials(tmp_path: Path
          t.user_attrs["config"]["prompt_index"])
         for t in stored.trials if t.user_attrs.get("state") in ("complete", "over_budget"))  # fmt: skip
     assert len(evaluated) == 18 and set(evaluated.values()) == {1}
+    was_running = stored.trials[running]
+    assert was_running.state.name == "FAIL" and was_running.user_attrs["retry"] is True
+    redone = [t for t in stored.trials if t.user_attrs.get("resumes") == running]
+    assert len(redone) == 1 and redone[0].user_attrs["state"] in ("complete", "over_budget")
     best = yaml.safe_load((tmp_path / "best.yaml").read_text())
     assert best["models"]["default"][0]["model"] == "good"
     assert best["models"]["default"][0]["temperature"] <= 0.3
