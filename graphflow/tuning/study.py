@@ -233,10 +233,10 @@ def _search(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[st
     duplicates = 0
     pruned = optuna.trial.TrialState.PRUNED
     while True:
-        if num_samples is not None and evaluated >= num_samples:
-            return f"{num_samples} trials evaluated"
         if size is not None and len(known) >= size:
             return f"every configuration of the search space was tried ({size})"
+        if num_samples is not None and evaluated >= num_samples:
+            return f"{num_samples} trials evaluated"
         if optimization_budget is not None and spend >= optimization_budget:
             return f"the optimization budget is used up (${spend:.6f} of ${optimization_budget:g})"
         if duplicates >= _MAX_DUPLICATES:
