@@ -73,13 +73,18 @@ def tune(data: str, metric: str, objective: str, mode: str, models: str, space: 
     if prompts:
         search["prompt"] = list(prompts)
     err = console(stderr=True)
-    result = run_tune(
-        data, objective, metric, config_list=_models(models), search_space=search,
-        mode=mode, inference_budget=budget_inference,
-        optimization_budget=budget_optimization, num_samples=trials, study=study,
-        study_name=study_name, seed=seed, base_dir=Path.cwd(),
-        progress=lambda line: err.print(escape(line)),
-    )  # fmt: skip
+    try:
+        result = run_tune(
+            data, objective, metric, config_list=_models(models), search_space=search,
+            mode=mode, inference_budget=budget_inference,
+            optimization_budget=budget_optimization, num_samples=trials, study=study,
+            study_name=study_name, seed=seed, base_dir=Path.cwd(),
+            progress=lambda line: err.print(escape(line)),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted[/]: the finished trials are kept in {escape(study)}; "
+                  "run the same command to resume")  # fmt: skip
+        raise SystemExit(130) from None
     err.print(f"stopped: {escape(result.stop_reason)}; billed ${result.spend:.6f} in all "
               f"({result.evaluated} trials evaluated, study {escape(study)})")  # fmt: skip
     if result.best is None:

@@ -147,6 +147,7 @@ def tune(
         chosen = resolve_metric(metric, base_dir=base_dir)
     candidates = load_candidates(config_list)
     space = SearchSpace.from_data(load_search_space(search_space), list(candidates))
+    space.check_fields(instances)
     size = space.size()
     limit: int | None
     if num_samples == -1:

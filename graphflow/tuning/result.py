@@ -32,6 +32,8 @@ class TrialResult:
         cost_per_instance: mean inference cost per instance, US dollars.
         spend: US dollars billed for this trial (cache hits cost nothing).
         reason: why it is not ``complete``.
+        retried: a failed trial that is asked again (it was interrupted, or the metric
+            or a template failed on it); it does not count as evaluated.
     """
 
     number: int
@@ -43,13 +45,15 @@ class TrialResult:
     cost_per_instance: float = 0.0
     spend: float = 0.0
     reason: str | None = None
+    retried: bool = False
 
-    def describe(self) -> str:
-        """One line for progress output."""
+    def describe(self, metric: str = "score") -> str:
+        """One line for progress output, e.g. ``trial 3: model=good temperature=0.2 n=1
+        prompt#2 → success 1 on 8 instances, $0.000038/instance, billed $0.000304``."""
         head = f"trial {self.number}: {self.config.describe()}"
         if self.state == "duplicate":
             return f"{head} → {self.reason}"
-        score = "-" if self.value is None else f"{self.value:.4g}"
+        score = f"{metric} -" if self.value is None else f"{metric} {self.value:.4g}"
         text = (f"{head} → {score} on {self.instances} instances, "
                 f"${self.cost_per_instance:.6f}/instance, billed ${self.spend:.6f}")  # fmt: skip
         return text if self.state == "complete" else f"{text} [{self.state}: {self.reason}]"
@@ -82,7 +86,7 @@ class TuneResult:
     def evaluated(self) -> int:
         """How many trials were evaluated (duplicates and interrupted ones left out)."""
         return sum(1 for t in self.trials if t.state in ("complete", "over_budget", "failed")
-                   and not (t.reason or "").startswith("interrupted"))  # fmt: skip
+                   and not t.retried)  # fmt: skip
 
     @property
     def config(self) -> dict[str, Any] | None:

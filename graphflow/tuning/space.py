@@ -23,6 +23,7 @@ advises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +190,27 @@ class SearchSpace:
             system=None if system_index is None else self.systems[system_index],
             system_index=system_index, params=params,
         )  # fmt: skip
+
+    def check_fields(self, data: Sequence[Mapping[str, Any]]) -> None:
+        """Check, before anything is asked, that every template's placeholders are
+        fields of every instance.
+
+        Raises:
+            TuningError: naming the template, the placeholder and the first instance
+                without it.
+        """
+        from graphflow.models.template import template_fields
+
+        for key, templates in (("prompt", self.prompts), ("system", self.systems)):
+            for number, template in enumerate(templates, start=1):
+                roots = {re.split(r"[.\[]", f)[0]: f for f in template_fields(template)}
+                for index, instance in enumerate(data, start=1):
+                    missing = [f for root, f in roots.items() if root not in instance]
+                    if missing:
+                        raise TuningError(
+                            f"{key} template #{number} names {{{missing[0]}}}, which instance "
+                            f"{index} does not have (its fields: {', '.join(instance) or 'none'}); "
+                            "use the data's field names in {placeholders}")  # fmt: skip
 
     def to_data(self) -> dict[str, Any]:
         """The JSON form (for the study's fingerprint)."""

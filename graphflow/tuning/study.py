@@ -122,6 +122,7 @@ def _result(frozen: Any, space: SearchSpace) -> TrialResult | None:
         instances=int(attrs.get("instances") or 0),
         cost_per_instance=float(attrs.get("cost_per_instance") or 0.0),
         spend=float(attrs.get("spend") or 0.0), reason=attrs.get("reason"),
+        retried=bool(attrs.get("retry")),
     )  # fmt: skip
 
 
@@ -152,16 +153,20 @@ def run_study(
     say = progress or (lambda line: None)
     fingerprint = _fingerprint(data, space, metric, mode, candidates)
     with _exclusive(study):
-        storage: Any = (optuna.storages.RDBStorage(f"sqlite:///{study}") if study is not None
-                        else optuna.storages.InMemoryStorage())  # fmt: skip
         sampler = optuna.samplers.TPESampler(seed=seed)
         direction = "maximize" if mode == "max" else "minimize"
         try:
+            storage: Any = (optuna.storages.RDBStorage(f"sqlite:///{study}")
+                            if study is not None else optuna.storages.InMemoryStorage())  # fmt: skip
             handle = optuna.create_study(study_name=study_name, storage=storage,
                                          sampler=sampler, direction=direction,
                                          load_if_exists=True)  # fmt: skip
         except ValueError as exc:  # the stored study has another direction
             raise TuningError(f"study {study} ({study_name}): {exc}; use another --study file") from None
+        except Exception as exc:  # not an SQLite file, a damaged one, an unwritable place
+            raise TuningError(f"cannot open the study {study}: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:300]}; give a new file or a study "
+                              "file made by graphflow tune") from None  # fmt: skip
         _check_fingerprint(handle, fingerprint, study, study_name)
         cache = None
         if study is not None:
@@ -271,7 +276,7 @@ def _search(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[st
         frozen = handle.get_trials(deepcopy=False)[trial.number]
         result = _result(frozen, space)
         if result is not None:
-            say(result.describe())
+            say(result.describe(metric.objective))
 
 
 def _evaluate(trial: Any, config: TrialConfig, candidate: Candidate,

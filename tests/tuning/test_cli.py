@@ -73,15 +73,18 @@ def test_a_metric_that_raises_is_reported_without_a_traceback(files: Path) -> No
     (["--space", "unknown.yaml"], "model: unknown model 'gpt-9'"),
     (["--metric", "nomodule:score"], "metric nomodule:score:"),
     (["--models", "nothere.yaml"], "model config file nothere.yaml does not exist"),
+    (["--study", "notes.txt"], "cannot open the study notes.txt: DatabaseError"),
 ])  # fmt: skip
 def test_bad_input_exits_2_with_the_reason(files: Path, args: list[str], message: str) -> None:
     (files / "bad.jsonl").write_text("{not json\n")
+    (files / "notes.txt").write_text("not a database, but notes\n" * 100)
     (files / "unknown.yaml").write_text(yaml.safe_dump({**SPACE, "model": ["gpt-9"]}))
     with ModelServer(script=answer) as server:
         (files / "models.yaml").write_text(yaml.safe_dump(config_list(server.base_url)))
-        options = {"--data": "data.jsonl", "--models": "models.yaml", "--space": "space.yaml"}
+        options = {"--data": "data.jsonl", "--models": "models.yaml", "--space": "space.yaml",
+                   "--study": "t.db"}  # fmt: skip
         options.update(dict(zip(args[::2], args[1::2], strict=True)))
-        result = _invoke(*[x for pair in options.items() for x in pair], "--study", "t.db")
+        result = _invoke(*[x for pair in options.items() for x in pair])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
 
