@@ -88,8 +88,13 @@ def tune(data: str, metric: str, objective: str, mode: str, models: str, space: 
     err.print(f"stopped: {escape(result.stop_reason)}; billed ${result.spend:.6f} in all "
               f"({result.evaluated} trials evaluated, study {escape(study)})")  # fmt: skip
     if result.best is None:
-        err.print("[bold red]no configuration completed within the inference budget[/]: "
-                  "raise --budget-inference, add cheaper models, or resume with more --trials")  # fmt: skip
+        failed = [t for t in result.trials if t.state == "failed" and not t.retried]
+        if failed and all(t.state in ("failed", "duplicate") for t in result.trials):
+            err.print(f"[bold red]every trial failed[/]: {escape(failed[0].reason or '')}")
+        else:
+            err.print("[bold red]no configuration completed within the inference budget[/]: "
+                      "raise --budget-inference, add cheaper models, or resume with more "
+                      "--trials")  # fmt: skip
         raise SystemExit(1)
     err.print(f"best: {escape(result.best.describe())}")
     if out:

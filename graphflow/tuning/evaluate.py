@@ -25,7 +25,7 @@ from graphflow.tuning.errors import TuningError
 from graphflow.tuning.metrics import Metric
 from graphflow.tuning.space import TrialConfig
 
-__all__ = ["Evaluation", "build_messages", "evaluate"]
+__all__ = ["Evaluation", "build_messages", "client_for", "evaluate"]
 
 
 @dataclass
@@ -58,6 +58,12 @@ class Evaluation:
     def cost_per_instance(self) -> float:
         """The mean inference cost per scored instance."""
         return self.inference_cost / self.instances if self.instances else 0.0
+
+
+def client_for(candidate: Candidate, cache: ResponseCache | None) -> ModelClient:
+    """A model client for ``candidate``'s config list (fallback in order), answering from
+    ``cache`` when it can; one per candidate serves every trial."""
+    return ModelClient(list(candidate.configs), cache=cache)
 
 
 def build_messages(config: TrialConfig, instance: Mapping[str, Any],
@@ -94,18 +100,19 @@ def build_messages(config: TrialConfig, instance: Mapping[str, Any],
 
 async def evaluate(
     config: TrialConfig,
-    candidate: Candidate,
+    client: ModelClient,
     data: Sequence[Mapping[str, Any]],
     metric: Metric,
     *,
-    cache: ResponseCache | None,
     cache_seed: int = 41,
     inference_budget: float | None = None,
     spend_limit: float | None = None,
     need_prices: bool = False,
     on_instance: Callable[[Evaluation], None] | None = None,
 ) -> Evaluation:
-    """Evaluate ``config`` on ``data``, instance by instance, in order.
+    """Evaluate ``config`` on ``data``, instance by instance, in order, with ``client``
+    (a :class:`~graphflow.models.ModelClient` for the candidate's config list, see
+    :func:`client_for`).
 
     The ``n`` answers to an instance are ``n`` requests, each in its own cache namespace
     (``cache_seed``, ``cache_seed + 1`` …), so they may differ and are each replayed from
@@ -122,40 +129,36 @@ async def evaluate(
             unknown while ``need_prices`` (a budget needs them).
         ModelError: the model could not answer (every config of the candidate failed).
     """
-    client = ModelClient(list(candidate.configs), cache=cache, cache_seed=cache_seed)
     result = Evaluation()
     sums: dict[str, float] = {}
     check_after = max(1, math.ceil(len(data) * 0.1))
-    try:
-        for index, instance in enumerate(data):
-            where = f"instance {index + 1}"
-            messages = build_messages(config, instance, where)
-            responses: list[str] = []
-            for sample in range(config.n):
-                answer = await client.complete(messages, params=config.params,
-                                               cache_seed=cache_seed + sample)  # fmt: skip
-                result.usage = result.usage + answer.usage
-                if need_prices and not answer.usage.cost_known:
-                    raise TuningError(
-                        f"model {answer.model or candidate.name} at {answer.base_url}: its "
-                        "price is unknown, so the budgets cannot be checked; set price: "
-                        "[prompt, completion] (US dollars per 1k tokens) in its config")  # fmt: skip
-                responses.append(answer.text)
-            for key, value in metric.score(responses, instance, where).items():
-                sums[key] = sums.get(key, 0.0) + value
-            result.instances = index + 1
-            result.metrics = {k: v / result.instances for k, v in sums.items()}
-            if on_instance is not None:
-                on_instance(result)
-            if (inference_budget is not None and result.instances >= check_after
-                    and result.cost_per_instance > inference_budget):  # fmt: skip
-                result.stopped = (f"over the inference budget: ${result.cost_per_instance:.6f} "
-                                  f"per instance > ${inference_budget:g} (after "
-                                  f"{result.instances} of {len(data)} instances)")  # fmt: skip
-                break
-            if spend_limit is not None and result.spend >= spend_limit and index + 1 < len(data):
-                result.stopped = "the optimization budget is used up"
-                break
-    finally:
-        await client.aclose()
+    for index, instance in enumerate(data):
+        where = f"instance {index + 1}"
+        messages = build_messages(config, instance, where)
+        responses: list[str] = []
+        for sample in range(config.n):
+            answer = await client.complete(messages, params=config.params,
+                                           cache_seed=cache_seed + sample)  # fmt: skip
+            result.usage = result.usage + answer.usage
+            if need_prices and not answer.usage.cost_known:
+                raise TuningError(
+                    f"model {answer.model} at {answer.base_url}: its "
+                    "price is unknown, so the budgets cannot be checked; set price: "
+                    "[prompt, completion] (US dollars per 1k tokens) in its config")  # fmt: skip
+            responses.append(answer.text)
+        for key, value in metric.score(responses, instance, where).items():
+            sums[key] = sums.get(key, 0.0) + value
+        result.instances = index + 1
+        result.metrics = {k: v / result.instances for k, v in sums.items()}
+        if on_instance is not None:
+            on_instance(result)
+        if (inference_budget is not None and result.instances >= check_after
+                and result.cost_per_instance > inference_budget):  # fmt: skip
+            result.stopped = (f"over the inference budget: ${result.cost_per_instance:.6f} "
+                              f"per instance > ${inference_budget:g} (after "
+                              f"{result.instances} of {len(data)} instances)")  # fmt: skip
+            break
+        if spend_limit is not None and result.spend >= spend_limit and index + 1 < len(data):
+            result.stopped = "the optimization budget is used up"
+            break
     return result

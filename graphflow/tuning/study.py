@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from graphflow.blocking import run_blocking
-from graphflow.errors import ModelError
+from graphflow.errors import GraphflowError, ModelError
+from graphflow.models.client import ModelClient
 from graphflow.tuning.candidates import Candidate
 from graphflow.tuning.errors import TuningError
-from graphflow.tuning.evaluate import Evaluation, evaluate
+from graphflow.tuning.evaluate import Evaluation, client_for, evaluate
 from graphflow.tuning.metrics import Metric
 from graphflow.tuning.result import TrialResult, TuneResult
 from graphflow.tuning.space import SearchSpace, TrialConfig
@@ -114,22 +115,23 @@ def _result(frozen: Any, space: SearchSpace) -> TrialResult | None:
     attrs = frozen.user_attrs
     if "config" not in attrs:
         return None
-    state = attrs.get("state") or ("failed" if frozen.state.name in ("RUNNING", "FAIL")
-                                   else frozen.state.name.lower())  # fmt: skip
+    record = attrs.get("result") or {}
+    state = record.get("state") or ("failed" if frozen.state.name in ("RUNNING", "FAIL")
+                                    else frozen.state.name.lower())  # fmt: skip
     return TrialResult(
         number=frozen.number, config=_config_from(attrs["config"], space), state=state,
-        value=attrs.get("value"), metrics=attrs.get("metrics") or {},
-        instances=int(attrs.get("instances") or 0),
-        cost_per_instance=float(attrs.get("cost_per_instance") or 0.0),
-        spend=float(attrs.get("spend") or 0.0), reason=attrs.get("reason"),
-        retried=bool(attrs.get("retry")),
+        value=record.get("value"), metrics=record.get("metrics") or {},
+        instances=int(record.get("instances") or 0),
+        cost_per_instance=float(record.get("cost_per_instance") or 0.0),
+        spend=float(attrs.get("spend") or 0.0), reason=record.get("reason"),
+        retried=bool(record.get("retry")),
     )  # fmt: skip
 
 
 def _counts(frozen: Any) -> bool:
     """Whether a stored trial counts as evaluated (``num_samples`` and duplicates)."""
-    attrs = frozen.user_attrs
-    return attrs.get("state") in ("complete", "over_budget", "failed") and not attrs.get("retry")
+    record = frozen.user_attrs.get("result") or {}
+    return record.get("state") in ("complete", "over_budget", "failed") and not record.get("retry")
 
 
 def run_study(
@@ -174,10 +176,11 @@ def run_study(
 
             cache = ResponseCache(study, table="tuning_answers")
         try:
-            stop = _search(optuna, handle, storage, data=data, metric=metric, space=space,
-                           candidates=candidates, inference_budget=inference_budget,
-                           optimization_budget=optimization_budget, num_samples=num_samples,
-                           cache=cache, cache_seed=cache_seed, say=say, study=study)  # fmt: skip
+            stop = run_blocking(lambda: _search(
+                optuna, handle, storage, data=data, metric=metric, space=space,
+                candidates=candidates, inference_budget=inference_budget,
+                optimization_budget=optimization_budget, num_samples=num_samples,
+                cache=cache, cache_seed=cache_seed, say=say, study=study))  # fmt: skip
         finally:
             if cache is not None:
                 cache.close()
@@ -212,21 +215,40 @@ def _recover(optuna: Any, handle: Any, storage: Any, say: Callable[[str], None])
     """Trials left running by a process that died: mark them failed and ask them again."""
     running = handle.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for frozen in running:
-        storage.set_trial_user_attr(frozen._trial_id, "state", "failed")
-        storage.set_trial_user_attr(frozen._trial_id, "retry", True)
-        storage.set_trial_user_attr(frozen._trial_id, "reason", "interrupted; asked again")
+        storage.set_trial_user_attr(frozen._trial_id, "result", {
+            "state": "failed", "retry": True, "reason": "interrupted; asked again"})
         storage.set_trial_state_values(frozen._trial_id, optuna.trial.TrialState.FAIL)
         handle.enqueue_trial(frozen.params, user_attrs={"resumes": frozen.number})
         say(f"trial {frozen.number} was interrupted: it is asked again first (answers it "
             "already had come from the cache)")  # fmt: skip
 
 
-def _search(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[str, Any]],
+async def _search(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[str, Any]],
             metric: Metric, space: SearchSpace, candidates: Mapping[str, Candidate],
             inference_budget: float | None, optimization_budget: float | None,
             num_samples: int | None, cache: Any, cache_seed: int,
             say: Callable[[str], None], study: Path | None) -> str:  # fmt: skip
-    """Ask, evaluate and tell trials until a limit is reached; returns why it stopped."""
+    """Ask, evaluate and tell trials until a limit is reached; returns why it stopped.
+
+    It runs in one event loop, so that each candidate's model client (and its
+    connections) serves every trial; Optuna's calls in between are synchronous."""
+    clients = {name: client_for(candidate, cache) for name, candidate in candidates.items()}
+    try:
+        return await _trials(optuna, handle, storage, data=data, metric=metric, space=space,
+                             clients=clients, inference_budget=inference_budget,
+                             optimization_budget=optimization_budget,
+                             num_samples=num_samples, cache_seed=cache_seed, say=say,
+                             study=study)  # fmt: skip
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+async def _trials(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[str, Any]],
+                  metric: Metric, space: SearchSpace, clients: Mapping[str, ModelClient],
+                  inference_budget: float | None, optimization_budget: float | None,
+                  num_samples: int | None, cache_seed: int, say: Callable[[str], None],
+                  study: Path | None) -> str:  # fmt: skip
     _recover(optuna, handle, storage, say)
     stored = handle.get_trials(deepcopy=False)
     known = {_key(r.config) for t in stored if _counts(t) and (r := _result(t, space))}
@@ -236,7 +258,6 @@ def _search(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[st
     if stored:
         say(f"resuming study {study}: {evaluated} trials evaluated, ${spend:.6f} spent")
     duplicates = 0
-    pruned = optuna.trial.TrialState.PRUNED
     while True:
         if size is not None and len(known) >= size:
             return f"every configuration of the search space was tried ({size})"
@@ -252,71 +273,77 @@ def _search(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapping[st
         trial.set_user_attr("config", _config_data(config))
         if key in known:
             duplicates += 1
-            trial.set_user_attr("state", "duplicate")
-            trial.set_user_attr("reason", "tried already; not asked again")
-            handle.tell(trial, state=pruned)
+            trial.set_user_attr("result", {"state": "duplicate",
+                                           "reason": "tried already; not asked again"})  # fmt: skip
+            handle.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         duplicates = 0
         left = None if optimization_budget is None else optimization_budget - spend
-        outcome = _evaluate(trial, config, candidates[config.model], data, metric,
-                            cache=cache, cache_seed=cache_seed,
-                            inference_budget=inference_budget, spend_limit=left,
-                            need_prices=inference_budget is not None or left is not None)  # fmt: skip
-        spend += float(trial.user_attrs.get("spend") or 0.0)
-        if isinstance(outcome, BaseException):
-            _tell_failed(handle, trial, outcome, optuna)
-            if isinstance(outcome, TuningError):
-                raise outcome
-        else:
-            _tell(handle, trial, outcome, metric, optuna)
-        state = trial.user_attrs.get("state")
-        if state != "stopped":
+        outcome, billed = await _evaluate(trial, config, clients[config.model], data, metric,
+                                          cache_seed=cache_seed,
+                                          inference_budget=inference_budget, spend_limit=left,
+                                          need_prices=(inference_budget is not None
+                                                       or left is not None))  # fmt: skip
+        spend += billed
+        result = _tell(handle, trial, config, outcome, billed, metric, optuna)
+        if result.state != "stopped" and not result.retried:
             known.add(key)
             evaluated += 1
-        frozen = handle.get_trials(deepcopy=False)[trial.number]
-        result = _result(frozen, space)
-        if result is not None:
-            say(result.describe(metric.objective))
+        say(result.describe(metric.objective))
+        if isinstance(outcome, TuningError):
+            raise outcome
 
 
-def _evaluate(trial: Any, config: TrialConfig, candidate: Candidate,
-              data: Sequence[Mapping[str, Any]], metric: Metric,
-              **options: Any) -> Evaluation | BaseException:  # fmt: skip
+async def _evaluate(trial: Any, config: TrialConfig, client: ModelClient,
+                    data: Sequence[Mapping[str, Any]], metric: Metric,
+                    **options: Any) -> tuple[Evaluation | GraphflowError, float]:  # fmt: skip
+    """The evaluation (or the error that ended it) and the dollars billed."""
+    billed = [0.0]
+
     def record(progress: Evaluation) -> None:  # after each instance: a kill keeps the spend
-        trial.set_user_attr("spend", progress.spend)
+        if progress.spend != billed[0]:
+            billed[0] = progress.spend
+            trial.set_user_attr("spend", progress.spend)
 
     try:
-        return run_blocking(lambda: evaluate(config, candidate, data, metric,
-                                             on_instance=record, **options))  # fmt: skip
+        outcome = await evaluate(config, client, data, metric, on_instance=record, **options)
     except (ModelError, TuningError) as exc:
-        return exc
+        return exc, billed[0]
+    if outcome.spend != billed[0]:
+        trial.set_user_attr("spend", outcome.spend)
+    return outcome, outcome.spend
 
 
-def _tell(handle: Any, trial: Any, outcome: Evaluation, metric: Metric, optuna: Any) -> None:
+def _tell(handle: Any, trial: Any, config: TrialConfig, outcome: Evaluation | GraphflowError,
+          billed: float, metric: Metric, optuna: Any) -> TrialResult:  # fmt: skip
+    """Store a trial's outcome (one attribute, then its state) and return it."""
+    states = optuna.trial.TrialState
+    if isinstance(outcome, GraphflowError):
+        # the user's metric or template failed: ask it again once they are fixed
+        retry = isinstance(outcome, TuningError)
+        record: dict[str, Any] = {"state": "failed", "retry": retry,
+                                  "reason": str(outcome).split("\n", 1)[0][:500]}  # fmt: skip
+        trial.set_user_attr("result", record)
+        handle.tell(trial, state=states.FAIL)
+        if retry:
+            handle.enqueue_trial(trial.params)
+        return TrialResult(trial.number, config, "failed", spend=billed, reason=record["reason"],
+                           retried=retry)  # fmt: skip
     value = outcome.metrics.get(metric.objective)
-    trial.set_user_attr("spend", outcome.spend)
-    trial.set_user_attr("instances", outcome.instances)
-    trial.set_user_attr("metrics", outcome.metrics)
-    trial.set_user_attr("value", value)
-    trial.set_user_attr("cost_per_instance", outcome.cost_per_instance)
-    if outcome.stopped is None:
-        trial.set_user_attr("state", "complete")
+    state = "complete"
+    if outcome.stopped is not None:
+        over = outcome.stopped.startswith("over the inference budget")
+        state = "over_budget" if over else "stopped"
+    record = {"state": state, "value": value, "metrics": outcome.metrics,
+              "instances": outcome.instances, "cost_per_instance": outcome.cost_per_instance,
+              "reason": outcome.stopped}  # fmt: skip
+    trial.set_user_attr("result", record)
+    if state == "complete":
         handle.tell(trial, value)
-        return
-    over = outcome.stopped.startswith("over the inference budget")
-    trial.set_user_attr("state", "over_budget" if over else "stopped")
-    trial.set_user_attr("reason", outcome.stopped)
-    if value is not None:
-        trial.report(value, outcome.instances)
-    handle.tell(trial, state=optuna.trial.TrialState.PRUNED)
-
-
-def _tell_failed(handle: Any, trial: Any, error: BaseException, optuna: Any) -> None:
-    trial.set_user_attr("state", "failed")
-    trial.set_user_attr("reason", str(error).split("\n", 1)[0][:500])
-    retry = isinstance(error, TuningError)  # the user's metric or template: ask again once fixed
-    if retry:
-        trial.set_user_attr("retry", True)
-    handle.tell(trial, state=optuna.trial.TrialState.FAIL)
-    if retry:
-        handle.enqueue_trial(trial.params)
+    else:
+        if value is not None:
+            trial.report(value, outcome.instances)
+        handle.tell(trial, state=states.PRUNED)
+    return TrialResult(trial.number, config, state, value=value, metrics=outcome.metrics,
+                       instances=outcome.instances, cost_per_instance=outcome.cost_per_instance,
+                       spend=billed, reason=outcome.stopped)  # fmt: skip

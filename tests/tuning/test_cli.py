@@ -20,7 +20,7 @@ pytest.importorskip("optuna")
 @pytest.fixture
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "data.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DATA))
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DATA[:4]))
     (tmp_path / "space.yaml").write_text(yaml.safe_dump({**SPACE, "model": ["cheap", "good"]}))
     return tmp_path
 
@@ -96,3 +96,14 @@ def test_no_configuration_within_the_budget_exits_1(files: Path) -> None:
                          "{question}", "--budget-inference", "0.0001", "--study", "t.db")  # fmt: skip
     assert result.exit_code == 1
     assert "no configuration completed within the inference budget" in result.output
+
+
+def test_a_model_the_server_does_not_know_fails_its_trials_with_the_reason(files: Path) -> None:
+    with ModelServer(script=answer, models=["good"], only_models=True) as server:
+        configs = [{**c, "model": "gpt-9"} for c in config_list(server.base_url)[1:2]]
+        (files / "models.yaml").write_text(yaml.safe_dump(configs))
+        result = _invoke("--data", "data.jsonl", "--models", "models.yaml", "--prompt",
+                         "{question}", "--study", "t.db")  # fmt: skip
+    assert result.exit_code == 1
+    assert "every trial failed" in result.output and "gpt-9" in result.output
+    assert "model_not_found" in result.output or "404" in result.output
