@@ -164,6 +164,29 @@ class SearchSpace:
             total = total // len(self.top_p.choices) + total // len(self.temperature.choices)
         return total
 
+    def grid(self) -> list[dict[str, Any]] | None:
+        """Every configuration of a space without ranges, as the parameters an Optuna
+        trial would hold (``None`` when a range varies), in a fixed order."""
+        if self.size() is None:
+            return None
+        axes: list[list[dict[str, Any]]] = []
+        if self._either():
+            assert self.temperature is not None and self.top_p is not None
+            axes.append([{"temperature_or_top_p": d.name, d.name: v}
+                         for d in (self.temperature, self.top_p) for v in d.choices])  # fmt: skip
+        else:
+            axes += [[{d.name: v} for v in d.choices] for d in (self.temperature, self.top_p)
+                     if d is not None and d.varies]  # fmt: skip
+        axes += [[{d.name: v} for v in d.choices]
+                 for d in (self.max_tokens, self.model, self.n) if d is not None and d.varies]  # fmt: skip
+        for name, templates in (("prompt", self.prompts), ("system", self.systems)):
+            if len(templates) > 1:
+                axes.append([{name: index} for index in range(len(templates))])
+        points: list[dict[str, Any]] = [{}]
+        for axis in axes:
+            points = [{**point, **choice} for point in points for choice in axis]
+        return points
+
     def _either(self) -> bool:
         return bool(self.temperature and self.top_p and self.temperature.varies
                     and self.top_p.varies)  # fmt: skip

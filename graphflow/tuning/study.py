@@ -258,6 +258,8 @@ async def _trials(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapp
     if stored:
         say(f"resuming study {study}: {evaluated} trials evaluated, ${spend:.6f} spent")
     duplicates = 0
+    grid = space.grid() or []
+    fixed = optuna.trial.FixedTrial
     while True:
         if size is not None and len(known) >= size:
             return f"every configuration of the search space was tried ({size})"
@@ -273,6 +275,9 @@ async def _trials(optuna: Any, handle: Any, storage: Any, *, data: Sequence[Mapp
         trial.set_user_attr("config", _config_data(config))
         if key in known:
             duplicates += 1
+            untried = next((p for p in grid if _key(space.suggest(fixed(p))) not in known), None)
+            if untried is not None:  # a finite space: the next trial takes one not tried
+                handle.enqueue_trial(untried)
             trial.set_user_attr("result", {"state": "duplicate",
                                            "reason": "tried already; not asked again"})  # fmt: skip
             handle.tell(trial, state=optuna.trial.TrialState.PRUNED)

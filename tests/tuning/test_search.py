@@ -33,6 +33,8 @@ def test_the_search_finds_the_best_configuration_within_the_inference_budget(tmp
     assert big and all(t.state == "over_budget" for t in big)
     assert all(t.instances < len(DATA) for t in big)  # stopped early, not asked for all
     assert result.evaluated == 18  # the space's every configuration, once each
+    duplicates = [t for t in result.trials if t.state == "duplicate"]
+    assert len(duplicates) < 18  # each one is followed by a configuration not tried yet
     assert len(lines) == 18 and any("over_budget" in line for line in lines)
     assert result.spend == pytest.approx(sum(t.spend for t in result.trials))
     section = result.models_section()
