@@ -238,8 +238,8 @@ class Teacher:
 
     async def learn(self, ctx: NodeContext, incoming: Message, analyzer: Callable[[], Any],
                     cache_seed: Any, usages: list[Usage]) -> list[str]:  # fmt: skip
-        """Ask the analyzer what ``incoming`` teaches and store it; return the ids of
-        the memos it taught (stored now or before). Appends the call's usage to
+        """Ask the analyzer what ``incoming`` teaches and store it; return the ids the
+        memos it taught are stored under (a memo stored before keeps its first id). Appends the call's usage to
         ``usages``."""
         from graphflow.secrets import redact
 
@@ -263,15 +263,20 @@ class Teacher:
         memos = [Memo(memo_id(ctx.run_id, ctx.step, ctx.node_id, i), self.agent, d.kind,
                       redact(d.topic), redact(d.text), ctx.run_id, ctx.step, ctx.node_id)
                  for i, d in enumerate(analysis.memos)]  # fmt: skip
-        if memos:
+        if not memos:
+            return []
 
-            async def write() -> list[str]:
-                return self.store(ctx).add(memos)
+        async def write() -> dict[str, list[Any]]:
+            store = self.store(ctx)
+            return {"added": store.add(memos), "ids": store.stored_ids(memos)}
 
-            added = await ctx.effect("memory:store", write)
-            logger.info("node %r learned %d memo(s) (%d new) for agent %r", ctx.node_id,
-                        len(memos), len(added), self.agent)  # fmt: skip
-        return [m.id for m in memos]
+        written = await ctx.effect("memory:store", write)
+        if isinstance(written, list):  # recorded by a graphflow that kept only the added ids
+            written = {"added": written, "ids": [m.id for m in memos]}
+        logger.info("node %r learned %d memo(s) (%d new) for agent %r", ctx.node_id,
+                    len(memos), len(written["added"]), self.agent)  # fmt: skip
+        # A memo taught before (another run, the run a fork came from) keeps its first id.
+        return [stored for stored in written["ids"] if stored is not None]
 
     def _warn(self, ctx: NodeContext, text: str) -> None:
         logger.warning("graphflow: node %r (teachability): %s", ctx.node_id, text)

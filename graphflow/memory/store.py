@@ -314,6 +314,32 @@ class MemoStore:
 
         return list(self._run(write)) if todo else []
 
+    def stored_ids(self, memos: Iterable[Memo]) -> list[str | None]:
+        """For each of ``memos``, the id it is stored under: its own, or that of the same
+        memo (agent, kind, topic and text) stored before under another id — learned in
+        another run, or in the run a fork was made from; ``None`` when it is not stored.
+
+        Example:
+            >>> store = MemoStore(":memory:")
+            >>> store.add([Memo("m1", "bot", "fact", "t", "Teal.")])
+            ['m1']
+            >>> store.stored_ids([Memo("m2", "bot", "fact", "t", " teal. "), Memo("m3", "bot", "fact", "t", "Red.")])
+            ['m1', None]
+        """
+        todo = list(memos)
+
+        def read(conn: sqlite3.Connection) -> list[str | None]:
+            found: list[str | None] = []
+            for m in todo:
+                row = conn.execute(
+                    "SELECT id FROM memos WHERE id = ? OR (agent = ? AND digest = ?) "
+                    "ORDER BY id = ? DESC LIMIT 1",
+                    (m.id, m.agent, _digest(m.agent, m.kind, m.topic, m.text), m.id)).fetchone()
+                found.append(None if row is None else str(row[0]))
+            return found
+
+        return list(self._run(read)) if todo else []
+
     def forget(self, memo: str) -> Memo:
         """Delete the memo with id ``memo`` (or a unique prefix of it); return it.
 

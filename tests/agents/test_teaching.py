@@ -188,10 +188,26 @@ def test_a_damaged_memo_database_fails_the_run_clearly(tmp_path: Path) -> None:
 
 def test_the_same_lesson_taught_in_two_runs_is_one_memo(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
-    for _ in range(2):
-        run(teachable(), "My favourite colour is teal.", ScriptedModel(analyzer_or("Noted.")), db)
+    results = [run(teachable(), "My favourite colour is teal.",
+                   ScriptedModel(analyzer_or("Noted.")), db) for _ in range(2)]  # fmt: skip
     with MemoStore(tmp_path / "graphflow-memory.db") as memory:
-        assert len(memory.memos()) == 1
+        (memo,) = memory.memos()
+    # both runs name the memo as it is stored, not an id that was never written
+    assert [r.variables["bot_memos"]["learned"] for r in results] == [[memo.id], [memo.id]]
+
+
+def test_a_fork_replaying_the_teaching_step_stores_nothing_new(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    first = run(teachable(), "My favourite colour is teal.", ScriptedModel(analyzer_or("Noted.")), db)
+    with Store(db) as store:
+        store.fork_run(first.run_id, 0, "forked", {"run": ["bot"], "wait": []})
+        result = teachable().compile().resume_sync(
+            "forked", store=store, context=RunContext.with_models(ScriptedModel(analyzer_or("Ok."))))
+    assert result.status == "completed"
+    with MemoStore(tmp_path / "graphflow-memory.db") as memory:
+        (memo,) = memory.memos()
+    assert memo.run_id == first.run_id
+    assert result.variables["bot_memos"]["learned"] == [memo.id]
 
 
 def test_parallel_teachable_agents_share_one_memo_database(tmp_path: Path) -> None:
