@@ -254,7 +254,7 @@ class Teacher:
         """Ask the analyzer what ``incoming`` teaches and store it; return the ids the
         memos it taught are stored under (a memo stored before keeps its first id). Appends the call's usage to
         ``usages``."""
-        from graphflow.secrets import redact
+        from graphflow.secrets import named_credentials, redact, secret_values
 
         request = analyzer_messages(incoming.text, speaker_of(incoming),
                                     self.config.analyzer_prompt)  # fmt: skip
@@ -273,8 +273,14 @@ class Teacher:
             kept = f"; {len(analysis.memos)} memo(s) kept" if analysis.memos else \
                 "; no memo was learned from this message"
             self._warn(ctx, analysis.problem + kept)
+        # Secrets by shape and configured values, and any credential the message or the
+        # memos name ("my API key is ..."): the analyzer may restate it in other words.
+        secrets = secret_values() | named_credentials(incoming.text)
+        for draft in analysis.memos:
+            secrets |= named_credentials(draft.topic) | named_credentials(draft.text)
         memos = [Memo(memo_id(ctx.run_id, ctx.step, ctx.node_id, i), self.agent, d.kind,
-                      redact(d.topic), redact(d.text), ctx.run_id, ctx.step, ctx.node_id)
+                      redact(d.topic, secrets=secrets), redact(d.text, secrets=secrets),
+                      ctx.run_id, ctx.step, ctx.node_id)
                  for i, d in enumerate(analysis.memos)]  # fmt: skip
         if not memos:
             return []

@@ -126,6 +126,39 @@ def test_secrets_are_redacted_before_a_memo_is_stored(tmp_path: Path) -> None:
         assert key.encode() not in raw.read()
 
 
+@pytest.mark.parametrize(("said", "secret"), [
+    ("My API key is 9f8e7d6c5b4a32109f8e.", "9f8e7d6c5b4a32109f8e"),
+    ("api key: 9f8e7d6c5b4a32109f8e", "9f8e7d6c5b4a32109f8e"),
+    ("My password is hunter2hunter2, remember it.", "hunter2hunter2"),
+    ("The payments token = tok_4eC39HqLyjWDarjtT1zdp7dc", "tok_4eC39HqLyjWDarjtT1zdp7dc"),
+    ("Use the Stripe key sk_live_51HabcdefGHIJklmnOPQRst", "sk_live_51HabcdefGHIJklmnOPQRst"),
+    ("Our AWS secret is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+])
+def test_a_credential_the_message_names_is_never_stored(tmp_path: Path, said: str, secret: str) -> None:
+    """The analyzer may restate a credential in its own words: the value the message named
+    as a key, token or password is redacted from the memo all the same."""
+    analysis = {"memos": [{"kind": "fact", "topic": "the user's credential",
+                           "memo": f"The user's credential is {secret}."},
+                          {"kind": "fact", "topic": f"what {secret} is for",
+                           "memo": "It unlocks the payments account."}]}
+    run(teachable(), said, ScriptedModel(analyzer_or("Ok.", analysis)), tmp_path / "runs.db")
+    with MemoStore(tmp_path / "graphflow-memory.db") as memory:
+        texts = [m.topic + " " + m.text for m in memory.memos()]
+    assert len(texts) == 2 and all("[redacted]" in t and secret not in t for t in texts)
+    with open(tmp_path / "graphflow-memory.db", "rb") as raw:
+        assert secret.encode() not in raw.read()
+
+
+def test_plain_words_after_key_or_token_are_kept(tmp_path: Path) -> None:
+    analysis = {"memos": [{"kind": "fact", "topic": "key dates",
+                           "memo": "The key milestone is Thursday; the token budget is 4000."}]}
+    run(teachable(), "The key milestone is Thursday; the token budget is 4000.",
+        ScriptedModel(analyzer_or("Ok.", analysis)), tmp_path / "runs.db")  # fmt: skip
+    with MemoStore(tmp_path / "graphflow-memory.db") as memory:
+        (memo,) = memory.memos()
+    assert memo.text == "The key milestone is Thursday; the token budget is 4000."
+
+
 def test_learn_from_limits_whom_it_learns_from_and_learn_false_only_recalls(tmp_path: Path) -> None:
     model = ScriptedModel(analyzer_or("Ok."))
     run(teachable(learn_from=["boss"]), "My favourite colour is teal.", model, tmp_path / "a.db")
