@@ -253,9 +253,14 @@ class Teacher:
                     cache_seed: Any, usages: list[Usage]) -> list[str]:  # fmt: skip
         """Ask the analyzer what ``incoming`` teaches and store it; return the ids the
         memos it taught are stored under (a memo stored before keeps its first id). Appends the call's usage to
-        ``usages``."""
+        ``usages``.
+
+        Raises:
+            StoreError: the memo database is read-only, damaged or not one.
+        """
         from graphflow.secrets import named_credentials, redact, secret_values
 
+        self.store(ctx).check_writable()  # before paying for an analysis it cannot keep
         request = analyzer_messages(incoming.text, speaker_of(incoming),
                                     self.config.analyzer_prompt)  # fmt: skip
         try:
