@@ -252,8 +252,8 @@ class Teacher:
     async def learn(self, ctx: NodeContext, incoming: Message, analyzer: Callable[[], Any],
                     cache_seed: Any, usages: list[Usage]) -> list[str]:  # fmt: skip
         """Ask the analyzer what ``incoming`` teaches and store it; return the ids the
-        memos it taught are stored under (a memo stored before keeps its first id). Appends the call's usage to
-        ``usages``.
+        memos it taught are stored under (a memo stored before keeps its first id).
+        Appends the call's usage to ``usages``.
 
         Raises:
             StoreError: the memo database is read-only, damaged or not one.
@@ -261,6 +261,9 @@ class Teacher:
         from graphflow.secrets import named_credentials, redact, secret_values
 
         self.store(ctx).check_writable()  # before paying for an analysis it cannot keep
+        # Secrets by shape and configured values, and any credential the message names
+        # ("my API key is ..."): the analyzer may restate it in other words.
+        secrets = secret_values() | named_credentials(incoming.text)
         request = analyzer_messages(incoming.text, speaker_of(incoming),
                                     self.config.analyzer_prompt)  # fmt: skip
         try:
@@ -269,18 +272,15 @@ class Teacher:
         except BudgetExceeded:
             raise
         except ModelError as exc:
-            self._warn(ctx, f"the analyzer's model failed ({exc}); no memo was learned "
-                            "from this message")  # fmt: skip
+            self._warn(ctx, redact(f"the analyzer's model failed ({exc}); no memo was "
+                                   "learned from this message", secrets=secrets))  # fmt: skip
             return []
         usages.append(answer.usage)
         analysis = parse_analysis(answer.text)
         if analysis.problem:
             kept = f"; {len(analysis.memos)} memo(s) kept" if analysis.memos else \
                 "; no memo was learned from this message"
-            self._warn(ctx, analysis.problem + kept)
-        # Secrets by shape and configured values, and any credential the message or the
-        # memos name ("my API key is ..."): the analyzer may restate it in other words.
-        secrets = secret_values() | named_credentials(incoming.text)
+            self._warn(ctx, redact(analysis.problem + kept, secrets=secrets))
         for draft in analysis.memos:
             secrets |= named_credentials(draft.topic) | named_credentials(draft.text)
         memos = [Memo(memo_id(ctx.run_id, ctx.step, ctx.node_id, i), self.agent, d.kind,

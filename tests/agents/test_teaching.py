@@ -103,6 +103,18 @@ def test_a_garbage_analysis_stores_nothing_warns_and_the_run_goes_on(
     assert warnings[0].to_dict()["type"] == "memory_warning"
 
 
+def test_a_warning_quoting_the_analyzer_shows_no_secret(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    key = "sk-" + "q9w8e7r6" * 4
+    events: list[ev.Event] = []
+    model = ScriptedModel(analyzer_or("Ok.", f"Got it, your key {key} is safe with me."))
+    with caplog.at_level(logging.WARNING, logger="graphflow"):
+        run(teachable(), f"My key is {key}", model, tmp_path / "runs.db", on_event=events.append)
+    (warning,) = [e.warning for e in events if isinstance(e, ev.MemoryWarning)]
+    assert "not JSON" in warning and "[redacted]" in warning
+    assert key not in warning and key not in caplog.text
+
+
 def test_a_failing_analyzer_stores_nothing_and_the_run_goes_on(tmp_path: Path) -> None:
     events: list[ev.Event] = []
     model = ScriptedModel(analyzer_or("Noted.", Fault.http(400, "bad request")))
