@@ -44,6 +44,8 @@ MAX_TOPIC = 500
 MAX_TEXT = 2000
 _KINDS = ("fact", "preference", "advice")
 _FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?```\s*$", re.S)
+#: Control characters (terminal escapes, NUL ...) but newline and tab: never stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ def parse_analysis(answer: str) -> Analysis:
     """Read an analyzer's answer (see the module docs).
 
     A reply fenced as a Markdown code block, or with text around one JSON object, is
-    accepted. An entry with an unknown kind, an empty or too long topic or memo, or
+    accepted. Control characters other than newline and tab are dropped from topics and
+    memos (a memo is shown in terminals and prompts later). An entry with an unknown kind, an empty or too long topic or memo, or
     beyond the first :data:`MAX_MEMOS`, is skipped (and counted in ``skipped``).
 
     Example:
@@ -102,7 +105,7 @@ def parse_analysis(answer: str) -> Analysis:
         text = text[text.index("{"): text.rindex("}") + 1]
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return Analysis(problem=f"the analyzer's answer is not JSON: {_shown(answer or '')}")
     entries = data.get("memos") if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -132,7 +135,7 @@ def _draft(entry: Any) -> MemoDraft | None:
     topic, text = entry.get("topic"), entry.get("memo", entry.get("text"))
     if kind not in _KINDS or not isinstance(topic, str) or not isinstance(text, str):
         return None
-    topic, text = " ".join(topic.split()), text.strip()
+    topic, text = " ".join(_CONTROL.sub("", topic).split()), _CONTROL.sub("", text).strip()
     if not topic or not text or len(topic) > MAX_TOPIC or len(text) > MAX_TEXT:
         return None
     return MemoDraft(kind, topic, text)

@@ -180,7 +180,9 @@ class MemoStore:
     Raises:
         StoreCorrupt: the file is not a memo database (a run database, another
             program's database, not SQLite at all) or is damaged.
-        StoreError: ``create`` is false and there is no file; the file cannot be opened.
+        StoreError: ``create`` is false and there is no file; the file cannot be opened;
+            a read-only file is empty (a read-only one is opened for reading:
+            :attr:`read_only`, and writing to it raises this).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, ranker: MemoRanker | None = None,
@@ -195,18 +197,40 @@ class MemoStore:
         if not memory and Path(self.path).is_dir():
             raise StoreError(f"{self.path} is a folder; name a memory database file in it, "
                              f"e.g. {Path(self.path) / DEFAULT_MEMORY_DB}")  # fmt: skip
-        if not memory:
+        #: the file or its folder cannot be written: memos can be read, not changed
+        self.read_only = not memory and Path(self.path).is_file() and not (
+            os.access(self.path, os.W_OK) and os.access(Path(self.path).parent, os.W_OK))
+        if not memory and not self.read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0,
-                                         isolation_level=None)  # fmt: skip
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the memory database {self.path}: {exc}") from None
+        self._conn = self._connect()
         try:
             self._open()
+        except StoreError as exc:
+            self._conn.close()
+            if not self.read_only or "unable to open" not in str(exc):
+                raise
+            # A WAL file in a folder that cannot be written has no -shm file to share:
+            # nobody writes it, so read it as it is.
+            self._conn = self._connect(immutable=True)
+            try:
+                self._open()
+            except BaseException:
+                self._conn.close()
+                raise
         except BaseException:
             self._conn.close()
             raise
+
+    def _connect(self, *, immutable: bool = False) -> sqlite3.Connection:
+        target, uri = self.path, False
+        if self.read_only:
+            target = Path(self.path).resolve().as_uri() + "?mode=ro"
+            target, uri = target + ("&immutable=1" if immutable else ""), True
+        try:
+            return sqlite3.connect(target, check_same_thread=False, timeout=30.0,
+                                   isolation_level=None, uri=uri)  # fmt: skip
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the memory database {self.path}: {exc}") from None
 
     # -- opening ---------------------------------------------------------------------
 
@@ -233,10 +257,12 @@ class MemoStore:
             raise self._foreign(f"an SQLite database of another program; tables: {listed}")
         if app_id == APPLICATION_ID:
             self._check(tables)
+        elif self.read_only:
+            raise self._read_only("it is empty and cannot be made a memory database")
         else:
             self._create()
         try:
-            if self.path != ":memory:":
+            if self.path != ":memory:" and not self.read_only:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as exc:
@@ -271,11 +297,22 @@ class MemoStore:
             raise StoreError(f"{self.path} was written by a newer graphflow (memory format "
                              f"{version}, this one reads {FORMAT_VERSION}); upgrade graphflow")
 
+    def _read_only(self, why: str) -> StoreError:
+        return StoreError(f"the memory database {self.path} is read-only ({why}): its memos "
+                          "can be listed and recalled, not changed. Make the file and its "
+                          "folder writable, or give the teachable agents `learn: false`")
+
     def _error(self, exc: sqlite3.DatabaseError) -> StoreError:
         from graphflow.store.sqlite.base import sqlite_error
 
         text = str(exc)
-        if any(word in text for word in ("full", "locked", "busy", "readonly", "read-only")):
+        if "readonly" in text or "read-only" in text:
+            return self._read_only(text)
+        if "unable to open" in text:
+            return StoreError(f"cannot open the memory database {self.path} ({text}); check "
+                              "that the file and its folder can be read and written (SQLite "
+                              "keeps -wal and -shm files beside it)")  # fmt: skip
+        if any(word in text for word in ("full", "locked", "busy")):
             return sqlite_error(self.path, exc)
         return StoreCorrupt(f"the memory database {self.path} is damaged ({text}); restore it "
                             "from a backup, or delete it to start an empty memory")  # fmt: skip
@@ -296,6 +333,7 @@ class MemoStore:
         """Store ``memos`` in one transaction; a memo whose id, or whose agent and text,
         is stored already is skipped. Returns the ids actually added."""
         todo = list(memos)
+        self.check_writable()
 
         def write(conn: sqlite3.Connection) -> list[str]:
             added = []
@@ -314,12 +352,45 @@ class MemoStore:
 
         return list(self._run(write)) if todo else []
 
+    def stored_ids(self, memos: Iterable[Memo]) -> list[str | None]:
+        """For each of ``memos``, the id it is stored under: its own, or that of the same
+        memo (agent, kind, topic and text) stored before under another id — learned in
+        another run, or in the run a fork was made from; ``None`` when it is not stored.
+
+        Example:
+            >>> store = MemoStore(":memory:")
+            >>> store.add([Memo("m1", "bot", "fact", "t", "Teal.")])
+            ['m1']
+            >>> store.stored_ids([Memo("m2", "bot", "fact", "t", " teal. "), Memo("m3", "bot", "fact", "t", "Red.")])
+            ['m1', None]
+        """
+        todo = list(memos)
+
+        def read(conn: sqlite3.Connection) -> list[str | None]:
+            found: list[str | None] = []
+            for m in todo:
+                row = conn.execute(
+                    "SELECT id FROM memos WHERE id = ? OR (agent = ? AND digest = ?) "
+                    "ORDER BY id = ? DESC LIMIT 1",
+                    (m.id, m.agent, _digest(m.agent, m.kind, m.topic, m.text), m.id)).fetchone()
+                found.append(None if row is None else str(row[0]))
+            return found
+
+        return list(self._run(read)) if todo else []
+
+    def check_writable(self) -> None:
+        """Raise StoreError when the database is read-only (:attr:`read_only`)."""
+        if self.read_only:
+            raise self._read_only("the file or its folder cannot be written")
+
     def forget(self, memo: str) -> Memo:
         """Delete the memo with id ``memo`` (or a unique prefix of it); return it.
 
         Raises:
             MemoNotFound: no memo has that id or prefix, or several do.
+            StoreError: the database is read-only.
         """
+        self.check_writable()
         found = self.get(memo)
         self._run(lambda conn: conn.execute("DELETE FROM memos WHERE id = ?", (found.id,)))
         return found
@@ -329,7 +400,9 @@ class MemoStore:
 
         Raises:
             MemoNotFound: ``agent`` has no memos (the message lists the agents that do).
+            StoreError: the database is read-only.
         """
+        self.check_writable()
         count = self._run(lambda conn: conn.execute("DELETE FROM memos WHERE agent = ?",
                                                     (agent,)).rowcount)  # fmt: skip
         if not count:
@@ -338,7 +411,12 @@ class MemoStore:
         return int(count)
 
     def forget_all(self) -> int:
-        """Delete every memo; return how many."""
+        """Delete every memo; return how many.
+
+        Raises:
+            StoreError: the database is read-only.
+        """
+        self.check_writable()
         return int(self._run(lambda conn: conn.execute("DELETE FROM memos").rowcount))
 
     # -- reading ---------------------------------------------------------------------
@@ -347,8 +425,11 @@ class MemoStore:
         """The memo with id ``memo``, or the one memo whose id starts with it.
 
         Raises:
-            MemoNotFound: none, or several, match.
+            MemoNotFound: none, or several, match (an empty id matches none).
         """
+        if not memo.strip():
+            raise MemoNotFound("give a memo id (or a unique prefix of one) from `graphflow "
+                               f"memory list --db {self.path}`")  # fmt: skip
         pattern = memo.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._run(lambda conn: conn.execute(
             f"SELECT {_COLUMNS} FROM memos WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 6",

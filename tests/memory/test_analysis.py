@@ -51,3 +51,15 @@ def test_at_most_max_memos_a_message() -> None:
     entries = [{"kind": "fact", "topic": f"t{i}", "memo": f"m{i}"} for i in range(MAX_MEMOS + 3)]
     analysis = parse_analysis(json.dumps({"memos": entries}))
     assert len(analysis.memos) == MAX_MEMOS and analysis.skipped == 3
+
+
+def test_deeply_nested_json_is_garbage_not_a_crash() -> None:
+    for answer in ['{"memos": ' + "[" * 100_000 + "]" * 100_000 + "}", "[" * 100_000]:
+        analysis = parse_analysis(answer)
+        assert analysis.memos == () and "not JSON" in (analysis.problem or "")
+
+
+def test_control_characters_are_dropped_from_memos() -> None:
+    answer = json.dumps({"memos": [{"kind": "fact", "topic": "colour\x00\x1b[2J",
+                                    "memo": "Teal\x1b[31m.\nReally\x07 teal.\x7f"}]})
+    assert parse_analysis(answer).memos == (MemoDraft("fact", "colour[2J", "Teal[31m.\nReally teal."),)

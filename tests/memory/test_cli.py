@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 TEACH = "For reports I prefer bullet points over long paragraphs. Our sprint review is on Thursdays."
 ASK = "Write the sprint summary for the team."
@@ -120,3 +123,29 @@ def test_memory_list_on_a_terminal_is_a_table(tmp_path: Path) -> None:
     plain = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout).splitlines()
     assert plain[0].split()[:3] == ["memo", "id", "agent"]
     assert all(len(line) <= 100 for line in plain) and "preference" in shown.stdout
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap for a read-only mount")
+def test_memos_in_a_read_only_folder_are_listed_and_a_run_that_learns_says_read_only(
+        tmp_path: Path) -> None:  # fmt: skip
+    assert gf("run", "teachable", "-i", TEACH, cwd=tmp_path).returncode == 0
+    for extra in tmp_path.glob("graphflow-memory.db-*"):
+        extra.unlink()
+    memory = tmp_path / "graphflow-memory.db"
+    ro = ["bwrap", "--bind", "/", "/", "--ro-bind", str(memory), str(memory),
+          "--dev", "/dev", "--proc", "/proc"]  # fmt: skip
+    folder = ["bwrap", "--bind", "/", "/", "--ro-bind", str(tmp_path / "ro"), str(tmp_path / "ro"),
+              "--dev", "/dev", "--proc", "/proc"]  # fmt: skip
+    (tmp_path / "ro").mkdir()
+    shutil.copy(memory, tmp_path / "ro" / "m.db")
+    env = {k: v for k, v in os.environ.items() if k not in ("GRAPHFLOW_DB", "GRAPHFLOW_MEMORY_DB")}
+    cli = [sys.executable, "-m", "graphflow.cli"]
+    listed = subprocess.run([*folder, *cli, "memory", "list", "--db", "ro/m.db"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "bullet points" in listed.stdout
+    again = subprocess.run([*ro, *cli, "run", "teachable", "-i", TEACH], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert again.returncode != 0
+    text = re.sub(r"\s+", " ", again.stdout + again.stderr)
+    assert "graphflow-memory.db is read-only" in text and "delete it" not in text, text

@@ -139,3 +139,39 @@ def test_the_default_location_is_beside_the_run_database(
     assert default_memory_db(":memory:") == Path("graphflow-memory.db")
     monkeypatch.setenv("GRAPHFLOW_MEMORY_DB", str(tmp_path / "elsewhere.db"))
     assert default_memory_db(tmp_path / "runs.db") == tmp_path / "elsewhere.db"
+
+
+def read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``folder`` and what is in it look unwritable (tests run as root, where
+    permissions do not stop writes)."""
+    import os
+
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if mode == os.W_OK and str(
+        path).startswith(str(folder)) else real(path, mode))  # fmt: skip
+
+
+def test_a_read_only_memo_database_is_read_and_refuses_writes_clearly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    path = tmp_path / "m.db"
+    with MemoStore(path) as writable:
+        writable.add([memo(0, "deploy days", "We deploy on Tuesdays.")])
+    read_only(monkeypatch, tmp_path)
+    with MemoStore(path, create=False) as store:
+        assert store.read_only
+        assert [m.text for m in store.memos()] == ["We deploy on Tuesdays."]
+        assert len(store.recall("bot", "When do we deploy?")) == 1
+        for write in (lambda: store.add([memo(1, "t", "new")]), lambda: store.forget_all()):
+            with pytest.raises(StoreError) as info:
+                write()
+            assert not isinstance(info.value, StoreCorrupt)
+            assert "is read-only" in str(info.value) and "delete" not in str(info.value)
+    assert len(MemoStore(path).memos()) == 1
+
+
+def test_an_empty_memo_id_forgets_nothing(store: MemoStore) -> None:
+    store.add([memo(0, "t", "the only memo")])
+    for blank in ("", "  "):
+        with pytest.raises(MemoNotFound, match="give a memo id"):
+            store.forget(blank)
+    assert len(store.memos()) == 1
