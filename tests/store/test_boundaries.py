@@ -14,8 +14,9 @@ from graphflow.results import RunResult
 from graphflow.store import RUN_STATUSES, RunRecord, RunStatus
 
 PACKAGE = Path(graphflow.__file__).parent
-#: the model response cache owns its table in the run database file
-OWN_SQL = {PACKAGE / "models" / "cache.py"}
+#: the model response cache owns its table in the run database file; the test server
+#: creates and drops the databases of tests
+OWN_SQL = {PACKAGE / "models" / "cache.py", PACKAGE / "testing" / "postgres.py"}
 SQL = re.compile(r"\bsqlite3\b|\bsqlite_utils\b|\.db\.|\.conn\b|\.execute(many|script)?\(\s*f?[\"']")
 
 

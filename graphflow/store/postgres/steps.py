@@ -1,0 +1,107 @@
+"""Committing steps in the Postgres store, and the branch writes of a parallel step in
+flight."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphflow.errors import StoreError
+from graphflow.messages import Message
+from graphflow.store.codec import branch_result, dumps, dumps_record
+from graphflow.store.lease import LEASE_SECONDS
+from graphflow.store.postgres.base import PostgresBase
+
+__all__ = ["SNAPSHOT_EVERY", "PostgresSteps"]
+
+logger = logging.getLogger(__name__)
+
+#: A snapshot of all variables and visit counts is kept after every this many steps (as
+#: in the SQLite store), so that loading a run folds at most this many step deltas.
+SNAPSHOT_EVERY = 200
+
+
+class PostgresSteps(PostgresBase):
+    """Step commits and branch writes."""
+
+    def commit_step(
+        self,
+        run_id: str,
+        step: int,
+        *,
+        nodes: Sequence[str],
+        messages: Sequence[Message],
+        first_seq: int,
+        variables: Mapping[str, Any] | None,
+        frontier: Mapping[str, Any],
+        usage: Mapping[str, Any] | None,
+        run_usage: Mapping[str, Any] | None,
+        started_at: float,
+        state: tuple[Mapping[str, Any], Mapping[str, int]],
+        had_writes: bool = False,
+        had_effects: bool = True,
+    ) -> None:
+        """Commit one step in one transaction: its messages and its step row (which is
+        the run's new head), plus what changed of the run row, a snapshot every
+        :data:`SNAPSHOT_EVERY` steps, and the deletion of the step's writes and effects.
+        The statements go out in one pipeline: one round trip to the server and the
+        COMMIT's. Raises StoreError (the step is committed already; the connection was
+        lost, and then nothing of the step was kept)."""
+        now = time.time()
+        renew = now - self._renewed > LEASE_SECONDS / 3
+        try:
+            with self._tx() as conn, conn.pipeline():
+                self._insert_messages(conn, run_id, first_seq, step, messages)
+                conn.execute(
+                    "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
+                    " seconds) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+                    (run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
+                     dumps_record(frontier), dumps_record(usage) if usage else None,
+                     started_at, now - started_at),
+                )  # fmt: skip
+                if run_usage is not None:
+                    conn.execute("UPDATE runs SET usage=%s WHERE run_id=%s",
+                                 (dumps(run_usage), run_id))  # fmt: skip
+                if renew:
+                    conn.execute("UPDATE runs SET lease_until=%s, updated_at=%s WHERE run_id=%s"
+                                 " AND lease_owner=%s",
+                                 (now + LEASE_SECONDS, now, run_id, self.lease_owner))  # fmt: skip
+                if (step + 1) % SNAPSHOT_EVERY == 0:
+                    conn.execute(
+                        "INSERT INTO snapshots (run_id, step, variables, visits)"
+                        " VALUES (%s,%s,%s,%s) ON CONFLICT (run_id, step) DO UPDATE SET"
+                        " variables = EXCLUDED.variables, visits = EXCLUDED.visits",
+                        (run_id, step, dumps(state[0]), dumps(state[1])),
+                    )
+                if had_writes:
+                    conn.execute("DELETE FROM writes WHERE run_id=%s AND step=%s", (run_id, step))
+                if had_effects:
+                    conn.execute("DELETE FROM effects WHERE run_id=%s AND step=%s",
+                                 (run_id, step))  # fmt: skip
+        except self._psycopg.errors.UniqueViolation:
+            raise StoreError(
+                f"step {step} of run {run_id!r} is already committed: another process "
+                "advanced this run; resume it to continue from its head") from None  # fmt: skip
+        if renew:
+            self._renewed = now
+        logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
+                     ", ".join(nodes), len(messages))  # fmt: skip
+
+    def save_writes(self, run_id: str, step: int,
+                    payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip
+        """Save the results of finished branches of a parallel step, in one transaction."""
+        rows = [(run_id, step, node, dumps(p)) for node, p in payloads.items()]
+        if not rows:
+            return
+        with self._tx() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO writes (run_id, step, node, payload) VALUES (%s,%s,%s,%s)"
+                " ON CONFLICT (run_id, step, node) DO UPDATE SET payload = EXCLUDED.payload",
+                rows)  # fmt: skip
+
+    def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
+        rows = self._values("SELECT node, payload FROM writes WHERE run_id=%s AND step=%s",
+                            [run_id, step])  # fmt: skip
+        return {node: branch_result(payload, run_id) for node, payload in rows}
