@@ -52,7 +52,8 @@ def connection_problem(where: str, exc: BaseException) -> StoreError:
     text = " ".join(str(exc).split()) or type(exc).__name__
     low = text.lower()
     if "password authentication failed" in low or "no password supplied" in low or (
-            "authentication" in low and "fail" in low):  # fmt: skip
+            "authentication" in low and "fail" in low) or (
+            "role" in low and "does not exist" in low):  # fmt: skip
         return StoreError(f"cannot log in to {where}: {text}. Check the user name and password "
                           "in the URL (postgresql://USER:PASSWORD@HOST/DB) or in ~/.pgpass")
     if "does not exist" in low and "database" in low:
@@ -126,7 +127,7 @@ class PostgresBase:
         for attempt in (1, 2):
             try:
                 with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-                    cur.execute(sql, params)  # type: ignore[arg-type]
+                    cur.execute(sql, params)
                     return cur.fetchall()
             except self._psycopg.OperationalError as exc:
                 if attempt == 1 and _broken(exc):
@@ -181,7 +182,7 @@ def fetch(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -
     from psycopg.rows import dict_row
 
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        return cur.execute(sql, params).fetchall()
 
 
 def _broken(exc: BaseException) -> bool:

@@ -163,8 +163,8 @@ def current_version(conn: Any) -> int | None:
 
 
 def migrate(conn: Any, where: str, *, target: int | None = None) -> list[int]:
-    """Bring the database ``conn`` is connected to up to ``target`` (default
-    :data:`FORMAT_VERSION`) and return the versions applied (``[]``: it was up to date).
+    """Bring the database ``conn`` is connected to up to ``target`` (default: the newest
+    registered migration, :data:`FORMAT_VERSION`) and return the versions applied (``[]``: it was up to date).
 
     ``conn`` must be outside a transaction; everything happens in one transaction
     under the advisory lock.
@@ -174,7 +174,7 @@ def migrate(conn: Any, where: str, *, target: int | None = None) -> list[int]:
             selected to create the tables in.
         StoreCorrupt: the database is not a graphflow run database.
     """
-    target = FORMAT_VERSION if target is None else target
+    target = max(MIGRATIONS) if target is None else target
     with conn.transaction():
         version = current_version(conn)
         if version == target:
