@@ -82,6 +82,8 @@ class PostgresCluster:
     port: int
     bin: Path
     user: str | None
+    #: server settings over :data:`_FAST` (``{"fsync": "on"}`` for a durable one)
+    settings: dict[str, str] = field(default_factory=dict)
     running: bool = field(default=False)
 
     @property
@@ -107,7 +109,8 @@ class PostgresCluster:
                          "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
-        options = " ".join(f"-c {k}={v}" for k, v in {**_FAST, "port": str(self.port),
+        options = " ".join(f"-c {k}={v}" for k, v in {**_FAST, **self.settings,
+                                                       "port": str(self.port),
                                                        "unix_socket_directories": str(self.folder)
                                                        }.items())  # fmt: skip
         done = self._run("pg_ctl", "-D", str(data), "-l", str(self.folder / "server.log"), "-w",
@@ -143,8 +146,9 @@ def _unprivileged_user() -> str | None:
                        "to run the test cluster as; create one (useradd postgres)")  # fmt: skip
 
 
-def start_cluster() -> PostgresCluster:
-    """Start a throwaway cluster (see the module's docstring).
+def start_cluster(settings: dict[str, str] | None = None) -> PostgresCluster:
+    """Start a throwaway cluster (see the module's docstring); ``settings`` override the
+    fast ones (``{"fsync": "on", "synchronous_commit": "on"}`` for a durable server).
 
     Raises:
         RuntimeError: no binaries, or the cluster did not start.
@@ -158,7 +162,7 @@ def start_cluster() -> PostgresCluster:
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
-    cluster = PostgresCluster(folder, _free_port(), binaries, user)
+    cluster = PostgresCluster(folder, _free_port(), binaries, user, dict(settings or {}))
     try:
         return cluster.start()
     except BaseException:
