@@ -5,7 +5,6 @@ with its head."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -93,7 +92,6 @@ class PostgresBase:
     _renewed: float
     _closed: bool = False
     _psycopg: Any
-    _lock: threading.Lock
 
     # ---- connections and transactions ----------------------------------------------
 

@@ -22,7 +22,6 @@ branch writes (:mod:`.steps`), effects and model calls (:mod:`.journal`), readin
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from graphflow.errors import StoreError
@@ -99,7 +98,6 @@ class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJour
         self._psycopg = psycopg
         self.url = url
         self.where = public_url(url)
-        self._lock = threading.Lock()
         self._renewed = 0.0
         self._closed = False
         self.lease_owner = new_owner(self)
