@@ -6,9 +6,10 @@ Each side commits ``steps`` steps of one run and reports µs per step:
   ``(run_id, step)`` as the store's, committed (autocommit: the server commits before it
   answers), over one open connection — what one durable step costs on this server with
   nothing on top;
-- ``store``: :meth:`PostgresStore.commit_step` as the scheduler calls it (the step row,
-  a variable changed, the lease renewed now and then, the step's effects deleted), with
-  no message (``store``) or one 1 KB message (``store+1KB``; its floor inserts 1 KB);
+- ``store``: :meth:`PostgresStore.commit_step` as the scheduler calls it for a step that
+  recorded no side effect (the step row with a changed variable and the next frontier,
+  the lease renewed every 20 s), with no message (``store``) or one 1 KB message
+  (``store+1KB``: two INSERTs in one transaction; its floor inserts 1 KB);
 - ``engine``: a loop graph run on the store (``thread: false`` function nodes), so the
   scheduler's own work is in; ``engine on SQLite`` is the same loop on the SQLite store
   (WAL, ``synchronous=NORMAL``) for scale.
@@ -76,7 +77,7 @@ def store_once(store: Any, steps: int, message: bool = False) -> float:
                           if message else [], first_seq=step if message else 0,
                           variables={"i": step + 1}, frontier=head, usage=None, run_usage=None,
                           started_at=time.time(), state=({"i": step + 1}, {"n": step + 1}),
-                          had_effects=True)  # fmt: skip
+                          had_effects=False)  # fmt: skip
     return (time.perf_counter() - start) / steps * 1e6
 
 

@@ -135,7 +135,7 @@ def kill_the_next_step_commit(admin_url: str, timeout: float = 20.0) -> threadin
             while time.time() < deadline and not killed:
                 rows = watcher.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO steps%%'"
+                    " AND wait_event_type = 'Lock' AND query LIKE '%%INSERT INTO steps%%'"
                 ).fetchall()
                 for (pid,) in rows:
                     watcher.execute("SELECT pg_terminate_backend(%s)", (pid,))

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "public_url"]
+__all__ = ["RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
+           "public_url"]
 
 #: The columns of a run row, in the order of :class:`~graphflow.store.RunRecord`'s fields.
 RUN_COLUMNS = ("run_id, graph, source, spec, topology, status, reason, error, waiting, "
@@ -96,21 +97,46 @@ class PostgresBase:
     # ---- connections and transactions ----------------------------------------------
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection from the pool in one transaction: committed when the block ends,
-        rolled back when it raises. A psycopg failure (the server gone, the connection
-        killed mid-commit) becomes a :func:`connection_problem` StoreError; the pool drops
-        the broken connection and hands out a fresh one next time."""
-        errors = self._psycopg.Error
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection from the pool (autocommit: each statement commits on its own). A
+        psycopg failure (the server gone, the connection killed mid-commit) becomes a
+        :func:`connection_problem` StoreError; the pool drops the broken connection and
+        hands out a fresh one next time. A unique violation is left to the caller, who
+        says what it means (an id taken, a step committed twice)."""
         try:
-            with self.pool.connection() as conn, conn.transaction():
+            with self.pool.connection() as conn:
                 yield conn
-        except errors as exc:
+        except self._psycopg.Error as exc:
             if isinstance(exc, self._psycopg.errors.UniqueViolation):
                 raise
             raise connection_problem(self.where, exc) from None
         except self._pool_errors() as exc:
             raise connection_problem(self.where, exc) from None
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection in one transaction: committed when the block ends, rolled back
+        when it raises (errors as in :meth:`_connection`)."""
+        with self._connection() as conn, conn.transaction():
+            yield conn
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement, committed on its own; the number of rows it touched."""
+        with self._connection() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def _write_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run ``statements`` all or nothing in ONE round trip: they go to the server as
+        one multi-statement query, which it runs as one implicit transaction, with the
+        values bound on the client (psycopg quotes them). A step's commit costs one round
+        trip, as one INSERT does."""
+        if len(statements) == 1:  # on its own: bound and prepared on the server
+            self._write(*statements[0])
+            return
+        sql = ";\n".join(text for text, _ in statements)
+        params = [value for _, values in statements for value in values]
+        with self._connection() as conn:
+            self._psycopg.ClientCursor(conn).execute(sql, params)
 
     def _pool_errors(self) -> type[BaseException]:
         from psycopg_pool import PoolTimeout
@@ -166,13 +192,23 @@ class PostgresBase:
 
     def _insert_messages(self, conn: psycopg.Connection[Any], run_id: str, first_seq: int,
                          step: int, messages: Iterable[Message]) -> None:  # fmt: skip
-        rows = [(run_id, first_seq + i, step, m.node, m.role, m.name, m.content,
-                 message_extra(m)) for i, m in enumerate(messages)]  # fmt: skip
-        if rows:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
-                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s)", rows)  # fmt: skip
+        statement = messages_insert(run_id, first_seq, step, messages)
+        if statement is not None:
+            conn.execute(*statement)
+
+
+def messages_insert(run_id: str, first_seq: int, step: int,
+                    messages: Iterable[Message]) -> tuple[str, list[Any]] | None:  # fmt: skip
+    """One multi-row INSERT of ``messages`` (numbered from ``first_seq``), or ``None``."""
+    params: list[Any] = []
+    for i, m in enumerate(messages):
+        params += [run_id, first_seq + i, step, m.node, m.role, m.name, m.content,
+                   message_extra(m)]  # fmt: skip
+    if not params:
+        return None
+    rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * (len(params) // 8))
+    return ("INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
+            f" VALUES {rows}", params)  # fmt: skip
 
 
 def fetch(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

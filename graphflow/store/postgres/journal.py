@@ -28,11 +28,10 @@ class PostgresJournal(PostgresBase):
         return (True, loads(rows[0][0], run_id, "effect")) if rows else (False, None)
 
     def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any) -> None:
-        with self._tx() as conn:
-            conn.execute("INSERT INTO effects (run_id, step, node, key, result)"
-                         " VALUES (%s,%s,%s,%s,%s) ON CONFLICT (run_id, step, node, key)"
-                         " DO UPDATE SET result = EXCLUDED.result",
-                         (run_id, step, node, key, dumps(result)))  # fmt: skip
+        self._write("INSERT INTO effects (run_id, step, node, key, result)"
+                    " VALUES (%s,%s,%s,%s,%s) ON CONFLICT (run_id, step, node, key)"
+                    " DO UPDATE SET result = EXCLUDED.result",
+                    (run_id, step, node, key, dumps(result)))  # fmt: skip
 
     def effect_results(self, run_id: str) -> list[Any]:
         """Results of the effects recorded by the run's uncommitted step, in the order
@@ -43,11 +42,9 @@ class PostgresJournal(PostgresBase):
     # ---- models and model calls ------------------------------------------------------
 
     def set_models(self, run_id: str, models: Mapping[str, Any]) -> None:
-        with self._tx() as conn:
-            updated = conn.execute("UPDATE runs SET models=%s, updated_at=%s WHERE run_id=%s",
-                                   (dumps(models), time.time(), run_id))  # fmt: skip
-            if updated.rowcount == 0:
-                raise self._not_found(run_id)
+        if not self._write("UPDATE runs SET models=%s, updated_at=%s WHERE run_id=%s",
+                           (dumps(models), time.time(), run_id)):  # fmt: skip
+            raise self._not_found(run_id)
 
     def record_model_call(self, run_id: str, call: ModelCall) -> None:
         entries = prompt_entries(call["prompt"])

@@ -78,15 +78,12 @@ class PostgresRuns(PostgresBase):
         release: bool = True,
     ) -> None:
         check_status(status)
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE runs SET status=%s, reason=%s, error=%s, waiting=%s, failed_node=%s,"
-                " failed_step=%s, updated_at=%s"
-                + (", lease_owner=NULL, lease_until=NULL" if release else "")
-                + " WHERE run_id=%s",
-                (status, reason, error, dumps(waiting) if waiting else None, failed_node,
-                 failed_step, time.time(), run_id),
-            )  # fmt: skip
+        self._write("UPDATE runs SET status=%s, reason=%s, error=%s, waiting=%s, failed_node=%s,"
+                    " failed_step=%s, updated_at=%s"
+                    + (", lease_owner=NULL, lease_until=NULL" if release else "")
+                    + " WHERE run_id=%s",
+                    (status, reason, error, dumps(waiting) if waiting else None, failed_node,
+                     failed_step, time.time(), run_id))  # fmt: skip
 
     # ---- leases ---------------------------------------------------------------------
 
@@ -103,13 +100,11 @@ class PostgresRuns(PostgresBase):
         return replace(record, lease_owner=self.lease_owner, lease_until=now + LEASE_SECONDS)
 
     def release_lease(self, run_id: str) -> None:
-        with self._tx() as conn:
-            conn.execute("UPDATE runs SET lease_owner=NULL, lease_until=NULL WHERE run_id=%s"
-                         " AND lease_owner=%s", (run_id, self.lease_owner))  # fmt: skip
+        self._write("UPDATE runs SET lease_owner=NULL, lease_until=NULL WHERE run_id=%s"
+                    " AND lease_owner=%s", (run_id, self.lease_owner))  # fmt: skip
 
     def renew_lease(self, run_id: str) -> None:
         now = time.time()
-        with self._tx() as conn:
-            conn.execute("UPDATE runs SET lease_until=%s WHERE run_id=%s AND lease_owner=%s",
-                         (now + LEASE_SECONDS, run_id, self.lease_owner))  # fmt: skip
+        self._write("UPDATE runs SET lease_until=%s WHERE run_id=%s AND lease_owner=%s",
+                    (now + LEASE_SECONDS, run_id, self.lease_owner))  # fmt: skip
         self._renewed = now

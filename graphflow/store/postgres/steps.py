@@ -12,7 +12,7 @@ from graphflow.errors import StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import branch_result, dumps, dumps_record
 from graphflow.store.lease import LEASE_SECONDS
-from graphflow.store.postgres.base import PostgresBase
+from graphflow.store.postgres.base import PostgresBase, messages_insert
 
 __all__ = ["SNAPSHOT_EVERY", "PostgresSteps"]
 
@@ -46,40 +46,41 @@ class PostgresSteps(PostgresBase):
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
         :data:`SNAPSHOT_EVERY` steps, and the deletion of the step's writes and effects.
-        The statements go out in one pipeline: one round trip to the server and the
-        COMMIT's. Raises StoreError (the step is committed already; the connection was
+        The statements go to the server as one query: one round trip, as one INSERT
+        takes. Raises StoreError (the step is committed already; the connection was
         lost, and then nothing of the step was kept)."""
         now = time.time()
         renew = now - self._renewed > LEASE_SECONDS / 3
+        statements: list[tuple[str, Sequence[Any]]] = []
+        inserted = messages_insert(run_id, first_seq, step, messages)
+        if inserted is not None:
+            statements.append(inserted)
+        statements.append((
+            "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
+            " seconds) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+            (run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
+             dumps_record(frontier), dumps_record(usage) if usage else None, started_at,
+             now - started_at)))  # fmt: skip
+        if run_usage is not None:
+            statements.append(("UPDATE runs SET usage=%s WHERE run_id=%s",
+                               (dumps(run_usage), run_id)))  # fmt: skip
+        if renew:
+            statements.append(("UPDATE runs SET lease_until=%s, updated_at=%s WHERE run_id=%s"
+                               " AND lease_owner=%s",
+                               (now + LEASE_SECONDS, now, run_id, self.lease_owner)))  # fmt: skip
+        if (step + 1) % SNAPSHOT_EVERY == 0:
+            statements.append((
+                "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (%s,%s,%s,%s)"
+                " ON CONFLICT (run_id, step) DO UPDATE SET variables = EXCLUDED.variables,"
+                " visits = EXCLUDED.visits",
+                (run_id, step, dumps(state[0]), dumps(state[1]))))  # fmt: skip
+        if had_writes:
+            statements.append(("DELETE FROM writes WHERE run_id=%s AND step=%s", (run_id, step)))
+        if had_effects:
+            statements.append(("DELETE FROM effects WHERE run_id=%s AND step=%s",
+                               (run_id, step)))  # fmt: skip
         try:
-            with self._tx() as conn, conn.pipeline():
-                self._insert_messages(conn, run_id, first_seq, step, messages)
-                conn.execute(
-                    "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
-                    " seconds) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
-                    (run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
-                     dumps_record(frontier), dumps_record(usage) if usage else None,
-                     started_at, now - started_at),
-                )  # fmt: skip
-                if run_usage is not None:
-                    conn.execute("UPDATE runs SET usage=%s WHERE run_id=%s",
-                                 (dumps(run_usage), run_id))  # fmt: skip
-                if renew:
-                    conn.execute("UPDATE runs SET lease_until=%s, updated_at=%s WHERE run_id=%s"
-                                 " AND lease_owner=%s",
-                                 (now + LEASE_SECONDS, now, run_id, self.lease_owner))  # fmt: skip
-                if (step + 1) % SNAPSHOT_EVERY == 0:
-                    conn.execute(
-                        "INSERT INTO snapshots (run_id, step, variables, visits)"
-                        " VALUES (%s,%s,%s,%s) ON CONFLICT (run_id, step) DO UPDATE SET"
-                        " variables = EXCLUDED.variables, visits = EXCLUDED.visits",
-                        (run_id, step, dumps(state[0]), dumps(state[1])),
-                    )
-                if had_writes:
-                    conn.execute("DELETE FROM writes WHERE run_id=%s AND step=%s", (run_id, step))
-                if had_effects:
-                    conn.execute("DELETE FROM effects WHERE run_id=%s AND step=%s",
-                                 (run_id, step))  # fmt: skip
+            self._write_all(statements)
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(
                 f"step {step} of run {run_id!r} is already committed: another process "
@@ -92,14 +93,13 @@ class PostgresSteps(PostgresBase):
     def save_writes(self, run_id: str, step: int,
                     payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip
         """Save the results of finished branches of a parallel step, in one transaction."""
-        rows = [(run_id, step, node, dumps(p)) for node, p in payloads.items()]
-        if not rows:
+        params = [value for node, p in payloads.items() for value in (run_id, step, node, dumps(p))]
+        if not params:
             return
-        with self._tx() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO writes (run_id, step, node, payload) VALUES (%s,%s,%s,%s)"
-                " ON CONFLICT (run_id, step, node) DO UPDATE SET payload = EXCLUDED.payload",
-                rows)  # fmt: skip
+        rows = ",".join(["(%s,%s,%s,%s)"] * len(payloads))
+        self._write(f"INSERT INTO writes (run_id, step, node, payload) VALUES {rows}"
+                    " ON CONFLICT (run_id, step, node) DO UPDATE SET payload = EXCLUDED.payload",
+                    params)  # fmt: skip
 
     def load_writes(self, run_id: str, step: int) -> dict[str, dict[str, Any]]:
         rows = self._values("SELECT node, payload FROM writes WHERE run_id=%s AND step=%s",
