@@ -243,3 +243,19 @@ def test_storage_grows_with_what_a_run_produced_not_with_its_length(postgres_url
     early = (sizes[1] - sizes[0]) / 40  # bytes per step, steps 20-59
     late = (sizes[2] - sizes[1]) / 60  # bytes per step, steps 60-119
     assert 500 < early < 1500 and abs(late - early) / early < 0.05, (early, late)
+
+
+def test_a_message_holding_nul_characters_comes_back_exactly(postgres_url: str) -> None:
+    # Postgres text cannot hold NUL; the store keeps such a content in the JSON beside it.
+    odd = Message(role="tool", content="before\x00after", tool_call_id="c1", node="a")
+    with PostgresStore(postgres_url) as store:
+        new_run(store, messages=(Message(role="user", content="$content \x00"),))
+        store.commit_step("r1", 0, nodes=["a"], messages=[odd], first_seq=1, variables=None,
+                          frontier={"run": ["a"], "wait": []}, usage=None, run_usage=None,
+                          started_at=time.time(), state=({"n": 0}, {"a": 1}))  # fmt: skip
+        assert store.load_messages("r1") == [Message(role="user", content="$content \x00"), odd]
+        assert list(store.load_conversation("r1")) == store.load_messages("r1")
+        rows = store.message_rows("r1")
+        assert rows[1]["content"] == "before\x00after" and rows[1]["tool_call_id"] == "c1"
+        store.fork_run("r1", 1, "f", {"run": ["a"], "wait": []})
+        assert store.load_messages("f") == store.load_messages("r1")

@@ -11,14 +11,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import message_extra, run_record
+from graphflow.store.codec import dumps, loads, message_extra, run_record
 from graphflow.store.protocol import RunRecord
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
+__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
            "public_url"]
 
 #: The columns of a run row, in the order of :class:`~graphflow.store.RunRecord`'s fields.
@@ -197,13 +197,21 @@ class PostgresBase:
             conn.execute(*statement)
 
 
+#: The key of ``extra`` that keeps a content holding NUL characters, which a Postgres
+#: text column cannot hold (the JSON text of ``extra`` escapes them).
+NUL_CONTENT = "$content"
+
+
 def messages_insert(run_id: str, first_seq: int, step: int,
                     messages: Iterable[Message]) -> tuple[str, list[Any]] | None:  # fmt: skip
     """One multi-row INSERT of ``messages`` (numbered from ``first_seq``), or ``None``."""
     params: list[Any] = []
     for i, m in enumerate(messages):
-        params += [run_id, first_seq + i, step, m.node, m.role, m.name, m.content,
-                   message_extra(m)]  # fmt: skip
+        content, extra = m.content, message_extra(m)
+        if content is not None and "\x00" in content:
+            fields = loads(extra, run_id, "message") if extra else {}
+            content, extra = None, dumps({**fields, NUL_CONTENT: m.content})
+        params += [run_id, first_seq + i, step, m.node, m.role, m.name, content, extra]
     if not params:
         return None
     rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * (len(params) // 8))

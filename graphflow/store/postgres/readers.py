@@ -9,8 +9,15 @@ from typing import Any
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
-from graphflow.store.codec import damaged_record, loads, message, message_row, run_record, step_row
-from graphflow.store.postgres.base import RUN_COLUMNS, PostgresBase, connection_problem
+from graphflow.store.codec import damaged_record, dumps, loads, run_record, step_row
+from graphflow.store.codec import message as decode_message
+from graphflow.store.codec import message_row as decode_message_row
+from graphflow.store.postgres.base import (
+    NUL_CONTENT,
+    RUN_COLUMNS,
+    PostgresBase,
+    connection_problem,
+)
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
 from graphflow.store.values import fold
 
@@ -20,6 +27,26 @@ __all__ = ["TAIL_MESSAGES", "PostgresReader"]
 TAIL_MESSAGES = 16
 
 _MESSAGE = "seq, node, role, name, content, extra"
+
+
+def _content(row: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """The row with a content that holds NUL characters (which Postgres text cannot
+    hold: it was kept in ``extra``) put back in its column."""
+    extra = row.get("extra")
+    if extra and NUL_CONTENT in extra:
+        fields = loads(extra, run_id, "message")
+        if isinstance(fields, dict) and NUL_CONTENT in fields:
+            row = {**row, "content": fields.pop(NUL_CONTENT)}
+            row["extra"] = dumps(fields) if fields else None
+    return row
+
+
+def message(row: dict[str, Any], run_id: str) -> Message:
+    return decode_message(_content(row, run_id), run_id)
+
+
+def message_row(row: dict[str, Any], run_id: str) -> MessageRow:
+    return decode_message_row(_content(row, run_id), run_id)
 
 
 class PostgresReader(PostgresBase):
