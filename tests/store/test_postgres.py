@@ -259,3 +259,22 @@ def test_a_message_holding_nul_characters_comes_back_exactly(postgres_url: str) 
         assert rows[1]["content"] == "before\x00after" and rows[1]["tool_call_id"] == "c1"
         store.fork_run("r1", 1, "f", {"run": ["a"], "wait": []})
         assert store.load_messages("f") == store.load_messages("r1")
+
+
+@pytest.mark.parametrize(("text", "fix"), [
+    ('connection failed: connection to server at "10.0.0.5", port 5432 failed: FATAL:  '
+     'password authentication failed for user "ann"', "Check the user name and password"),
+    ('connection failed: connection to server at "127.0.0.1", port 5999 failed: Connection '
+     'refused\n\tIs the server running on that host and accepting TCP/IP connections?',
+     "Start the server, or check the host and port"),
+    ('connection failed: FATAL:  database "runs" does not exist', "Create it first"),
+    ("terminating connection due to administrator command", "the run stays at its last "
+     "committed step"),
+])  # fmt: skip
+def test_server_problems_are_told_with_their_fix(text: str, fix: str) -> None:
+    from graphflow.store.postgres.base import connection_problem, public_url
+
+    where = public_url("postgresql://ann:pw@db.example/runs")
+    problem = connection_problem(where, Exception(text))
+    assert isinstance(problem, StoreError) and fix in str(problem)
+    assert "\n" not in str(problem) and "pw" not in str(problem).replace("password", "")
