@@ -125,19 +125,6 @@ class PostgresBase:
         with self._connection() as conn:
             return conn.execute(sql, params).rowcount
 
-    def _write_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Run ``statements`` all or nothing in ONE round trip: they go to the server as
-        one multi-statement query, which it runs as one implicit transaction, with the
-        values bound on the client (psycopg quotes them). A step's commit costs one round
-        trip, as one INSERT does."""
-        if len(statements) == 1:  # on its own: bound and prepared on the server
-            self._write(*statements[0])
-            return
-        sql = ";\n".join(text for text, _ in statements)
-        params = [value for _, values in statements for value in values]
-        with self._connection() as conn:
-            self._psycopg.ClientCursor(conn).execute(sql, params)
-
     def _pool_errors(self) -> type[BaseException]:
         from psycopg_pool import PoolTimeout
 

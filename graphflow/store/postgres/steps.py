@@ -46,41 +46,49 @@ class PostgresSteps(PostgresBase):
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
         :data:`SNAPSHOT_EVERY` steps, and the deletion of the step's writes and effects.
-        The statements go to the server as one query: one round trip, as one INSERT
-        takes. Raises StoreError (the step is committed already; the connection was
+        It is ONE statement (the other writes are data-modifying CTEs of the step row's
+        INSERT): one round trip, as one INSERT takes. Raises StoreError (the step is committed already; the connection was
         lost, and then nothing of the step was kept)."""
         now = time.time()
         renew = now - self._renewed > LEASE_SECONDS / 3
-        statements: list[tuple[str, Sequence[Any]]] = []
+        parts: list[tuple[str, Sequence[Any]]] = []  # run with the step row, in one statement
         inserted = messages_insert(run_id, first_seq, step, messages)
         if inserted is not None:
-            statements.append(inserted)
-        statements.append((
-            "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
-            " seconds) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
-            (run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
-             dumps_record(frontier), dumps_record(usage) if usage else None, started_at,
-             now - started_at)))  # fmt: skip
-        if run_usage is not None:
-            statements.append(("UPDATE runs SET usage=%s WHERE run_id=%s",
-                               (dumps(run_usage), run_id)))  # fmt: skip
-        if renew:
-            statements.append(("UPDATE runs SET lease_until=%s, updated_at=%s WHERE run_id=%s"
-                               " AND lease_owner=%s",
-                               (now + LEASE_SECONDS, now, run_id, self.lease_owner)))  # fmt: skip
+            parts.append(inserted)
+        if run_usage is not None and renew:  # one UPDATE of the run row, never two
+            parts.append(("UPDATE runs SET usage=%s, lease_until=CASE WHEN lease_owner=%s THEN"
+                          " %s ELSE lease_until END, updated_at=CASE WHEN lease_owner=%s THEN %s"
+                          " ELSE updated_at END WHERE run_id=%s",
+                          (dumps(run_usage), self.lease_owner, now + LEASE_SECONDS,
+                           self.lease_owner, now, run_id)))  # fmt: skip
+        elif run_usage is not None:
+            parts.append(("UPDATE runs SET usage=%s WHERE run_id=%s", (dumps(run_usage), run_id)))
+        elif renew:
+            parts.append(("UPDATE runs SET lease_until=%s, updated_at=%s WHERE run_id=%s"
+                          " AND lease_owner=%s",
+                          (now + LEASE_SECONDS, now, run_id, self.lease_owner)))  # fmt: skip
         if (step + 1) % SNAPSHOT_EVERY == 0:
-            statements.append((
+            parts.append((
                 "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (%s,%s,%s,%s)"
                 " ON CONFLICT (run_id, step) DO UPDATE SET variables = EXCLUDED.variables,"
                 " visits = EXCLUDED.visits",
                 (run_id, step, dumps(state[0]), dumps(state[1]))))  # fmt: skip
         if had_writes:
-            statements.append(("DELETE FROM writes WHERE run_id=%s AND step=%s", (run_id, step)))
+            parts.append(("DELETE FROM writes WHERE run_id=%s AND step=%s", (run_id, step)))
         if had_effects:
-            statements.append(("DELETE FROM effects WHERE run_id=%s AND step=%s",
-                               (run_id, step)))  # fmt: skip
+            parts.append(("DELETE FROM effects WHERE run_id=%s AND step=%s", (run_id, step)))
+        # The other writes ride along as data-modifying CTEs of the step row's INSERT: one
+        # statement, so one round trip, one transaction and a plan the server keeps.
+        sql = ("WITH " + ", ".join(f"w{i} AS ({text})" for i, (text, _) in enumerate(parts))
+               + " " if parts else "")  # fmt: skip
+        sql += ("INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
+                " seconds) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)")  # fmt: skip
+        params = [value for _, values in parts for value in values]
+        params += [run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
+                   dumps_record(frontier), dumps_record(usage) if usage else None, started_at,
+                   now - started_at]  # fmt: skip
         try:
-            self._write_all(statements)
+            self._write(sql, params)
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(
                 f"step {step} of run {run_id!r} is already committed: another process "
