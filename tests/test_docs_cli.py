@@ -64,7 +64,14 @@ def test_every_option_shown_in_the_docs_exists(doc: str) -> None:
         if command not in main.commands:
             problems.append(f"graphflow {command}: no such command")
             continue
-        known = option_names(main.commands[command])
+        found = main.commands[command]
+        if isinstance(found, click.Group):  # graphflow memory list ...: the subcommand's
+            words = rest.split()
+            if not words or words[0] not in found.commands:
+                problems.append(f"graphflow {command}: no subcommand in {rest.strip()!r}")
+                continue
+            found = found.commands[words[0]]
+        known = option_names(found)
         for option in _OPTION.findall(rest):
             if option not in known:
                 problems.append(f"graphflow {command} {option}: no such option")

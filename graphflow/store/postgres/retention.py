@@ -8,13 +8,14 @@ from collections.abc import Mapping, Sequence
 
 from graphflow.errors import StoreError
 from graphflow.store.codec import dumps
+from graphflow.store.postgres.artifacts import BLOB_LOCK, drop_unused_blobs
 from graphflow.store.postgres.readers import PostgresReader
 from graphflow.store.retention import fork_frontier, runs_to_prune
 
 __all__ = ["PostgresRetention"]
 
 _RUN_TABLES = ("messages", "steps", "snapshots", "writes", "effects", "model_calls",
-               "prompt_messages", "runs")  # fmt: skip
+               "prompt_messages", "runs")  # fmt: skip  (and artifacts, below)
 
 
 class PostgresRetention(PostgresReader):
@@ -47,13 +48,25 @@ class PostgresRetention(PostgresReader):
                 conn.execute("INSERT INTO snapshots (run_id, step, variables, visits)"
                              " VALUES (%s,%s,%s,%s)",
                              (new_id, at_step - 1, dumps(variables), dumps(visits)))  # fmt: skip
+                conn.execute(  # the rows of the steps it keeps; their bytes are shared
+                    "INSERT INTO artifacts (run_id, step, node, name, media_type, digest, size,"
+                    " created_at) SELECT %s, step, node, name, media_type, digest, size,"
+                    " created_at FROM artifacts WHERE run_id=%s AND step<%s",
+                    (new_id, run_id, at_step))  # fmt: skip
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(f"a run with id {new_id!r} already exists") from None
 
     def delete_run(self, run_id: str) -> None:
+        """Delete the run's rows, and the artifact bytes no other run names."""
         with self._tx() as conn:
             for table in _RUN_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE run_id=%s", (run_id,))
+            if conn.execute("SELECT 1 FROM artifacts WHERE run_id=%s LIMIT 1",
+                            (run_id,)).fetchone():  # fmt: skip
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", BLOB_LOCK)
+                digests = conn.execute("DELETE FROM artifacts WHERE run_id=%s RETURNING digest",
+                                       (run_id,)).fetchall()  # fmt: skip
+                drop_unused_blobs(conn, [r[0] for r in digests])
 
     def prune(
         self,

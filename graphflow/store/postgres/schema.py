@@ -133,6 +133,20 @@ def _initial() -> list[str]:
             key TEXT NOT NULL,
             message TEXT NOT NULL,
             PRIMARY KEY (run_id, key))""",
+        """CREATE TABLE artifacts (
+            run_id TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            name TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (run_id, step, node, name))""",
+        "CREATE INDEX artifacts_digest ON artifacts (digest)",
+        """CREATE TABLE artifact_blobs (
+            digest TEXT PRIMARY KEY,
+            data BYTEA NOT NULL)""",
     ]
 
 

@@ -15,8 +15,8 @@ value is text written and read by :mod:`graphflow.store.codec`. What Postgres ad
 - schema migrations in one transaction under an advisory lock (:mod:`.schema`).
 
 The parts live in their own modules: runs and leases (:mod:`.runs`), step commits and
-branch writes (:mod:`.steps`), effects and model calls (:mod:`.journal`), reading
-(:mod:`.readers`), forks and retention (:mod:`.retention`).
+branch writes (:mod:`.steps`), effects and model calls (:mod:`.journal`), artifacts
+(:mod:`.artifacts`), reading (:mod:`.readers`), forks and retention (:mod:`.retention`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.store.lease import new_owner
+from graphflow.store.postgres.artifacts import PostgresArtifacts
 from graphflow.store.postgres.base import connection_problem, public_url
 from graphflow.store.postgres.journal import PostgresJournal
 from graphflow.store.postgres.retention import PostgresRetention
@@ -62,7 +63,8 @@ def _drivers() -> tuple[Any, Any]:
     return psycopg, psycopg_pool
 
 
-class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJournal):
+class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJournal,
+                    PostgresArtifacts):
     """A run database on a Postgres server (psycopg 3, with a connection pool).
 
     Implements :class:`~graphflow.store.RunStore` (the reader and writer protocols, forks
