@@ -15,7 +15,7 @@ from pathlib import Path
 
 from graphflow.errors import StoreError
 from graphflow.store.memory import MemoryStore
-from graphflow.store.postgres.store import is_postgres_url
+from graphflow.store.postgres.url import is_postgres_url
 from graphflow.store.protocol import (
     MAX_ARTIFACT_BYTES,
     RUN_STATUSES,

@@ -33,23 +33,11 @@ from graphflow.store.postgres.retention import PostgresRetention
 from graphflow.store.postgres.runs import PostgresRuns
 from graphflow.store.postgres.schema import migrate
 from graphflow.store.postgres.steps import PostgresSteps
+from graphflow.store.postgres.url import INSTALL_HINT
 
-__all__ = ["INSTALL_HINT", "PostgresStore", "is_postgres_url"]
+__all__ = ["PostgresStore"]
 
 logger = logging.getLogger(__name__)
-
-INSTALL_HINT = "pip install 'graphflow[postgres]'"
-
-
-def is_postgres_url(value: object) -> bool:
-    """Whether ``value`` is a ``postgresql://`` or ``postgres://`` URL.
-
-    Example:
-        >>> is_postgres_url("postgresql://localhost/runs"), is_postgres_url("runs.db")
-        (True, False)
-    """
-    return isinstance(value, str) and value.lower().startswith(("postgresql://", "postgres://"))
-
 
 def _drivers() -> tuple[Any, Any]:
     """psycopg and psycopg_pool, or a StoreError naming the extra to install."""
