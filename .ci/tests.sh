@@ -4,7 +4,14 @@
 #   - pytest's exit code 5 (no tests collected) is a failure, not a pass;
 #   - the run is capped at $GRAPHFLOW_CI_TEST_TIMEOUT seconds (default 1500), so a test
 #     that hangs fails the run instead of holding it.
+# The services of the run (.ci/services.sh start) are named in
+# $GRAPHFLOW_CI_RUN_DIR/services.env (GRAPHFLOW_TEST_POSTGRES, GRAPHFLOW_TEST_REDIS),
+# sourced here so that the tests see them.
 set -uo pipefail
+if [ -n "${GRAPHFLOW_CI_RUN_DIR:-}" ] && [ -f "$GRAPHFLOW_CI_RUN_DIR/services.env" ]; then
+    # shellcheck disable=SC1091
+    . "$GRAPHFLOW_CI_RUN_DIR/services.env"
+fi
 cap="${GRAPHFLOW_CI_TEST_TIMEOUT:-1500}"
 timeout --kill-after=30 "$cap" pytest "$@"
 code=$?

@@ -13,7 +13,7 @@ from hypothesis import settings
 
 from graphflow import Store
 
-pytest_plugins = ["graphflow.testing.fixtures"]
+pytest_plugins = ["graphflow.testing.fixtures", "graphflow.testing.postgres"]
 
 IN_CI = os.environ.get("GRAPHFLOW_CI") == "1"
 

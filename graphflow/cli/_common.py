@@ -17,7 +17,7 @@ from graphflow.errors import GraphflowError, RunInUse, RunNotFound, StaleAnswer,
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from graphflow.store import RunRecord, RunStatus, Store
+    from graphflow.store import RunRecord, RunStatus, RunStore
 
 __all__ = ["DEFAULT_DB", "EXIT_CODES", "console", "db_option", "escape", "handle_errors",
            "json_option", "open_store", "print_json", "read_text", "resolve_run",
@@ -112,26 +112,35 @@ def setup_logging(verbosity: int) -> None:
     root.setLevel(level)
 
 
-db_option = click.option("--db", default=lambda: os.environ.get("GRAPHFLOW_DB", DEFAULT_DB),
+db_option = click.option("--db", default=DEFAULT_DB, envvar="GRAPHFLOW_DB",
                          show_default="graphflow.db (or $GRAPHFLOW_DB)", type=click.Path(),
-                         help="SQLite run database.")  # fmt: skip
+                         help="Run database: an SQLite file, or a postgresql://USER@HOST/DB "
+                              "URL (a Postgres server shared by many machines).")  # fmt: skip
 
 
-def open_store(db: str, must_exist: bool = False) -> Store:
-    """Open the run database at ``db``.
+def open_store(db: str, must_exist: bool = False) -> RunStore:
+    """Open the run database ``db`` names: a ``postgresql://`` (or ``postgres://``) URL
+    opens the Postgres store, anything else is an SQLite file.
 
     Raises:
-        StoreError: ``must_exist`` and there is no file at ``db``.
+        StoreError: ``must_exist`` and there is no file at ``db``; a Postgres server that
+            cannot be reached, refuses the login or has no such database (one paragraph
+            with the fix); psycopg not installed (naming the extra to install).
     """
     from graphflow.store import Store
+    from graphflow.store.postgres import is_postgres_url
 
+    if is_postgres_url(db):
+        from graphflow.store.postgres import PostgresStore
+
+        return PostgresStore(db)
     if must_exist and db != ":memory:" and not Path(db).exists():
         raise StoreError(f"no run database at {db}; run a graph first (`graphflow run FILE`) "
                          "or point --db at an existing database")  # fmt: skip
     return Store(db)
 
 
-def resolve_run(store: Store, run_id: str) -> RunRecord:
+def resolve_run(store: RunStore, run_id: str) -> RunRecord:
     """The run ``run_id`` names, by its full id or a unique prefix (read once).
 
     Raises:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from graphflow.context import RunContext
     from graphflow.graph import CompiledGraph
     from graphflow.results import RunResult
-    from graphflow.store import Store
+    from graphflow.store import RunStore
 
 __all__ = ["resume", "run"]
 
@@ -108,7 +108,7 @@ def _interactive(flag: bool | None) -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _answer_loop(graph: CompiledGraph, result: RunResult, store: Store,
+def _answer_loop(graph: CompiledGraph, result: RunResult, store: RunStore,
                  listener: Callable[[Any], None] | None, interactive: bool,
                  context: Callable[[], RunContext], work_dir: str | None) -> RunResult:  # fmt: skip
     """Answer human checkpoints at the terminal while one is attached; each answer
@@ -164,7 +164,7 @@ def _with(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
     return apply
 
 
-def _context(store: Store, listener: Callable[[Any], None] | None, model: str | None,
+def _context(store: RunStore, listener: Callable[[Any], None] | None, model: str | None,
              base_url: str | None, executor: str | None,
              record_calls: bool = True) -> RunContext:  # fmt: skip
     """The run context of one command: the store, the progress listener, the overrides."""

@@ -1,13 +1,15 @@
 """The CI scripts: they parse, answer usage errors clearly, and manage the Docker daemon
-of one run only.
+of one run only (the Postgres and Redis of a run: test_ci_data_services.py).
 
 The daemon tests put a fake ``dockerd`` and ``docker`` (and ``dpkg``/``apt-get`` that
-install nothing) first on ``PATH``: they never reach the machine's real engine.
+install nothing, and fake Postgres and Redis binaries) first on ``PATH``: they never
+reach the machine's real engine or servers.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from .ci_fakes import install_data_fakes
 from .helpers import process_gone, wait_until
 
 CI = Path(__file__).resolve().parents[2] / ".ci"
@@ -104,19 +107,28 @@ class Machine:
     bin: Path
     state: Path
     root: Path
+    #: the fake Postgres and Redis binaries (left off PATH by ``real_data=True``)
+    data_bin: Path | None = None
 
-    def env(self, run: str | None, **extra: str) -> dict[str, str]:
+    def env(self, run: str | None, *, real_data: bool = False, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("GRAPHFLOW_", "DOCKER_", "FAKE_"))}  # fmt: skip
-        env.update(PATH=f"{self.bin}{os.pathsep}{env.get('PATH', os.defpath)}",
-                   FAKE_DOCKER_STATE=str(self.state), GRAPHFLOW_DOCKERD_WAIT="3")  # fmt: skip
+        path = [str(self.bin), env.get("PATH", os.defpath)]
+        if self.data_bin is not None and not real_data:
+            path.insert(0, str(self.data_bin))
+            env.update(GRAPHFLOW_PG_BIN=str(self.data_bin), GRAPHFLOW_PG_TMP=str(self.root),
+                       GRAPHFLOW_PG_USER=pwd.getpwuid(os.geteuid()).pw_name)  # fmt: skip
+        env.update(PATH=os.pathsep.join(path), FAKE_DOCKER_STATE=str(self.state),
+                   GRAPHFLOW_DOCKERD_WAIT="3")  # fmt: skip
         env.update(extra)
         if run is not None:
             env["GRAPHFLOW_CI_RUN_DIR"] = str(self.root / run)
         return env
 
-    def services(self, command: str, run: str | None, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(CI / "services.sh"), command], env=self.env(run, **extra),
+    def services(self, command: str, run: str | None, *, real_data: bool = False,
+                 **extra: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        return subprocess.run(["bash", str(CI / "services.sh"), command],
+                              env=self.env(run, real_data=real_data, **extra),
                               capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
 
     def daemons(self) -> list[int]:
@@ -126,6 +138,11 @@ class Machine:
 
     def pidfile(self, run: str) -> Path:
         return self.root / run / "dockerd.pid"
+
+    def servers(self, kind: str) -> list[int]:
+        """Pids of every fake ``postgres`` or ``redis`` started so far."""
+        path = self.state / f"{kind}.pids"
+        return [int(line) for line in path.read_text().split()] if path.exists() else []
 
 
 def _real_dockerds() -> set[int]:
@@ -143,9 +160,10 @@ def _real_dockerds() -> set[int]:
 
 @pytest.fixture
 def machine(tmp_path: Path) -> Iterator[Machine]:
-    fake = Machine(tmp_path / "bin", tmp_path / "state", tmp_path / "runs")
-    for folder in (fake.bin, fake.state, fake.root):
+    fake = Machine(tmp_path / "bin", tmp_path / "state", tmp_path / "runs", tmp_path / "databin")
+    for folder in (fake.bin, fake.state, fake.root, fake.data_bin):
         folder.mkdir()
+    install_data_fakes(fake.data_bin)
     for name, text in {"dockerd": _FAKE_DOCKERD, "docker": _FAKE_DOCKER, "dpkg": _FAKE_DPKG,
                        "apt-get": _FAKE_APT}.items():  # fmt: skip
         path = fake.bin / name
@@ -155,7 +173,7 @@ def machine(tmp_path: Path) -> Iterator[Machine]:
     try:
         yield fake
     finally:
-        for pid in fake.daemons():
+        for pid in [*fake.daemons(), *fake.servers("postgres"), *fake.servers("redis")]:
             if not process_gone(pid):
                 os.kill(pid, signal.SIGKILL)
     # The machine's own engine (if any) is untouched.
@@ -204,7 +222,7 @@ def test_start_without_a_run_dir_makes_one_and_says_how_to_stop(machine: Machine
     started = machine.services("start", None, TMPDIR=str(machine.root))
     assert started.returncode == 0, started.stderr
     (daemon,) = machine.daemons()
-    hint = next(line for line in started.stderr.splitlines() if "to stop this daemon" in line)
+    hint = next(line for line in started.stderr.splitlines() if "to stop these services" in line)
     run_dir = hint.split("GRAPHFLOW_CI_RUN_DIR=", 1)[1].split()[0]
     assert Path(run_dir).parent == machine.root
     assert (Path(run_dir) / "dockerd.pid").read_text().split()[0] == str(daemon)

@@ -22,6 +22,8 @@ class StoreFactory:
     name: str
     opener: Callable[[], RunStore]
     opened: list[RunStore] = field(default_factory=list)
+    #: what to do once every handle is closed (drop a database)
+    cleanup: Callable[[], None] | None = None
 
     def open(self) -> RunStore:
         """A new handle on the backing store (another process, as far as leases go)."""
@@ -32,6 +34,8 @@ class StoreFactory:
     def close(self) -> None:
         for store in reversed(self.opened):
             store.close()
+        if self.cleanup is not None:
+            self.cleanup()
 
 
 def sqlite_file(tmp_path: Path) -> StoreFactory:
@@ -43,5 +47,17 @@ def memory(tmp_path: Path) -> StoreFactory:
     return StoreFactory("memory", backing.handle)
 
 
+def postgres(tmp_path: Path) -> StoreFactory:
+    """A fresh database on the test server (skipped, with the reason, without one)."""
+    from graphflow.store.postgres import PostgresStore
+    from graphflow.testing.postgres import create_database, drop_database, server_url
+
+    admin = server_url()
+    url = create_database(admin)
+    return StoreFactory("postgres", lambda: PostgresStore(url),
+                        cleanup=lambda: drop_database(admin, url))
+
+
 #: name → factory taking a fresh temporary folder
-FACTORIES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_file, "memory": memory}
+FACTORIES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_file, "memory": memory,
+                                               "postgres": postgres}

@@ -15,9 +15,10 @@ from graphflow.store import RUN_STATUSES, RunRecord, RunStatus
 
 PACKAGE = Path(graphflow.__file__).parent
 #: the model response cache owns its table in the run database file; the memo database
-#: of teachable agents is a file of its own (its store and its ranker)
+#: of teachable agents is a file of its own (its store and its ranker); the test server
+#: creates and drops the databases of tests
 OWN_SQL = {PACKAGE / "models" / "cache.py", PACKAGE / "memory" / "store.py",
-           PACKAGE / "memory" / "ranking.py"}
+           PACKAGE / "memory" / "ranking.py", PACKAGE / "testing" / "postgres.py"}
 SQL = re.compile(r"\bsqlite3\b|\bsqlite_utils\b|\.db\.|\.conn\b|\.execute(many|script)?\(\s*f?[\"']")
 
 

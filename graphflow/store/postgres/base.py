@@ -1,0 +1,222 @@
+"""What the parts of the Postgres store share: the connection pool, the one transaction
+idiom, turning psycopg's errors into one-paragraph StoreErrors, and reading a run's row
+with its head."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
+from graphflow.messages import Message
+from graphflow.store.codec import dumps, loads, message_extra, run_record
+from graphflow.store.protocol import RunRecord
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
+           "public_url"]
+
+#: The columns of a run row, in the order of :class:`~graphflow.store.RunRecord`'s fields.
+RUN_COLUMNS = ("run_id, graph, source, spec, topology, status, reason, error, waiting, "
+               "last_step, frontier, usage, parent_run, forked_at, lease_owner, lease_until, "
+               "created_at, updated_at, failed_node, failed_step, parent_node, parent_visit, "
+               "models")  # fmt: skip
+
+
+def public_url(url: str) -> str:
+    """``url`` without its password, fit for messages and logs.
+
+    Example:
+        >>> public_url("postgresql://ann:s3cret@db.example:5432/runs")
+        'postgresql://ann@db.example:5432/runs'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the Postgres database"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def connection_problem(where: str, exc: BaseException) -> StoreError:
+    """A psycopg failure as one paragraph naming the database, the cause and the fix."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    low = text.lower()
+    if "password authentication failed" in low or "no password supplied" in low or (
+            "authentication" in low and "fail" in low) or (
+            "role" in low and "does not exist" in low):  # fmt: skip
+        return StoreError(f"cannot log in to {where}: {text}. Check the user name and password "
+                          "in the URL (postgresql://USER:PASSWORD@HOST/DB) or in ~/.pgpass")
+    if "does not exist" in low and "database" in low:
+        return StoreError(f"{where}: {text}. Create it first (`createdb NAME`, or CREATE "
+                          "DATABASE NAME in psql), or point --db at an existing database")
+    if any(word in low for word in ("connection refused", "could not connect", "timeout expired",
+                                    "could not translate host", "connection failed",
+                                    "no route to host", "couldn't get a connection")):  # fmt: skip
+        return StoreError(f"cannot reach the Postgres server of {where}: {text}. Start the "
+                          "server, or check the host and port in the URL (--db or "
+                          "GRAPHFLOW_DB)")  # fmt: skip
+    if any(word in low for word in ("terminating connection", "server closed the connection",
+                                    "connection is lost", "connection is closed",
+                                    "consuming input failed", "the connection is closed",
+                                    "eof detected", "ssl syscall")):  # fmt: skip
+        return StoreError(f"the connection to {where} was lost ({text}); nothing of the "
+                          "write in progress was kept: the run stays at its last committed "
+                          "step. Resume it (`graphflow resume RUN_ID`) once the server "
+                          "answers again")  # fmt: skip
+    if "does not exist" in low and ("relation" in low or "column" in low):
+        return StoreCorrupt(f"{where} is damaged: {text} (a table was dropped or changed); "
+                            "restore it from a backup, or point --db at another database")
+    if "permission denied" in low or "read-only" in low:
+        return StoreError(f"{where}: {text}. Grant the user the rights on the graphflow "
+                          "tables (SELECT, INSERT, UPDATE, DELETE), or use another user")
+    return StoreError(f"{where}: {text}")
+
+
+class PostgresBase:
+    """The state the parts of :class:`~graphflow.store.postgres.PostgresStore` share."""
+
+    url: str
+    where: str
+    pool: ConnectionPool[Any]
+    lease_owner: str
+    #: when this store last renewed a lease (``time.time()``); commits renew it too
+    _renewed: float
+    _closed: bool = False
+    _psycopg: Any
+
+    # ---- connections and transactions ----------------------------------------------
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection from the pool (autocommit: each statement commits on its own). A
+        psycopg failure (the server gone, the connection killed mid-commit) becomes a
+        :func:`connection_problem` StoreError; the pool drops the broken connection and
+        hands out a fresh one next time. A unique violation is left to the caller, who
+        says what it means (an id taken, a step committed twice)."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except self._psycopg.Error as exc:
+            if isinstance(exc, self._psycopg.errors.UniqueViolation):
+                raise
+            raise connection_problem(self.where, exc) from None
+        except self._pool_errors() as exc:
+            raise connection_problem(self.where, exc) from None
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection in one transaction: committed when the block ends, rolled back
+        when it raises (errors as in :meth:`_connection`)."""
+        with self._connection() as conn, conn.transaction():
+            yield conn
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement, committed on its own; the number of rows it touched."""
+        with self._connection() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def _pool_errors(self) -> type[BaseException]:
+        from psycopg_pool import PoolTimeout
+
+        return PoolTimeout
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows of a query as dicts (column name → value); a query that fails on a
+        connection the server closed is tried once more on a fresh one."""
+        from psycopg.rows import dict_row
+
+        for attempt in (1, 2):
+            try:
+                with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+                    cur.execute(sql, params)
+                    return cur.fetchall()
+            except self._psycopg.OperationalError as exc:
+                if attempt == 1 and _broken(exc):
+                    continue
+                raise connection_problem(self.where, exc) from None
+            except self._psycopg.Error as exc:
+                raise connection_problem(self.where, exc) from None
+            except self._pool_errors() as exc:
+                raise connection_problem(self.where, exc) from None
+        raise AssertionError("unreachable")
+
+    def _values(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query as tuples."""
+        return [tuple(row.values()) for row in self._rows(sql, params)]
+
+    def _not_found(self, run_id: str) -> RunNotFound:
+        return RunNotFound(run_id, self.where)
+
+    # ---- shared reads and writes ---------------------------------------------------
+
+    def _read_run(self, run_id: str, conn: psycopg.Connection[Any] | None = None,
+                  *, lock: bool = False) -> RunRecord:  # fmt: skip
+        """The run's row with its head (``last_step``, ``frontier``) from its newest
+        committed step when it has one, in one query; ``lock`` takes the row's lock (in
+        ``conn``'s transaction). Raises RunNotFound, StoreCorrupt."""
+        sql = (f"SELECT {RUN_COLUMNS}, h.head_step, h.head_next FROM runs LEFT JOIN LATERAL"
+               " (SELECT s.step AS head_step, s.next AS head_next FROM steps s"
+               " WHERE s.run_id = runs.run_id ORDER BY s.step DESC LIMIT 1) h ON true"
+               " WHERE runs.run_id = %s" + (" FOR UPDATE OF runs" if lock else ""))  # fmt: skip
+        rows = self._rows(sql, [run_id]) if conn is None else fetch(conn, sql, [run_id])
+        if not rows:
+            raise self._not_found(run_id)
+        row = rows[0]
+        step, frontier = row.pop("head_step"), row.pop("head_next")
+        if step is not None and step > row["last_step"]:
+            row["last_step"], row["frontier"] = step, frontier
+        return run_record(row)
+
+    def _insert_messages(self, conn: psycopg.Connection[Any], run_id: str, first_seq: int,
+                         step: int, messages: Iterable[Message]) -> None:  # fmt: skip
+        statement = messages_insert(run_id, first_seq, step, messages)
+        if statement is not None:
+            conn.execute(*statement)
+
+
+#: The key of ``extra`` that keeps a content holding NUL characters, which a Postgres
+#: text column cannot hold (the JSON text of ``extra`` escapes them).
+NUL_CONTENT = "$content"
+
+
+def messages_insert(run_id: str, first_seq: int, step: int,
+                    messages: Iterable[Message]) -> tuple[str, list[Any]] | None:  # fmt: skip
+    """One multi-row INSERT of ``messages`` (numbered from ``first_seq``), or ``None``."""
+    params: list[Any] = []
+    for i, m in enumerate(messages):
+        content, extra = m.content, message_extra(m)
+        if content is not None and "\x00" in content:
+            fields = loads(extra, run_id, "message") if extra else {}
+            content, extra = None, dumps({**fields, NUL_CONTENT: m.content})
+        params += [run_id, first_seq + i, step, m.node, m.role, m.name, content, extra]
+    if not params:
+        return None
+    rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * (len(params) // 8))
+    return ("INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
+            f" VALUES {rows}", params)  # fmt: skip
+
+
+def fetch(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """The rows of a query on ``conn`` (inside its transaction) as dicts."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, params).fetchall()
+
+
+def _broken(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection itself is gone (not the query is wrong)."""
+    text = str(exc).lower()
+    return any(word in text for word in ("terminating connection", "server closed the connection",
+                                         "connection is lost", "connection is closed",
+                                         "consuming input failed", "eof detected"))  # fmt: skip

@@ -1,0 +1,87 @@
+"""Forks and retention in the Postgres store: copying a run's state into a new run,
+deleting runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+from graphflow.errors import StoreError
+from graphflow.store.codec import dumps
+from graphflow.store.postgres.artifacts import BLOB_LOCK, drop_unused_blobs
+from graphflow.store.postgres.readers import PostgresReader
+from graphflow.store.retention import fork_frontier, runs_to_prune
+
+__all__ = ["PostgresRetention"]
+
+_RUN_TABLES = ("messages", "steps", "snapshots", "writes", "effects", "model_calls",
+               "prompt_messages", "runs")  # fmt: skip  (and artifacts, below)
+
+
+class PostgresRetention(PostgresReader):
+    """Fork, delete and prune."""
+
+    def fork_run(self, run_id: str, at_step: int, new_id: str,
+                 initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
+        """Create run ``new_id`` holding ``run_id``'s state just before step ``at_step``
+        (its messages, variables, visit counts and frontier), ready to resume."""
+        record = self.get_run(run_id)
+        frontier = fork_frontier(record, at_step,
+                                 self.step_row(run_id, at_step - 1) if at_step else None,
+                                 initial_frontier)  # fmt: skip
+        variables, visits = self.load_variables(run_id, at_step - 1)
+        now = time.time()
+        try:
+            with self._tx() as conn:
+                conn.execute(
+                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
+                    " frontier, usage, parent_run, forked_at, created_at, updated_at, models)"
+                    " VALUES (%s,%s,%s,%s,%s,'ready',%s,%s,'{}',%s,%s,%s,%s,%s)",
+                    (new_id, record.graph, record.source, dumps(record.spec), record.topology,
+                     at_step - 1, dumps(frontier), run_id, at_step, now, now,
+                     dumps(record.models) if record.models else None),
+                )  # fmt: skip
+                conn.execute(
+                    "INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
+                    " SELECT %s, seq, step, node, role, name, content, extra FROM messages"
+                    " WHERE run_id=%s AND step<%s", (new_id, run_id, at_step))  # fmt: skip
+                conn.execute("INSERT INTO snapshots (run_id, step, variables, visits)"
+                             " VALUES (%s,%s,%s,%s)",
+                             (new_id, at_step - 1, dumps(variables), dumps(visits)))  # fmt: skip
+                conn.execute(  # the rows of the steps it keeps; their bytes are shared
+                    "INSERT INTO artifacts (run_id, step, node, name, media_type, digest, size,"
+                    " created_at) SELECT %s, step, node, name, media_type, digest, size,"
+                    " created_at FROM artifacts WHERE run_id=%s AND step<%s",
+                    (new_id, run_id, at_step))  # fmt: skip
+        except self._psycopg.errors.UniqueViolation:
+            raise StoreError(f"a run with id {new_id!r} already exists") from None
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete the run's rows, and the artifact bytes no other run names."""
+        with self._tx() as conn:
+            for table in _RUN_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE run_id=%s", (run_id,))
+            if conn.execute("SELECT 1 FROM artifacts WHERE run_id=%s LIMIT 1",
+                            (run_id,)).fetchone():  # fmt: skip
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", BLOB_LOCK)
+                digests = conn.execute("DELETE FROM artifacts WHERE run_id=%s RETURNING digest",
+                                       (run_id,)).fetchall()  # fmt: skip
+                drop_unused_blobs(conn, [r[0] for r in digests])
+
+    def prune(
+        self,
+        *,
+        older_than: float | None = None,
+        status: Sequence[str] | None = None,
+        keep_last: int | None = None,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Delete runs by age (seconds since last update), status, or beyond the newest
+        ``keep_last``; waiting and running runs are kept unless named in ``status``.
+        Returns the ids deleted (or that would be, with ``dry_run``)."""
+        doomed = runs_to_prune(self.list_runs(), now=time.time(), older_than=older_than,
+                               status=status, keep_last=keep_last)  # fmt: skip
+        if not dry_run:
+            for run_id in doomed:
+                self.delete_run(run_id)
+        return doomed
