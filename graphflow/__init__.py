@@ -76,6 +76,7 @@ if TYPE_CHECKING:  # the real types of the names below, imported on first use at
     )
     from graphflow.render import RunOverlay, render_run
     from graphflow.report import write_report
+    from graphflow.store.postgres import PostgresStore
     from graphflow.testing import ModelServer
     from graphflow.tools import Tool, ToolContext, from_langchain, library_tool, tool
     from graphflow.tuning import TuneResult, TuningError, tune
@@ -94,6 +95,7 @@ _LAZY = {
     "ModelClient": "graphflow.models",
     "ModelConfig": "graphflow.models",
     "ModelServer": "graphflow.testing",
+    "PostgresStore": "graphflow.store.postgres",
     "RunOverlay": "graphflow.render",
     "ScriptedModel": "graphflow.models",
     "Tool": "graphflow.tools",
@@ -167,6 +169,7 @@ __all__ = [
     "NodeContext",
     "NodeError",
     "NodeKind",
+    "PostgresStore",
     "RenderError",
     "RunContext",
     "RunError",
