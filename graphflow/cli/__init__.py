@@ -11,7 +11,7 @@ Exit codes scripts can rely on:
 5   the run is in use by another process
 ==  ==========================================================================
 
-One module per group of commands: :mod:`~graphflow.cli.running` (run, resume),
+One module per group of commands: :mod:`~graphflow.cli.running` (run, resume), :mod:`~graphflow.cli.workers` (worker, submit),
 :mod:`~graphflow.cli.inspect` (runs, show, fork, prune), :mod:`~graphflow.cli.graphs`
 (render, validate, graphs), :mod:`~graphflow.cli.report` and
 :mod:`~graphflow.cli.dev_server`; what they share is in :mod:`graphflow.cli._common`.
@@ -29,6 +29,7 @@ from graphflow.cli.graphs import graphs, render, validate
 from graphflow.cli.inspect import fork, prune, runs, show
 from graphflow.cli.report import report
 from graphflow.cli.running import resume, run
+from graphflow.cli.workers import submit, worker
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -76,5 +77,5 @@ def _check_arguments(args: list[str]) -> None:
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,
-                 dev_model_server):  # fmt: skip
+                 dev_model_server, submit, worker):  # fmt: skip
     main.add_command(_command)

@@ -21,6 +21,7 @@ from graphflow.cli._common import (
     print_json,
     read_text,
 )
+from graphflow.cli.workers import broker_option
 
 if TYPE_CHECKING:
     from graphflow.context import RunContext
@@ -248,6 +249,7 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
               help="The id of the question answered (default: the one waiting now); the "
                    "answer is refused (exit 5) once another answer was recorded for it.")
 @db_option
+@broker_option
 @click.option("--graph", "graph_file", default=None,
               help="Resume with this graph file instead of the one stored with the run.")
 @click.option("--allow-changed-graph", is_flag=True,
@@ -258,11 +260,12 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @_with(model_options)
 @handle_errors
 def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: str | None, db: str,
-           graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
+           broker: str | None, graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
            events: str | None, as_json: bool, interactive: bool | None, model: str | None,
            base_url: str | None, executor: str | None, record_calls: bool) -> None:  # fmt: skip
     """Continue RUN_ID from its last committed step (after a crash, or with an answer),
-    with the models it recorded unless --model/--base-url say otherwise."""
+    with the models it recorded unless --model/--base-url say otherwise; with --broker,
+    enqueue the continuation for a worker (`graphflow worker`) instead."""
     from graphflow import runs
     from graphflow.cli._common import resolve_run
     from graphflow.loader import graph_for_run
@@ -281,6 +284,12 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: s
     elif answers is not None and question is None and len(asked) == 1:
         question = next(iter(asked.values()))
     check_answers(record, answers, question)  # again under the lease, when resuming
+    if broker:  # a worker continues it
+        from graphflow.cli.workers import enqueue_continuation
+
+        enqueue_continuation(run_id, answers, question, db=db, broker=broker, ignored={
+            "graph": graph_file, "allow_changed_graph": allow_changed_graph, "model": model,
+            "base_url": base_url, "executor": executor, "work_dir": work_dir})
     listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:
