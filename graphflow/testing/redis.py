@@ -65,6 +65,7 @@ class RedisServer:
                                     "redis-server)")  # fmt: skip
         self.program = program
         self.folder = Path(folder or tempfile.mkdtemp(prefix="graphflow-redis-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
