@@ -28,7 +28,7 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from graphflow.errors import GraphflowError, RunInUse
+from graphflow.errors import GraphflowError, RunInUse, StoreError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -56,6 +56,9 @@ ADVANCE_TASK = "graphflow.advance"
 QUEUE = "graphflow"
 #: The longest wait between two tries of a run whose lease another process holds.
 RETRY_MAX_SECONDS = 30.0
+#: How many times a run whose store failed is tried again (from its head) before the
+#: task fails; the run can then be enqueued again with ``graphflow resume RUN --broker``.
+STORE_RETRIES = 10
 #: Default seconds before a message taken by a vanished worker is delivered again.
 VISIBILITY_TIMEOUT = 300.0
 
@@ -163,6 +166,11 @@ def _register(app: Celery, store_url: str, graphs: dict[str, CompiledGraph]) -> 
                            graphs=graphs)  # fmt: skip
         except RunInUse as exc:
             logger.info("run %s is in use; trying again later: %s", run_id, exc)
+            raise self.retry(countdown=_backoff(self.request.retries), exc=exc) from None
+        except StoreError as exc:  # the store unreachable, or a commit lost: from the head
+            if self.request.retries >= STORE_RETRIES:
+                raise
+            logger.warning("run %s: store error; trying again later: %s", run_id, exc)
             raise self.retry(countdown=_backoff(self.request.retries), exc=exc) from None
         logger.info("run %s: %s (%s) %s", run_id, done.outcome, done.status, done.detail)
         return {"run_id": run_id, "outcome": done.outcome, "status": done.status}

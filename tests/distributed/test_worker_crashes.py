@@ -24,7 +24,6 @@ from .workerkit import (
     node_env,
     run_record,
     transcript,
-    wait_until,
     workers,
 )
 
