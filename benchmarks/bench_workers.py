@@ -175,9 +175,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("| mode | runs/s | seconds | × 1 worker | × one process |")
     print("|---|---:|---:|---:|---:|")
     for row in rows:
+        vs_worker = f"{row['vs_one_worker']:.2f}" if "vs_one_worker" in row else "–"
         print(f"| {row['mode']} | {row['runs_per_s']:.2f} | {row['seconds']:.1f} | "
-              f"{row.get('vs_one_worker', float('nan')):.2f} | "
-              f"{row.get('vs_one_process', 1.0):.2f} |")
+              f"{vs_worker} | {row.get('vs_one_process', 1.0):.2f} |")
     result = {"runs": args.runs, "steps": args.steps, "latency": args.latency, "rows": rows,
               "cpus": os.cpu_count()}  # fmt: skip
     if args.json_out:
