@@ -18,6 +18,7 @@ from .workerkit import (
     effects,
     graphflow,
     node_env,
+    run_here,
     transcript,
     wait_status,
     wait_until,
@@ -57,8 +58,5 @@ def test_a_killed_worker_s_run_finishes_on_another_worker_exactly_once(
     clean.mkdir()
     chain_graph(clean, steps=6, gate_at=3)
     (clean / "gate").touch()
-    db = str(clean / "runs.db")
-    ran = graphflow("run", str(clean / "chain.yaml"), "--db", db, "--run-id", "k", cwd=clean,
-                    env=node_env(clean))  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    assert transcript(store_url, "k") == transcript(db, "k")
+    expected = run_here(clean / "chain.yaml", str(clean / "runs.db"), "k", env=node_env(clean))
+    assert transcript(store_url, "k") == expected

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from graphflow.resuming import question_ids
 
-from .workerkit import ROOT, Worker, graphflow, transcript, wait_status, workers
+from .workerkit import ROOT, Worker, graphflow, run_here, transcript, wait_status, workers
 
 
 def test_quickstart_submitted_answered_from_another_process_and_finished(
@@ -32,13 +32,7 @@ def test_quickstart_submitted_answered_from_another_process_and_finished(
                           broker, cwd=tmp_path)  # fmt: skip
         assert again.returncode == 2 and "already ended" in again.stderr
     # the same graph in one process, for comparison
-    local = str(tmp_path / "local.db")
-    first = graphflow("run", str(graph), "--db", local, "--run-id", "qs", "--no-interactive",
-                      cwd=tmp_path)  # fmt: skip
-    assert first.returncode == 3, first.stderr
-    assert graphflow("resume", "qs", "--input", "yes", "--db", local, cwd=tmp_path).returncode == 0
+    expected = run_here(graph, str(tmp_path / "local.db"), "qs", env={}, answer="yes")
     remote = transcript(store_url, "qs")
-    assert remote == transcript(local, "qs")
+    assert remote == expected
     assert remote["status"] == "completed" and remote["reason"] == "published"
-    shown = graphflow("show", "qs", "--db", store_url, cwd=tmp_path)
-    assert shown.returncode == 0 and "completed" in shown.stdout

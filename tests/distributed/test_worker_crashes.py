@@ -22,6 +22,7 @@ from .workerkit import (
     effects,
     graphflow,
     node_env,
+    run_here,
     run_record,
     transcript,
     workers,
@@ -66,12 +67,8 @@ def test_workers_killed_at_random_moments(tmp_path: Path, broker: str, sqlite_ur
     clean = tmp_path / "clean"
     clean.mkdir()
     chain_graph(clean, steps=6, loop=8, human=True)
-    clean_db = str(clean / "runs.db")
-    assert graphflow("run", str(clean / "chain.yaml"), "--db", clean_db, "--run-id", "c",
-                     "--no-interactive", cwd=clean, env=node_env(clean)).returncode == 3
-    assert graphflow("resume", "c", "--input", "yes", "--db", clean_db, cwd=clean,
-                     env=node_env(clean)).returncode == 0  # fmt: skip
-    expected = transcript(clean_db, "c")
+    expected = run_here(clean / "chain.yaml", str(clean / "runs.db"), "c", env=node_env(clean),
+                        answer="yes")  # fmt: skip
     kills = repeats = 0
     killed: set[int] = set()
     started = time.monotonic()

@@ -225,6 +225,34 @@ def transcript(db: str, run_id: str) -> dict[str, Any]:
                          for m in data["messages"]]}  # fmt: skip
 
 
+def run_here(graph_file: Path, db: str, run_id: str, *, env: Mapping[str, str],
+             answer: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run ``graph_file`` uninterrupted in this process (answering its checkpoint with
+    ``answer``) and return its :func:`transcript`: what a distributed run must equal."""
+    from graphflow import runs
+    from graphflow.loader import load
+    from graphflow.store import Store
+
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    sys.path.insert(0, str(graph_file.parent))
+    store = Store(db)
+    try:
+        graph = load(graph_file)
+        result = runs.run_sync(runs.start(graph, store=store, run_id=run_id))
+        if result.status == "waiting" and answer is not None:
+            runs.run_sync(runs.resume(graph, run_id, input=answer, store=store))
+    finally:
+        store.close()
+        sys.path.remove(str(graph_file.parent))
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return transcript(db, run_id)
+
+
 def effects(folder: Path, run_id: str | None = None) -> list[tuple[str, int, int]]:
     """The effect log (of run ``run_id``, or of all): ``(node, visit, worker process
     group)`` per line."""
