@@ -86,10 +86,10 @@ def _completed(db: Path) -> int:
 def on_workers(graph_file: Path, db: Path, runs: int, workers: int, broker: str,
                folder: Path) -> float:  # fmt: skip
     """Seconds for ``workers`` worker processes to complete ``runs`` submitted runs."""
+    import redis
+
     from graphflow.distributed import submit
     from graphflow.loader import load
-
-    import redis
 
     redis.Redis.from_url(broker).flushdb()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH",
@@ -172,10 +172,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         row["vs_one_worker"] = row["runs_per_s"] / base
         row["vs_one_process"] = row["runs_per_s"] / one
     print(f"{args.runs} runs of {args.steps} steps, model latency {args.latency * 1000:.0f} ms\n")
-    print("| mode | runs/s | seconds | × 1 worker | × one process |")
+    print("| mode | runs/s | seconds | x 1 worker | x one process |")
     print("|---|---:|---:|---:|---:|")
     for row in rows:
-        vs_worker = f"{row['vs_one_worker']:.2f}" if "vs_one_worker" in row else "–"
+        vs_worker = f"{row['vs_one_worker']:.2f}" if "vs_one_worker" in row else "-"
         print(f"| {row['mode']} | {row['runs_per_s']:.2f} | {row['seconds']:.1f} | "
               f"{vs_worker} | {row.get('vs_one_process', 1.0):.2f} |")
     result = {"runs": args.runs, "steps": args.steps, "latency": args.latency, "rows": rows,

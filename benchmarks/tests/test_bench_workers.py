@@ -19,7 +19,7 @@ def test_the_graph_has_one_model_call_per_step_and_runs_complete(tmp_path: Path)
         graph_file.write_text(graph_text(3, base_url))
         assert [n for n in load(graph_file).nodes if n != "done"] == ["a0", "a1", "a2"]
         assert one_process(graph_file, tmp_path / "one.db", 2) > 0
-    assert count == [6]  # 2 runs × 3 agents, none from the cache
+    assert count == [6]  # 2 runs of 3 agents, none from the cache
     store = Store(tmp_path / "one.db")
     assert [r.status for r in store.list_runs()] == ["completed", "completed"]
     store.close()

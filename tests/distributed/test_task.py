@@ -4,6 +4,7 @@ refusal recorded, a lost commit tried again from the run's head."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,32 @@ def test_a_refusal_keeps_a_waiting_run_waiting(folder: Path) -> None:
     assert record.status == "waiting" and question_ids(record) == {"ask": "ask@2"}
     assert "refused by worker" in (record.reason or "") and older.topology in record.reason
     assert advance(store, "r", answers="yes", question="ask@2").status == "completed"
+
+
+def test_without_celery_the_commands_name_the_install(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from click.testing import CliRunner
+
+    from graphflow.cli import main
+
+    monkeypatch.setitem(sys.modules, "celery", None)  # as if not installed
+    graph = chain_graph(tmp_path, steps=1)
+    for args in (["submit", str(graph)], ["worker"], ["resume", "r"]):
+        db = ["--db", str(tmp_path / "runs.db"), "--broker", "redis://127.0.0.1:1/0"]
+        if args[0] == "resume":
+            _submitted(Store(tmp_path / "runs.db"), graph, "r")
+        got = CliRunner().invoke(main, [*args, *db])
+        assert got.exit_code == 2, got.output
+        assert "pip install 'graphflow[workers]'" in got.output
+        assert "Traceback" not in got.output
+    assert Store(tmp_path / "runs.db").list_runs()[0].status == "ready"
+
+
+def test_no_broker_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from graphflow.cli import main
+
+    monkeypatch.delenv("GRAPHFLOW_BROKER", raising=False)
+    got = CliRunner().invoke(main, ["submit", str(chain_graph(tmp_path, steps=1))])
+    assert got.exit_code == 2 and "no broker: pass --broker" in got.output
