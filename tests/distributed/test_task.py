@@ -134,3 +134,19 @@ def test_no_broker_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("GRAPHFLOW_BROKER", raising=False)
     got = CliRunner().invoke(main, ["submit", str(chain_graph(tmp_path, steps=1))])
     assert got.exit_code == 2 and "no broker: pass --broker" in got.output
+
+
+def test_an_empty_broker_resumes_here(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from graphflow.cli import main
+
+    graph = chain_graph(folder, steps=1, human=True)
+    store = Store(folder / "runs.db")
+    _submitted(store, graph, "r")
+    assert advance(store, "r").status == "waiting"
+    monkeypatch.setenv("GRAPHFLOW_BROKER", "redis://127.0.0.1:1/0")  # nothing listens there
+    got = CliRunner().invoke(main, ["resume", "r", "--input", "yes", "--broker", "",
+                                    "--db", str(folder / "runs.db"), "-q"])  # fmt: skip
+    assert got.exit_code == 0, got.output
+    assert store.get_run("r").status == "completed"
