@@ -17,7 +17,7 @@ so no answer comes from the response cache.
 
 It prints one Markdown table: runs, seconds, runs per second, and the ratio to one worker
 and to one process; ``--json`` writes the figures too. A full run (1,000 runs) takes
-about 25 minutes on a 2-core machine; ``--runs 100`` about 3.
+about 35 minutes on a 2-core machine; ``--runs 100`` about 4.
 """
 
 from __future__ import annotations
