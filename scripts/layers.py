@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reports and drawings", ("report", "render", "show")),
     ("classic AutoGen API", ("autogen",)),
     ("AutoGen-style patterns", ("patterns",)),
-    ("API facade and compiler", ("runs", "loader", "builder", "compiler", "tuning")),
+    ("API facade and compiler", ("runs", "distributed", "loader", "builder", "compiler", "tuning")),
     ("scheduler", ("scheduler", "resuming")),
     ("agents runtime and node kinds", ("agents", "kinds")),
     ("run context and compiled graph", ("context", "graph", "spec", "conditions", "results")),

@@ -11,7 +11,7 @@ Exit codes scripts can rely on:
 5   the run is in use by another process
 ==  ==========================================================================
 
-One module per group of commands: :mod:`~graphflow.cli.running` (run, resume),
+One module per group of commands: :mod:`~graphflow.cli.running` (run, resume), :mod:`~graphflow.cli.workers` (worker, submit),
 :mod:`~graphflow.cli.inspect` (runs, show, fork, prune), :mod:`~graphflow.cli.graphs`
 (render, validate, graphs), :mod:`~graphflow.cli.report`,
 :mod:`~graphflow.cli.memory` (memory list, forget), :mod:`~graphflow.cli.serving` (serve),
@@ -34,6 +34,7 @@ from graphflow.cli.report import report
 from graphflow.cli.running import resume, run
 from graphflow.cli.serving import serve
 from graphflow.cli.tuning import tune
+from graphflow.cli.workers import submit, worker
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -81,5 +82,5 @@ def _check_arguments(args: list[str]) -> None:
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,
-                 serve, dev_model_server, memory, tune):  # fmt: skip
+                 serve, dev_model_server, memory, tune, submit, worker):  # fmt: skip
     main.add_command(_command)

@@ -21,6 +21,7 @@ from graphflow.cli._common import (
     print_json,
     read_text,
 )
+from graphflow.cli.workers import broker_option
 
 if TYPE_CHECKING:
     from graphflow.context import RunContext
@@ -250,6 +251,7 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @click.option("--as", "person", default=None, metavar="NAME",
               help="Who answers: refused at a checkpoint that names another person.")
 @db_option
+@broker_option
 @click.option("--graph", "graph_file", default=None,
               help="Resume with this graph file instead of the one stored with the run.")
 @click.option("--allow-changed-graph", is_flag=True,
@@ -260,11 +262,12 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @_with(model_options)
 @handle_errors
 def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: str | None,
-           person: str | None, db: str, graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
+           person: str | None, db: str, broker: str | None, graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
            events: str | None, as_json: bool, interactive: bool | None, model: str | None,
            base_url: str | None, executor: str | None, record_calls: bool) -> None:  # fmt: skip
     """Continue RUN_ID from its last committed step (after a crash, or with an answer),
-    with the models it recorded unless --model/--base-url say otherwise."""
+    with the models it recorded unless --model/--base-url say otherwise; with --broker,
+    enqueue the continuation for a worker (`graphflow worker`) instead."""
     from graphflow import runs
     from graphflow.cli._common import resolve_run
     from graphflow.loader import graph_for_run
@@ -284,6 +287,12 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: s
         question = next(iter(asked.values()))
     check_answers(record, answers, question)  # again under the lease, when resuming
     check_person(record, answers, question, person)
+    if broker:  # a worker continues it
+        from graphflow.cli.workers import enqueue_continuation
+
+        enqueue_continuation(run_id, answers, question, db=db, broker=broker, ignored={
+            "graph": graph_file, "allow_changed_graph": allow_changed_graph, "model": model,
+            "base_url": base_url, "executor": executor, "work_dir": work_dir})
     listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from graphflow.results import RunResult
     from graphflow.store import RunRecord, RunWriter
 
-__all__ = ["resume_run", "start_run"]
+__all__ = ["create_run", "resume_run", "start_run"]
 
 logger = logging.getLogger("graphflow.scheduler")
 
@@ -110,6 +110,30 @@ async def start_run(
         StoreError: the run id is taken, or the store cannot be written.
     """
     _record_unrecorded(store)
+    run_id = create_run(graph, store=store, run_id=run_id, input=input, variables=variables,
+                        parent_run=parent_run, parent_node=parent_node,
+                        parent_visit=parent_visit)  # fmt: skip
+    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir)
+
+
+def create_run(
+    graph: CompiledGraph,
+    *,
+    store: RunWriter,
+    run_id: str | None = None,
+    input: str | Message | list[Message] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    parent_run: str | None = None,
+    parent_node: str | None = None,
+    parent_visit: int | None = None,
+) -> str:
+    """Store a new run of ``graph`` at its entry (status ``running``, its lease held by
+    ``store``), nothing executed yet; returns its id.
+
+    Raises:
+        StoreError: the run id is taken, or the store cannot be written.
+        InvalidUpdate: the input or a variable is not valid for the graph.
+    """
     run_id = run_id or new_run_id()
     initial = {**graph.spec.variables, **(variables or {})}
     for name in variables or {}:
@@ -119,7 +143,7 @@ async def start_run(
                      variables=initial, messages=input_messages(input), source=graph.spec.source,
                      parent_run=parent_run, parent_node=parent_node,
                      parent_visit=parent_visit)  # fmt: skip
-    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir)
+    return run_id
 
 
 async def resume_run(
