@@ -13,7 +13,8 @@ Exit codes scripts can rely on:
 
 One module per group of commands: :mod:`~graphflow.cli.running` (run, resume),
 :mod:`~graphflow.cli.inspect` (runs, show, fork, prune), :mod:`~graphflow.cli.graphs`
-(render, validate, graphs), :mod:`~graphflow.cli.report` and
+(render, validate, graphs), :mod:`~graphflow.cli.knowledge` (index add, index
+search), :mod:`~graphflow.cli.report` and
 :mod:`~graphflow.cli.dev_server`; what they share is in :mod:`graphflow.cli._common`.
 """
 
@@ -27,6 +28,7 @@ from graphflow.cli._common import EXIT_CODES
 from graphflow.cli.dev_server import dev_model_server
 from graphflow.cli.graphs import graphs, render, validate
 from graphflow.cli.inspect import fork, prune, runs, show
+from graphflow.cli.knowledge import index
 from graphflow.cli.report import report
 from graphflow.cli.running import resume, run
 
@@ -76,5 +78,5 @@ def _check_arguments(args: list[str]) -> None:
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,
-                 dev_model_server):  # fmt: skip
+                 dev_model_server, index):  # fmt: skip
     main.add_command(_command)

@@ -19,7 +19,8 @@ from typing import Any
 
 from graphflow.errors import GraphflowError
 
-__all__ = ["Chunk", "Document", "Hit", "KnowledgeError", "Skipped", "estimate_tokens"]
+__all__ = ["Chunk", "Document", "Hit", "KnowledgeError", "Skipped", "citation_text", "citations_in",
+           "estimate_tokens"]
 
 
 class KnowledgeError(GraphflowError):
@@ -125,3 +126,35 @@ def estimate_tokens(text: str) -> int:
         3
     """
     return max(1, len(text) // 4) if text else 0
+
+
+def citations_in(variables: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The citations that ``retrieve`` nodes recorded in a run's variables, as
+    ``[(node, [citation, ...])]`` (from the ``NODE_citations`` variables).
+
+    Example:
+        >>> citations_in({"rag_citations": [{"label": 1, "source": "a.md", "start_line": 1,
+        ...                                  "end_line": 3}], "other": 1})[0][0]
+        'rag'
+    """
+    found = []
+    for name, value in variables.items():
+        if (name.endswith("_citations") and isinstance(value, list) and value
+                and all(isinstance(c, dict) and "source" in c for c in value)):
+            found.append((name[: -len("_citations")], value))
+    return found
+
+
+def citation_text(citation: dict[str, Any]) -> str:
+    """One citation as a line: ``[1] docs/cli.md:10-24 (CLI > run)``.
+
+    Example:
+        >>> citation_text({"label": 2, "source": "a.md", "start_line": 4, "end_line": 9,
+        ...                "section": "Intro"})
+        '[2] a.md:4-9 (Intro)'
+    """
+    start, end = citation.get("start_line"), citation.get("end_line")
+    lines = f"{start}" if start == end else f"{start}-{end}"
+    label = f"[{citation['label']}] " if citation.get("label") is not None else ""
+    section = f" ({citation['section']})" if citation.get("section") else ""
+    return f"{label}{citation.get('source')}:{lines}{section}"
