@@ -125,15 +125,15 @@ def split_python(doc: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1
         last = (node.end_lineno or node.lineno) - 1
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if loose_start is not None:
-                chunks.extend(_sized(lines[loose_start:first], doc.source, chunk_tokens,
-                                     overlap_tokens, loose_start + 1, "module"))  # fmt: skip
-                loose_start = None
-            keyword = "class" if isinstance(node, ast.ClassDef) else "def"
             # comments just above a definition belong to it
             start = first
             while start > cursor and lines[start - 1].lstrip().startswith("#"):
                 start -= 1
+            if loose_start is not None:
+                chunks.extend(_sized(lines[loose_start:start], doc.source, chunk_tokens,
+                                     overlap_tokens, loose_start + 1, "module"))  # fmt: skip
+                loose_start = None
+            keyword = "class" if isinstance(node, ast.ClassDef) else "def"
             chunks.extend(_sized(lines[start:last + 1], doc.source, chunk_tokens,
                                  overlap_tokens, start + 1, f"{keyword} {node.name}"))  # fmt: skip
         elif loose_start is None:
