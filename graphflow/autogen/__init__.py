@@ -26,6 +26,7 @@ from graphflow.autogen.agent import (
 from graphflow.autogen.chat import a_initiate_chats, chat_graph, initiate_chats
 from graphflow.autogen.config import config_list_from_json
 from graphflow.autogen.groupchat import GroupChat, GroupChatManager
+from graphflow.autogen.retrieve import RetrieveAssistantAgent, RetrieveUserProxyAgent
 from graphflow.patterns.runner import ChatResult
 
 Agent = ConversableAgent
@@ -37,6 +38,8 @@ __all__ = [
     "ConversableAgent",
     "GroupChat",
     "GroupChatManager",
+    "RetrieveAssistantAgent",
+    "RetrieveUserProxyAgent",
     "UserProxyAgent",
     "a_initiate_chats",
     "chat_graph",

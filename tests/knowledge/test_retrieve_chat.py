@@ -157,3 +157,26 @@ def test_examples_answer_from_the_project_docs(name: str, tmp_path: Path,
         assert (tmp_path / "graphflow-work/knowledge/graphflow-docs.sqlite").is_file()
         dot = str(graph.to_dot())
         assert "ragproxy" in dot and "UPDATE CONTEXT" in dot
+
+
+def test_autogen_retrieve_agents(docs: Path, tmp_path: Path) -> None:
+    from graphflow.autogen import RetrieveAssistantAgent, RetrieveUserProxyAgent
+    from graphflow.errors import DefinitionError
+    from graphflow.testing import ModelServer
+
+    with ModelServer(["UPDATE CONTEXT", "On Madagascar [1]."]) as server:
+        assistant = RetrieveAssistantAgent(
+            "assistant", system_message="You are a helpful assistant.",
+            llm_config={"config_list": [{"model": "scripted", "base_url": server.base_url}],
+                        "cache_seed": None})  # fmt: skip
+        proxy = RetrieveUserProxyAgent("ragproxyagent", retrieve_config={
+            "task": "qa", "docs_path": str(docs), "index": str(tmp_path / "i.sqlite"),
+            "chunk_token_size": 200})  # fmt: skip
+        result = proxy.initiate_chat(assistant, message=proxy.message_generator,
+                                     problem="Where do lemurs live?", n_results=2)  # fmt: skip
+    assert result.status == "completed", result.error
+    assert result.summary == "On Madagascar [1]."
+    assert len([m for m in result.messages if m.node == "ragproxyagent"]) == 2
+    assert result.citations and proxy.problem == "Where do lemurs live?"
+    with pytest.raises(DefinitionError, match="unknown key 'docs'"):
+        RetrieveUserProxyAgent(retrieve_config={"docs": "x"})
