@@ -63,10 +63,7 @@ def quality(workdir: Path, server: ModelServer, k: int = 5) -> dict[str, Any]:
     return out
 
 
-_WORDS = ("graph node edge run step resume fork checkpoint agent router tool code sandbox "
-          "docker model cache budget token cost retry timeout human input message state "
-          "variable merge append condition route render report trace span event store lease "
-          "commit crash chunk index search vector section file line citation").split()
+_WORDS = ["graph", "node", "edge", "run", "step", "resume", "fork", "checkpoint", "agent", "router", "tool", "code", "sandbox", "docker", "model", "cache", "budget", "token", "cost", "retry", "timeout", "human", "input", "message", "state", "variable", "merge", "append", "condition", "route", "render", "report", "trace", "span", "event", "store", "lease", "commit", "crash", "chunk", "index", "search", "vector", "section", "file", "line", "citation"]
 
 
 def _corpus(folder: Path, chunks: int, per_file: int = 10, seed: int = 7) -> None:
@@ -117,7 +114,7 @@ def speed(workdir: Path, server: ModelServer, chunks: int, queries: int) -> dict
         few = max(5, queries // 10)
         for mode in ("vector", "hybrid"):
             it = iter(asks * 2)
-            out[f"query_{mode}"] = _timed(lambda m=mode: index.search(next(it), 5, mode=m), few)
+            out[f"query_{mode}"] = _timed(lambda m=mode, it=it: index.search(next(it), 5, mode=m), few)
         out["vector_queries"] = few
     return out
 

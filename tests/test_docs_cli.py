@@ -64,7 +64,14 @@ def test_every_option_shown_in_the_docs_exists(doc: str) -> None:
         if command not in main.commands:
             problems.append(f"graphflow {command}: no such command")
             continue
-        known = option_names(main.commands[command])
+        target = main.commands[command]
+        if isinstance(target, click.Group):  # a command group: its subcommand comes next
+            sub = (rest.split() or [""])[0]
+            if sub not in target.commands:
+                problems.append(f"graphflow {command} {sub}: no such command")
+                continue
+            target = target.commands[sub]
+        known = option_names(target)
         for option in _OPTION.findall(rest):
             if option not in known:
                 problems.append(f"graphflow {command} {option}: no such option")

@@ -109,7 +109,7 @@ def search(query: str, index_path: str, k: int, mode: str, embedding_model: str 
         raise KnowledgeError(f"no index at {index_path}; build one with `graphflow index add "
                              f"PATH --index {index_path}`", path=index_path)  # fmt: skip
     with _open(index_path, embedding_model, embedding_base_url, embedding_key_env) as knowledge:
-        hits = knowledge.search(query, k, mode=mode)  # type: ignore[arg-type]
+        hits = knowledge.search(query, k, mode=mode)
     if as_json:
         print_json([{**hit.to_citation(hit.rank), "text": hit.chunk.text} for hit in hits])
         return

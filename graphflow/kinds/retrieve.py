@@ -191,7 +191,8 @@ class RetrieveKind(NodeKind):
                 index.add(docs)
             hits = index.search(question, self.config.n_results, mode=self.config.search,
                                 exclude=exclude)  # fmt: skip
-        budget, out = self.config.context_max_tokens * 4, []
+        budget = self.config.context_max_tokens * 4
+        out: list[dict[str, Any]] = []
         for hit in hits:
             if out and budget - len(hit.chunk.text) < 0:
                 break

@@ -35,8 +35,18 @@ from typing import Literal
 
 from graphflow.knowledge.documents import Chunk, Hit, KnowledgeError, Skipped
 from graphflow.knowledge.embeddings import Embedder, load_sqlite_vec, pack
-from graphflow.knowledge.loaders import MAX_FILE_BYTES, LoadRefused, kind_of, load_document, read_bytes
-from graphflow.knowledge.splitters import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, split_document
+from graphflow.knowledge.loaders import (
+    MAX_FILE_BYTES,
+    LoadRefused,
+    kind_of,
+    load_document,
+    read_bytes,
+)
+from graphflow.knowledge.splitters import (
+    DEFAULT_CHUNK_TOKENS,
+    DEFAULT_OVERLAP_TOKENS,
+    split_document,
+)
 
 __all__ = ["IGNORED_DIRS", "IngestReport", "KnowledgeIndex", "SearchMode"]
 

@@ -25,8 +25,7 @@ RRF_K = 60
 #: Candidates each ranking contributes to a hybrid search, at least.
 _POOL = 50
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset("a an and are as at be by do does for from how i in is it of on or the to "
-                  "what when where which who why with can you my me".split())  # fmt: skip
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "how", "i", "in", "is", "it", "of", "on", "or", "the", "to", "what", "when", "where", "which", "who", "why", "with", "can", "you", "my", "me"])  # fmt: skip
 
 
 def fts_query(text: str) -> str:

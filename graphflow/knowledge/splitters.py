@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 
 from graphflow.knowledge.documents import Chunk, Document, estimate_tokens
@@ -99,7 +100,7 @@ def split_markdown(doc: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     path: list[tuple[int, str]] = []
     titles = {line: (level, title) for line, level, title in headings}
     chunks: list[Chunk] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         if start in titles:
             level, title = titles[start]
             path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]

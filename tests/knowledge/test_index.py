@@ -3,6 +3,7 @@ bad input, and one transaction per file."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_size_split_overlaps_and_covers_every_line(tmp_path: Path) -> None:
     chunks = split_document(load_document(write(tmp_path / "a.txt", text), "a.txt"),
                             chunk_tokens=100, overlap_tokens=20)  # fmt: skip
     assert chunks[0].start_line == 1 and chunks[-1].end_line == 100
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.start_line <= before.end_line  # overlap
         assert after.start_line > before.start_line
     assert all(len(c.text) <= 400 for c in chunks)
@@ -116,7 +117,7 @@ def test_bad_input_is_skipped_with_the_reason(tmp_path: Path,
         assert "permission denied" in reasons["locked.txt"]
         assert "empty" in reasons["empty"]
         assert "image.png" not in reasons
-        with pytest.raises(KnowledgeError, match="no such file or folder: .*missing"):
+        with pytest.raises(KnowledgeError, match=r"no such file or folder: .*missing"):
             index.add([folder, tmp_path / "missing"])
         # a file that turns binary loses its old chunks
         write(folder / "ok.md", b"\x00now binary")
