@@ -8,8 +8,9 @@ endpoint (OpenAI, Azure, Ollama, vLLM, llama.cpp, LM Studio, the test server) wi
 
 Vectors are stored as little-endian float32 BLOBs (sqlite-vec's format) and compared by
 cosine similarity: in SQL with sqlite-vec's ``vec_distance_cosine`` when the extension
-can be loaded (the ``knowledge`` extra, and a Python whose sqlite3 allows loading
-extensions), else in Python over the stored vectors (exact, slower on large indexes).
+can be loaded (the ``knowledge`` extra; where this Python's sqlite3 cannot load
+extensions, the index is opened with sqlean.py, which the extra also installs), else in
+Python over the stored vectors (exact, slower on large indexes).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from graphflow.knowledge.documents import KnowledgeError
 
-__all__ = ["Embedder", "OpenAIEmbeddings", "cosine", "load_sqlite_vec", "pack", "unpack"]
+__all__ = ["Embedder", "OpenAIEmbeddings", "cosine", "load_sqlite_vec", "pack", "sqlite_driver",
+           "unpack"]
 
 
 @runtime_checkable
@@ -103,9 +105,24 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=False))
 
 
-def load_sqlite_vec(conn: sqlite3.Connection) -> bool:
-    """Load sqlite-vec into ``conn``; ``False`` when the package is missing or this
-    Python's sqlite3 cannot load extensions."""
+def sqlite_driver(embeddings: bool) -> Any:
+    """The DB-API module to open an index with: the standard ``sqlite3``, unless vectors
+    are wanted, sqlite-vec is installed, this Python's ``sqlite3`` cannot load extensions
+    (some builds leave ``enable_load_extension`` out) and sqlean.py (SQLite with extension
+    loading, a drop-in ``sqlite3``) is installed — then ``sqlean``."""
+    if not embeddings or hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        import sqlite_vec  # noqa: F401
+        import sqlean
+    except ImportError:
+        return sqlite3
+    return sqlean
+
+
+def load_sqlite_vec(conn: Any) -> bool:
+    """Load sqlite-vec into ``conn``; ``False`` when the package is missing or the
+    connection cannot load extensions."""
     try:
         import sqlite_vec
     except ImportError:
@@ -114,6 +131,6 @@ def load_sqlite_vec(conn: sqlite3.Connection) -> bool:
         conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)
-    except (AttributeError, sqlite3.Error):
+    except Exception:  # AttributeError, or the driver's OperationalError
         return False
     return True

@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from graphflow.knowledge.documents import Chunk, Hit, KnowledgeError, Skipped
-from graphflow.knowledge.embeddings import Embedder, load_sqlite_vec, pack
+from graphflow.knowledge.embeddings import Embedder, load_sqlite_vec, pack, sqlite_driver
 from graphflow.knowledge.loaders import (
     MAX_FILE_BYTES,
     LoadRefused,
@@ -135,11 +134,12 @@ class KnowledgeIndex:
             if not parent.is_dir():
                 raise KnowledgeError(f"index {self.path}: folder {parent} does not exist; "
                                      "create it or choose another --index path", path=self.path)
+        driver = sqlite_driver(embedder is not None)
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn = driver.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA busy_timeout = 10000")
             self._open()
-        except sqlite3.DatabaseError as exc:
+        except driver.DatabaseError as exc:
             raise KnowledgeError(f"{self.path} is not a knowledge index ({exc}); give "
                                  "--index a new file name", path=self.path) from None  # fmt: skip
         self.has_sqlite_vec = load_sqlite_vec(self.conn)
@@ -367,7 +367,7 @@ class KnowledgeIndex:
 class _transaction:
     """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` when the block raises."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any) -> None:
         self.conn = conn
 
     def __enter__(self) -> None:

@@ -180,3 +180,24 @@ def test_autogen_retrieve_agents(docs: Path, tmp_path: Path) -> None:
     assert result.citations and proxy.problem == "Where do lemurs live?"
     with pytest.raises(DefinitionError, match="unknown key 'docs'"):
         RetrieveUserProxyAgent(retrieve_config={"docs": "x"})
+
+
+def test_sqlite_vec_ranks_as_the_python_scan_does(docs: Path, tmp_path: Path) -> None:
+    from graphflow.testing.embeddings import hashed_embedding
+
+    class Hashed:
+        name = "hashed-256"
+
+        def embed(self, texts: list[str]) -> list[list[float]]:
+            return [hashed_embedding(t) for t in texts]
+
+    with KnowledgeIndex(tmp_path / "i.sqlite", embedder=Hashed()) as index:
+        index.add([docs])
+        if not index.has_sqlite_vec:
+            pytest.skip("sqlite-vec cannot be loaded here (pip install 'graphflow[knowledge]')")
+        in_sql = index.search("lemurs madagascar fact", 5, mode="vector")
+        index.has_sqlite_vec = False
+        in_python = index.search("lemurs madagascar fact", 5, mode="vector")
+    assert [h.chunk_id for h in in_sql] == [h.chunk_id for h in in_python]
+    for a, b in zip(in_sql, in_python, strict=True):
+        assert a.score == pytest.approx(b.score, abs=1e-5)
