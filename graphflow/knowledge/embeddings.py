@@ -113,8 +113,8 @@ def sqlite_driver(embeddings: bool) -> Any:
     if not embeddings or hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
     try:
-        import sqlite_vec  # noqa: F401
         import sqlean
+        import sqlite_vec  # noqa: F401
     except ImportError:
         return sqlite3
     return sqlean
