@@ -37,8 +37,8 @@ QUESTIONS = Path(__file__).with_name("retrieval_questions.yaml")
 
 
 def _matches(hit: Any, expected: dict[str, str]) -> bool:
-    sections = [part.strip().strip("`") for part in hit.chunk.section.split(" > ")]
-    return hit.chunk.source == expected["source"] and expected["section"].strip("`") in sections
+    sections = [part.replace("`", "").strip() for part in hit.chunk.section.split(" > ")]
+    return hit.chunk.source == expected["source"] and expected["section"].replace("`", "") in sections
 
 
 def _embedders(server: ModelServer) -> dict[str, Any]:

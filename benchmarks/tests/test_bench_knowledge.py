@@ -26,3 +26,14 @@ def test_quality_and_speed_on_a_small_corpus(tmp_path: Path, monkeypatch: pytest
     assert {"vector_hashed", "hybrid_hashed"} <= set(quality)
     assert speed["ingest_bm25"]["chunks"] == 200 == speed["ingest_embeddings"]["chunks"]
     assert speed["query_bm25"]["median_ms"] > 0
+
+
+def test_a_labelled_section_matches_a_heading_with_code() -> None:
+    from graphflow.knowledge import Chunk, Hit
+
+    chunk = Chunk("docs/execution.md", 130, 150, "…", "Code execution > Executors > `sandbox` (bubblewrap)")
+    hit = Hit(1, chunk, 1.0, 1)
+    assert bench_knowledge._matches(hit, {"source": "docs/execution.md",
+                                          "section": "sandbox (bubblewrap)"})
+    assert not bench_knowledge._matches(hit, {"source": "docs/tools.md",
+                                              "section": "sandbox (bubblewrap)"})

@@ -1,5 +1,5 @@
 """The store's boundary: SQL lives in graphflow/store only (and the model cache keeps its
-own table); everything else reads and writes runs through the store protocols. One
+own table, a knowledge index is its own database); everything else reads and writes runs through the store protocols. One
 RunStatus type names every status, and every status has a CLI exit code."""
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from graphflow.results import RunResult
 from graphflow.store import RUN_STATUSES, RunRecord, RunStatus
 
 PACKAGE = Path(graphflow.__file__).parent
-#: the model response cache owns its table in the run database file
-OWN_SQL = {PACKAGE / "models" / "cache.py"}
+#: the model response cache owns its table in the run database file; a knowledge index
+#: is a database of its own (not a run store)
+OWN_SQL = {PACKAGE / "models" / "cache.py",
+           *(PACKAGE / "knowledge" / name for name in ("index.py", "search.py", "embeddings.py"))}
 SQL = re.compile(r"\bsqlite3\b|\bsqlite_utils\b|\.db\.|\.conn\b|\.execute(many|script)?\(\s*f?[\"']")
 
 
