@@ -33,6 +33,7 @@ from graphflow.errors import (
     StaleAnswer,
     StoreCorrupt,
     StoreError,
+    StoreFull,
     ToolError,
 )
 from graphflow.graph import CompiledGraph
@@ -43,9 +44,18 @@ from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.results import RunResult
 from graphflow.secrets import redact
 from graphflow.spec import GraphSpec, dump_spec, load_spec
-from graphflow.store import MemoryStore, RunReader, RunStatus, RunStore, RunWriter, Store
+from graphflow.store import (
+    ArtifactRow,
+    MemoryStore,
+    RunReader,
+    RunStatus,
+    RunStore,
+    RunWriter,
+    Store,
+)
 
 if TYPE_CHECKING:  # the real types of the names below, imported on first use at run time
+    from graphflow.memory import Memo, MemoStore
     from graphflow.models import ModelClient, ModelConfig, ScriptedModel, resolve_models
     from graphflow.patterns import (
         Agent,
@@ -67,7 +77,9 @@ if TYPE_CHECKING:  # the real types of the names below, imported on first use at
     from graphflow.render import RunOverlay, render_run
     from graphflow.report import write_report
     from graphflow.testing import ModelServer
-    from graphflow.tools import Tool, ToolContext, tool
+    from graphflow.tools import Tool, ToolContext, from_langchain, library_tool, tool
+    from graphflow.tuning import TuneResult, TuningError, tune
+
 
 __version__ = "0.1.0"
 
@@ -77,6 +89,8 @@ _LAZY = {
     "AssistantAgent": "graphflow.patterns",
     "Chat": "graphflow.patterns",
     "ChatResult": "graphflow.patterns",
+    "Memo": "graphflow.memory",
+    "MemoStore": "graphflow.memory",
     "ModelClient": "graphflow.models",
     "ModelConfig": "graphflow.models",
     "ModelServer": "graphflow.testing",
@@ -84,7 +98,10 @@ _LAZY = {
     "ScriptedModel": "graphflow.models",
     "Tool": "graphflow.tools",
     "ToolContext": "graphflow.tools",
+    "TuneResult": "graphflow.tuning",
+    "TuningError": "graphflow.tuning",
     "UserProxyAgent": "graphflow.patterns",
+    "from_langchain": "graphflow.tools",
     "group_chat": "graphflow.patterns",
     "initiate_chat": "graphflow.patterns",
     "initiate_chat_sync": "graphflow.patterns",
@@ -92,11 +109,13 @@ _LAZY = {
     "initiate_chats_sync": "graphflow.patterns",
     "initiate_group_chat": "graphflow.patterns",
     "initiate_group_chat_sync": "graphflow.patterns",
+    "library_tool": "graphflow.tools",
     "nested_chat": "graphflow.patterns",
     "render_run": "graphflow.render",
     "resolve_models": "graphflow.models",
     "sequential_chats": "graphflow.patterns",
     "tool": "graphflow.tools",
+    "tune": "graphflow.tuning",
     "two_agent_chat": "graphflow.patterns",
     "write_report": "graphflow.report",
 }
@@ -115,6 +134,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Agent",
+    "ArtifactRow",
     "AssistantAgent",
     "BudgetExceeded",
     "Chat",
@@ -132,6 +152,8 @@ __all__ = [
     "IncompatibleGraph",
     "Interrupt",
     "InvalidUpdate",
+    "Memo",
+    "MemoStore",
     "MemoryStore",
     "Message",
     "ModelBadResponse",
@@ -163,13 +185,17 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "StoreError",
+    "StoreFull",
     "Tool",
     "ToolContext",
     "ToolError",
+    "TuneResult",
+    "TuningError",
     "Update",
     "UserProxyAgent",
     "__version__",
     "dump_spec",
+    "from_langchain",
     "group_chat",
     "initiate_chat",
     "initiate_chat_sync",
@@ -177,6 +203,7 @@ __all__ = [
     "initiate_chats_sync",
     "initiate_group_chat",
     "initiate_group_chat_sync",
+    "library_tool",
     "load",
     "load_spec",
     "nested_chat",
@@ -187,6 +214,7 @@ __all__ = [
     "safe_imports",
     "sequential_chats",
     "tool",
+    "tune",
     "two_agent_chat",
     "write_report",
 ]

@@ -64,6 +64,7 @@ __all__ = [
     "StaleAnswer",
     "StoreCorrupt",
     "StoreError",
+    "StoreFull",
     "ToolError",
 ]
 
@@ -199,6 +200,12 @@ class IncompatibleGraph(StoreError):
 
 class StoreCorrupt(StoreError):
     """The database file is not a graphflow database or is damaged."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the database's size cap) is full: nothing of the write in progress was
+    stored. A run stopped by it keeps its last committed step and resumes once there is
+    space again; its row says why it stopped (``reason="store_full"``)."""
 
 
 class ModelError(GraphflowError):

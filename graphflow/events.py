@@ -20,6 +20,7 @@ from graphflow.messages import Message
 
 __all__ = [
     "Event",
+    "MemoryWarning",
     "MessageEvent",
     "ModelsChosen",
     "NodeFinished",
@@ -107,6 +108,16 @@ class ToolFailed(Event):
     error: str = ""
     traceback: str = ""
     type = "tool_failed"
+
+
+@dataclass(frozen=True)
+class MemoryWarning(Event):
+    """A teachable agent could not learn from a message (the analyzer's answer was not
+    usable, or its model failed): no memo was stored from it, and the run goes on."""
+
+    node: str = ""
+    warning: str = ""
+    type = "memory_warning"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ __all__ = [
     "answering",
     "answers_for",
     "check_answers",
+    "check_person",
     "check_resumable",
     "check_text",
     "input_messages",
@@ -103,6 +104,33 @@ def check_answers(record: RunRecord, answers: str | Mapping[str, str] | None,
                 f"run {record.run_id!r}: {what}; {now}. This answer was not recorded: look at "
                 f"the run (`graphflow show {record.run_id}`) and answer the question that "
                 "waits now, if you still want to", question=None if wanted == "?" else wanted)
+
+
+def check_person(record: RunRecord, answers: str | Mapping[str, str] | None,
+                 question: str | None, person: str | None) -> None:
+    """Refuse answers given by ``person`` (``graphflow resume --as``, ``resume(person=)``)
+    to a checkpoint that names another person (its ``person:`` option). The checkpoints
+    answered are the keys of ``answers`` (``NODE`` or ``NODE@STEP``), else the node of
+    ``question``, else every checkpoint waiting. Nothing is checked without a ``person``
+    or ``answers``, or at a checkpoint that names nobody.
+
+    Raises:
+        RunNotResumable: naming the checkpoint, who answers it and how to proceed.
+    """
+    if person is None or answers is None:
+        return
+    waiting = (record.waiting or {}).get("nodes", {}) if record.status == "waiting" else {}
+    if isinstance(answers, Mapping):
+        nodes = [key.partition("@")[0] for key in answers]
+    else:
+        nodes = [question.partition("@")[0]] if question else list(waiting)
+    for node in nodes:
+        owner = ((waiting.get(node) or {}).get("payload") or {}).get("person")
+        if owner is not None and owner != person:
+            raise RunNotResumable(
+                f"run {record.run_id!r}: checkpoint {node!r} is answered by {owner}, not "
+                f"{person}; the answer was not recorded. Ask {owner} to answer it "
+                f"(`graphflow resume {record.run_id} --answer {node}=... --as {owner}`)")
 
 
 def answering(record: RunRecord, inputs: Mapping[str, str]) -> dict[str, list[str]] | None:

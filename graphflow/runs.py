@@ -91,22 +91,29 @@ async def resume(
     allow_changed_graph: bool = False,
     work_dir: str | Path | None = None,
     question: str | None = None,
+    person: str | None = None,
 ) -> RunResult:
     """Continue run ``run_id`` from its last committed step: after a crash (no
     ``input``), or with the answer to the checkpoint it waits at (``input``; a dict
     ``{node: answer}`` when it waits at several). ``question`` is the id of the question
     answered (``RunResult.question_id``, ``NODE@STEP``; dict keys may be ids too): the
-    answer is recorded only if that question still waits.
+    answer is recorded only if that question still waits. ``person`` names who answers:
+    a checkpoint that names another person (``person:``) refuses the answer.
 
     Raises:
         RunNotFound: no such run. RunInUse: another process holds its lease.
         StaleAnswer: the question answered is no longer waiting (answered already).
-        RunNotResumable: it ended, or ``input`` does not fit its waiting checkpoints.
+        RunNotResumable: it ended, ``input`` does not fit its waiting checkpoints, or
+            ``person`` is not the person of a checkpoint answered.
         IncompatibleGraph: ``graph``'s topology differs from the run's (unless
             ``allow_changed_graph``).
     """
     opened, owned = open_store(store)
     try:
+        if person is not None and input is not None:
+            from graphflow.resuming import check_person
+
+            check_person(opened.get_run(run_id), input, question, person)
         return await resume_run(graph, run_id, store=opened, answers=input,
                                 context=context, on_event=on_event,
                                 allow_changed_graph=allow_changed_graph,

@@ -12,7 +12,7 @@
   names);
 - values registered with :func:`register_secret`;
 - strings shaped like keys: ``sk-…``, ``ghp_…``/``github_pat_…``, ``xoxb-…``/``xoxp-…``,
-  ``AKIA…``, ``AIza…``, ``hf_…``, ``Bearer …``, ``Authorization: Basic …`` and
+  ``AKIA…``, ``AIza…``, ``hf_…``, ``sk_live_…``, ``Bearer …``, ``Authorization: Basic …`` and
   ``"api_key": "…"``-style assignments.
 
 Each is replaced by ``[redacted]``. graphflow applies it where a failed node's error is
@@ -40,6 +40,7 @@ __all__ = [
     "SECRET_NAME",
     "key_variables",
     "looks_secret",
+    "named_credentials",
     "redact",
     "register_key_variable",
     "register_secret",
@@ -67,11 +68,19 @@ _KEY_SHAPES = re.compile(
     r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
     r"|\bAIza[0-9A-Za-z_-]{35}"  # Google API keys
     r"|\bhf_[A-Za-z0-9]{30,}"  # Hugging Face
+    r"|\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"  # Stripe
 )
 _BEARER = re.compile(r"(?i)\b(Bearer|Authorization:\s*Basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 _ASSIGNED = re.compile(
     r"""(?ix)(["']?(?:api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd)
     ["']?\s*[:=]\s*["']?)([^\s"',;}]{8,})"""
+)
+
+#: A credential named in prose: "my API key is X", "password: X", "the token = X" ...
+_NAMED_CREDENTIAL = re.compile(
+    r"""(?ix)\b(?:(?:api|access|secret|private|auth)[\s_-]?key|key|token|password|passwd
+    |passphrase|passcode|secret|credentials?|pin)\b
+    (?:\s+(?:is|was|are|=|:)\s*|\s*[:=]\s*|\s+)[`"'(]?(?P<value>[^\s`"',;()]{8,})"""
 )
 
 _registered_values: set[str] = set()
@@ -169,6 +178,28 @@ def secret_values(environ: Mapping[str, str] | None = None) -> set[str]:
     values |= _config_list_keys(env)
     values |= _registered_values
     return {v for v in values if len(v) >= _MIN_SECRET}
+
+
+def named_credentials(text: str) -> set[str]:
+    """The values ``text`` names as credentials in prose — what follows "API key",
+    "token", "password", "secret", "credentials" … (with "is", ":" or "=" or nothing
+    between) when it is at least 8 characters, not a plain word and not a path.
+
+    For text kept long after it was said (a teachable agent's memos): pass them to
+    :func:`redact` with :func:`secret_values`, so that a credential restated in other
+    words is still replaced.
+
+    Example:
+        >>> sorted(named_credentials("My API key is 9f8e7d6c5b4a. The key milestone is Friday."))
+        ['9f8e7d6c5b4a']
+    """
+    found = set()
+    for match in _NAMED_CREDENTIAL.finditer(text or ""):
+        value = match.group("value").rstrip(".!?:")
+        if len(value) >= _MIN_SECRET and not value.isalpha() and not value.startswith("/") \
+                and "://" not in value:  # fmt: skip
+            found.add(value)
+    return found
 
 
 def redact(text: str, *, secrets: Iterable[str] | None = None) -> str:

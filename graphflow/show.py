@@ -1,10 +1,11 @@
-"""``graphflow show``: a run's status, the models it uses, its transcript, tokens/cost per
-node and (``--calls``) each model call's prompt and answer, read through the store's
-:class:`~graphflow.store.RunReader`."""
+"""``graphflow show``: a run's status, the models it uses, its transcript, the artifacts
+its code produced, tokens/cost per node and (``--calls``) each model call's prompt and
+answer, read through the store's :class:`~graphflow.store.RunReader`."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from graphflow.store.codec import dumps
@@ -12,7 +13,7 @@ from graphflow.store.codec import dumps
 if TYPE_CHECKING:
     from graphflow.store import MessageRow, ModelCallRow, RunReader
 
-__all__ = ["print_calls", "print_run", "run_as_dict"]
+__all__ = ["print_calls", "print_run", "run_as_dict", "save_artifacts"]
 
 #: Characters of each earlier prompt message ``show --calls`` prints (``--json`` has all).
 PROMPT_PREVIEW = 160
@@ -42,6 +43,7 @@ def _read(store: RunReader, run_id: str) -> tuple[dict[str, Any], list[MessageRo
         "models": record.models,
         "variables": variables, "visits": visits, "usage": _usage(store, run_id, record.usage),
         "messages": [_message(m) for m in rows],
+        "artifacts": [dict(a) for a in store.artifacts(run_id)],
     }, rows  # fmt: skip
 
 
@@ -96,6 +98,8 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
     if data["waiting"]:
         for node, info in data["waiting"].get("nodes", {}).items():
             asked = f" (question {info['id']})" if info.get("id") else ""
+            person = (info.get("payload") or {}).get("person")
+            asked += f" for {escape(str(person))}" if person else ""
             console.print(f"[yellow]waiting[/] at {escape(node)}{asked}: "
                           f"{escape(info.get('question', ''))}")  # fmt: skip
     if data["error"]:
@@ -118,6 +122,7 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
         console.print(f"[dim]{step}[/] [bold cyan]{escape(speaker)}[/] [dim]({m['role']})[/]: "
                       f"{escape(text)}")  # fmt: skip
     _print_tool_failures(console, data["variables"])
+    _print_artifacts(console, data["artifacts"])
     _print_citations(console, data["variables"])
     from graphflow.models.usage import read_usage_report
 
@@ -130,6 +135,38 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                           str(u.completion_tokens), escape(_money(u)))  # fmt: skip
         console.print()
         console.print(table)
+
+
+def _print_artifacts(console: Any, artifacts: list[dict[str, Any]]) -> None:
+    """The files the run's code produced: step, node, name, type, size and digest."""
+    from rich.markup import escape
+
+    if not artifacts:
+        return
+    console.print()
+    console.print(f"[bold]artifacts[/] ({len(artifacts)})")
+    for a in artifacts:
+        console.print(f"[dim]{a['step']:>3}[/] {escape(a['node'])}: [bold]{escape(a['name'])}[/] "
+                      f"{escape(a['media_type'])}, {a['size']:,} bytes "
+                      f"[dim]sha256 {a['digest'][:12]}[/]")  # fmt: skip
+
+
+def save_artifacts(store: RunReader, run_id: str, folder: str | Path) -> list[Path]:
+    """Write the run's artifacts into ``folder`` (made if missing) under their names; of
+    several with one name, the newest step's. Returns the paths written.
+
+    Raises:
+        StoreError: an artifact's bytes are missing from the store.
+    """
+    newest = {a["name"]: a for a in store.artifacts(run_id)}  # in step order
+    root = Path(folder)
+    written = []
+    for name, row in sorted(newest.items()):
+        path = root / PurePosixPath(name)  # names are relative, without '..' (put_artifact)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(store.artifact_data(row["digest"]))
+        written.append(path)
+    return written
 
 
 def _print_tool_failures(console: Any, variables: dict[str, Any]) -> None:

@@ -39,7 +39,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["model_span", "model_span_result", "set_attributes", "span", "tracer"]
+__all__ = ["collecting", "model_span", "model_span_result", "set_attributes", "span", "tracer"]
 
 _Attr = str | bool | int | float | list[str] | tuple[str, ...]
 
@@ -64,10 +64,18 @@ def tracer() -> Any:
 def _collecting() -> bool:
     """Whether a tracer provider is configured (not the API's default proxy or the no-op
     provider): spans made before that would be dropped anyway."""
-    from opentelemetry import trace
-
+    trace = _trace_api()
     provider = trace.get_tracer_provider()
     return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
+@cache
+def _trace_api() -> Any:
+    """``opentelemetry.trace``, imported once (an import statement per span costs more
+    than the check itself)."""
+    from opentelemetry import trace
+
+    return trace
 
 
 def _clean(attributes: Mapping[str, Any] | None) -> dict[str, _Attr]:
@@ -82,6 +90,13 @@ def _clean(attributes: Mapping[str, Any] | None) -> dict[str, _Attr]:
         else:
             out[key] = str(value)
     return out
+
+
+def collecting() -> bool:
+    """Whether spans are made now: ``opentelemetry-api`` is installed and a tracer
+    provider configured. The scheduler asks once per run (a provider configured during a
+    run traces the runs that start after it)."""
+    return tracer() is not None and _collecting()
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None,

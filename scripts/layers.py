@@ -26,17 +26,16 @@ MAX_LINES = 500
 
 #: Layers from the top down; a part may import parts of its own layer or below.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("interfaces", ("__main__", "cli", "progress")),
+    ("interfaces", ("__main__", "cli", "serve", "progress")),
     ("reports and drawings", ("report", "render", "show")),
     ("classic AutoGen API", ("autogen",)),
     ("AutoGen-style patterns", ("patterns",)),
-    ("API facade and compiler", ("runs", "loader", "builder", "compiler")),
+    ("API facade and compiler", ("runs", "loader", "builder", "compiler", "tuning")),
     ("scheduler", ("scheduler", "resuming")),
     ("agents runtime and node kinds", ("agents", "kinds")),
     ("run context and compiled graph", ("context", "graph", "spec", "conditions", "results")),
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
-                  "knowledge",
-                  "catalog",
+                  "catalog", "memory", "knowledge",
                   "secrets", "display")),
     ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing", "conversation")),
 )

@@ -11,11 +11,13 @@ they read their options and call these modules, which the pattern builders
 - :mod:`~graphflow.agents.modelcalls` — the run's models, and one recorded model call;
 - :mod:`~graphflow.agents.replies` — tools offered to a model, code-execution replies;
 - :mod:`~graphflow.agents.neighbourhood` — a router's successors in the compiled graph;
-- :mod:`~graphflow.agents.selection` — reading a speaker's name out of a model's answer.
+- :mod:`~graphflow.agents.selection` — reading a speaker's name out of a model's answer;
+- :mod:`~graphflow.agents.teaching` — teachable agents: learning memos from received
+  messages and recalling them into later chats (on :mod:`graphflow.memory`).
 
-Dependencies point down only: this package imports the messages, models, execution and
-tools layers, and the node-kind protocol for type checking only; nothing here imports
-the kinds, the scheduler or the pattern builders.
+Dependencies point down only: this package imports the messages, models, execution,
+tools and memory layers, and the node-kind protocol for type checking only; nothing here
+imports the kinds, the scheduler or the pattern builders.
 """
 
 from __future__ import annotations

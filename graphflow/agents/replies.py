@@ -106,10 +106,13 @@ async def execute_code_reply(
     (``exitcode: N (execution succeeded|failed)\\nCode output: ...``).
 
     The execution is recorded as an effect, so a node re-executed after a crash does
-    not run the code a second time.
+    not run the code a second time. The files it produced are kept as the step's
+    artifacts, as a ``code`` node keeps them.
     """
+    from graphflow.execution.artifacts import keep_artifacts, scan
     from graphflow.execution.code_result import CodeResult, format_result
     from graphflow.execution.codeblocks import extract_code_blocks
+    from graphflow.store.protocol import MAX_ARTIFACT_BYTES
 
     name, options = _executor_options(spec, ctx)
     timeout = float(spec.get("timeout", 60.0)) if isinstance(spec, Mapping) else 60.0
@@ -119,8 +122,13 @@ async def execute_code_reply(
     blocks = extract_code_blocks(message.text)
 
     async def run() -> dict[str, Any]:
+        before = scan(work_dir)
         result = await executor.run(blocks, work_dir, timeout)
-        return dict(result.to_record())
+        record = dict(result.to_record())
+        record["extra"] = {**record["extra"], **keep_artifacts(
+            ctx.run.store, ctx.run_id, ctx.step, ctx.node_id, work_dir, before, result.files,
+            max_bytes=MAX_ARTIFACT_BYTES)}  # fmt: skip
+        return record
 
     record = await ctx.effect("code", run)
     return format_result(CodeResult.from_record(record))

@@ -27,6 +27,7 @@ from graphflow.autogen.chat import a_initiate_chats, chat_graph, initiate_chats
 from graphflow.autogen.config import config_list_from_json
 from graphflow.autogen.groupchat import GroupChat, GroupChatManager
 from graphflow.autogen.retrieve import RetrieveAssistantAgent, RetrieveUserProxyAgent
+from graphflow.autogen.teachability import Teachability
 from graphflow.patterns.runner import ChatResult
 
 Agent = ConversableAgent
@@ -40,6 +41,7 @@ __all__ = [
     "GroupChatManager",
     "RetrieveAssistantAgent",
     "RetrieveUserProxyAgent",
+    "Teachability",
     "UserProxyAgent",
     "a_initiate_chats",
     "chat_graph",

@@ -127,6 +127,7 @@ class ConversableAgent:
         self._nested: list[tuple[list[dict[str, Any]], Any]] = []
         self._finished_chats: list[Any] = []
         self.silent = silent
+        self._teachability: Any = None  # a Teachability added with add_to_agent
         self.spec()  # report a bad name now, not when the chat starts
 
     # -- AutoGen's properties --------------------------------------------------------
@@ -294,6 +295,8 @@ class ConversableAgent:
         default = self._default_auto_reply
         if isinstance(default, Mapping):
             default = str(default.get("content") or "")
+        if self._teachability is not None and self.llm_config:
+            options = {"teachability": self._teachability.options(self.name), **(options or {})}
         return Agent(self.name, system_message=self.system_message if self.llm_config else None,
                      model=(model or self.name) if self.llm_config else False,
                      human_input_mode=self.human_input_mode,

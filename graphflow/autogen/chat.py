@@ -84,8 +84,14 @@ def _with_nested(agents: Sequence[ConversableAgent]) -> list[ConversableAgent]:
 
 
 def _models(agents: Sequence[ConversableAgent]) -> ModelSet | None:
+    everyone = _with_nested(agents)
     entries = {a.name: llm_entry(a.llm_config, f"agent {a.name!r}: llm_config")
-               for a in _with_nested(agents) if a.llm_config}  # fmt: skip
+               for a in everyone if a.llm_config}  # fmt: skip
+    for agent in everyone:  # a Teachability analyzer with an llm_config of its own
+        analyzer = agent._teachability.analyzer_entry(agent.name) if agent._teachability else None
+        if analyzer is not None:
+            name, config = analyzer
+            entries[name] = llm_entry(config, f"agent {agent.name!r}: Teachability llm_config")
     return ModelSet(entries) if entries else None
 
 

@@ -121,8 +121,11 @@ def graphs(as_json: bool) -> None:
 
     directory = bundled_dir("graphs")
     found = []
-    for path in sorted(directory.glob("*.y*ml")) if directory else []:
-        found.append({"name": path.stem, "description": _description(path), "path": str(path)})
+    paths = [*sorted(directory.glob("*.y*ml")), *sorted(directory.glob("*/*.y*ml"))] if (
+        directory) else []  # fmt: skip
+    for path in paths:  # graphs of a folder (gallery/) are named FOLDER/NAME
+        name = path.relative_to(directory).with_suffix("").as_posix() if directory else path.stem
+        found.append({"name": name, "description": _description(path), "path": str(path)})
     if as_json:
         print_json(found)
         return

@@ -83,13 +83,19 @@ def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
 @json_option
 @click.option("--calls", is_flag=True,
               help="Show each model call: prompt, answer, tokens, cost and latency.")
+@click.option("--save-artifacts", "save_to", default=None, metavar="DIR",
+              help="Write the files the run's code produced into DIR (the newest of each name).")
 @handle_errors
-def show(run_id: str, db: str, as_json: bool, calls: bool) -> None:
-    """Show a run: status, models, steps, transcript, tokens and cost per node."""
-    from graphflow.show import print_calls, print_run, run_as_dict
+def show(run_id: str, db: str, as_json: bool, calls: bool, save_to: str | None) -> None:
+    """Show a run: status, models, steps, transcript, artifacts, tokens and cost per node."""
+    from graphflow.show import print_calls, print_run, run_as_dict, save_artifacts
 
     store = open_store(db, must_exist=True)
     run_id = resolve_run(store, run_id).run_id
+    if save_to is not None:
+        for path in save_artifacts(store, run_id, save_to):
+            console(stderr=True).print(f"saved {path}")
+        return
     if as_json:
         print_json(run_as_dict(store, run_id, calls=calls))
     elif calls:

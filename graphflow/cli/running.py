@@ -247,6 +247,8 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @click.option("--question", default=None, metavar="NODE@STEP",
               help="The id of the question answered (default: the one waiting now); the "
                    "answer is refused (exit 5) once another answer was recorded for it.")
+@click.option("--as", "person", default=None, metavar="NAME",
+              help="Who answers: refused at a checkpoint that names another person.")
 @db_option
 @click.option("--graph", "graph_file", default=None,
               help="Resume with this graph file instead of the one stored with the run.")
@@ -257,8 +259,8 @@ def run(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str
 @_with(output_options)
 @_with(model_options)
 @handle_errors
-def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: str | None, db: str,
-           graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
+def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: str | None,
+           person: str | None, db: str, graph_file: str | None, allow_changed_graph: bool, work_dir: str | None, quiet: bool,
            events: str | None, as_json: bool, interactive: bool | None, model: str | None,
            base_url: str | None, executor: str | None, record_calls: bool) -> None:  # fmt: skip
     """Continue RUN_ID from its last committed step (after a crash, or with an answer),
@@ -266,7 +268,7 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: s
     from graphflow import runs
     from graphflow.cli._common import resolve_run
     from graphflow.loader import graph_for_run
-    from graphflow.resuming import check_answers, question_ids
+    from graphflow.resuming import check_answers, check_person, question_ids
 
     store = open_store(db, must_exist=True)
     record = resolve_run(store, run_id)
@@ -281,6 +283,7 @@ def resume(run_id: str, input_: str | None, answer: tuple[str, ...], question: s
     elif answers is not None and question is None and len(asked) == 1:
         question = next(iter(asked.values()))
     check_answers(record, answers, question)  # again under the lease, when resuming
+    check_person(record, answers, question, person)
     listener = _progress(events, quiet or as_json)
 
     def context() -> RunContext:

@@ -228,11 +228,13 @@ class CompiledGraph:
         work_dir: str | Path | None = None,
         context: RunContext | None = None,
         question: str | None = None,
+        person: str | None = None,
     ) -> RunResult:
         """Continue a run from its last committed step. ``input`` answers the human
         checkpoint the run waits at (a dict ``{node: answer}`` when it waits at several);
         ``question`` names the question answered (``RunResult.question_id``), so that the
-        answer is recorded only while that question waits.
+        answer is recorded only while that question waits; ``person`` names who answers
+        (refused at a checkpoint of another person).
 
         Raises:
             RunNotFound, RunInUse, StaleAnswer, RunNotResumable, IncompatibleGraph: see
@@ -242,7 +244,7 @@ class CompiledGraph:
 
         return await resume(self, run_id, input=input, store=store, context=context,
                             on_event=on_event, allow_changed_graph=allow_changed_graph,
-                            work_dir=work_dir, question=question)  # fmt: skip
+                            work_dir=work_dir, question=question, person=person)  # fmt: skip
 
     def resume_sync(self, run_id: str, **kwargs: Any) -> RunResult:
         """Synchronous :meth:`resume`."""

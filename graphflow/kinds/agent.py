@@ -45,6 +45,7 @@ from graphflow.agents.conventions import (
 )
 from graphflow.agents.modelcalls import ask, model_for, usage_total
 from graphflow.agents.replies import ReplyTools, execute_code_reply, has_code, load_callable
+from graphflow.agents.teaching import TeachabilityConfig, Teacher, TurnMemory, with_memos
 from graphflow.agents.views import ContextConfig, agent_view, is_own, speaker_of
 from graphflow.conditions import compile_option
 from graphflow.errors import DefinitionError, Problem
@@ -112,6 +113,10 @@ class AgentConfig(KindConfig):
         "termination and human checks, the reply is the inner run's summary")
     output: str | None = Field(default=None, description="also store the reply text here")
     message: bool = Field(default=True, description="append the reply to the conversation")
+    teachability: bool | TeachabilityConfig | None = Field(
+        default=None, description="learn memos from received messages and recall them in "
+        "later chats (AutoGen's Teachability): true, or {db, agent, learn, learn_from, "
+        "recall, recall_threshold, max_recalled, model, analyzer_prompt}")
 
 
 def _executor_problems(spec: str | dict[str, Any] | None, place: str) -> list[Problem]:
@@ -174,9 +179,33 @@ class AgentKind(NodeKind):
                     self.inner = build.compile_subgraph(config.nested["graph"])
                 except DefinitionError as exc:
                     problems.extend(Problem(f"{place}: nested", str(p)) for p in exc.problems)
+        self.teacher = self._teacher(place, problems)
         if problems:
             raise DefinitionError(problems)
         self.var = input_variable(node_id, config.human_input)
+
+    def _teacher(self, place: str, problems: list[Problem]) -> Teacher | None:
+        config: AgentConfig = self.config  # type: ignore[assignment]
+        option = config.teachability
+        if option is None or option is False:
+            return None
+        settings = TeachabilityConfig() if option is True else option
+        if config.model is False and settings.model is None:
+            problems.append(Problem(f"{place}: teachability", "an agent with model: false "
+                                    "never asks a model, so it can neither learn nor recall",
+                                    "give the agent a model, or remove teachability"))  # fmt: skip
+        elif settings.model is not None and self.build.models is not None:
+            from graphflow.models import load_models
+
+            try:
+                models = load_models(self.build.models, base_dir=self.build.base_dir)
+            except DefinitionError:
+                models = None  # reported by the agent's own model check
+            if models is not None:
+                problems.extend(models.problems(settings.model,
+                                                where=f"{place}: teachability.model"))
+        return Teacher(settings, node_id=self.node_id, name=self.name,
+                       base_dir=self.build.base_dir)  # fmt: skip
 
     def _check_model(self, place: str) -> list[Problem]:
         model = self.config.model  # type: ignore[attr-defined]
@@ -271,12 +300,31 @@ class AgentKind(NodeKind):
             message = Message(role="assistant", name=self.name, node=self.node_id,
                               content=config.default_auto_reply)  # fmt: skip
             return self._reply(message, variables)
-        answer = await self._ask(ctx)
+        memory = None
+        if self.teacher is not None and self.teacher.applies(incoming):
+            assert incoming is not None
+            memory = await self._remember(ctx, incoming)
+            variables = {**variables, **memory.variables(self.node_id)}
+        answer = await self._ask(ctx, memory.recalled if memory is not None else ())
         message = answer.message.model_copy(update={"role": "assistant", "name": self.name,
                                                     "node": self.node_id})  # fmt: skip
         if self.post is not None:
             message = self._postprocess(message)
-        return self._reply(message, variables, usage_total([answer.usage]))
+        usages = [*(memory.usages if memory is not None else ()), answer.usage]
+        return self._reply(message, variables, usage_total(usages))
+
+    async def _remember(self, ctx: NodeContext, incoming: Message) -> TurnMemory:
+        """Recall memos for ``incoming`` and learn from it (graphflow.agents.teaching)."""
+        config: AgentConfig = self.config  # type: ignore[assignment]
+        assert self.teacher is not None
+        ref: Any = self.teacher.config.model
+        if ref is None:
+            ref = None if config.model is True else config.model
+        where = f"node {self.node_id!r}: teachability.model"
+        seed = ... if config.cache_seed == "default" else config.cache_seed
+        return await self.teacher.turn(ctx, incoming,
+                                       lambda: model_for(ctx, self.build, ref, where=where),
+                                       seed)  # fmt: skip
 
     async def _nested_reply(self, ctx: NodeContext, incoming: Message,
                             variables: dict[str, Any]) -> Update | Interrupt:  # fmt: skip
@@ -300,7 +348,7 @@ class AgentKind(NodeKind):
         message = Message(role="assistant", name=self.name, node=self.node_id, content=text)
         return self._reply(message, variables, result.usage or None)
 
-    async def _ask(self, ctx: NodeContext) -> Any:
+    async def _ask(self, ctx: NodeContext, memos: Any = ()) -> Any:
         config: AgentConfig = self.config  # type: ignore[assignment]
         system = config.system_message
         if system and config.template:
@@ -311,6 +359,8 @@ class AgentKind(NodeKind):
         view = agent_view(ctx.state.messages, node_id=self.node_id, name=self.name,
                           system=system, context=self.context,
                           instruction=config.instruction)  # fmt: skip
+        if memos:
+            view = with_memos(view, memos)
         model_ref = None if config.model is True else config.model
         model = model_for(ctx, self.build, model_ref, where=f"node {self.node_id!r}: model")
         seed = ... if config.cache_seed == "default" else config.cache_seed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import re
@@ -12,6 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
+from graphflow.blocking import in_thread
 from graphflow.conditions import compile_expression
 from graphflow.errors import DefinitionError, Problem
 from graphflow.imports import resolve_import
@@ -128,7 +128,7 @@ class FunctionKind(NodeKind):
             result = await self.fn(*call_args, **kwargs)
         else:
             if self.config.thread:  # type: ignore[attr-defined]
-                result = await asyncio.to_thread(self.fn, *call_args, **kwargs)
+                result = await in_thread(self.fn, *call_args, **kwargs)
             else:
                 result = self.fn(*call_args, **kwargs)
             if inspect.isawaitable(result):
@@ -151,11 +151,17 @@ class HumanConfig(KindConfig):
     variable: str | None = Field(default=None, description="also store the answer here")
     name: str | None = Field(default=None, description="speaker name of the answer message")
     message: bool = Field(default=True, description="append the answer as a user message")
+    person: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="the named person who answers this checkpoint: the answer is attributed "
+        "to them (its message's name, unless name: is given; the variable NODE_answered_by) and "
+        "`graphflow resume --as` refuses an answer from anyone else")
 
 
 class HumanKind(NodeKind):
     """A human checkpoint: the run pauses (status ``waiting``) until someone answers with
-    ``resume(run_id, input=...)`` / ``graphflow resume RUN --input ...``."""
+    ``resume(run_id, input=...)`` / ``graphflow resume RUN --input ...``. With ``person:``
+    it is that person's checkpoint (see :class:`HumanConfig`)."""
 
     kind = "human"
     Config = HumanConfig
@@ -190,13 +196,16 @@ class HumanKind(NodeKind):
                             config.prompt)  # fmt: skip
             if "{" in question:
                 question = _fill(question, ctx.state)
-            return Interrupt(question=question, options=tuple(config.options))
+            payload = {"person": config.person} if config.person else {}
+            return Interrupt(question=question, options=tuple(config.options), payload=payload)
         answer = ctx.input
         messages = []
         if config.message:
-            messages.append(Message(role="user", name=config.name or self.node_id,
+            messages.append(Message(role="user", name=config.name or config.person or self.node_id,
                                     content=answer, node=self.node_id))  # fmt: skip
-        variables = {config.variable: answer} if config.variable else {}
+        variables: dict[str, Any] = {config.variable: answer} if config.variable else {}
+        if config.person:
+            variables[f"{self.node_id}_answered_by"] = config.person
         return Update(messages=messages, variables=variables)
 
 

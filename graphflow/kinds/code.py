@@ -18,6 +18,13 @@ output: …`` and the variable ``exit_code`` is set (``None`` when there was no 
 One executor is shared by all code nodes of a run and closed when the run ends. An
 execution is recorded as an effect (``ctx.effect``): a node re-executed after a crash
 does not run the code again.
+
+**Artifacts.** The files the code wrote into the work dir (new or changed: a chart, a
+CSV) are kept in the run store as the step's artifacts (``store.put_artifact``), at most
+:data:`~graphflow.execution.artifacts.MAX_FILES` per execution and
+:data:`~graphflow.store.protocol.MAX_ARTIFACT_BYTES` each; ``keep_files: false`` keeps
+none. Their names are in the execution's record (``extra.artifacts``); files skipped
+(too large, unreadable) are logged as warnings.
 """
 
 from __future__ import annotations
@@ -41,8 +48,10 @@ from graphflow.execution import (
     format_result,
     normalize_language,
 )
+from graphflow.execution.artifacts import keep_artifacts, scan
 from graphflow.kinds.base import KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, Update
+from graphflow.store.protocol import MAX_ARTIFACT_BYTES
 
 __all__ = ["NO_CODE_REPLY", "CodeConfig", "CodeKind"]
 
@@ -70,6 +79,8 @@ class CodeConfig(KindConfig):
                                  description="languages this node runs")  # fmt: skip
     pass_env: list[str] = Field(default_factory=list, description="environment variables "
                                 "passed to the code (model keys are refused)")  # fmt: skip
+    keep_files: bool = Field(default=True, description="keep the files the code produced "
+                             "in the work dir as the run's artifacts")  # fmt: skip
 
     @field_validator("languages")
     @classmethod
@@ -152,9 +163,15 @@ class CodeKind(NodeKind):
 
         async def execute() -> dict[str, Any]:
             executor = self.executor(ctx)
+            before = scan(work_dir) if self.config.keep_files else None
             result = await executor.run(blocks, work_dir, self.config.timeout,
                                         output_limit=self.config.output_limit)  # fmt: skip
-            return result.to_record()
+            record = result.to_record()
+            if before is not None:
+                record["extra"] = {**record["extra"], **keep_artifacts(
+                    ctx.run.store, ctx.run_id, ctx.step, ctx.node_id, work_dir, before,
+                    result.files, max_bytes=MAX_ARTIFACT_BYTES)}  # fmt: skip
+            return record
 
         result = CodeResult.from_record(await ctx.effect(_blocks_key(blocks), execute))
         reply = Message(role="user", name=self.node_id, content=format_result(result),

@@ -30,7 +30,7 @@ def _id(node_id: str) -> str:
 
 def _text(text: str) -> str:
     return (text.replace("#", "#35;").replace('"', "#quot;").replace("|", "#124;")
-            .replace("<", "#lt;").replace(">", "#gt;"))  # fmt: skip
+            .replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>"))  # fmt: skip
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What a run report shows, read from the store: steps, transcript, usage, latency.
+"""What a run report shows, read from the store: steps, transcript, artifacts, usage,
+latency.
 
 :func:`collect` gathers one run into a :class:`ReportData`: the timeline (the run's
 messages grouped by step, with the messages of subgraph runs placed in the step their
@@ -22,9 +23,27 @@ from graphflow.render.overlay import RunOverlay, lineage_steps
 if TYPE_CHECKING:
     from graphflow.store import MessageRow, RunReader
 
-__all__ = ["Entry", "NodeStats", "ReportData", "StepGroup", "collect"]
+__all__ = ["IMAGE_TYPES", "Entry", "NodeStats", "ReportData", "StepGroup", "collect",
+           "inline_artifact"]
 
 _EXIT = re.compile(r"^exitcode: (-?\d+)")
+#: Media types the report shows as images (``<img src="data:…">`` runs no script, SVG
+#: included), up to 4 MiB; text artifacts are shown up to 16 KiB, others named.
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")
+_INLINE_IMAGE_BYTES = 4 * 1024 * 1024
+_INLINE_TEXT_BYTES = 16 * 1024
+
+
+def inline_artifact(media_type: str, size: int) -> bool:
+    """Whether the report shows an artifact's content (an image, or short text).
+
+    Example:
+        >>> inline_artifact("image/png", 2000), inline_artifact("application/zip", 10)
+        (True, False)
+    """
+    if media_type in IMAGE_TYPES:
+        return size <= _INLINE_IMAGE_BYTES
+    return media_type.startswith("text/") and size <= _INLINE_TEXT_BYTES
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,9 @@ class StepGroup:
     entries: list[Entry] = field(default_factory=list)
     inherited_from: str | None = None
     pending: str | None = None
+    #: the files the step's code produced: ``(ArtifactRow, bytes)``, the bytes only for
+    #: those the page shows (:func:`inline_artifact`), else ``None``
+    artifacts: list[tuple[Any, bytes | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -213,6 +235,11 @@ def collect(store: RunReader, run_id: str, graph: Any = None) -> ReportData:
     for m in store.message_rows(run_id):
         entry = _entry(m, "", kinds, run_id)
         groups.setdefault(entry.step, StepGroup(entry.step, [])).entries.append(entry)
+    for artifact in store.artifacts(run_id) if hasattr(store, "artifacts") else ():
+        group = groups.setdefault(artifact["step"], StepGroup(artifact["step"], [artifact["node"]]))
+        shown = inline_artifact(artifact["media_type"], artifact["size"])
+        group.artifacts.append((artifact, store.artifact_data(artifact["digest"]) if shown
+                                else None))  # fmt: skip
 
     stats: dict[str, NodeStats] = {}
     for node_id, kind in kinds.items():

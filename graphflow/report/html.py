@@ -1,13 +1,15 @@
 """The run report as one self-contained HTML page.
 
 Everything taken from the run (messages, tool arguments, errors, variable values, node
-names) is escaped with :func:`html.escape`: model output is untrusted; it is also passed
+names, artifact names) is escaped with :func:`html.escape`: model output is untrusted; it is also passed
 through :func:`graphflow.secrets.redact`, so configured keys and key-shaped strings are
 not shown. The page's only script is graphflow's own (``report.js``), allowed by a
 Content-Security-Policy hash, so even markup that slipped through could not run; it
 attaches its click handlers itself, and no handler is ever built from run content. The
 diagram's SVG is inlined without links, event attributes or scripts (graphflow's
-diagrams have none; a hostile name must not add one).
+diagrams have none; a hostile name must not add one). Image artifacts are shown through
+``<img src="data:…">`` (the policy allows images from ``data:`` only), which never runs
+a script, not even an SVG's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from typing import Any
 
 from graphflow.models.usage import Usage
 from graphflow.render.overlay import PALETTE
-from graphflow.report.data import Entry, NodeStats, ReportData, StepGroup, short_value
+from graphflow.report.data import (
+    IMAGE_TYPES,
+    Entry,
+    NodeStats,
+    ReportData,
+    StepGroup,
+    short_value,
+)
 from graphflow.secrets import redact, secret_values
 
 __all__ = ["render_html", "svg_for_page"]
@@ -138,6 +147,23 @@ def _entry(entry: Entry) -> str:
             f'<div class="body">{body or "<em>(empty)</em>"}</div></article>')  # fmt: skip
 
 
+def _artifact(row: Any, data: bytes | None) -> str:
+    """One artifact: an image inline, short text in a block, anything else named."""
+    kind = str(row["media_type"])
+    meta = f"{kind} · {row['size']:,} bytes · sha256 {str(row['digest'])[:12]}"
+    body = ""
+    if data is not None and kind in IMAGE_TYPES:
+        encoded = base64.b64encode(data).decode("ascii")
+        body = (f'<img class="artifact-image" alt="{_e(row["name"])}" '
+                f'src="data:{_e(kind)};base64,{encoded}">')  # fmt: skip
+    elif data is not None:
+        body = f"<pre>{_e(data.decode('utf-8', errors='replace'))}</pre>"
+    return (f'<figure class="entry artifact" data-node="{_e(row["node"])}" data-step="{row["step"]}">'
+            f'<figcaption><span class="badge">artifact</span> <b>{_e(row["name"])}</b> '
+            f'<span class="meta">{_e(row["node"])} · {_e(meta)}</span></figcaption>'
+            f"{body}</figure>")  # fmt: skip
+
+
 def _chips(nodes: list[str]) -> str:
     return "".join(f'<button type="button" class="chip pick" data-node="{_e(n)}">{_e(n)}</button>'
                    for n in nodes)  # fmt: skip
@@ -168,12 +194,16 @@ def _group(group: StepGroup, data: ReportData) -> str:
     extra += _sources(group.variables)
     record = data.record
     if group.pending == "waiting":
+        asked = (record.waiting or {}).get("nodes") or {}
         for node, question in data.overlay.waiting.items():
+            person = ((asked.get(node) or {}).get("payload") or {}).get("person")
+            who = f"for {_e(person)}" if person else "for a person"
             extra += (f'<div class="callout waiting" data-node="{_e(node)}"><b>{_e(node)}</b> waits '
-                      f"for a person: {_e(question)}</div>")  # fmt: skip
+                      f"{who}: {_e(question)}</div>")  # fmt: skip
     elif group.pending == "failed":
         extra += f'<pre class="callout failed">{_e(record.error or record.reason or "")}</pre>'
     entries = "".join(_entry(e) for e in group.entries)
+    entries += "".join(_artifact(row, data) for row, data in group.artifacts)
     if not entries and not extra and group.pending is None:
         entries = '<p class="quiet">no messages</p>'
     return (f'<section class="step" data-step="{group.step}"><h3>{_e(title)} '

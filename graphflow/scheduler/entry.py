@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphflow import events as ev
 from graphflow.context import RunContext
+from graphflow.errors import StoreError, StoreFull
 from graphflow.resuming import answering, input_messages, keep_model_overrides, take_lease
 from graphflow.scheduler.execution import Execution, new_run_id
 from graphflow.tracing import set_attributes, span
@@ -49,6 +51,41 @@ async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
             store.renew_lease(run_id)
 
 
+#: Why runs stopped that their store could not take down then (it was full): store →
+#: {run_id: error}. Written the next time this process starts or resumes a run on that
+#: store, once it can take writes again.
+_UNRECORDED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _record_store_full(store: RunWriter, run_id: str, exc: StoreFull) -> None:
+    """Say on the run's row that a full store stopped it (``reason="store_full"``, the
+    error's text), and release its lease so that any process may resume it; when even
+    that write does not fit, keep it for :func:`_record_unrecorded`."""
+    try:
+        store.set_status(run_id, "running", reason="store_full", error=str(exc))
+    except StoreError:
+        with contextlib.suppress(TypeError):  # a store without weak references keeps none
+            _UNRECORDED.setdefault(store, {})[run_id] = str(exc)
+
+
+def _record_unrecorded(store: RunWriter) -> None:
+    """Write the reasons :func:`_record_store_full` could not (space is back), for runs
+    nobody has taken over since."""
+    pending = _UNRECORDED.get(store)
+    while pending:
+        run_id, error = next(iter(pending.items()))
+        try:
+            record = store.get_run(run_id)
+            mine = record.lease_owner in (None, getattr(store, "lease_owner", None))
+            if record.status == "running" and record.reason is None and mine:
+                store.set_status(run_id, "running", reason="store_full", error=error)
+        except StoreFull:
+            return
+        except StoreError:
+            pass
+        del pending[run_id]
+
+
 async def start_run(
     graph: CompiledGraph,
     *,
@@ -72,6 +109,7 @@ async def start_run(
     Raises:
         StoreError: the run id is taken, or the store cannot be written.
     """
+    _record_unrecorded(store)
     run_id = run_id or new_run_id()
     initial = {**graph.spec.variables, **(variables or {})}
     for name in variables or {}:
@@ -106,6 +144,7 @@ async def resume_run(
         RunNotResumable: it ended, or ``answers`` do not fit its waiting checkpoints.
         IncompatibleGraph: ``graph``'s topology differs from the run's (unless allowed).
     """
+    _record_unrecorded(store)
     record, inputs = take_lease(store, run_id, graph, answers, question, allow_changed_graph)
     return await _drive(graph, store, run_id, record, inputs, context, on_event, work_dir)
 
@@ -137,6 +176,9 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
         logger.info("run %s %s after %d steps%s", run_id, result.status, result.steps,
                     f" ({result.reason})" if result.reason else "")  # fmt: skip
         return result
+    except StoreFull as exc:
+        _record_store_full(store, run_id, exc)
+        raise
     finally:
         if keeper is not None:
             keeper.cancel()

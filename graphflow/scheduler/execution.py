@@ -34,7 +34,7 @@ from graphflow.resuming import (
 )
 from graphflow.secrets import redact
 from graphflow.store import RunRecord, RunStatus, RunWriter
-from graphflow.tracing import span
+from graphflow.tracing import collecting, span
 
 if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
@@ -72,6 +72,7 @@ class Execution:
         # effects of an earlier, crashed attempt at the next step may be stored
         self.effects_dirty = True
         self.child_runs = self.run_child  # given to every node context
+        self.traced = collecting()  # asked once: step and node spans cost nothing when off
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -140,6 +141,8 @@ class Execution:
 
     async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
         logger.debug("run %s step %d: %s", self.run_id, step, ", ".join(self.frontier))
+        if not self.traced:
+            return await self._step(step, inputs)
         with span("graphflow.step", {"graphflow.run_id": self.run_id, "graphflow.step": step,
                                      "graphflow.nodes": self.frontier}):  # fmt: skip
             return await self._step(step, inputs)
@@ -302,9 +305,13 @@ class Execution:
             self.emit(ev.NodeStarted(self.run_id, step, node_id))
         t0 = time.perf_counter()
         try:
-            with span("graphflow.node", {"graphflow.run_id": self.run_id, "graphflow.step": step,
-                                         "graphflow.node": node_id, "graphflow.kind": node.kind}):
-                result = await node.impl.run(ctx)  # fmt: skip
+            if not self.traced:
+                result = await node.impl.run(ctx)
+            else:
+                with span("graphflow.node", {"graphflow.run_id": self.run_id,
+                                             "graphflow.step": step, "graphflow.node": node_id,
+                                             "graphflow.kind": node.kind}):  # fmt: skip
+                    result = await node.impl.run(ctx)
         except GraphflowError as exc:
             if isinstance(exc, RunError) and exc.node is None:
                 exc.node, exc.step, exc.run_id = node_id, step, self.run_id

@@ -1,8 +1,8 @@
 """Run persistence: the store protocols, the SQLite store and the in-memory store.
 
-- :mod:`graphflow.store.protocol` — :data:`RunStatus`, the records a store returns, and
-  the :class:`RunWriter` (scheduler) and :class:`RunReader` (show, reports, overlays)
-  protocols;
+- :mod:`graphflow.store.protocol` — :data:`RunStatus`, the records a store returns
+  (runs, steps, messages, model calls, artifacts), and the :class:`RunWriter` (scheduler)
+  and :class:`RunReader` (show, reports, overlays) protocols;
 - :class:`Store` — the SQLite store (a file, or ``":memory:"``);
 - :class:`MemoryStore` — the same contract in Python dicts.
 """
@@ -14,7 +14,9 @@ from pathlib import Path
 from graphflow.errors import StoreError
 from graphflow.store.memory import MemoryStore
 from graphflow.store.protocol import (
+    MAX_ARTIFACT_BYTES,
     RUN_STATUSES,
+    ArtifactRow,
     ChildRun,
     MessageRow,
     ModelCall,
@@ -29,7 +31,9 @@ from graphflow.store.protocol import (
 from graphflow.store.sqlite import Store
 
 __all__ = [
+    "MAX_ARTIFACT_BYTES",
     "RUN_STATUSES",
+    "ArtifactRow",
     "ChildRun",
     "MemoryStore",
     "MessageRow",

@@ -1,9 +1,9 @@
 """An in-memory run store: the same contract as the SQLite store, in Python dicts.
 
 Use it for tests and throwaway runs where a file is not wanted: it keeps runs, steps,
-messages, branch writes, effects and leases exactly as the SQLite store does (values are
-stored as JSON text, so they come back as the SQLite store returns them), but only for
-the life of the process. ``Store(":memory:")`` remains the SQLite store in memory.
+messages, branch writes, effects, artifacts and leases exactly as the SQLite store
+does (values are stored as JSON text, so they come back as the SQLite store returns
+them), but only for the life of the process. ``Store(":memory:")`` remains the SQLite store in memory.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from graphflow.store.codec import (
     step_row,
 )
 from graphflow.store.lease import LEASE_SECONDS, check_lease, new_owner
+from graphflow.store.memory_artifacts import MemoryArtifacts, drop_unused_blobs
 from graphflow.store.model_calls import call_columns, call_row, prompt_entries
 from graphflow.store.protocol import (
+    ArtifactRow,
     ChildRun,
     MessageRow,
     ModelCall,
@@ -65,10 +67,12 @@ class _Tables:
         self.effects: dict[tuple[str, int, str, str], str] = {}
         self.calls: dict[str, list[_Row]] = {}  # model calls, in order
         self.prompts: dict[str, dict[str, str]] = {}  # prompt messages by key, per run
+        self.artifacts: dict[str, dict[tuple[int, str, str], ArtifactRow]] = {}  # per run
+        self.blobs: dict[str, bytes] = {}  # artifact bytes by digest
         self.counter = itertools.count()
 
 
-class MemoryStore:
+class MemoryStore(MemoryArtifacts):
     """A run store held in memory (implements :class:`~graphflow.store.RunStore`).
 
     Pass it wherever a store is accepted (``graph.run(store=MemoryStore())``). A second
@@ -440,12 +444,16 @@ class MemoryStore:
             t.messages[new_id] = {seq: {**row} for seq, row in t.messages[run_id].items()
                                   if row["step"] < at_step}  # fmt: skip
             t.snapshots[new_id] = {at_step - 1: (dumps(variables), dumps(visits))}
+            t.artifacts[new_id] = {key: ArtifactRow(**{**row, "run_id": new_id})
+                                   for key, row in (t.artifacts.get(run_id) or {}).items()
+                                   if key[0] < at_step}  # fmt: skip
 
     def delete_run(self, run_id: str) -> None:
         with self._locked() as t:
             for table in (t.runs, t.created, t.steps, t.messages, t.snapshots, t.calls,
-                          t.prompts):
+                          t.prompts, t.artifacts):
                 table.pop(run_id, None)
+            drop_unused_blobs(t)
             for key in [k for k in t.writes if k[0] == run_id]:
                 del t.writes[key]
             for ekey in [k for k in t.effects if k[0] == run_id]:

@@ -7,7 +7,13 @@ Two small protocols split a store by who uses it:
   lease, commit steps, keep the finished branches and side effects of the step in flight,
   set its status, and read back the state at its head;
 - :class:`RunReader` — what ``graphflow show``, reports, run overlays and ``graphflow
-  runs`` need: runs, their steps, messages, usage per step and child runs.
+  runs`` need: runs, their steps, messages, usage per step, child runs and artifacts.
+
+**Artifacts** are the files a run's code produced (a chart, a CSV, a text), kept per
+step and node (:meth:`RunWriter.put_artifact`) and content-addressed: the bytes are
+stored once per SHA-256 digest, however many runs, steps or forks name them
+(:meth:`RunReader.artifacts` lists them, :meth:`RunReader.artifact_data` reads the
+bytes). One artifact holds at most :data:`MAX_ARTIFACT_BYTES`.
 
 :class:`RunStore` is both, plus forks and retention. :class:`~graphflow.store.Store`
 (SQLite) and :class:`~graphflow.store.MemoryStore` implement it, and both pass one
@@ -29,7 +35,9 @@ from graphflow.conversation import Conversation
 from graphflow.messages import Message
 
 __all__ = [
+    "MAX_ARTIFACT_BYTES",
     "RUN_STATUSES",
+    "ArtifactRow",
     "ChildRun",
     "MessageRow",
     "ModelCall",
@@ -166,6 +174,28 @@ class ModelCallRow(ModelCall):
     seq: int
 
 
+#: The largest artifact a store keeps, in bytes (10 MiB): larger files are refused with a
+#: StoreError by :meth:`RunWriter.put_artifact` (the code node skips them and says so).
+MAX_ARTIFACT_BYTES = 10 * 1024 * 1024
+
+
+class ArtifactRow(TypedDict):
+    """One artifact of a run: the file ``name`` (a relative path, ``/``-separated) that
+    node ``node`` produced at step ``step``, its ``media_type`` (``image/png``,
+    ``text/csv`` …), the SHA-256 ``digest`` of its bytes (hex, 64 characters; the key of
+    :meth:`RunReader.artifact_data`), its ``size`` in bytes and when it was recorded
+    (``created_at``, seconds since the epoch)."""
+
+    run_id: str
+    step: int
+    node: str
+    name: str
+    media_type: str
+    digest: str
+    size: int
+    created_at: float
+
+
 class _StateReader(Protocol):
     """The reads both sides need: a run's record and its state at a step."""
 
@@ -228,6 +258,16 @@ class RunReader(_StateReader, Protocol):
 
     def model_calls(self, run_id: str) -> list[ModelCallRow]:
         """The model calls the run recorded, in order (``[]`` when it recorded none)."""
+        ...
+
+    def artifacts(self, run_id: str) -> list[ArtifactRow]:
+        """The run's artifacts (a fork's include those it inherited), by step, node and
+        name (``[]`` for a run without any, or an unknown run)."""
+        ...
+
+    def artifact_data(self, digest: str) -> bytes:
+        """The bytes of the artifact whose SHA-256 is ``digest``. Raises StoreError when
+        the store holds no such artifact."""
         ...
 
 
@@ -347,6 +387,21 @@ class RunWriter(_StateReader, Protocol):
         prompts is stored once per run."""
         ...
 
+    def put_artifact(self, run_id: str, step: int, node: str, name: str, media_type: str,
+                     data: bytes) -> str:  # fmt: skip
+        """Keep the file ``name`` that node ``node`` produced at step ``step`` and return
+        the SHA-256 of ``data`` (hex). Written at once, in its own transaction (a file
+        made by a step that never commits was made all the same); the same
+        ``(run_id, step, node, name)`` again replaces the earlier one. The bytes are
+        stored once per digest, shared by every run that names them.
+
+        Raises:
+            RunNotFound: no such run.
+            StoreError: ``data`` is larger than :data:`MAX_ARTIFACT_BYTES`, or ``name``
+                is not a relative path (empty, absolute, or with ``..``).
+        """
+        ...
+
 
 class RunStore(RunReader, RunWriter, Protocol):
     """A complete store: reading, writing, forks and retention."""
@@ -354,12 +409,13 @@ class RunStore(RunReader, RunWriter, Protocol):
     def fork_run(self, run_id: str, at_step: int, new_id: str,
                  initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
         """Create run ``new_id`` (status ``ready``) holding ``run_id``'s state just before
-        step ``at_step``. Raises RunNotFound, or StoreError for a step out of range or
-        an id taken."""
+        step ``at_step``, with the artifacts of the steps before it. Raises RunNotFound,
+        or StoreError for a step out of range or an id taken."""
         ...
 
     def delete_run(self, run_id: str) -> None:
-        """Delete the run and everything stored for it."""
+        """Delete the run and everything stored for it (an artifact's bytes too, once no
+        run names them)."""
         ...
 
     def prune(

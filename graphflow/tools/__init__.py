@@ -17,6 +17,7 @@ See ``docs/tools.md``.
 
 from __future__ import annotations
 
+from graphflow.tools.adapters import from_langchain, library_tool
 from graphflow.tools.calls import (
     ToolCall,
     ToolCallsResult,
@@ -45,7 +46,9 @@ __all__ = [
     "catalog_tool_modules",
     "current_tool_context",
     "execute_tool_calls",
+    "from_langchain",
     "function_schema",
+    "library_tool",
     "load_tools",
     "parse_docstring",
     "parse_tool_call",

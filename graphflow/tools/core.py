@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
 import json
 import re
@@ -13,6 +11,7 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ValidationError
 
+from graphflow.blocking import in_thread
 from graphflow.errors import ToolError
 from graphflow.tools.context import ToolContext, tool_context_scope
 from graphflow.tools.docstrings import parse_docstring
@@ -106,6 +105,7 @@ class Tool:
             ArgumentsError: bad arguments. Whatever the tool raises propagates.
 
         Example:
+            >>> import asyncio
             >>> asyncio.run(Tool.of(lambda x: x * 2, name="double").call('{"x": 4}'))
             8
         """
@@ -115,7 +115,7 @@ class Tool:
         with tool_context_scope(context):
             if self.is_async:
                 return await self.fn(**kwargs)
-            return await asyncio.to_thread(functools.partial(self.fn, **kwargs))
+            return await in_thread(self.fn, **kwargs)
 
     @classmethod
     def of(cls, fn: Callable[..., Any], *, name: str | None = None,

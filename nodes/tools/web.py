@@ -49,7 +49,13 @@ def allowed_hosts(ctx: ToolContext | None) -> set[str] | bool:
     return _allowance(os.environ.get(ENV_VAR))
 
 
-def _check(url: str, allowed: set[str] | bool) -> None:
+def check_url(url: str, allowed: set[str] | bool) -> None:
+    """Refuse ``url`` unless it is http(s) and its host is allowed.
+
+    Raises:
+        ValueError: not an http(s) URL. PermissionError: web access is off, or the host
+            is not among the allowed ones.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL")
@@ -84,7 +90,7 @@ async def fetch_url(url: Annotated[str, "the http(s) URL to fetch"],
     limit = max(1, min(int(max_bytes), MAX_BYTES))
     async with httpx.AsyncClient(timeout=20.0, follow_redirects=False) as client:
         for _ in range(_MAX_REDIRECTS + 1):
-            _check(url, allowed)
+            check_url(url, allowed)
             async with client.stream("GET", url) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = str(response.url.join(response.headers["location"]))

@@ -451,3 +451,96 @@ def test_a_resume_is_refused_while_another_holder_advances_the_run(factory: Stor
     assert second.get_run(run.run_id).status == "waiting"
     first.release_lease(run.run_id)
     assert g.compile().resume_sync(run.run_id, input="x", store=second).status == "completed"
+
+
+# ---- artifacts ----------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+
+
+def test_artifacts_are_kept_per_step_and_read_back_by_digest(store: RunStore) -> None:
+    import hashlib
+
+    new_run(store)
+    digest = store.put_artifact("r1", 0, "run_code", "plots/chart.png", "image/png", PNG)
+    assert digest == hashlib.sha256(PNG).hexdigest()
+    store.put_artifact("r1", 0, "run_code", "data.csv", "text/csv", b"a,b\n1,2\n")
+    store.put_artifact("r1", 2, "run_code", "chart.png", "image/png", PNG)
+    rows = store.artifacts("r1")
+    assert [(r["step"], r["node"], r["name"], r["media_type"], r["size"]) for r in rows] == [
+        (0, "run_code", "data.csv", "text/csv", 8),
+        (0, "run_code", "plots/chart.png", "image/png", len(PNG)),
+        (2, "run_code", "chart.png", "image/png", len(PNG))]
+    assert rows[1]["digest"] == rows[2]["digest"] == digest and rows[0]["run_id"] == "r1"
+    assert rows[0]["created_at"] > 0
+    assert store.artifact_data(digest) == PNG
+    assert store.artifact_data(rows[0]["digest"]) == b"a,b\n1,2\n"
+    assert store.artifacts("other") == []
+    with pytest.raises(StoreError, match="no artifact with digest"):
+        store.artifact_data("0" * 64)
+
+
+def test_an_artifact_put_again_replaces_the_earlier_one(store: RunStore) -> None:
+    new_run(store)
+    first = store.put_artifact("r1", 0, "n", "out.txt", "text/plain", b"one")
+    second = store.put_artifact("r1", 0, "n", "out.txt", "text/plain", b"two")
+    assert [(r["name"], r["digest"]) for r in store.artifacts("r1")] == [("out.txt", second)]
+    with pytest.raises(StoreError, match="no artifact"):  # nothing names the old bytes
+        store.artifact_data(first)
+    # the same bytes again (a resumed step re-running its code) change nothing
+    store.put_artifact("r1", 0, "n", "out.txt", "text/plain", b"two")
+    assert len(store.artifacts("r1")) == 1 and store.artifact_data(second) == b"two"
+
+
+def test_bad_artifacts_are_refused_with_the_reason(store: RunStore) -> None:
+    from graphflow.store.protocol import MAX_ARTIFACT_BYTES
+
+    new_run(store)
+    with pytest.raises(StoreError, match=r"more than the 10,485,760 a store keeps"):
+        store.put_artifact("r1", 0, "n", "big.bin", "application/octet-stream",
+                           b"\0" * (MAX_ARTIFACT_BYTES + 1))  # fmt: skip
+    for name in ("../x.png", "/etc/passwd", "", "a/../../b"):
+        with pytest.raises(StoreError, match="relative path"):
+            store.put_artifact("r1", 0, "n", name, "image/png", PNG)
+    with pytest.raises(StoreError, match="type/subtype"):
+        store.put_artifact("r1", 0, "n", "x.png", "png", PNG)
+    with pytest.raises(RunNotFound):
+        store.put_artifact("nope", 0, "n", "x.png", "image/png", PNG)
+    assert store.artifacts("r1") == []
+    assert store.put_artifact("r1", 0, "n", "exact.bin", "application/octet-stream",
+                              b"\1" * MAX_ARTIFACT_BYTES)  # the cap itself is allowed
+
+
+def test_the_same_bytes_are_stored_once_and_outlive_one_deleted_run(store: RunStore) -> None:
+    new_run(store, "a")
+    new_run(store, "b")
+    digest = store.put_artifact("a", 0, "n", "chart.png", "image/png", PNG)
+    assert store.put_artifact("b", 3, "m", "copy.png", "image/png", PNG) == digest
+    store.delete_run("a")
+    assert store.artifacts("a") == [] and store.artifact_data(digest) == PNG
+    store.delete_run("b")
+    with pytest.raises(StoreError, match="no artifact"):
+        store.artifact_data(digest)
+
+
+def test_a_fork_keeps_the_artifacts_of_the_steps_before_it(store: RunStore) -> None:
+    new_run(store)
+    for step in range(3):
+        commit(store, "r1", step, text=f"m{step}")
+        store.put_artifact("r1", step, "a", f"out{step}.txt", "text/plain", f"{step}".encode())
+    store.fork_run("r1", 2, "f1", {"run": ["a"], "wait": []})
+    kept = store.artifacts("f1")
+    assert [(r["run_id"], r["step"], r["name"]) for r in kept] == [
+        ("f1", 0, "out0.txt"), ("f1", 1, "out1.txt")]
+    assert store.artifact_data(kept[1]["digest"]) == b"1"
+    store.delete_run("r1")  # the fork still reads what it kept
+    assert store.artifact_data(kept[0]["digest"]) == b"0"
+    assert len(store.artifacts("r1")) == 0
+
+
+def test_artifacts_are_seen_by_another_handle(factory: StoreFactory) -> None:
+    first, second = factory.open(), factory.open()
+    new_run(first)
+    digest = first.put_artifact("r1", 0, "n", "t.txt", "text/plain", b"shared")
+    assert [r["digest"] for r in second.artifacts("r1")] == [digest]
+    assert second.artifact_data(digest) == b"shared"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from graphflow import Graph
-from graphflow.errors import StoreCorrupt, StoreError
+from graphflow.errors import StoreCorrupt, StoreError, StoreFull
 from graphflow.store import Store
 
 GRAPH = """
@@ -73,6 +73,45 @@ def test_a_full_disk_mid_run_names_the_cause_and_the_run_resumes_once_space_is_b
     done = graph.resume_sync("r", store=store)
     assert done.status == "completed"
     assert [m.content for m in done.messages] == [m.content for m in clean.messages]
+
+
+def test_a_reason_the_full_store_could_not_take_is_written_once_space_is_back(
+        tmp_path: Path) -> None:  # fmt: skip
+    graph = chain(40).compile()
+    store = Store(tmp_path / "runs.db")
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages + 12}")
+    with pytest.raises(StoreFull):
+        graph.run_sync(store=store, run_id="r")
+    assert store.get_run("r").reason is None  # not even the reason fitted
+    store.conn.execute("PRAGMA max_page_count = 1073741823")  # space is back
+    chain(1).compile().run_sync(store=store, run_id="other")  # the next use of the store
+    record = store.get_run("r")
+    assert record.status == "running" and record.reason == "store_full"
+    assert "is full" in (record.error or "") and record.lease_owner is None
+    assert graph.resume_sync("r", store=store).status == "completed"
+
+
+def test_a_reason_that_fits_is_recorded_at_once_and_the_lease_released(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    graph = chain(10).compile()
+    store = Store(tmp_path / "runs.db")
+    real_commit = store.commit_step
+
+    def full_at_step_5(run_id: str, step: int, **kw: object) -> None:
+        if step == 5:  # the step's rows do not fit; a one-row update still does
+            raise StoreFull(f"{tmp_path / 'runs.db'}: the disk (or the database) is full")
+        real_commit(run_id, step, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "commit_step", full_at_step_5)
+    with pytest.raises(StoreFull):
+        graph.run_sync(store=store, run_id="r")
+    record = store.get_run("r")
+    assert (record.status, record.reason, record.last_step) == ("running", "store_full", 4)
+    assert record.lease_owner is None
+    monkeypatch.setattr(store, "commit_step", real_commit)
+    assert Store(tmp_path / "runs.db").get_run("r").reason == "store_full"  # another process
+    assert graph.resume_sync("r", store=store).status == "completed"
 
 
 def test_a_full_disk_at_run_creation_is_a_store_error(tmp_path: Path) -> None:

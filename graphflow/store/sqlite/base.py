@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from graphflow.conversation import Conversation
-from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
+from graphflow.errors import RunNotFound, StoreCorrupt, StoreError, StoreFull
 from graphflow.messages import Message
 from graphflow.store.codec import message_extra, run_record
 from graphflow.store.protocol import RunRecord
@@ -94,7 +94,7 @@ def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
     text = str(exc)
     where = path or "the run database"
     if "full" in text:
-        return StoreError(f"{where}: the disk (or the database) is full ({text}); nothing of "
+        return StoreFull(f"{where}: the disk (or the database) is full ({text}); nothing of "
                           "the step in progress was written. Free some space, then resume "
                           "the run: it continues from its last committed step")  # fmt: skip
     if "locked" in text or "busy" in text:

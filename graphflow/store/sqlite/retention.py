@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from graphflow.errors import StoreError
 from graphflow.store.codec import dumps
 from graphflow.store.retention import fork_frontier, runs_to_prune
+from graphflow.store.sqlite.artifacts import drop_unused_blobs
 from graphflow.store.sqlite.readers import SQLiteReader
 
 __all__ = ["SQLiteRetention"]
@@ -50,12 +51,19 @@ class SQLiteRetention(SQLiteReader):
                 "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (?,?,?,?)",
                 (new_id, at_step - 1, dumps(variables), dumps(visits)),
             )
+            conn.execute(
+                "INSERT INTO artifacts (run_id, step, node, name, media_type, digest, size,"
+                " created_at) SELECT ?, step, node, name, media_type, digest, size, created_at"
+                " FROM artifacts WHERE run_id=? AND step<?",
+                (new_id, run_id, at_step),
+            )
 
     def delete_run(self, run_id: str) -> None:
         with self._tx() as conn:
             for table in ("messages", "steps", "snapshots", "writes", "effects", "model_calls",
-                          "prompt_messages", "runs"):
+                          "prompt_messages", "artifacts", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+            drop_unused_blobs(conn)
 
     def prune(
         self,

@@ -198,6 +198,33 @@ def _tagged_values(conn: sqlite3.Connection) -> None:
     del conn
 
 
+_ARTIFACT_TABLES = """
+    CREATE TABLE IF NOT EXISTS artifacts (
+        run_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS artifacts_key ON artifacts(run_id, step, node, name);
+    CREATE INDEX IF NOT EXISTS artifacts_digest ON artifacts(digest);
+    CREATE TABLE IF NOT EXISTS artifact_blobs (
+        digest TEXT PRIMARY KEY,
+        data BLOB NOT NULL
+    )
+    """
+
+
+@migration(6)
+def _artifacts(conn: sqlite3.Connection) -> None:
+    # The files a run's code produced: one row per (run, step, node, name) naming a
+    # digest, the bytes stored once per digest in artifact_blobs.
+    _run_script(conn, _ARTIFACT_TABLES)
+
+
 def _quoted_node(reason: str) -> str | None:
     start = reason.find("node '")
     end = reason.find("'", start + 6) if start >= 0 else -1
@@ -282,7 +309,7 @@ SCHEMA = """
         result TEXT NOT NULL
     );
     CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
-    """ + ";" + _CALL_TABLES
+    """ + ";" + _CALL_TABLES + ";" + _ARTIFACT_TABLES
 
 
 def create_schema(conn: sqlite3.Connection) -> int:

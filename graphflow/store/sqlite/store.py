@@ -17,13 +17,16 @@ See docs/durability.md for the contract. In short:
 - ``model_calls`` keeps each model call of a run (prompt, answer, usage, latency), the
   messages of its prompt stored once per run in ``prompt_messages``; the run row's
   ``models`` records which models the run uses.
+- ``artifacts`` names the files a run's code produced (per step and node) by the SHA-256
+  of their bytes, which ``artifact_blobs`` holds once however many runs name them; a
+  fork copies the rows of the steps it keeps, a deleted run's unused bytes go with it.
 - ``writes`` keeps the result of each finished branch of a parallel step until the step
   commits; ``effects`` records side effects (tool calls) of an uncommitted step; both are
   deleted by the commit that folds them in.
 
 The parts live in their own modules: runs and leases (:mod:`.runs`), step commits and
-branch writes (:mod:`.steps`), effects (:mod:`.effects`), reading (:mod:`.readers`),
-forks and retention (:mod:`.retention`), the schema and its migrations (:mod:`.schema`).
+branch writes (:mod:`.steps`), effects (:mod:`.effects`), artifacts (:mod:`.artifacts`),
+reading (:mod:`.readers`), forks and retention (:mod:`.retention`), the schema and its migrations (:mod:`.schema`).
 Every write goes through one ``BEGIN IMMEDIATE … COMMIT`` transaction
 (:class:`~graphflow.store.sqlite.base.Transaction`), and every stored JSON value is
 decoded by :func:`graphflow.store.codec.loads`.
@@ -39,6 +42,7 @@ from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.lease import new_owner
+from graphflow.store.sqlite.artifacts import SQLiteArtifacts
 from graphflow.store.sqlite.base import Connection, sqlite_error
 from graphflow.store.sqlite.calls import SQLiteCalls
 from graphflow.store.sqlite.effects import SQLiteEffects
@@ -60,7 +64,8 @@ logger = logging.getLogger(__name__)
 _RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
 
 
-class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls):
+class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls,
+            SQLiteArtifacts):
     """A run database in one SQLite file (``":memory:"`` for a throwaway one).
 
     Implements :class:`~graphflow.store.RunStore` (the reader and writer protocols, forks

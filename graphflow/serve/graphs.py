@@ -1,0 +1,134 @@
+"""The graphs the server can start: the files it lists by name, and graph-file text sent
+in a request.
+
+``GET /api/graphs`` lists the graphs in ``graphs/`` of the server's working directory and
+the bundled ones (``quickstart`` …). ``POST /api/runs`` names one of them, or sends the
+text of a graph file (YAML or JSON). Graph files are code-equivalent (they name import
+paths), so text sent over HTTP is compiled and run in safe mode
+(:func:`graphflow.import_policy.safe_imports`): it may only name the bundled catalog,
+registered entry points and the modules of ``GRAPHFLOW_ALLOW_IMPORTS``. A name is never
+taken as a path: ``../x`` or ``/etc/x`` are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphflow.errors import DefinitionError, Problem
+
+if TYPE_CHECKING:
+    from graphflow.graph import CompiledGraph
+    from graphflow.store import RunRecord
+
+__all__ = ["GraphChoice", "graph_dirs", "graph_for_stored_run", "list_graphs", "resolve_graph"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class GraphChoice:
+    """A graph a request chose: compiled, with its ``name`` (``None`` for text sent in
+    the request) and whether it runs in safe mode (``safe``: text sent in the request)."""
+
+    graph: CompiledGraph
+    name: str | None
+    safe: bool
+
+
+def graph_dirs() -> list[Path]:
+    """Where named graphs are found, first match wins: ``./graphs``, then the bundled ones."""
+    from graphflow.catalog import bundled_dir
+
+    dirs = [Path.cwd() / "graphs"]
+    bundled = bundled_dir("graphs")
+    if bundled is not None:
+        dirs.append(bundled)
+    return [d for d in dirs if d.is_dir()]
+
+
+def _files() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in graph_dirs():
+        for path in sorted(directory.iterdir()):
+            if path.suffix in _SUFFIXES and path.is_file() and _NAME.match(path.stem):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def list_graphs() -> list[dict[str, Any]]:
+    """The graphs a run can be started of by name: ``[{"name", "description",
+    "variables", "bundled"}]``, sorted by name."""
+    import yaml
+
+    from graphflow.catalog import bundled_dir
+
+    bundled = bundled_dir("graphs")
+    out = []
+    for name, path in sorted(_files().items()):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError, ValueError):
+            data = None
+        data = data if isinstance(data, dict) else {}
+        declared = data.get("variables")
+        variables: dict[str, Any] = declared if isinstance(declared, dict) else {}
+        out.append({"name": name, "description": " ".join(str(data.get("description") or "").split()),
+                    "variables": {str(k): _default(v) for k, v in variables.items()},
+                    "bundled": bundled is not None and path.parent == bundled})  # fmt: skip
+    return out
+
+
+def _default(value: Any) -> Any:
+    """A declared variable's default (a declaration ``{type:, default:}`` or a value)."""
+    if isinstance(value, dict) and ("type" in value or "default" in value):
+        return value.get("default")
+    return value
+
+
+def resolve_graph(graph: str) -> GraphChoice:
+    """The graph ``graph`` names: the name of a listed graph, or graph-file text (YAML,
+    or JSON when it starts with ``{``), compiled in safe mode.
+
+    Raises:
+        DefinitionError: no listed graph has that name (and it is not graph text), or
+            the text is not a valid graph (every problem listed).
+    """
+    from graphflow.compiler import compile_spec
+    from graphflow.import_policy import safe_imports
+    from graphflow.loader import load
+    from graphflow.spec import loads_spec
+
+    text = graph.strip()
+    if "\n" not in text and ":" not in text and not text.startswith("{"):
+        path = _files().get(text)
+        if path is None:
+            names = ", ".join(sorted(_files())) or "none"
+            raise DefinitionError([Problem(f"graph {text!r}", "no graph of that name",
+                                           f"use one of the graphs GET /api/graphs lists "
+                                           f"({names}), or send the text of a graph file")])  # fmt: skip
+        return GraphChoice(load(path), text, safe=False)
+    fmt = "json" if text.startswith("{") else "yaml"
+    with safe_imports():
+        return GraphChoice(compile_spec(loads_spec(graph, source=None, fmt=fmt)), None, safe=True)
+
+
+def graph_for_stored_run(record: RunRecord) -> GraphChoice:
+    """The graph to continue stored run ``record`` with: rebuilt from the spec stored
+    with it; in safe mode unless it came from a graph file the server lists.
+
+    Raises:
+        DefinitionError: the stored graph cannot be rebuilt (or names a refused import).
+    """
+    from graphflow.import_policy import safe_imports
+    from graphflow.loader import graph_for_run
+
+    listed = {p.resolve() for p in _files().values()}
+    trusted = record.source is not None and Path(record.source).resolve() in listed
+    if trusted:
+        return GraphChoice(graph_for_run(record), record.graph, safe=False)
+    with safe_imports():
+        return GraphChoice(graph_for_run(record), None, safe=True)

@@ -1,0 +1,90 @@
+"""Running the server: check the bind and the token, open the store, start uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from graphflow.errors import GraphflowError
+from graphflow.serve.security import is_loopback
+
+__all__ = ["TOKEN_VARIABLE", "ServeRefused", "check_bind", "serve"]
+
+#: The environment variable ``graphflow serve`` reads its token from.
+TOKEN_VARIABLE = "GRAPHFLOW_SERVE_TOKEN"
+
+
+class ServeRefused(GraphflowError):
+    """The server will not start as asked (an open bind without a token)."""
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token.
+
+    Raises:
+        ServeRefused: ``host`` is not loopback and ``token`` is empty.
+
+    Example:
+        >>> check_bind("127.0.0.1", None)
+        >>> check_bind("0.0.0.0", None)
+        Traceback (most recent call last):
+        ...
+        graphflow.serve.server.ServeRefused: --host 0.0.0.0 is not a loopback address: anyone who can reach it could read and answer runs. Give a token (--token TOKEN, or GRAPHFLOW_SERVE_TOKEN), or keep the default --host 127.0.0.1
+    """
+    if not is_loopback(host) and not token:
+        raise ServeRefused(f"--host {host} is not a loopback address: anyone who can reach it "
+                           f"could read and answer runs. Give a token (--token TOKEN, or "
+                           f"{TOKEN_VARIABLE}), or keep the default --host 127.0.0.1")  # fmt: skip
+    if token is not None and len(token) < 16:
+        raise ServeRefused("the token is shorter than 16 characters; use a long random one, "
+                           "e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`")  # fmt: skip
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which ends the app's event streams as soon as it is asked to
+        stop, so that its graceful shutdown does not wait for them."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            state = getattr(self.config.app, "state", None)
+            hub, loop = getattr(state, "hub", None), getattr(state, "loop", None)
+            if hub is not None and loop is not None:
+                loop.call_soon_threadsafe(hub.end_streams)
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
+def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+          poll: float = 0.5, work_dir: str | None = None, log_level: str = "warning",
+          on_ready: Any = None) -> None:  # fmt: skip
+    """Serve the runs of store ``db`` (an SQLite path, or any URL ``open_store``
+    accepts) until interrupted; the runs it runs work in ``work_dir`` (default
+    ``./graphflow-work/RUN_ID``).
+
+    Raises:
+        ServeRefused: a non-loopback ``host`` without a token.
+        StoreError: the store cannot be opened.
+    """
+    import uvicorn
+
+    from graphflow.serve.app import create_app
+    from graphflow.store import open_store
+
+    token = token or os.environ.get(TOKEN_VARIABLE) or None
+    check_bind(host, token)
+    store, owned = open_store(db)
+    try:
+        app = create_app(store, token=token, poll=poll, work_dir=work_dir)
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                proxy_headers=False, server_header=False,
+                                timeout_graceful_shutdown=2)  # fmt: skip
+        server = _server_class()(config)
+        if on_ready is not None:
+            on_ready(host, port)
+        server.run()
+    finally:
+        if owned:
+            store.close()

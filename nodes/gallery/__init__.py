@@ -1,0 +1,1 @@
+"""Functions that the gallery graphs (``graphs/gallery/``) call from their function nodes."""
