@@ -201,3 +201,24 @@ def test_sqlite_vec_ranks_as_the_python_scan_does(docs: Path, tmp_path: Path) ->
     assert [h.chunk_id for h in in_sql] == [h.chunk_id for h in in_python]
     for a, b in zip(in_sql, in_python, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-5)
+
+
+def test_adding_an_embedder_later_embeds_every_file_once(docs: Path, tmp_path: Path) -> None:
+    from graphflow.testing.embeddings import hashed_embedding
+
+    class Counting:
+        name = "hashed-256"
+        texts = 0
+
+        def embed(self, texts: list[str]) -> list[list[float]]:
+            Counting.texts += len(texts)
+            return [hashed_embedding(t) for t in texts]
+
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        assert index.add([docs]).added == 7
+    with KnowledgeIndex(tmp_path / "i.sqlite", embedder=Counting()) as index:
+        assert index.add([docs]).updated == 7
+        assert index.stats()["vectors"] == 7 and Counting.texts == 7
+        assert index.add([docs]).unchanged == 7 and Counting.texts == 7
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:  # BM25 only again: vectors kept
+        assert index.add([docs]).unchanged == 7 and index.stats()["vectors"] == 7
