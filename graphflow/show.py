@@ -123,6 +123,7 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                       f"{escape(text)}")  # fmt: skip
     _print_tool_failures(console, data["variables"])
     _print_artifacts(console, data["artifacts"])
+    _print_citations(console, data["variables"])
     from graphflow.models.usage import read_usage_report
 
     total, by_node = read_usage_report(data["usage"])
@@ -182,6 +183,20 @@ def _print_tool_failures(console: Any, variables: dict[str, Any]) -> None:
                               f"(call {escape(str(failure.get('call_id')))}, node "
                               f"{escape(name[: -len('_errors')])}):")  # fmt: skip
                 console.print(escape(str(_redacted(failure.get("traceback")) or "")).rstrip())
+
+
+def _print_citations(console: Any, variables: dict[str, Any]) -> None:
+    """The sources the answer was given, as ``retrieve`` nodes recorded them (their
+    ``NODE_citations`` variables): ``[label] file:first-last (section)``."""
+    from rich.markup import escape
+
+    from graphflow.knowledge.documents import citation_text, citations_in
+
+    for node, citations in citations_in(variables):
+        console.print()
+        console.print(f"[bold]sources[/] (retrieved by {escape(node)}):")
+        for citation in citations:
+            console.print(f"  {escape(citation_text(citation))}")
 
 
 def print_calls(console: Any, store: RunReader, run_id: str) -> None:

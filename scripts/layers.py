@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("agents runtime and node kinds", ("agents", "kinds")),
     ("run context and compiled graph", ("context", "graph", "spec", "conditions", "results")),
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
-                  "catalog", "memory",
+                  "catalog", "memory", "knowledge",
                   "secrets", "display")),
     ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing", "conversation")),
 )

@@ -64,14 +64,16 @@ def test_every_option_shown_in_the_docs_exists(doc: str) -> None:
         if command not in main.commands:
             problems.append(f"graphflow {command}: no such command")
             continue
-        found = main.commands[command]
-        if isinstance(found, click.Group):  # graphflow memory list ...: the subcommand's
-            words = rest.split()
-            if not words or words[0] not in found.commands:
-                problems.append(f"graphflow {command}: no subcommand in {rest.strip()!r}")
+        target = main.commands[command]
+        if isinstance(target, click.Group):  # a command group: its subcommand comes next
+            sub = (rest.split() or [""])[0]
+            if not sub:  # the group named alone
                 continue
-            found = found.commands[words[0]]
-        known = option_names(found)
+            if sub not in target.commands:
+                problems.append(f"graphflow {command} {sub}: no such command")
+                continue
+            target = target.commands[sub]
+        known = option_names(target)
         for option in _OPTION.findall(rest):
             if option not in known:
                 problems.append(f"graphflow {command} {option}: no such option")

@@ -26,6 +26,7 @@ from graphflow.autogen.agent import (
 from graphflow.autogen.chat import a_initiate_chats, chat_graph, initiate_chats
 from graphflow.autogen.config import config_list_from_json
 from graphflow.autogen.groupchat import GroupChat, GroupChatManager
+from graphflow.autogen.retrieve import RetrieveAssistantAgent, RetrieveUserProxyAgent
 from graphflow.autogen.teachability import Teachability
 from graphflow.patterns.runner import ChatResult
 
@@ -38,6 +39,8 @@ __all__ = [
     "ConversableAgent",
     "GroupChat",
     "GroupChatManager",
+    "RetrieveAssistantAgent",
+    "RetrieveUserProxyAgent",
     "Teachability",
     "UserProxyAgent",
     "a_initiate_chats",

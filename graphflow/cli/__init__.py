@@ -13,10 +13,10 @@ Exit codes scripts can rely on:
 
 One module per group of commands: :mod:`~graphflow.cli.running` (run, resume), :mod:`~graphflow.cli.workers` (worker, submit),
 :mod:`~graphflow.cli.inspect` (runs, show, fork, prune), :mod:`~graphflow.cli.graphs`
-(render, validate, graphs), :mod:`~graphflow.cli.report`,
-:mod:`~graphflow.cli.memory` (memory list, forget), :mod:`~graphflow.cli.serving` (serve),
-:mod:`~graphflow.cli.tuning` (tune) and :mod:`~graphflow.cli.dev_server`; what they share is
-in :mod:`graphflow.cli._common`.
+(render, validate, graphs), :mod:`~graphflow.cli.knowledge` (index add, index search),
+:mod:`~graphflow.cli.report`, :mod:`~graphflow.cli.memory` (memory list, forget),
+:mod:`~graphflow.cli.serving` (serve), :mod:`~graphflow.cli.tuning` (tune) and
+:mod:`~graphflow.cli.dev_server`; what they share is in :mod:`graphflow.cli._common`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from graphflow.cli._common import EXIT_CODES
 from graphflow.cli.dev_server import dev_model_server
 from graphflow.cli.graphs import graphs, render, validate
 from graphflow.cli.inspect import fork, prune, runs, show
+from graphflow.cli.knowledge import index
 from graphflow.cli.memory import memory
 from graphflow.cli.report import report
 from graphflow.cli.running import resume, run
@@ -82,5 +83,5 @@ def _check_arguments(args: list[str]) -> None:
 
 
 for _command in (run, resume, runs, show, fork, render, validate, prune, graphs, report,
-                 serve, dev_model_server, memory, tune, submit, worker):  # fmt: skip
+                 serve, dev_model_server, memory, tune, submit, worker, index):  # fmt: skip
     main.add_command(_command)

@@ -31,6 +31,7 @@ _BUILTIN = {
     "router": "graphflow.kinds.router:RouterKind",
     "tool": "graphflow.kinds.tool:ToolKind",
     "code": "graphflow.kinds.code:CodeKind",
+    "retrieve": "graphflow.kinds.retrieve:RetrieveKind",
 }
 _REGISTRY: dict[str, type[NodeKind]] = {}
 _entry_points_loaded = False

@@ -11,6 +11,8 @@ like any other.
 - :func:`group_chat` / :func:`initiate_group_chat` — members and a manager that picks
   the next speaker;
 - :func:`swarm` — agents that hand the conversation to each other with handoff tools;
+- :func:`retrieve_chat` / :func:`initiate_retrieve_chat` — RetrieveChat: a question
+  answered from a knowledge index, with AutoGen's UPDATE CONTEXT loop and citations;
 - :class:`ChatResult` — what a chat returns.
 """
 
@@ -32,6 +34,12 @@ from graphflow.patterns.group import (
 )
 from graphflow.patterns.handoffs import handoff_tool, swarm
 from graphflow.patterns.nested import add_nested_chat, nested_chat
+from graphflow.patterns.retrieve_chat import (
+    RetrieveChatResult,
+    initiate_retrieve_chat,
+    initiate_retrieve_chat_sync,
+    retrieve_chat,
+)
 from graphflow.patterns.runner import ChatResult
 from graphflow.patterns.sequential import (
     Chat,
@@ -50,6 +58,7 @@ __all__ = [
     "ChatResult",
     "GroupChatView",
     "HumanInputMode",
+    "RetrieveChatResult",
     "UserProxyAgent",
     "add_nested_chat",
     "allowed_transitions",
@@ -62,7 +71,10 @@ __all__ = [
     "initiate_chats_sync",
     "initiate_group_chat",
     "initiate_group_chat_sync",
+    "initiate_retrieve_chat",
+    "initiate_retrieve_chat_sync",
     "nested_chat",
+    "retrieve_chat",
     "sequential_chats",
     "swarm",
     "two_agent_chat",

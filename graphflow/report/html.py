@@ -191,6 +191,7 @@ def _group(group: StepGroup, data: ReportData) -> str:
         items = "".join(f"<li><code>{_e(k)}</code> = <code>{_e(short_value(v))}</code></li>"
                         for k, v in group.variables.items())  # fmt: skip
         extra += f'<ul class="vars" title="variables set in this step">{items}</ul>'
+    extra += _sources(group.variables)
     record = data.record
     if group.pending == "waiting":
         asked = (record.waiting or {}).get("nodes") or {}
@@ -307,6 +308,18 @@ def render_html(data: ReportData, svg: str | None, note: str | None = None) -> s
         return _page(data, svg, note)
     finally:
         _SECRETS.reset(token)
+
+
+def _sources(variables: dict[str, Any]) -> str:
+    """The citations a ``retrieve`` node recorded in this step: the sources of the answer."""
+    from graphflow.knowledge.documents import citation_text, citations_in
+
+    out = ""
+    for node, citations in citations_in(variables):
+        items = "".join(f"<li><code>{_e(citation_text(c))}</code></li>" for c in citations)
+        out += (f'<div class="callout sources" data-node="{_e(node)}"><b>sources</b> retrieved '
+                f"by {_e(node)}<ul>{items}</ul></div>")  # fmt: skip
+    return out
 
 
 def _page(data: ReportData, svg: str | None, note: str | None) -> str:

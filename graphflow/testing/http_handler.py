@@ -69,10 +69,33 @@ class ChatHandler(BaseHTTPRequestHandler):
         else:
             self._json(404, error_body(404, f"no route GET {path}; try /v1/models"))
 
+    def _embeddings(self, raw: bytes) -> None:
+        """``POST /v1/embeddings``: :func:`~graphflow.testing.embeddings.hashed_embedding`
+        of each input, in OpenAI's shape."""
+        from graphflow.testing.embeddings import hashed_embedding
+
+        try:
+            body = json.loads(raw or b"{}")
+            inputs = body["input"]
+            inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+            if not all(isinstance(text, str) for text in inputs):
+                raise TypeError("input must be text or a list of texts")
+        except (ValueError, KeyError, TypeError) as exc:
+            self._json(400, error_body(400, f"invalid embeddings request: {exc}"))
+            return
+        data = [{"object": "embedding", "index": i, "embedding": hashed_embedding(text)}
+                for i, text in enumerate(inputs)]  # fmt: skip
+        tokens = sum(estimate_tokens(text) for text in inputs)
+        self._json(200, {"object": "list", "data": data, "model": body.get("model", "hashed"),
+                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
     def do_POST(self) -> None:
         path = self.path.split("?")[0].rstrip("/")
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if path.endswith("/embeddings"):
+            self._embeddings(raw)
+            return
         if not path.endswith("/chat/completions"):
             self._json(404, error_body(404, f"no route POST {path}; use /v1/chat/completions"))
             return

@@ -2,7 +2,8 @@
 
 It serves ``POST /v1/chat/completions`` (whole and streamed answers, tool calls, usage;
 any path ending in ``/chat/completions`` is accepted, so Azure-style deployment URLs work
-too) and ``GET /v1/models``, so tests and benchmarks drive the real ``openai`` client over
+too), ``GET /v1/models`` and ``POST /v1/embeddings`` (a lexical hashing embedding,
+:mod:`graphflow.testing.embeddings`), so tests and benchmarks drive the real clients over
 real HTTP. Faults are injected per request: a queue (:meth:`ModelServer.inject`), a
 standing fault (:meth:`ModelServer.fail_always`), or rules of the script. Requests are
 counted server-side (:attr:`ModelServer.requests`).

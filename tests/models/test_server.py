@@ -76,7 +76,8 @@ def test_bad_requests_and_routes(model_server):
     response = conn.getresponse()
     assert response.status == 400 and b"invalid request body" in response.read()
     conn.close()
-    assert post(server, ask(), path="/v1/embeddings")[0] == 404
+    assert post(server, ask(), path="/v1/completions")[0] == 404
+    assert post(server, ask(), path="/v1/embeddings")[0] == 400  # a chat body has no input
 
 
 def test_exhausted_script_answers_400_with_the_reason(model_server):

@@ -1,5 +1,5 @@
 """The store's boundary: SQL lives in graphflow/store only (the model cache keeps its
-own table, the memo database is its own file); everything else reads and writes runs through the store protocols. One
+own table, the memo database and a knowledge index are files of their own); everything else reads and writes runs through the store protocols. One
 RunStatus type names every status, and every status has a CLI exit code."""
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from graphflow.store import RUN_STATUSES, RunRecord, RunStatus
 
 PACKAGE = Path(graphflow.__file__).parent
 #: the model response cache owns its table in the run database file; the memo database
-#: of teachable agents is a file of its own (its store and its ranker); the test server
-#: creates and drops the databases of tests
+#: of teachable agents is a file of its own (its store and its ranker), and so is a
+#: knowledge index; the test server creates and drops the databases of tests
 OWN_SQL = {PACKAGE / "models" / "cache.py", PACKAGE / "memory" / "store.py",
-           PACKAGE / "memory" / "ranking.py", PACKAGE / "testing" / "postgres.py"}
+           PACKAGE / "memory" / "ranking.py", PACKAGE / "testing" / "postgres.py",
+           *(PACKAGE / "knowledge" / name for name in ("index.py", "search.py", "embeddings.py"))}
 SQL = re.compile(r"\bsqlite3\b|\bsqlite_utils\b|\.db\.|\.conn\b|\.execute(many|script)?\(\s*f?[\"']")
 
 
