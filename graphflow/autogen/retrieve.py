@@ -84,7 +84,7 @@ class RetrieveUserProxyAgent(UserProxyAgent):
         return str(context.get("problem") or "")
 
     def options(self, n_results: int | None = None) -> dict[str, Any]:
-        """The :func:`~graphflow.patterns.retrieve_chat.retrieve_chat` options of this proxy."""
+        """The :func:`~graphflow.patterns.retrieval.retrieve_chat` options of this proxy."""
         config = self._retrieve_config
         docs = config.get("docs_path")
         options: dict[str, Any] = {
@@ -112,7 +112,7 @@ class RetrieveUserProxyAgent(UserProxyAgent):
                       cache: Any = None, max_turns: int | None = None, summary_method: Any = None,
                       summary_args: Any = None, message: Any = None, **kwargs: Any) -> Any:  # fmt: skip
         """Ask ``problem=`` (or a text ``message``) of the documents; returns a
-        :class:`~graphflow.patterns.retrieve_chat.RetrieveChatResult`."""
+        :class:`~graphflow.patterns.retrieval.RetrieveChatResult`."""
         from graphflow.runs import run_sync
 
         return run_sync(self.a_initiate_chat(recipient, message=message, **kwargs))
@@ -123,7 +123,7 @@ class RetrieveUserProxyAgent(UserProxyAgent):
                               summary_args: Any = None, message: Any = None, **kwargs: Any) -> Any:  # fmt: skip
         """Async :meth:`initiate_chat`."""
         from graphflow.autogen.chat import _models
-        from graphflow.patterns.retrieve_chat import initiate_retrieve_chat
+        from graphflow.patterns.retrieval import initiate_retrieve_chat
 
         problem = kwargs.pop("problem", None)
         n_results = kwargs.pop("n_results", None)

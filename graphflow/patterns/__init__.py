@@ -34,7 +34,7 @@ from graphflow.patterns.group import (
 )
 from graphflow.patterns.handoffs import handoff_tool, swarm
 from graphflow.patterns.nested import add_nested_chat, nested_chat
-from graphflow.patterns.retrieve_chat import (
+from graphflow.patterns.retrieval import (
     RetrieveChatResult,
     initiate_retrieve_chat,
     initiate_retrieve_chat_sync,

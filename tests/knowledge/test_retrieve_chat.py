@@ -13,7 +13,7 @@ from graphflow import Store, load
 from graphflow.kinds.retrieve import asks_for_more
 from graphflow.knowledge import KnowledgeIndex, OpenAIEmbeddings
 from graphflow.models import ScriptedModel
-from graphflow.patterns.retrieve_chat import initiate_retrieve_chat_sync, retrieve_chat
+from graphflow.patterns.retrieval import initiate_retrieve_chat_sync, retrieve_chat
 
 ROOT = Path(__file__).resolve().parents[2]
 
