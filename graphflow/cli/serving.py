@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from graphflow.cli._common import console, db_option, handle_errors
+from graphflow.cli.workers import broker_option
 
 __all__ = ["serve"]
 
@@ -23,11 +24,13 @@ __all__ = ["serve"]
 @click.option("--work-dir", default=None,
               help="Where code and file tools of the runs started here work "
                    "(default ./graphflow-work/RUN_ID).")
+@broker_option
 @handle_errors
 def serve(db: str, host: str, port: int, token: str | None, poll: float,
-          work_dir: str | None) -> None:  # fmt: skip
+          work_dir: str | None, broker: str | None) -> None:  # fmt: skip
     """Serve the runs of --db in the browser: the web UI and the HTTP API (live events,
-    answers, forks, diagrams). Runs started or answered here run in this process."""
+    answers, forks, diagrams). Runs started or answered here run in this process, or,
+    with --broker (or GRAPHFLOW_BROKER), are enqueued for `graphflow worker`."""
     from graphflow.serve import INSTALL_HINT
 
     try:
@@ -51,4 +54,4 @@ def serve(db: str, host: str, port: int, token: str | None, poll: float,
                                    + "; Ctrl-C stops")  # fmt: skip
 
     run_server(db, host=host, port=port, token=token, poll=poll, work_dir=work_dir,
-               on_ready=ready)  # fmt: skip
+               on_ready=ready, broker=broker or None)  # fmt: skip

@@ -70,7 +70,8 @@ def error_body(error: ApiError) -> dict[str, Any]:
 def from_graphflow_error(exc: GraphflowError) -> ApiError:
     """The API error for a graphflow exception: unknown run 404; an answer to a question
     that is no longer waiting, a run in use or not resumable, a changed graph 409; an
-    invalid graph or input 400; a damaged run 500."""
+    invalid graph or input 400; a damaged run 500; a broker that cannot be reached (runs
+    handed to workers) 503."""
     text = str(exc)
     if isinstance(exc, RunNotFound):
         return ApiError(404, "run_not_found", text)
@@ -89,4 +90,8 @@ def from_graphflow_error(exc: GraphflowError) -> ApiError:
         return ApiError(400, "invalid_input", text)
     if isinstance(exc, StoreCorrupt):
         return ApiError(500, "store_corrupt", text)
+    from graphflow.distributed.app import BrokerUnavailable, WorkersUnavailable
+
+    if isinstance(exc, (BrokerUnavailable, WorkersUnavailable)):
+        return ApiError(503, "workers_unavailable", text)
     return ApiError(400, "bad_request", text)

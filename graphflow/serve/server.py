@@ -59,14 +59,17 @@ def _server_class() -> Any:
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
           poll: float = 0.5, work_dir: str | None = None, log_level: str = "warning",
-          on_ready: Any = None) -> None:  # fmt: skip
+          on_ready: Any = None, broker: str | None = None) -> None:  # fmt: skip
     """Serve the runs of store ``db`` (an SQLite path, or any URL ``open_store``
     accepts) until interrupted; the runs it runs work in ``work_dir`` (default
-    ``./graphflow-work/RUN_ID``).
+    ``./graphflow-work/RUN_ID``). With ``broker`` (a Redis URL), the runs it starts or
+    answers are enqueued for ``graphflow worker`` processes sharing the store instead
+    (:class:`~graphflow.serve.queue.QueueDispatcher`).
 
     Raises:
         ServeRefused: a non-loopback ``host`` without a token.
         StoreError: the store cannot be opened.
+        WorkersUnavailable: ``broker`` given, Celery not installed.
     """
     import uvicorn
 
@@ -77,7 +80,13 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | No
     check_bind(host, token)
     store, owned = open_store(db)
     try:
-        app = create_app(store, token=token, poll=poll, work_dir=work_dir)
+        dispatcher = None
+        if broker:
+            from graphflow.serve.queue import QueueDispatcher
+
+            dispatcher = QueueDispatcher(db, broker)
+        app = create_app(store, dispatcher=dispatcher, token=token, poll=poll,
+                         work_dir=work_dir)  # fmt: skip
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                 proxy_headers=False, server_header=False,
                                 timeout_graceful_shutdown=2)  # fmt: skip
