@@ -5,15 +5,17 @@ answer, read through the store's :class:`~graphflow.store.RunReader`."""
 from __future__ import annotations
 
 import time
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from graphflow.errors import GraphflowError
 from graphflow.store.codec import dumps
 
 if TYPE_CHECKING:
     from graphflow.store import MessageRow, ModelCallRow, RunReader
 
-__all__ = ["print_calls", "print_run", "run_as_dict", "save_artifacts"]
+__all__ = ["print_calls", "print_run", "run_as_dict", "save_artifacts", "visible"]
 
 #: Characters of each earlier prompt message ``show --calls`` prints (``--json`` has all).
 PROMPT_PREVIEW = 160
@@ -145,26 +147,60 @@ def _print_artifacts(console: Any, artifacts: list[dict[str, Any]]) -> None:
     console.print()
     console.print(f"[bold]artifacts[/] ({len(artifacts)})")
     for a in artifacts:
-        console.print(f"[dim]{a['step']:>3}[/] {escape(a['node'])}: [bold]{escape(a['name'])}[/] "
+        console.print(f"[dim]{a['step']:>3}[/] {escape(a['node'])}: [bold]{escape(visible(a['name']))}[/] "
                       f"{escape(a['media_type'])}, {a['size']:,} bytes "
                       f"[dim]sha256 {a['digest'][:12]}[/]")  # fmt: skip
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (an escape sequence, a
+    newline, a carriage return) and the invisible format characters that reorder text
+    (``U+202E`` …) are written as Python escapes; file names come from the run's code.
+
+    Example:
+        >>> visible("red\\x1b[31m.txt"), visible("two\\nlines"), visible("chart.png")
+        ('red\\\\x1b[31m.txt', 'two\\\\nlines', 'chart.png')
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or unicodedata.category(ch) == "Zs"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)  # fmt: skip
 
 
 def save_artifacts(store: RunReader, run_id: str, folder: str | Path) -> list[Path]:
     """Write the run's artifacts into ``folder`` (made if missing) under their names; of
     several with one name, the newest step's. Returns the paths written.
 
+    An artifact that cannot be written (a file of the run is in the way of a folder
+    another one needs, a name too long for the file system) does not stop the others.
+
     Raises:
         StoreError: an artifact's bytes are missing from the store.
+        GraphflowError: some artifacts could not be written; the message names each and
+            why, and how many were written.
     """
     newest = {a["name"]: a for a in store.artifacts(run_id)}  # in step order
     root = Path(folder)
-    written = []
+    written: list[Path] = []
+    failed: list[str] = []
     for name, row in sorted(newest.items()):
         path = root / PurePosixPath(name)  # names are relative, without '..' (put_artifact)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(store.artifact_data(row["digest"]))
+        data = store.artifact_data(row["digest"])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            shown = name if len(name) <= 80 else name[:80] + "…"
+            failed.append(f"{shown!r} "
+                          f"({exc.strerror or type(exc).__name__})")  # fmt: skip
+            continue
         written.append(path)
+    if failed:
+        raise GraphflowError(
+            f"run {run_id!r}: wrote {len(written)} of {len(newest)} artifacts into {root}; "
+            f"not written: {'; '.join(failed)}. A file of the run may be in the way of a "
+            "folder of another (save into an empty folder), or a name may be too long for "
+            "the file system; read those with store.artifact_data(digest)")  # fmt: skip
     return written
 
 
