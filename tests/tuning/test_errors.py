@@ -135,3 +135,22 @@ def test_data_files_of_each_format_load(tmp_path: Path) -> None:
     assert load_data(tmp_path / "a.jsonl") == DATA[:2]
     assert load_data(tmp_path / "b.yaml") == [{"question": "q", "answer": "a"}]
     assert load_data(tmp_path / "c.json") == DATA[:1]
+
+
+def test_a_model_without_its_api_key_is_refused_before_any_trial(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    lines: list[str] = []
+    with ModelServer(script=answer) as server:
+        configs = [*config_list(server.base_url)[1:2],
+                   {"model": "gpt-4o-mini", "price": [0.00015, 0.0006]}]  # OpenAI's, no key
+        with pytest.raises(TuningError, match=r"model gpt-4o-mini: .*needs an API key: export "
+                                              r"OPENAI_API_KEY=.*every trial of such a model would fail"):
+            tune(DATA, config_list=configs, progress=lines.append, study=tmp_path / "t.db",
+                 search_space={"model": ["good", "gpt-4o-mini"], "prompt": "{question}"})
+        assert lines == [] and server.requests == 0  # refused before a trial was asked
+        # a model left out of the search space needs no key
+        result = tune(DATA, config_list=configs, search_space={"model": ["good"],
+                      "prompt": "Answer with the number only. {question}", "temperature": 0})
+    assert result.best is not None and result.best.config.model == "good"
