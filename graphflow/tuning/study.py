@@ -62,8 +62,13 @@ def _exclusive(path: Path | None) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not on POSIX: no lock
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "ab")  # noqa: SIM115 - closed below, after the lock
+    except OSError as exc:
+        raise TuningError(f"cannot create the study file {path}: {exc.strerror or exc}; give a "
+                          "path in a folder you can write") from None  # fmt: skip
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -154,3 +154,11 @@ def test_a_model_without_its_api_key_is_refused_before_any_trial(
         result = tune(DATA, config_list=configs, search_space={"model": ["good"],
                       "prompt": "Answer with the number only. {question}", "temperature": 0})
     assert result.best is not None and result.best.config.model == "good"
+
+
+def test_a_study_path_that_cannot_be_created_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with ModelServer(script=answer) as server, pytest.raises(
+            TuningError, match=r"cannot create the study file .*notes.txt/t.db: .*; give a "
+                               r"path in a folder you can write"):  # fmt: skip
+        _tune(server, study=tmp_path / "notes.txt" / "t.db")
