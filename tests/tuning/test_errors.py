@@ -91,6 +91,8 @@ def test_a_study_refuses_other_settings(tmp_path: Path) -> None:
     ({"data": [{"question": "x"}]}, "compares with each instance's 'answer' field"),
     ({"inference_budget": -1}, "inference_budget -1 must be a positive number"),
     ({"mode": "best"}, "mode 'best' must be 'max' or 'min'"),
+    ({"search_space": {**SPACE, "prompt": ["{question}", "  "]}},
+     "prompt[1]: the template is empty; write the request, with {field} placeholders"),
     ({"config_list": {"demo": {"scripted": ["hi"]}}}, "entry 'demo' is scripted"),
 ])  # fmt: skip
 def test_bad_input_is_explained(options: dict[str, Any], message: str) -> None:
@@ -162,3 +164,12 @@ def test_a_study_path_that_cannot_be_created_is_explained(tmp_path: Path) -> Non
             TuningError, match=r"cannot create the study file .*notes.txt/t.db: .*; give a "
                                r"path in a folder you can write"):  # fmt: skip
         _tune(server, study=tmp_path / "notes.txt" / "t.db")
+
+
+def test_a_best_configuration_that_cannot_be_written_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with ModelServer(script=answer) as server:
+        result = _tune(server, num_samples=1)
+    with pytest.raises(TuningError, match=r"cannot write the best configuration to .*notes.txt/"
+                                          r"best.yaml: .*; give --out a path you can write"):
+        result.write(tmp_path / "notes.txt" / "best.yaml")
