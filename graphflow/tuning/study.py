@@ -201,31 +201,20 @@ def run_study(
                       mode=mode, stop_reason=stop, candidates=dict(candidates), study=study)  # fmt: skip
 
 
-#: Tables of a graphflow run database (a study file has Optuna's and ``tuning_answers``).
-_RUN_TABLES = {"runs", "steps", "messages"}
-
-
 def _check_study_file(path: Path) -> None:
     """Refuse an SQLite file that is not a study: a run database, or any other database
     with tables and no Optuna study in them, would get Optuna's tables added to it."""
-    import sqlite3
+    from graphflow.store.sqlite.probe import probe_sqlite_file
 
-    try:
-        with path.open("rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                return  # missing, empty, or not SQLite: Optuna's own error says so
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            db.close()
-    except (OSError, sqlite3.Error):
-        return
-    if tables & _RUN_TABLES == _RUN_TABLES:
+    found = probe_sqlite_file(path)
+    if found is None:
+        return  # missing, empty, or not SQLite: Optuna's own error says so
+    if found.run_database:
         raise TuningError(f"{path} is a graphflow run database, not a tuning study; give "
                           "another --study file (a new one, or one graphflow tune made)")  # fmt: skip
-    if tables and "studies" not in tables:
-        shown = ", ".join(sorted(tables)[:8]) + (" …" if len(tables) > 8 else "")
+    if found.tables and "studies" not in found.tables:
+        tables = sorted(found.tables)
+        shown = ", ".join(tables[:8]) + (" …" if len(tables) > 8 else "")
         raise TuningError(f"{path} is an SQLite database of something else (tables: {shown}); "
                           "give another --study file (a new one, or one graphflow tune "
                           "made), so that tuning does not add its tables to it")  # fmt: skip
