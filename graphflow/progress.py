@@ -250,9 +250,13 @@ def _cut(text: str, width: int) -> str:
 
 
 def _escape(text: str) -> str:
+    """Rich markup made literal, and control characters written as escapes (a model's
+    text never drives the terminal)."""
     from rich.markup import escape
 
-    return escape(text)
+    from graphflow.terminal import visible
+
+    return escape(visible(text, keep_lines=True))
 
 
 def _jsonl(event: ev.Event) -> None:

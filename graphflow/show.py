@@ -5,17 +5,17 @@ answer, read through the store's :class:`~graphflow.store.RunReader`."""
 from __future__ import annotations
 
 import time
-import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from graphflow.errors import GraphflowError
 from graphflow.store.codec import dumps
+from graphflow.terminal import visible
 
 if TYPE_CHECKING:
     from graphflow.store import MessageRow, ModelCallRow, RunReader
 
-__all__ = ["print_calls", "print_run", "run_as_dict", "save_artifacts", "visible"]
+__all__ = ["print_calls", "print_run", "run_as_dict", "save_artifacts"]
 
 #: Characters of each earlier prompt message ``show --calls`` prints (``--json`` has all).
 PROMPT_PREVIEW = 160
@@ -121,8 +121,8 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                               for c in m["tool_calls"])  # fmt: skip
             text = (text + "\n" if text else "") + f"[tool calls] {calls}"
         step = "in " if m["step"] < 0 else f"{m['step']:>3}"
-        console.print(f"[dim]{step}[/] [bold cyan]{escape(speaker)}[/] [dim]({m['role']})[/]: "
-                      f"{escape(text)}")  # fmt: skip
+        console.print(f"[dim]{step}[/] [bold cyan]{escape(visible(speaker))}[/] [dim]({m['role']})[/]: "
+                      f"{escape(visible(text, keep_lines=True))}")  # fmt: skip
     _print_tool_failures(console, data["variables"])
     _print_artifacts(console, data["artifacts"])
     from graphflow.models.usage import read_usage_report
@@ -150,21 +150,6 @@ def _print_artifacts(console: Any, artifacts: list[dict[str, Any]]) -> None:
         console.print(f"[dim]{a['step']:>3}[/] {escape(a['node'])}: [bold]{escape(visible(a['name']))}[/] "
                       f"{escape(a['media_type'])}, {a['size']:,} bytes "
                       f"[dim]sha256 {a['digest'][:12]}[/]")  # fmt: skip
-
-
-def visible(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters (an escape sequence, a
-    newline, a carriage return) and the invisible format characters that reorder text
-    (``U+202E`` …) are written as Python escapes; file names come from the run's code.
-
-    Example:
-        >>> visible("red\\x1b[31m.txt"), visible("two\\nlines"), visible("chart.png")
-        ('red\\\\x1b[31m.txt', 'two\\\\nlines', 'chart.png')
-    """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() or unicodedata.category(ch) == "Zs"
-                   else ch.encode("unicode_escape").decode("ascii") for ch in text)  # fmt: skip
 
 
 def save_artifacts(store: RunReader, run_id: str, folder: str | Path) -> list[Path]:
