@@ -60,11 +60,11 @@ class ConsoleProgress:
         from rich.console import Console
 
         if console is None:
-            console = Console(highlight=False, soft_wrap=True)
+            console = Console(highlight=False, soft_wrap=True, emoji=False)  # text as written
         self.console = console
         #: where lines about the run (not its transcript) go: the models it uses
         self.notes = notes if notes is not None else Console(stderr=True, highlight=False,
-                                                             soft_wrap=True)  # fmt: skip
+                                                             soft_wrap=True, emoji=False)  # fmt: skip
         self._said: set[str] = set()
         self.use_live = bool(console.is_terminal) if live is None else live
         self.auto_refresh = auto_refresh
@@ -250,9 +250,13 @@ def _cut(text: str, width: int) -> str:
 
 
 def _escape(text: str) -> str:
+    """Rich markup made literal, and control characters written as escapes (a model's
+    text never drives the terminal)."""
     from rich.markup import escape
 
-    return escape(text)
+    from graphflow.terminal import visible
+
+    return escape(visible(text, keep_lines=True))
 
 
 def _jsonl(event: ev.Event) -> None:

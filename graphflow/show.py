@@ -8,7 +8,9 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from graphflow.errors import GraphflowError
 from graphflow.store.codec import dumps
+from graphflow.terminal import visible
 
 if TYPE_CHECKING:
     from graphflow.store import MessageRow, ModelCallRow, RunReader
@@ -119,8 +121,8 @@ def print_run(console: Any, store: RunReader, run_id: str) -> None:
                               for c in m["tool_calls"])  # fmt: skip
             text = (text + "\n" if text else "") + f"[tool calls] {calls}"
         step = "in " if m["step"] < 0 else f"{m['step']:>3}"
-        console.print(f"[dim]{step}[/] [bold cyan]{escape(speaker)}[/] [dim]({m['role']})[/]: "
-                      f"{escape(text)}")  # fmt: skip
+        console.print(f"[dim]{step}[/] [bold cyan]{escape(visible(speaker))}[/] [dim]({m['role']})[/]: "
+                      f"{escape(visible(text, keep_lines=True))}")  # fmt: skip
     _print_tool_failures(console, data["variables"])
     _print_artifacts(console, data["artifacts"])
     _print_citations(console, data["variables"])
@@ -146,7 +148,7 @@ def _print_artifacts(console: Any, artifacts: list[dict[str, Any]]) -> None:
     console.print()
     console.print(f"[bold]artifacts[/] ({len(artifacts)})")
     for a in artifacts:
-        console.print(f"[dim]{a['step']:>3}[/] {escape(a['node'])}: [bold]{escape(a['name'])}[/] "
+        console.print(f"[dim]{a['step']:>3}[/] {escape(a['node'])}: [bold]{escape(visible(a['name']))}[/] "
                       f"{escape(a['media_type'])}, {a['size']:,} bytes "
                       f"[dim]sha256 {a['digest'][:12]}[/]")  # fmt: skip
 
@@ -155,17 +157,36 @@ def save_artifacts(store: RunReader, run_id: str, folder: str | Path) -> list[Pa
     """Write the run's artifacts into ``folder`` (made if missing) under their names; of
     several with one name, the newest step's. Returns the paths written.
 
+    An artifact that cannot be written (a file of the run is in the way of a folder
+    another one needs, a name too long for the file system) does not stop the others.
+
     Raises:
         StoreError: an artifact's bytes are missing from the store.
+        GraphflowError: some artifacts could not be written; the message names each and
+            why, and how many were written.
     """
     newest = {a["name"]: a for a in store.artifacts(run_id)}  # in step order
     root = Path(folder)
-    written = []
+    written: list[Path] = []
+    failed: list[str] = []
     for name, row in sorted(newest.items()):
         path = root / PurePosixPath(name)  # names are relative, without '..' (put_artifact)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(store.artifact_data(row["digest"]))
+        data = store.artifact_data(row["digest"])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            shown = name if len(name) <= 80 else name[:80] + "…"
+            failed.append(f"{shown!r} "
+                          f"({exc.strerror or type(exc).__name__})")  # fmt: skip
+            continue
         written.append(path)
+    if failed:
+        raise GraphflowError(
+            f"run {run_id!r}: wrote {len(written)} of {len(newest)} artifacts into {root}; "
+            f"not written: {'; '.join(failed)}. A file of the run may be in the way of a "
+            "folder of another (save into an empty folder), or a name may be too long for "
+            "the file system; read those with store.artifact_data(digest)")  # fmt: skip
     return written
 
 

@@ -37,7 +37,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("services", ("store", "models", "execution", "tools", "testing", "imports", "import_policy",
                   "catalog", "memory", "knowledge",
                   "secrets", "display")),
-    ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing", "conversation")),
+    ("foundations", ("messages", "events", "errors", "bundled", "blocking", "tracing", "conversation",
+                     "terminal")),
 )
 
 #: Upward imports made on purpose, each inside the one function that needs it: a compiled

@@ -33,10 +33,12 @@ DEFAULT_DB = "graphflow.db"
 
 
 def console(stderr: bool = False) -> Console:
-    """A rich console for a command's output (``stderr=True`` for messages about it)."""
+    """A rich console for a command's output (``stderr=True`` for messages about it).
+    Emoji codes are left as written: ``nomodule:x:`` in a message must not print as an
+    emoji."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def escape(text: str) -> str:

@@ -89,12 +89,13 @@ def runs(db: str, status: str | None, limit: int, as_json: bool) -> None:
 def show(run_id: str, db: str, as_json: bool, calls: bool, save_to: str | None) -> None:
     """Show a run: status, models, steps, transcript, artifacts, tokens and cost per node."""
     from graphflow.show import print_calls, print_run, run_as_dict, save_artifacts
+    from graphflow.terminal import visible
 
     store = open_store(db, must_exist=True)
     run_id = resolve_run(store, run_id).run_id
     if save_to is not None:
         for path in save_artifacts(store, run_id, save_to):
-            console(stderr=True).print(f"saved {path}")
+            console(stderr=True).print(f"saved {escape(visible(str(path)))}")
         return
     if as_json:
         print_json(run_as_dict(store, run_id, calls=calls))

@@ -97,9 +97,10 @@ def scan(work_dir: Path) -> Snapshot:
 def produced(work_dir: Path, before: Snapshot, *, exclude: Collection[str] = (),
              max_bytes: int) -> list[ProducedFile]:  # fmt: skip
     """The files new or changed in ``work_dir`` since ``before`` (see :func:`scan`),
-    without those in ``exclude``; at most :data:`MAX_FILES`, in name order. A file
-    larger than ``max_bytes`` (or that cannot be read) comes back with ``data=None`` and
-    the reason in ``skipped``.
+    without those in ``exclude``; at most :data:`MAX_FILES`, the top level's first, then
+    by depth and name. A file larger than ``max_bytes`` (or that cannot be read) comes
+    back with ``data=None`` and the reason in ``skipped``; so does, when there are more
+    files, the first one left out, its reason saying how many others were.
 
     Example:
         >>> import tempfile
@@ -110,8 +111,10 @@ def produced(work_dir: Path, before: Snapshot, *, exclude: Collection[str] = (),
         [('out.csv', 'text/csv', b'a,b\\n1,2\\n')]
     """
     after = scan(work_dir)
-    names = sorted(n for n, facts in after.items()
-                   if before.get(n) != facts and n not in exclude)  # fmt: skip
+    # the top level first: a result the code writes beside a folder of many files is kept
+    names = sorted((n for n, facts in after.items()
+                    if before.get(n) != facts and n not in exclude),
+                   key=lambda n: (n.count("/"), n))  # fmt: skip
     files = []
     for name in names[:MAX_FILES]:
         kind = media_type(name)
@@ -130,6 +133,11 @@ def produced(work_dir: Path, before: Snapshot, *, exclude: Collection[str] = (),
                                       f"{max_bytes:,} bytes"))  # fmt: skip
             continue
         files.append(ProducedFile(name, kind, _redacted(kind, data)))
+    if len(names) > MAX_FILES:
+        first = names[MAX_FILES]
+        files.append(ProducedFile(first, media_type(first), None, (
+            f"more than the {MAX_FILES} files kept per execution: it and "
+            f"{len(names) - MAX_FILES - 1:,} other new or changed files are not kept")))  # fmt: skip
     return files
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from graphflow.tuning.candidates import Candidate, ConfigListLike, load_candidates
+from graphflow.tuning.candidates import Candidate, ConfigListLike, check_keys, load_candidates
 from graphflow.tuning.data import load_data
 from graphflow.tuning.errors import TuningError
 from graphflow.tuning.metrics import BUILTIN_METRICS, EvalFunc, Metric, resolve_metric
@@ -148,6 +148,7 @@ def tune(
     candidates = load_candidates(config_list)
     space = SearchSpace.from_data(load_search_space(search_space), list(candidates))
     space.check_fields(instances)
+    check_keys({name: candidates[name] for name in space.model.choices})
     size = space.size()
     limit: int | None
     if num_samples == -1:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphflow.errors import DefinitionError
+from graphflow.errors import DefinitionError, ModelError
 from graphflow.models.config import ModelConfig
 from graphflow.tuning.errors import TuningError
 
-__all__ = ["Candidate", "load_candidates"]
+__all__ = ["Candidate", "check_keys", "load_candidates"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,31 @@ class Candidate:
     def describe(self) -> str:
         """E.g. ``gpt-4o-mini at https://api.openai.com/v1``."""
         return " → ".join(c.endpoint for c in self.configs)
+
+
+def check_keys(candidates: Mapping[str, Candidate]) -> None:
+    """Refuse a model none of whose configs has its API key (OpenAI's endpoint with no
+    ``OPENAI_API_KEY``, an ``api_key_env`` that is not set): every trial with it would
+    fail, so it is bad input, found before any trial is asked.
+
+    Raises:
+        TuningError: naming each such model and how to give its key.
+    """
+    problems = []
+    for name, candidate in candidates.items():
+        reasons = []
+        for config in candidate.configs:
+            try:
+                config.resolve_key()
+            except ModelError as exc:
+                reasons.append(str(exc))
+            else:
+                break
+        else:
+            problems.append(f"model {name}: {'; '.join(reasons)}")
+    if problems:
+        raise TuningError("; ".join(problems) + "; every trial of such a model would fail (give "
+                          "its key, or leave it out of the search space's model:)")  # fmt: skip
 
 
 ConfigListLike = (str | Path | ModelConfig | Mapping[str, Any]

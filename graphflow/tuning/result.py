@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graphflow.tuning.candidates import Candidate
+from graphflow.tuning.errors import TuningError
 from graphflow.tuning.space import TrialConfig
 
 __all__ = ["TrialResult", "TuneResult"]
@@ -153,10 +154,21 @@ class TuneResult:
         return "\n".join(lines) + "\n" + body
 
     def write(self, path: str | Path, name: str = "default") -> Path:
-        """Write :meth:`to_yaml` to ``path``; returns the path."""
+        """Write :meth:`to_yaml` to ``path`` (its folder made if missing); returns the path.
+
+        Raises:
+            TuningError: the file cannot be written (the study keeps the result: run
+                the same search again to write it elsewhere).
+        """
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.to_yaml(name), encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(self.to_yaml(name), encoding="utf-8")
+        except OSError as exc:
+            raise TuningError(f"cannot write the best configuration to {target}: "
+                              f"{exc.strerror or exc}; give --out a path you can write (the "
+                              "study keeps the trials: the same command writes it again "
+                              "without asking the models)") from None  # fmt: skip
         return target
 
 

@@ -271,6 +271,10 @@ def _templates(value: Any, key: str, problems: list[str], *, required: bool) -> 
     from graphflow.models.template import template_fields
 
     for index, text in enumerate(items):
+        if not text.strip():
+            problems.append(f"{key}[{index}]: the template is empty; write the request, with "
+                            "{field} placeholders of the data")  # fmt: skip
+            continue
         try:
             template_fields(text)
         except DefinitionError as exc:

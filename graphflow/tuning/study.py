@@ -62,8 +62,13 @@ def _exclusive(path: Path | None) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not on POSIX: no lock
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "ab")  # noqa: SIM115 - closed below, after the lock
+    except OSError as exc:
+        raise TuningError(f"cannot create the study file {path}: {exc.strerror or exc}; give a "
+                          "path in a folder you can write") from None  # fmt: skip
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -154,6 +159,8 @@ def run_study(
     optuna = _optuna()
     say = progress or (lambda line: None)
     fingerprint = _fingerprint(data, space, metric, mode, candidates)
+    if study is not None:
+        _check_study_file(study)
     with _exclusive(study):
         sampler = optuna.samplers.TPESampler(seed=seed)
         direction = "maximize" if mode == "max" else "minimize"
@@ -192,6 +199,25 @@ def run_study(
                default=None)  # fmt: skip
     return TuneResult(best=best, trials=tuple(trials), spend=spend, metric=metric.objective,
                       mode=mode, stop_reason=stop, candidates=dict(candidates), study=study)  # fmt: skip
+
+
+def _check_study_file(path: Path) -> None:
+    """Refuse an SQLite file that is not a study: a run database, or any other database
+    with tables and no Optuna study in them, would get Optuna's tables added to it."""
+    from graphflow.store.sqlite.probe import probe_sqlite_file
+
+    found = probe_sqlite_file(path)
+    if found is None:
+        return  # missing, empty, or not SQLite: Optuna's own error says so
+    if found.run_database:
+        raise TuningError(f"{path} is a graphflow run database, not a tuning study; give "
+                          "another --study file (a new one, or one graphflow tune made)")  # fmt: skip
+    if found.tables and "studies" not in found.tables:
+        tables = sorted(found.tables)
+        shown = ", ".join(tables[:8]) + (" …" if len(tables) > 8 else "")
+        raise TuningError(f"{path} is an SQLite database of something else (tables: {shown}); "
+                          "give another --study file (a new one, or one graphflow tune "
+                          "made), so that tuning does not add its tables to it")  # fmt: skip
 
 
 def _check_fingerprint(handle: Any, fingerprint: dict[str, str], study: Path | None,

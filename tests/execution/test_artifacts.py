@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from graphflow import Graph
-from graphflow.execution.artifacts import produced, scan
+from graphflow.execution.artifacts import MAX_FILES, produced, scan
 from graphflow.secrets import register_secret
 from graphflow.store import MemoryStore, RunStore, Store
 
@@ -170,3 +170,17 @@ def test_the_report_names_long_text_and_other_files_without_their_content(tmp_pa
     page = build_report(store, result.run_id)
     assert "<b>long.txt</b>" in page and "<b>data.zip</b>" in page
     assert "y" * 100 not in page and "20,000 bytes" in page
+
+
+def test_many_files_keep_the_top_level_ones_and_say_how_many_were_left(tmp_path: Path) -> None:
+    before = scan(tmp_path)
+    (tmp_path / "many").mkdir()
+    for i in range(MAX_FILES + 30):
+        (tmp_path / "many" / f"f{i:03d}.txt").write_text(str(i))
+    (tmp_path / "result.csv").write_text("a,b\n")
+    files = produced(tmp_path, before, max_bytes=100)
+    kept = [f.name for f in files if f.data is not None]
+    assert len(kept) == MAX_FILES and kept[0] == "result.csv"  # the top level first
+    left = [f for f in files if f.data is None]
+    assert len(left) == 1 and "30 other" in str(left[0].skipped)
+    assert f"more than the {MAX_FILES} files kept per execution" in str(left[0].skipped)

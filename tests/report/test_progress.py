@@ -144,3 +144,10 @@ def test_cli_on_a_pseudo_terminal(tmp_path: Path) -> None:
     assert re.search(r"step \d+ · \w+ · \d+\.\ds · [0-9,]+ tokens · \$0\.0000", screen)
     assert re.search(r"waiting: 5 steps in \d+\.\ds · [0-9,]+ tokens · \$0\.0000", screen)
     assert "waiting at approve" in screen
+
+
+def test_emoji_codes_in_a_message_are_printed_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    g = Graph("emoji", entry="say")
+    g.add_node("say", lambda state: "the path nomodule:x: and :thumbs_up:")
+    g.compile().run_sync(on_event=ConsoleProgress(live=False))
+    assert "nomodule:x: and :thumbs_up:" in capsys.readouterr().out

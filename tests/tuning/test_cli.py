@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from graphflow.cli import main
 from graphflow.models import load_models
+from graphflow.store import Store
 from graphflow.testing import ModelServer
 from tests.tuning.scripted import DATA, INFERENCE_BUDGET, SPACE, answer, config_list
 
@@ -74,10 +76,17 @@ def test_a_metric_that_raises_is_reported_without_a_traceback(files: Path) -> No
     (["--metric", "nomodule:score"], "metric nomodule:score:"),
     (["--models", "nothere.yaml"], "model config file nothere.yaml does not exist"),
     (["--study", "notes.txt"], "cannot open the study notes.txt: DatabaseError"),
+    (["--metric", "nomodule:x"], "metric nomodule:x: cannot import"),  # not an emoji code
+    (["--study", "runs.db"], "runs.db is a graphflow run database, not a tuning study"),
+    (["--study", "app.db"], "app.db is an SQLite database of something else (tables: notes)"),
 ])  # fmt: skip
 def test_bad_input_exits_2_with_the_reason(files: Path, args: list[str], message: str) -> None:
     (files / "bad.jsonl").write_text("{not json\n")
     (files / "notes.txt").write_text("not a database, but notes\n" * 100)
+    Store(files / "runs.db").close()
+    with sqlite3.connect(files / "app.db") as app:
+        app.execute("CREATE TABLE notes (text TEXT)")
+    app.close()
     (files / "unknown.yaml").write_text(yaml.safe_dump({**SPACE, "model": ["gpt-9"]}))
     with ModelServer(script=answer) as server:
         (files / "models.yaml").write_text(yaml.safe_dump(config_list(server.base_url)))
@@ -87,6 +96,11 @@ def test_bad_input_exits_2_with_the_reason(files: Path, args: list[str], message
         result = _invoke(*[x for pair in options.items() for x in pair])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+    if "runs.db" in args or "app.db" in args:  # the database was left as it was
+        with sqlite3.connect(files / args[1]) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        db.close()
+        assert "studies" not in tables and "tuning_answers" not in tables
 
 
 def test_no_configuration_within_the_budget_exits_1(files: Path) -> None:

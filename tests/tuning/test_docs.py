@@ -46,3 +46,38 @@ def test_the_example_files_tune(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 0, result.output
     best = yaml.safe_load((tmp_path / "best.yaml").read_text())["models"]["default"][0]
     assert best["model"] == "gpt-4o"
+
+
+def test_the_offline_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands of "Trying it offline": the stand-in server with the example's script,
+    then ``graphflow tune`` as written, finding the configuration the stand-in makes best."""
+    import re
+    import shlex
+    import shutil
+
+    from graphflow.testing.faults import FaultScript
+
+    text = (ROOT / "docs" / "tuning.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if "dev-model-server" in b)
+    lines = block.replace("\\\n", " ").splitlines()
+    serve, export, command = lines[0], lines[1], lines[2]
+    assert serve.startswith("graphflow dev-model-server --port 8321 --script ") and serve.endswith("&")
+    port = re.search(r"--port (\d+)", serve)
+    assert port is not None and f":{port.group(1)}/v1" in export
+    script = FaultScript.load(ROOT / shlex.split(serve)[-2])  # what dev-model-server serves
+    shutil.copytree(EXAMPLES, tmp_path / "docs" / "examples" / "tuning")
+    monkeypatch.chdir(tmp_path)
+    with ModelServer(script) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        args = shlex.split(command)
+        assert args[0] == "graphflow"
+        result = CliRunner().invoke(main, args[1:])
+    assert result.exit_code == 0, result.output
+    best = yaml.safe_load((tmp_path / "best.yaml").read_text())["models"]["default"][0]
+    assert best["model"] == "gpt-4o-mini" and best["temperature"] <= 0.5
+    header = (tmp_path / "best.yaml").read_text().splitlines()
+    assert header[0].startswith("# tuned: success 1 (max) on 8 instances")
+    assert "# prompt: Answer with the number only. {question}" in header
+    shown = re.search(r"^best: .*$", text, re.M)
+    assert shown is not None and "model=gpt-4o-mini" in shown.group(0) and "prompt#2" in shown.group(0)

@@ -91,6 +91,8 @@ def test_a_study_refuses_other_settings(tmp_path: Path) -> None:
     ({"data": [{"question": "x"}]}, "compares with each instance's 'answer' field"),
     ({"inference_budget": -1}, "inference_budget -1 must be a positive number"),
     ({"mode": "best"}, "mode 'best' must be 'max' or 'min'"),
+    ({"search_space": {**SPACE, "prompt": ["{question}", "  "]}},
+     "prompt[1]: the template is empty; write the request, with {field} placeholders"),
     ({"config_list": {"demo": {"scripted": ["hi"]}}}, "entry 'demo' is scripted"),
 ])  # fmt: skip
 def test_bad_input_is_explained(options: dict[str, Any], message: str) -> None:
@@ -135,3 +137,39 @@ def test_data_files_of_each_format_load(tmp_path: Path) -> None:
     assert load_data(tmp_path / "a.jsonl") == DATA[:2]
     assert load_data(tmp_path / "b.yaml") == [{"question": "q", "answer": "a"}]
     assert load_data(tmp_path / "c.json") == DATA[:1]
+
+
+def test_a_model_without_its_api_key_is_refused_before_any_trial(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    lines: list[str] = []
+    with ModelServer(script=answer) as server:
+        configs = [*config_list(server.base_url)[1:2],
+                   {"model": "gpt-4o-mini", "price": [0.00015, 0.0006]}]  # OpenAI's, no key
+        with pytest.raises(TuningError, match=r"model gpt-4o-mini: .*needs an API key: export "
+                                              r"OPENAI_API_KEY=.*every trial of such a model would fail"):
+            tune(DATA, config_list=configs, progress=lines.append, study=tmp_path / "t.db",
+                 search_space={"model": ["good", "gpt-4o-mini"], "prompt": "{question}"})
+        assert lines == [] and server.requests == 0  # refused before a trial was asked
+        # a model left out of the search space needs no key
+        result = tune(DATA, config_list=configs, search_space={"model": ["good"],
+                      "prompt": "Answer with the number only. {question}", "temperature": 0})
+    assert result.best is not None and result.best.config.model == "good"
+
+
+def test_a_study_path_that_cannot_be_created_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with ModelServer(script=answer) as server, pytest.raises(
+            TuningError, match=r"cannot create the study file .*notes.txt/t.db: .*; give a "
+                               r"path in a folder you can write"):  # fmt: skip
+        _tune(server, study=tmp_path / "notes.txt" / "t.db")
+
+
+def test_a_best_configuration_that_cannot_be_written_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with ModelServer(script=answer) as server:
+        result = _tune(server, num_samples=1)
+    with pytest.raises(TuningError, match=r"cannot write the best configuration to .*notes.txt/"
+                                          r"best.yaml: .*; give --out a path you can write"):
+        result.write(tmp_path / "notes.txt" / "best.yaml")
