@@ -80,7 +80,7 @@ def _finite(text: str) -> float:
 def _too_deep(data: Any) -> bool:
     """Whether ``data`` nests arrays and objects deeper than :data:`MAX_DEPTH`."""
     level: list[Any] = [data]
-    for _ in range(MAX_DEPTH + 1):
+    for _ in range(MAX_DEPTH):
         level = [v for item in level if isinstance(item, (dict, list))
                  for v in (item.values() if isinstance(item, dict) else item)]  # fmt: skip
         if not level:
