@@ -1,0 +1,71 @@
+"""Hostile and odd input to the HTTP API: bodies a JSON parser chokes on, values JSON
+cannot carry back, graph text that reaches for files of the server, ids already taken.
+Each is a clear JSON error (never a 500), and nothing stored is changed."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import httpx
+
+from graphflow import Store
+from tests.serve.conftest import snapshot
+from tests.serve.test_api import assert_error, waiting_quickstart
+
+
+async def test_deeply_nested_json_is_malformed_not_a_crash(client: httpx.AsyncClient, db: Path) -> None:
+    before = snapshot(db)
+    for body in ("[" * 100_000 + "]" * 100_000,
+                 '{"graph": "quickstart", "variables": {"topic": ' + "[" * 100_000 + "]" * 100_000 + "}}"):  # fmt: skip
+        error = assert_error(await client.post("/api/runs", content=body), 400, "malformed_json")
+        assert "nested" in error["message"]
+    assert snapshot(db) == before
+
+
+async def test_nan_and_infinity_are_refused(client: httpx.AsyncClient, db: Path) -> None:
+    before = snapshot(db)
+    for value in ("NaN", "Infinity", "-Infinity", "1e400"):
+        body = '{"graph": "quickstart", "input": "x", "variables": {"topic": %s}}' % value
+        error = assert_error(await client.post("/api/runs", content=body), 400, "malformed_json")
+        assert "finite" in error["message"]
+    assert snapshot(db) == before
+
+
+async def test_a_run_holding_non_finite_numbers_can_still_be_read(client: httpx.AsyncClient, db: Path) -> None:
+    """A run started from Python may hold NaN or infinity; its page must not fail."""
+    from graphflow import load
+    from graphflow.runs import start
+
+    store = Store(db)
+    try:
+        result = await start(load("quickstart"), "x", store=store, variables={"topic": math.inf})
+    finally:
+        store.close()
+    response = await client.get(f"/api/runs/{result.run_id}")
+    assert response.status_code == 200, response.text
+    assert response.json()["variables"]["topic"] == "Infinity"
+
+
+async def test_forking_into_a_taken_run_id_is_409(client: httpx.AsyncClient, db: Path) -> None:
+    first = await waiting_quickstart(client)
+    second = await waiting_quickstart(client)
+    before = snapshot(db)
+    response = await client.post(f"/api/runs/{first['run_id']}/fork",
+                                 json={"step": 1, "run_id": second["run_id"]})  # fmt: skip
+    error = assert_error(response, 409, "run_id_taken")
+    assert second["run_id"] in error["message"]
+    assert snapshot(db) == before
+
+
+async def test_two_starts_with_one_run_id_at_once(client: httpx.AsyncClient, db: Path) -> None:
+    """One is created; the other is 409 run_id_taken, and its message does not name where
+    the store is."""
+    import asyncio
+
+    body = {"graph": "quickstart", "input": "x", "run_id": "same-id"}
+    answers = await asyncio.gather(*(client.post("/api/runs", json=body) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 409):
+        error = assert_error(refused, 409, "run_id_taken")
+        assert str(db) not in error["message"]
