@@ -26,7 +26,7 @@ async def test_deeply_nested_json_is_malformed_not_a_crash(client: httpx.AsyncCl
 async def test_nan_and_infinity_are_refused(client: httpx.AsyncClient, db: Path) -> None:
     before = snapshot(db)
     for value in ("NaN", "Infinity", "-Infinity", "1e400"):
-        body = '{"graph": "quickstart", "input": "x", "variables": {"topic": %s}}' % value
+        body = '{"graph": "quickstart", "input": "x", "variables": {"topic": ' + value + "}}"
         error = assert_error(await client.post("/api/runs", content=body), 400, "malformed_json")
         assert "finite" in error["message"]
     assert snapshot(db) == before
