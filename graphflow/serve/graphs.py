@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
     from graphflow.store import RunRecord
 
-__all__ = ["GraphChoice", "graph_dirs", "graph_for_stored_run", "list_graphs", "resolve_graph"]
+__all__ = ["GraphChoice", "file_references", "graph_dirs", "graph_for_stored_run", "list_graphs",
+           "resolve_graph"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -112,8 +113,67 @@ def resolve_graph(graph: str) -> GraphChoice:
                                            f"({names}), or send the text of a graph file")])  # fmt: skip
         return GraphChoice(load(path), text, safe=False)
     fmt = "json" if text.startswith("{") else "yaml"
+    problems = file_references(graph, fmt)
+    if problems:
+        raise DefinitionError(problems)
     with safe_imports():
         return GraphChoice(compile_spec(loads_spec(graph, source=None, fmt=fmt)), None, safe=True)
+
+
+def file_references(text: str, fmt: str) -> list[Problem]:
+    """The places where graph text sent over HTTP names a file instead of a listed graph
+    or a catalog entry's name: its subgraphs (``graph:`` of a subgraph node, ``nested:
+    {graph:}`` of an agent, inline graphs' own nodes included) must be inline mappings or
+    names ``GET /api/graphs`` lists, and ``use:`` must be a plain catalog name. A path
+    would let a request read files of the server, or learn which exist, from the errors.
+    Text that does not parse is left to the spec loader's own error (``[]``).
+
+    Example:
+        >>> [p.what for p in file_references("graph: g\\nnodes: {s: {use: ../x}}", "yaml")]
+        ["use: '../x' is a path"]
+    """
+    import json
+
+    import yaml
+
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError, RecursionError):
+        return []
+    listed = _files()
+    problems: list[Problem] = []
+
+    def check_graph(ref: Any, where: str) -> None:
+        if isinstance(ref, dict):
+            walk(ref, f"{where}: inner graph")
+        elif isinstance(ref, str) and ref not in listed:
+            problems.append(Problem(where, f"graph: {ref[:80]!r} is a path or an unknown name",
+                                    "graph text sent to the server names other graphs by a "
+                                    "name GET /api/graphs lists, or inlines them; no file "
+                                    "path is read"))  # fmt: skip
+
+    def walk(graph: Any, where: str) -> None:
+        if not isinstance(graph, dict):
+            return
+        nodes = graph.get("nodes")
+        for name, node in (nodes.items() if isinstance(nodes, dict) else ()):
+            if not isinstance(node, dict):
+                continue
+            here = f"{where}: node {str(name)[:40]!r}"
+            use = node.get("use")
+            if isinstance(use, str) and (not _NAME.match(use) or ".." in use):
+                problems.append(Problem(here, f"use: {use[:80]!r} is a path",
+                                        "name a catalog entry (e.g. use: writer); graph text "
+                                        "sent to the server reads no file path (see GET "
+                                        "/api/graphs for the graphs it lists)"))  # fmt: skip
+            if "graph" in node:
+                check_graph(node["graph"], here)
+            nested = node.get("nested")
+            if isinstance(nested, dict) and "graph" in nested:
+                check_graph(nested["graph"], f"{here}: nested")
+
+    walk(data, f"graph {str((data or {}).get('graph') if isinstance(data, dict) else '')[:40]!r}")
+    return problems
 
 
 def graph_for_stored_run(record: RunRecord) -> GraphChoice:

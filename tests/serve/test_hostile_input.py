@@ -69,3 +69,37 @@ async def test_two_starts_with_one_run_id_at_once(client: httpx.AsyncClient, db:
     for refused in (a for a in answers if a.status_code == 409):
         error = assert_error(refused, 409, "run_id_taken")
         assert str(db) not in error["message"]
+
+
+def _graph_text(node: str) -> str:
+    return f"graph: probe\nentry: s\nnodes:\n  s:\n{node}"
+
+
+async def test_graph_text_cannot_reach_files_of_the_server(client: httpx.AsyncClient, db: Path,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """Graph text sent over HTTP names other graphs and catalog entries by their listed
+    names only: a path would let it read files of the server (or tell which exist)."""
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("db_password: hunter2-hunter2\n", encoding="utf-8")
+    before = snapshot(db)
+    refs = [str(secret), "/etc/passwd", "../../../../etc/hostname", str(tmp_path / "absent.yaml")]
+    nodes = [*(f"    kind: subgraph\n    graph: {ref}\n" for ref in refs),
+             *(f"    kind: agent\n    nested: {{graph: {ref}}}\n" for ref in refs),
+             f"    use: {secret.with_suffix('')}\n", "    use: ../../../../etc/hostname\n",
+             f"    kind: subgraph\n    graph:\n      graph: inner\n      entry: t\n      nodes:\n"
+             f"        t: {{kind: subgraph, graph: {secret}}}\n"]  # fmt: skip
+    for node in nodes:
+        response = await client.post("/api/runs", json={"graph": _graph_text(node), "input": "x"})
+        error = assert_error(response, 400, "invalid_graph")
+        assert "path" in error["message"] and "GET /api/graphs" in error["message"], error
+        assert "mapping" not in response.text and "db_password" not in response.text
+    assert snapshot(db) == before
+
+
+async def test_graph_text_may_name_listed_graphs_and_inline_ones(client: httpx.AsyncClient) -> None:
+    for node in ("    kind: subgraph\n    graph: quickstart\n",
+                 "    kind: subgraph\n    graph:\n      graph: inner\n      entry: t\n"
+                 "      nodes:\n        t: {kind: end}\n"):  # fmt: skip
+        text = _graph_text(node) + "  done: {kind: end}\nedges:\n  - {from: s, to: done}\n"
+        response = await client.post("/api/runs", json={"graph": text, "input": "x"})
+        assert response.status_code == 201, response.text
