@@ -122,10 +122,13 @@ def resolve_graph(graph: str) -> GraphChoice:
 
 def file_references(text: str, fmt: str) -> list[Problem]:
     """The places where graph text sent over HTTP names a file instead of a listed graph
-    or a catalog entry's name: its subgraphs (``graph:`` of a subgraph node, ``nested:
+    or a catalog entry's name, or chooses a model endpoint or key variable: its subgraphs (``graph:`` of a subgraph node, ``nested:
     {graph:}`` of an agent, inline graphs' own nodes included) must be inline mappings or
     names ``GET /api/graphs`` lists, and ``use:`` must be a plain catalog name. A path
     would let a request read files of the server, or learn which exist, from the errors.
+    In ``models:`` (and any model config), ``base_url``, ``api_key_env`` and
+    ``azure_endpoint`` are the server's to choose (its keys would be sent to the
+    endpoint), and ``scripted:`` and ``oai_config_list:`` may not name files.
     Text that does not parse is left to the spec loader's own error (``[]``).
 
     Example:
@@ -173,6 +176,43 @@ def file_references(text: str, fmt: str) -> list[Problem]:
                 check_graph(nested["graph"], f"{here}: nested")
 
     walk(data, f"graph {str((data or {}).get('graph') if isinstance(data, dict) else '')[:40]!r}")
+    return problems + _model_settings(data)
+
+
+#: Model settings graph text sent over HTTP may not choose: an endpoint (the server's key,
+#: or the variable ``api_key_env`` names, would be sent there) or a file to read.
+_SERVER_ONLY = {"base_url": "an endpoint", "api_key_env": "the variable holding the key",
+                "azure_endpoint": "an endpoint"}  # fmt: skip
+
+
+def _model_settings(data: Any) -> list[Problem]:
+    """The model settings in graph text (at any depth) that only the server chooses:
+    endpoints and key variables, scripts and config lists read from files."""
+    problems: list[Problem] = []
+    fix = ("graph text sent to the server uses the models the server is configured with "
+           "(its environment, OAI_CONFIG_LIST) or scripted replies written inline; to use "
+           "other endpoints, put the graph file in the server's graphs/ folder")  # fmt: skip
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
+            continue
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            here = f"{where}.{str(key)[:40]}" if where else str(key)[:40]
+            if key in _SERVER_ONLY:
+                problems.append(Problem(here, f"{key}: graph text may not choose "
+                                        f"{_SERVER_ONLY[key]}", fix))  # fmt: skip
+            elif key == "scripted" and isinstance(item, str):
+                problems.append(Problem(here, "scripted: a script file of the server is read", fix))
+            elif key == "oai_config_list" and item != "OAI_CONFIG_LIST":
+                problems.append(Problem(here, f"oai_config_list: {str(item)[:80]!r} names a "
+                                        "file or variable of the server; only OAI_CONFIG_LIST "
+                                        "is allowed", fix))  # fmt: skip
+            else:
+                stack.append((item, here))
     return problems
 
 

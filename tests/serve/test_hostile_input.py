@@ -103,3 +103,34 @@ async def test_graph_text_may_name_listed_graphs_and_inline_ones(client: httpx.A
         text = _graph_text(node) + "  done: {kind: end}\nedges:\n  - {from: s, to: done}\n"
         response = await client.post("/api/runs", json={"graph": text, "input": "x"})
         assert response.status_code == 201, response.text
+
+
+async def test_graph_text_cannot_send_keys_elsewhere_or_read_model_files(
+        client: httpx.AsyncClient, db: Path, tmp_path: Path) -> None:  # fmt: skip
+    """Graph text sent over HTTP uses the models the server is configured with: it may
+    not point them at an endpoint of its choosing (the server's key, or any variable it
+    names in api_key_env, would be sent there), nor load scripts or config lists from
+    files of the server."""
+    replies = tmp_path / "replies.yaml"
+    replies.write_text("- hunter2-hunter2\n", encoding="utf-8")
+    before = snapshot(db)
+    sections = ["{model: x, base_url: 'http://127.0.0.1:9/v1'}",
+                "{model: x, api_key_env: HOME}",
+                "[{model: x}, {model: y, base_url: 'http://127.0.0.1:9/v1'}]",
+                "{main: {model: x, base_url: 'http://127.0.0.1:9/v1'}}",
+                f"{{scripted: {replies}}}", f"{{oai_config_list: {replies}}}"]  # fmt: skip
+    for section in sections:
+        text = f"models: {section}\n" + _graph_text("    kind: agent\n    system_message: hi\n")
+        response = await client.post("/api/runs", json={"graph": text, "input": "x"})
+        error = assert_error(response, 400, "invalid_graph")
+        assert "models" in error["message"] and "hunter2" not in response.text, error
+    text = _graph_text("    kind: agent\n    system_message: hi\n    model: {base_url: 'http://127.0.0.1:9/v1'}\n")
+    assert_error(await client.post("/api/runs", json={"graph": text}), 400, "invalid_graph")
+    assert snapshot(db) == before
+
+
+async def test_graph_text_may_script_its_model_inline(client: httpx.AsyncClient) -> None:
+    text = ("models: {scripted: {replies: [fine]}}\n"
+            + _graph_text("    kind: agent\n    system_message: hi\n"))  # fmt: skip
+    response = await client.post("/api/runs", json={"graph": text, "input": "x"})
+    assert response.status_code == 201, response.text
