@@ -134,3 +134,19 @@ async def test_graph_text_may_script_its_model_inline(client: httpx.AsyncClient)
             + _graph_text("    kind: agent\n    system_message: hi\n"))  # fmt: skip
     response = await client.post("/api/runs", json={"graph": text, "input": "x"})
     assert response.status_code == 201, response.text
+
+
+async def test_errors_redact_secrets_in_every_field(client: httpx.AsyncClient, tmp_path: Path,
+                                                    monkeypatch) -> None:  # fmt: skip
+    """An error's details (an invalid graph's problems), not only its message, go
+    through redaction: here a listed graph names a variable holding a key, not JSON."""
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-9f8e7d6c5b4a3210")
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "graphs" / "mine.yaml").write_text(
+        "graph: mine\nentry: s\nmodels: {oai_config_list: MY_SERVICE_TOKEN}\n"
+        "nodes:\n  s: {kind: agent, system_message: hi}\n", encoding="utf-8")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    response = await client.post("/api/runs", json={"graph": "mine", "input": "x"})
+    assert response.status_code == 400, response.text
+    assert "MY_SERVICE_TOKEN" in response.text
+    assert "tok-9f8e7d6c5b4a3210" not in response.text
