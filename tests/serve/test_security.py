@@ -155,3 +155,15 @@ def test_missing_dependencies_name_the_install_command(monkeypatch: pytest.Monke
         require_serve_dependencies()
     result = CliRunner().invoke(main, ["serve", "--db", ":memory:"])
     assert result.exit_code == 1 and "pip install 'graphflow[serve]'" in result.output
+
+
+async def test_the_login_redirect_stays_on_this_server(guarded: httpx.AsyncClient) -> None:
+    """``//other.host/?token=…`` must not send the browser to another site after setting
+    the cookie, and a path with a line break must not break the answer's headers."""
+    for path, expected in (("//evil.example/x", "/evil.example/x"), ("/\\evil.example", "/%5Cevil.example"),
+                           ("/runs%0d%0aSet-Cookie:%20a=b", "/runs%0D%0ASet-Cookie%3A%20a%3Db")):  # fmt: skip
+        url = httpx.URL(BASE.replace("127.0.0.1", "203.0.113.7"))
+        login = await guarded.get(url.copy_with(raw_path=f"{path}?token={TOKEN}&tab=2".encode()))
+        assert login.status_code == 303, login.text
+        assert login.headers["location"] == f"{expected}?tab=2"
+        assert "a=b" not in login.headers.get("set-cookie", "")
