@@ -167,3 +167,24 @@ async def test_the_login_redirect_stays_on_this_server(guarded: httpx.AsyncClien
         assert login.status_code == 303, login.text
         assert login.headers["location"] == f"{expected}?tab=2"
         assert "a=b" not in login.headers.get("set-cookie", "")
+
+
+async def test_passwords_in_endpoint_addresses_are_hidden(client: httpx.AsyncClient, db: Path) -> None:
+    """A model endpoint given as http://user:password@host (a trusted graph may) names
+    its password in the run's models, its error and its calls: none reaches the API."""
+    from graphflow.compiler import compile_spec
+    from graphflow.runs import start
+    from graphflow.spec import loads_spec
+
+    text = ("graph: pw\nentry: s\nmodels: {model: x, base_url: 'http://app:s3cret-pass@127.0.0.1:9/v1', "
+            "max_retries: 0, timeout: 2}\nnodes:\n  s: {kind: agent, system_message: hi}\n")  # fmt: skip
+    store = Store(db)
+    try:
+        result = await start(compile_spec(loads_spec(text, source=None, fmt="yaml")), "x", store=store)
+    finally:
+        store.close()
+    assert result.status == "failed"
+    for path in (f"/api/runs/{result.run_id}", f"/api/runs/{result.run_id}/calls", "/api/runs"):
+        answer = await client.get(path)
+        assert answer.status_code == 200 and "s3cret-pass" not in answer.text, answer.text
+    assert "app:[redacted]@127.0.0.1" in (await client.get(f"/api/runs/{result.run_id}")).text
