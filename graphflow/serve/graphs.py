@@ -113,11 +113,12 @@ def resolve_graph(graph: str) -> GraphChoice:
                                            f"({names}), or send the text of a graph file")])  # fmt: skip
         return GraphChoice(load(path), text, safe=False)
     fmt = "json" if text.startswith("{") else "yaml"
-    problems = file_references(graph, fmt)
-    if problems:
-        raise DefinitionError(problems)
     with safe_imports():
-        return GraphChoice(compile_spec(loads_spec(graph, source=None, fmt=fmt)), None, safe=True)
+        spec = loads_spec(graph, source=None, fmt=fmt)  # first: it bounds YAML aliases
+        problems = file_references(graph, fmt)
+        if problems:
+            raise DefinitionError(problems)
+        return GraphChoice(compile_spec(spec), None, safe=True)
 
 
 def file_references(text: str, fmt: str) -> list[Problem]:
@@ -129,7 +130,9 @@ def file_references(text: str, fmt: str) -> list[Problem]:
     In ``models:`` (and any model config), ``base_url``, ``api_key_env`` and
     ``azure_endpoint`` are the server's to choose (its keys would be sent to the
     endpoint), and ``scripted:`` and ``oai_config_list:`` may not name files.
-    Text that does not parse is left to the spec loader's own error (``[]``).
+    Text that does not parse is left to the spec loader's own error (``[]``); call it
+    after :func:`graphflow.spec.loads_spec` accepted the text, which bounds what YAML
+    aliases expand to (this walk follows them).
 
     Example:
         >>> [p.what for p in file_references("graph: g\\nnodes: {s: {use: ../x}}", "yaml")]

@@ -150,3 +150,29 @@ async def test_errors_redact_secrets_in_every_field(client: httpx.AsyncClient, t
     assert response.status_code == 400, response.text
     assert "MY_SERVICE_TOKEN" in response.text
     assert "tok-9f8e7d6c5b4a3210" not in response.text
+
+
+def test_graph_text_with_exploding_aliases_is_refused_quickly() -> None:
+    """A few hundred bytes of YAML aliases that expand to 9**9 values are refused by the
+    spec loader's limit before anything walks them (the server would hang)."""
+    import threading
+
+    from graphflow.errors import DefinitionError
+    from graphflow.serve.graphs import resolve_graph
+
+    lines = ["graph: g", "entry: s", "variables:", "  l0: &l0 [" + ",".join(["lol"] * 9) + "]"]
+    lines += [f"  l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    lines += ["models: {base_url: 'http://127.0.0.1:9/v1'}", "nodes:", "  s: {kind: end}"]
+    outcome: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            resolve_graph("\n".join(lines) + "\n")
+        except DefinitionError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "resolving the graph text did not finish in 10 s"
+    assert outcome and "too big" in str(outcome[0])
