@@ -116,7 +116,7 @@ class Api:
             raise ApiError(400, "bad_field", '"variables" must be a JSON object {"name": value}')
         run_id = run_id_field(data["run_id"], "run_id") if data.get("run_id") else new_run_id()
         self._check_free(run_id)
-        choice = resolve_graph(graph_text)
+        choice = await run_in_threadpool(resolve_graph, graph_text)  # compiling takes a while
         unknown = [k for k in variables if k not in choice.graph.spec.variables]
         if unknown:
             known = ", ".join(choice.graph.spec.variables) or "none"
@@ -156,7 +156,7 @@ class Api:
                 raise ApiError(400, "question_required", f"run {run_id!r} waits on several "
                                f"questions ({', '.join(waiting)}); name one in \"question\"")  # fmt: skip
             question = next(iter(waiting))
-        choice = graph_for_stored_run(record)
+        choice = await run_in_threadpool(graph_for_stored_run, record)
         answers: Any = text if len(waiting) == 1 else {question: text}
         await self.dispatcher.resume(choice.graph, run_id, input=answers, question=question,
                                      safe=choice.safe)  # fmt: skip
@@ -182,7 +182,7 @@ class Api:
         if not 0 <= step <= record.last_step + 1:
             raise ApiError(400, "bad_step", f"run {run_id!r} has steps 0 … {record.last_step}; "
                            f"fork before one of them, not {step}")  # fmt: skip
-        choice = graph_for_stored_run(record) if start else None
+        choice = await run_in_threadpool(graph_for_stored_run, record) if start else None
         try:
             self.store.fork_run(run_id, step, new_id, {"run": [str(record.spec["entry"])], "wait": []})
         except StoreError:
@@ -205,7 +205,7 @@ class Api:
             raise ApiError(400, "bad_query", f"?rankdir={rankdir[:10]!r}: use TB, LR, BT or RL")
         record = self.store.get_run(run_id)
         try:
-            graph = graph_for_stored_run(record).graph
+            graph = (await run_in_threadpool(graph_for_stored_run, record)).graph
         except DefinitionError as exc:
             raise ApiError(422, "no_diagram", f"the graph stored with run {run_id!r} cannot be "
                            f"rebuilt here, so it cannot be drawn: {exc}") from None  # fmt: skip

@@ -176,3 +176,30 @@ def test_graph_text_with_exploding_aliases_is_refused_quickly() -> None:
     worker.join(10)
     assert not worker.is_alive(), "resolving the graph text did not finish in 10 s"
     assert outcome and "too big" in str(outcome[0])
+
+
+async def test_a_big_graph_text_does_not_stall_the_server(client: httpx.AsyncClient) -> None:
+    """Compiling graph text (here about a second's worth) happens off the event loop:
+    a request that comes meanwhile is answered before it is done."""
+    import asyncio
+    import json
+
+    n = 3000
+    nodes: dict = {f"n{i}": {"kind": "function", "call": "nodes.tools.text:word_count",
+                             "args": {"text": "state.t"}, "output": "w"} for i in range(n)}  # fmt: skip
+    nodes[f"n{n}"] = {"kind": "end"}
+    text = json.dumps({"graph": "big", "entry": "n0", "variables": {"t": "x"}, "nodes": nodes,
+                       "edges": [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(n)]})  # fmt: skip
+    done: list[str] = []
+
+    async def start() -> None:
+        await client.post("/api/runs", json={"graph": text})
+        done.append("start")
+
+    async def look() -> None:
+        await asyncio.sleep(0.05)
+        assert (await client.get("/api/graphs")).status_code == 200
+        done.append("look")
+
+    await asyncio.gather(start(), look())
+    assert done == ["look", "start"]
