@@ -203,3 +203,9 @@ async def test_a_big_graph_text_does_not_stall_the_server(client: httpx.AsyncCli
 
     await asyncio.gather(start(), look())
     assert done == ["look", "start"]
+
+
+async def test_the_schema_names_the_refusals_of_every_post(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/api/openapi.json")).json()["paths"]
+    for path in ("/api/runs", "/api/runs/{run_id}/answer", "/api/runs/{run_id}/fork"):
+        assert {"400", "403", "409", "413"} <= set(paths[path]["post"]["responses"]), path
