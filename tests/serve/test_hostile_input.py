@@ -209,3 +209,35 @@ async def test_the_schema_names_the_refusals_of_every_post(client: httpx.AsyncCl
     paths = (await client.get("/api/openapi.json")).json()["paths"]
     for path in ("/api/runs", "/api/runs/{run_id}/answer", "/api/runs/{run_id}/fork"):
         assert {"400", "403", "409", "413"} <= set(paths[path]["post"]["responses"]), path
+
+
+async def test_a_key_streamed_in_pieces_is_redacted(monkeypatch) -> None:
+    """Streamed tokens are redacted as the text they make up, not piece by piece: a key
+    (or a value the server was told is secret) split across tokens never reaches a
+    watcher whole, and the pieces still add up to the redacted text."""
+    import json
+
+    from graphflow.events import StepFinished, TokenEvent
+    from graphflow.secrets import register_secret
+    from graphflow.serve.feed import EventHub, RunFeed, Watcher
+    from graphflow.store import MemoryStore
+
+    register_secret("correct-horse-battery-staple")
+    hub = EventHub(MemoryStore())
+    feed = hub.feeds["r1"] = RunFeed(hub.store, "r1")
+    watcher = Watcher()
+    feed.watchers.add(watcher)
+    pieces = ["Your key is sk-abc", "defghijklmn", "opqrstuvwx and the word is correct-", "horse-",
+              "battery-staple", ". Done"]  # fmt: skip
+    for piece in pieces:
+        hub.publish(TokenEvent(run_id="r1", step=0, node="draft", text=piece))
+    hub.publish(StepFinished(run_id="r1", step=0))
+    sent = []
+    while not watcher.queue.empty():
+        data = watcher.queue.get_nowait()
+        assert data is not None
+        sent.append(json.loads(data.decode().split("data: ", 1)[1]))
+    text = "".join(t["text"] for t in sent)
+    for secret in ("sk-abcdefghijklmnopqrstuvwx", "correct-horse-battery-staple"):
+        assert secret not in text and secret[:8] not in text.replace("[redacted]", "")
+    assert text.startswith("Your key is [redacted] and the word is [redacted]")
