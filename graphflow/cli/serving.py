@@ -51,7 +51,7 @@ def serve(db: str, host: str, port: int, token: str | None, poll: float,
 
         console(stderr=True).print(f"graphflow serve: runs of {hide_passwords(db)} at {where}"
                                    + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
-                                   + "; Ctrl-C stops")  # fmt: skip
+                                   + "; Ctrl-C stops", markup=False)  # fmt: skip
 
     run_server(db, host=host, port=port, token=token, poll=poll, work_dir=work_dir,
                on_ready=ready, broker=broker or None)  # fmt: skip

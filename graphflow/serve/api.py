@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from graphflow.errors import DefinitionError, RenderError, RunNotFound
+from graphflow.errors import DefinitionError, RenderError, RunInUse, RunNotFound, StoreError
 from graphflow.serve.errors import ApiError
 from graphflow.serve.feed import EventHub, parse_cursor
 from graphflow.serve.graphs import graph_for_stored_run, list_graphs, resolve_graph
@@ -35,6 +35,11 @@ def _json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(redacted(data), status_code=status)
 
 
+def _taken(run_id: str) -> ApiError:
+    return ApiError(409, "run_id_taken", f"run id {run_id!r} is taken; choose another "
+                    "\"run_id\", or leave it out to get a new one")  # fmt: skip
+
+
 @dataclass
 class Api:
     """The handlers, bound to the server's store, dispatcher and event hub."""
@@ -51,6 +56,14 @@ class Api:
             raise ApiError(404, "run_not_found", f"no run {run_id!r} in this server's store; "
                            "GET /api/runs lists the runs") from None  # fmt: skip
         return run_id
+
+    def _check_free(self, run_id: str) -> None:
+        """Refuse a new run's id that a stored run has (409 ``run_id_taken``)."""
+        try:
+            self.store.get_run(run_id)
+        except RunNotFound:
+            return
+        raise _taken(run_id)
 
     async def graphs(self, request: Request) -> Response:
         """``GET /api/graphs``: ``{"graphs": [{"name", "description", "variables", "bundled"}]}``."""
@@ -102,17 +115,21 @@ class Api:
         if not isinstance(variables, dict):
             raise ApiError(400, "bad_field", '"variables" must be a JSON object {"name": value}')
         run_id = run_id_field(data["run_id"], "run_id") if data.get("run_id") else new_run_id()
-        if data.get("run_id") and self.store.find_runs(run_id)[:1] == [run_id]:
-            raise ApiError(409, "run_id_taken", f"run id {run_id!r} is taken; choose another "
-                           "\"run_id\", or leave it out to get a new one")  # fmt: skip
-        choice = resolve_graph(graph_text)
+        self._check_free(run_id)
+        choice = await run_in_threadpool(resolve_graph, graph_text)  # compiling takes a while
         unknown = [k for k in variables if k not in choice.graph.spec.variables]
         if unknown:
             known = ", ".join(choice.graph.spec.variables) or "none"
             raise ApiError(400, "unknown_variable", f"graph {choice.graph.name!r} has no variable "
                            f"{unknown[0]!r}; its variables: {known}")  # fmt: skip
-        await self.dispatcher.start(choice.graph, run_id=run_id, input=first,
-                                    variables=variables, safe=choice.safe)  # fmt: skip
+        try:
+            await self.dispatcher.start(choice.graph, run_id=run_id, input=first,
+                                        variables=variables, safe=choice.safe)  # fmt: skip
+        except RunInUse:  # another request is starting a run of that id
+            raise _taken(run_id) from None
+        except StoreError:
+            self._check_free(run_id)  # another request took the id meanwhile
+            raise
         return _json({"run_id": run_id, "graph": choice.graph.name}, 201)
 
     async def answer(self, request: Request) -> Response:
@@ -139,7 +156,7 @@ class Api:
                 raise ApiError(400, "question_required", f"run {run_id!r} waits on several "
                                f"questions ({', '.join(waiting)}); name one in \"question\"")  # fmt: skip
             question = next(iter(waiting))
-        choice = graph_for_stored_run(record)
+        choice = await run_in_threadpool(graph_for_stored_run, record)
         answers: Any = text if len(waiting) == 1 else {question: text}
         await self.dispatcher.resume(choice.graph, run_id, input=answers, question=question,
                                      safe=choice.safe)  # fmt: skip
@@ -160,12 +177,17 @@ class Api:
         if not isinstance(start, bool):
             raise ApiError(400, "bad_field", '"start" must be true or false')
         new_id = run_id_field(data["run_id"], "run_id") if data.get("run_id") else new_run_id()
+        self._check_free(new_id)
         record = self.store.get_run(run_id)
         if not 0 <= step <= record.last_step + 1:
             raise ApiError(400, "bad_step", f"run {run_id!r} has steps 0 … {record.last_step}; "
                            f"fork before one of them, not {step}")  # fmt: skip
-        choice = graph_for_stored_run(record) if start else None
-        self.store.fork_run(run_id, step, new_id, {"run": [str(record.spec["entry"])], "wait": []})
+        choice = await run_in_threadpool(graph_for_stored_run, record) if start else None
+        try:
+            self.store.fork_run(run_id, step, new_id, {"run": [str(record.spec["entry"])], "wait": []})
+        except StoreError:
+            self._check_free(new_id)  # another request took the id meanwhile
+            raise
         if choice is not None:
             await self.dispatcher.resume(choice.graph, new_id, input=None, question=None,
                                          safe=choice.safe)  # fmt: skip
@@ -183,7 +205,7 @@ class Api:
             raise ApiError(400, "bad_query", f"?rankdir={rankdir[:10]!r}: use TB, LR, BT or RL")
         record = self.store.get_run(run_id)
         try:
-            graph = graph_for_stored_run(record).graph
+            graph = (await run_in_threadpool(graph_for_stored_run, record)).graph
         except DefinitionError as exc:
             raise ApiError(422, "no_diagram", f"the graph stored with run {run_id!r} cannot be "
                            f"rebuilt here, so it cannot be drawn: {exc}") from None  # fmt: skip

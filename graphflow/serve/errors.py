@@ -55,16 +55,26 @@ def hide_passwords(text: str) -> str:
 
 
 def error_body(error: ApiError) -> dict[str, Any]:
-    """The JSON body of ``error``: ``{"error": {"status", "code", "message", …}}``, the
-    message redacted (keys, and the password of a store address).
+    """The JSON body of ``error``: ``{"error": {"status", "code", "message", …}}``, every
+    string of it redacted (keys, and the password of a store address).
 
     Example:
         >>> error_body(ApiError(500, "x", "cannot reach postgresql://app:s3cret@db/runs"))
         {'error': {'status': 500, 'code': 'x', 'message': 'cannot reach postgresql://app:[redacted]@db/runs'}}
     """
-    message = hide_passwords(redact(error.message))
-    return {"error": {"status": error.status, "code": error.code, "message": message,
-                      **error.extra}}  # fmt: skip
+    return {"error": {"status": error.status, "code": error.code,
+                      "message": _clean(error.message), **_clean(error.extra)}}  # fmt: skip
+
+
+def _clean(value: Any) -> Any:
+    """``value`` with every string redacted and its store passwords hidden."""
+    if isinstance(value, str):
+        return hide_passwords(redact(value))
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
 def from_graphflow_error(exc: GraphflowError) -> ApiError:

@@ -10,7 +10,8 @@ any process advances, and it is the same for every watcher. In order, step by st
 - ``run`` — the run's summary (status, question, usage) whenever it changed;
 - ``token`` — pieces of a model's answer streamed while a run *this server runs* is in a
   step (live only: they are not stored, and a reconnecting watcher does not get them back;
-  the committed message follows);
+  the committed message follows), redacted as the text they make up, so a key split
+  across pieces is caught (the last word is held back until it ends);
 - ``end`` — the run ended (completed, stopped by a limit …): nothing more will come, and
   the server closes the stream. A waiting, running or failed run's stream stays open (it
   may be answered or resumed).
@@ -96,6 +97,32 @@ def encode(event: str, data: Any, event_id: str | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {text}\n\n".encode()
 
 
+#: Characters of a word a token stream holds back at most (a key is shorter).
+_HOLD = 1000
+
+
+@dataclass
+class _Stream:
+    """The text one node has streamed in a step, redacted as a whole: a key split
+    across tokens is recognised once its pieces are together. The last word is held
+    back until a space ends it, it grows past :data:`_HOLD` or the step ends, since it
+    may be the start of a key; what is sent adds up to the redacted text."""
+
+    text: str = ""
+    sent: int = 0  # characters of the redacted text sent
+
+    def add(self, piece: str, *, final: bool = False) -> str:
+        """Take ``piece``; return the redacted text that can be sent now (all of it when
+        ``final``: the step ended)."""
+        self.text += piece
+        cut = max(self.text.rfind(" "), self.text.rfind("\n")) + 1
+        if final or len(self.text) - cut > _HOLD:
+            cut = len(self.text)
+        ready = redacted(self.text[:cut])
+        out, self.sent = ready[self.sent:], max(self.sent, len(ready))
+        return str(out)
+
+
 @dataclass
 class _Item:
     kind: str  # message | step
@@ -135,6 +162,7 @@ class RunFeed:
         self.watchers: set[Watcher] = set()
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.streams: dict[tuple[int, str], _Stream] = {}  # (step, node): streamed text
 
     def refresh(self) -> None:
         """Read what the store committed since the last read and send it to every
@@ -225,10 +253,19 @@ class EventHub:
         if feed is None:
             return
         if event.type == "token":
-            data = {"run_id": event.run_id, "step": event.step,
-                    "node": getattr(event, "node", ""), "text": getattr(event, "text", "")}  # fmt: skip
-            feed._send(encode("token", redacted(data)))
+            node = str(getattr(event, "node", ""))
+            text = feed.streams.setdefault((event.step, node), _Stream()).add(
+                str(getattr(event, "text", "")))  # fmt: skip
+            if text:
+                data = {"run_id": event.run_id, "step": event.step, "node": node, "text": text}
+                feed._send(encode("token", redacted(data)))
         elif event.type in _NUDGES:
+            for (step, node), stream in feed.streams.items():  # the words held back
+                rest = stream.add("", final=True)
+                if rest:
+                    data = {"run_id": event.run_id, "step": step, "node": node, "text": rest}
+                    feed._send(encode("token", redacted(data)))
+            feed.streams.clear()  # the committed messages follow
             feed.wake.set()
 
     def open(self, run_id: str, after: Cursor) -> Watcher:

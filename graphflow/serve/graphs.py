@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from graphflow.graph import CompiledGraph
     from graphflow.store import RunRecord
 
-__all__ = ["GraphChoice", "graph_dirs", "graph_for_stored_run", "list_graphs", "resolve_graph"]
+__all__ = ["GraphChoice", "file_references", "graph_dirs", "graph_for_stored_run", "list_graphs",
+           "resolve_graph"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -113,7 +114,109 @@ def resolve_graph(graph: str) -> GraphChoice:
         return GraphChoice(load(path), text, safe=False)
     fmt = "json" if text.startswith("{") else "yaml"
     with safe_imports():
-        return GraphChoice(compile_spec(loads_spec(graph, source=None, fmt=fmt)), None, safe=True)
+        spec = loads_spec(graph, source=None, fmt=fmt)  # first: it bounds YAML aliases
+        problems = file_references(graph, fmt)
+        if problems:
+            raise DefinitionError(problems)
+        return GraphChoice(compile_spec(spec), None, safe=True)
+
+
+def file_references(text: str, fmt: str) -> list[Problem]:
+    """The places where graph text sent over HTTP names a file instead of a listed graph
+    or a catalog entry's name, or chooses a model endpoint or key variable: its subgraphs (``graph:`` of a subgraph node, ``nested:
+    {graph:}`` of an agent, inline graphs' own nodes included) must be inline mappings or
+    names ``GET /api/graphs`` lists, and ``use:`` must be a plain catalog name. A path
+    would let a request read files of the server, or learn which exist, from the errors.
+    In ``models:`` (and any model config), ``base_url``, ``api_key_env`` and
+    ``azure_endpoint`` are the server's to choose (its keys would be sent to the
+    endpoint), and ``scripted:`` and ``oai_config_list:`` may not name files.
+    Text that does not parse is left to the spec loader's own error (``[]``); call it
+    after :func:`graphflow.spec.loads_spec` accepted the text, which bounds what YAML
+    aliases expand to (this walk follows them).
+
+    Example:
+        >>> [p.what for p in file_references("graph: g\\nnodes: {s: {use: ../x}}", "yaml")]
+        ["use: '../x' is a path"]
+    """
+    import json
+
+    import yaml
+
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError, RecursionError):
+        return []
+    listed = _files()
+    problems: list[Problem] = []
+
+    def check_graph(ref: Any, where: str) -> None:
+        if isinstance(ref, dict):
+            walk(ref, f"{where}: inner graph")
+        elif isinstance(ref, str) and ref not in listed:
+            problems.append(Problem(where, f"graph: {ref[:80]!r} is a path or an unknown name",
+                                    "graph text sent to the server names other graphs by a "
+                                    "name GET /api/graphs lists, or inlines them; no file "
+                                    "path is read"))  # fmt: skip
+
+    def walk(graph: Any, where: str) -> None:
+        if not isinstance(graph, dict):
+            return
+        nodes = graph.get("nodes")
+        for name, node in (nodes.items() if isinstance(nodes, dict) else ()):
+            if not isinstance(node, dict):
+                continue
+            here = f"{where}: node {str(name)[:40]!r}"
+            use = node.get("use")
+            if isinstance(use, str) and (not _NAME.match(use) or ".." in use):
+                problems.append(Problem(here, f"use: {use[:80]!r} is a path",
+                                        "name a catalog entry (e.g. use: writer); graph text "
+                                        "sent to the server reads no file path (see GET "
+                                        "/api/graphs for the graphs it lists)"))  # fmt: skip
+            if "graph" in node:
+                check_graph(node["graph"], here)
+            nested = node.get("nested")
+            if isinstance(nested, dict) and "graph" in nested:
+                check_graph(nested["graph"], f"{here}: nested")
+
+    walk(data, f"graph {str((data or {}).get('graph') if isinstance(data, dict) else '')[:40]!r}")
+    return problems + _model_settings(data)
+
+
+#: Model settings graph text sent over HTTP may not choose: an endpoint (the server's key,
+#: or the variable ``api_key_env`` names, would be sent there) or a file to read.
+_SERVER_ONLY = {"base_url": "an endpoint", "api_key_env": "the variable holding the key",
+                "azure_endpoint": "an endpoint"}  # fmt: skip
+
+
+def _model_settings(data: Any) -> list[Problem]:
+    """The model settings in graph text (at any depth) that only the server chooses:
+    endpoints and key variables, scripts and config lists read from files."""
+    problems: list[Problem] = []
+    fix = ("graph text sent to the server uses the models the server is configured with "
+           "(its environment, OAI_CONFIG_LIST) or scripted replies written inline; to use "
+           "other endpoints, put the graph file in the server's graphs/ folder")  # fmt: skip
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
+            continue
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            here = f"{where}.{str(key)[:40]}" if where else str(key)[:40]
+            if key in _SERVER_ONLY:
+                problems.append(Problem(here, f"{key}: graph text may not choose "
+                                        f"{_SERVER_ONLY[key]}", fix))  # fmt: skip
+            elif key == "scripted" and isinstance(item, str):
+                problems.append(Problem(here, "scripted: a script file of the server is read", fix))
+            elif key == "oai_config_list" and item != "OAI_CONFIG_LIST":
+                problems.append(Problem(here, f"oai_config_list: {str(item)[:80]!r} names a "
+                                        "file or variable of the server; only OAI_CONFIG_LIST "
+                                        "is allowed", fix))  # fmt: skip
+            else:
+                stack.append((item, here))
+    return problems
 
 
 def graph_for_stored_run(record: RunRecord) -> GraphChoice:

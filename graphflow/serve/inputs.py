@@ -4,6 +4,7 @@ with an error that says what is wrong and how to fix it."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ __all__ = ["MAX_BODY", "json_body", "optional_text", "query_int", "run_id_field"
 
 #: The largest request body read, in bytes (a graph file is at most 1 MB of text).
 MAX_BODY = 2_000_000
+#: The deepest nesting of arrays and objects a request body may have.
+MAX_DEPTH = 64
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -36,7 +39,13 @@ async def json_body(request: Request, example: str) -> dict[str, Any]:
         if len(body) > MAX_BODY:
             raise ApiError(413, "too_large", f"the request body is over {MAX_BODY:,} bytes")
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_constant=_no_constant,
+                          parse_float=_finite)  # fmt: skip
+    except _NotFinite as exc:
+        raise ApiError(400, "malformed_json", f"the request body holds {exc}, which is not a "
+                       "finite number; JSON numbers must be finite") from None  # fmt: skip
+    except RecursionError:
+        data = None  # nested too deep for the parser: refused below
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the request body is not UTF-8 text; send a "
                        f"JSON object such as {example}") from None  # fmt: skip
@@ -44,10 +53,39 @@ async def json_body(request: Request, example: str) -> dict[str, Any]:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON ({exc.msg} "
                        f"at line {exc.lineno}, column {exc.colno}); send a JSON object such as "
                        f"{example}") from None  # fmt: skip
+    if data is None or _too_deep(data):
+        raise ApiError(400, "malformed_json", f"the request body is nested deeper than "
+                       f"{MAX_DEPTH} levels of arrays and objects; send e.g. {example}")  # fmt: skip
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", f"the request body must be a JSON object, not "
                        f"{type(data).__name__}; send e.g. {example}")  # fmt: skip
     return data
+
+
+class _NotFinite(ValueError):
+    """A JSON number Python would read as NaN or infinity."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotFinite(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text[:40])
+    return value
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests arrays and objects deeper than :data:`MAX_DEPTH`."""
+    level: list[Any] = [data]
+    for _ in range(MAX_DEPTH):
+        level = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]  # fmt: skip
+        if not level:
+            return False
+    return True
 
 
 def optional_text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:

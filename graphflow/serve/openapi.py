@@ -30,7 +30,9 @@ _ERRORS = {code: _answer(text, "Error") for code, text in (
             "that is not loopback"),
     ("404", "no run with that id"),
     ("405", "the route does not take this method"),
+    ("413", "the request body is over 2 MB"),
 )}  # fmt: skip
+_TAKEN = _answer("the run id asked for is taken", "Error")
 _RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 _SCHEMAS: dict[str, Any] = {
@@ -113,7 +115,8 @@ def openapi_schema() -> dict[str, Any]:
                     ("limit", "integer"))],
                 "responses": {"200": _answer("{runs: [RunSummary]}"), "400": _ERRORS["400"]}},
             "post": {"summary": "Start a run", "requestBody": _body("StartRun"),
-                     "responses": {"201": _answer("{run_id, graph}"), **_ERRORS}}},
+                     "responses": {"201": _answer("{run_id, graph}"), **_ERRORS,
+                                   "409": _TAKEN}}},
         "/api/runs/{run_id}": {"get": {"summary": "One run", "parameters": [_RUN_ID],
                                        "responses": {"200": run_json, "404": _ERRORS["404"]}}},
         "/api/runs/{run_id}/calls": {"get": {
@@ -136,7 +139,9 @@ def openapi_schema() -> dict[str, Any]:
         "/api/runs/{run_id}/fork": {"post": {
             "summary": "Fork the run before a step (and continue the fork with start: true)",
             "parameters": [_RUN_ID], "requestBody": _body("Fork"),
-            "responses": {"201": _answer("{run_id, forked_from, at_step}"), **_ERRORS}}},
+            "responses": {"201": _answer("{run_id, forked_from, at_step}"), **_ERRORS,
+                          "409": _answer("the run id asked for is taken, or the fork cannot "
+                                         "be continued", "Error")}}},
         "/api/runs/{run_id}/diagram.svg": {"get": {
             "summary": "The graph with the run's path drawn on it",
             "parameters": [_RUN_ID, {"name": "rankdir", "in": "query",

@@ -30,7 +30,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 __all__ = ["COOKIE", "CSP", "CSRF_HEADER", "Guard", "is_loopback"]
 
@@ -152,10 +152,14 @@ class Guard:
         return self.token is not None and bool(given) and hmac.compare_digest(given.encode(), self.token)
 
     async def _login(self, scope: Scope, send: Send) -> None:
-        """Set the token cookie and redirect to the same address without the token."""
+        """Set the token cookie and redirect to the same path on this server, without the
+        token."""
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
                  if k != "token"]  # fmt: skip
-        target = str(scope.get("path") or "/") + (f"?{urlencode(query)}" if query else "")
+        # The path quoted again, and with one leading slash: "//host/…" would send the
+        # browser to another site, a line break would break the headers.
+        path = "/" + quote(str(scope.get("path") or "/"), safe="/").lstrip("/")
+        target = path + (f"?{urlencode(query)}" if query else "")
         cookie = (f"{COOKIE}={self.token.decode() if self.token else ''}; HttpOnly; "
                   "SameSite=Strict; Path=/")  # fmt: skip
         await send({"type": "http.response.start", "status": 303,

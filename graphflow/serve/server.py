@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 from graphflow.errors import GraphflowError
 from graphflow.serve.security import is_loopback
 
-__all__ = ["TOKEN_VARIABLE", "ServeRefused", "check_bind", "serve"]
+__all__ = ["TOKEN_VARIABLE", "ServeRefused", "check_bind", "listen_socket", "serve"]
 
 #: The environment variable ``graphflow serve`` reads its token from.
 TOKEN_VARIABLE = "GRAPHFLOW_SERVE_TOKEN"
@@ -67,7 +68,9 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | No
     (:class:`~graphflow.serve.queue.QueueDispatcher`).
 
     Raises:
-        ServeRefused: a non-loopback ``host`` without a token.
+        ServeRefused: a non-loopback ``host`` without a token, or an address that cannot
+            be listened on (``on_ready`` is called only once it is listened on, with the
+            port bound).
         StoreError: the store cannot be opened.
         WorkersUnavailable: ``broker`` given, Celery not installed.
     """
@@ -78,7 +81,12 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | No
 
     token = token or os.environ.get(TOKEN_VARIABLE) or None
     check_bind(host, token)
-    store, owned = open_store(db)
+    sock = listen_socket(host, port)
+    try:
+        store, owned = open_store(db)
+    except BaseException:
+        sock.close()
+        raise
     try:
         dispatcher = None
         if broker:
@@ -92,8 +100,37 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8765, token: str | No
                                 timeout_graceful_shutdown=2)  # fmt: skip
         server = _server_class()(config)
         if on_ready is not None:
-            on_ready(host, port)
-        server.run()
+            on_ready(host, sock.getsockname()[1])
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         if owned:
             store.close()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (``0``: any free port), before anything says
+    the server is up.
+
+    Raises:
+        ServeRefused: the address cannot be listened on (the port is taken, the host is
+            not an address of this machine …).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise ServeRefused(f"cannot listen on --host {host}: {exc.strerror or exc}; give an "
+                           "address of this machine, e.g. 127.0.0.1") from None  # fmt: skip
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        shown = f"[{host}]" if ":" in host else host
+        raise ServeRefused(f"cannot listen on {shown}:{port}: {exc.strerror or exc}; another "
+                           "server may be using the port: stop it, or choose another with "
+                           "--port") from None  # fmt: skip
+    sock.set_inheritable(True)
+    return sock

@@ -10,12 +10,14 @@ a prompt are never sent to a browser.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from graphflow.models.usage import Usage, usage_by_node, usage_report
 from graphflow.resuming import question_ids
 from graphflow.secrets import redact, secret_values
+from graphflow.serve.errors import hide_passwords
 
 if TYPE_CHECKING:
     from graphflow.store import MessageRow, RunReader, RunRecord, StepRow
@@ -28,15 +30,20 @@ TEXT_SCAN = 500
 
 
 def redacted(value: Any, secrets: frozenset[str] | None = None) -> Any:
-    """``value`` (JSON-ready) with every string passed through :func:`redact`.
+    """``value`` (JSON-ready) with every string passed through :func:`redact` and
+    :func:`~graphflow.serve.errors.hide_passwords` (``http://user:[redacted]@host``), and the
+    numbers JSON cannot carry (NaN, infinities: a run started from Python may hold
+    them) written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
 
     Example:
-        >>> redacted({"a": ["key sk-abcdefghijklmnopqrstuvwx", 1]})
-        {'a': ['key [redacted]', 1]}
+        >>> redacted({"a": ["key sk-abcdefghijklmnopqrstuvwx", 1, float("-inf")]})
+        {'a': ['key [redacted]', 1, '-Infinity']}
     """
     found = frozenset(secret_values()) if secrets is None else secrets
     if isinstance(value, str):
-        return redact(value, secrets=found)
+        return hide_passwords(redact(value, secrets=found))
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
         return {str(k): redacted(v, found) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

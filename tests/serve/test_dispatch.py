@@ -35,6 +35,33 @@ async def test_two_answers_at_once_one_is_recorded(client: httpx.AsyncClient, db
     assert len(recorded) == 1 and recorded[0] == ("yes" if winner is answers[0] else "no")
 
 
+async def test_two_servers_over_one_store_record_one_answer(client: httpx.AsyncClient, db: Path,
+                                                            tmp_path: Path) -> None:  # fmt: skip
+    """The same question answered at once through two servers of one database: the
+    store's lease lets one through; the other is a 409, and one answer is recorded."""
+    from graphflow.serve.app import create_app
+    from tests.serve.conftest import BASE, HEADERS
+
+    store = Store(db)
+    other = create_app(store, poll=0.05, work_dir=str(tmp_path / "other"))
+    try:
+        async with other.router.lifespan_context(other), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=other), base_url=BASE, headers=HEADERS) as second:  # fmt: skip
+            for _ in range(3):
+                made = await client.post("/api/runs", json={"graph": "quickstart", "input": "two"})
+                run = await wait_status(client, made.json()["run_id"], "waiting")
+                body = {"question": run["question"]["id"]}
+                answers = await asyncio.gather(
+                    client.post(f"/api/runs/{run['run_id']}/answer", json={**body, "input": "yes"}),
+                    second.post(f"/api/runs/{run['run_id']}/answer", json={**body, "input": "no"}))  # fmt: skip
+                assert sorted(r.status_code for r in answers) == [202, 409], [r.text for r in answers]
+                done = await wait_status(client, run["run_id"], "completed")
+                recorded = [m["content"] for m in done["messages"] if m["node"] == "approve"]
+                assert recorded == ["yes" if answers[0].status_code == 202 else "no"]
+    finally:
+        store.close()
+
+
 async def test_a_run_refused_before_it_starts_is_an_http_error(client: httpx.AsyncClient, db: Path) -> None:
     made = await client.post("/api/runs", json={"graph": "quickstart", "run_id": "taken"})
     assert made.status_code == 201

@@ -158,3 +158,43 @@ def test_streamed_tokens_reach_watchers_before_the_message(live: LiveServer) -> 
     assert seen.index(tokens[-1]) < seen.index(said)
     assert "".join(t.data["text"] for t in tokens).strip() == said.data["content"].strip()
     assert all(t.id is None for t in tokens)  # live only: never an event id
+
+
+def test_watchers_that_vanish_leave_nothing_behind(live: LiveServer) -> None:
+    """60 event streams of one waiting run: a third reset the connection right after the
+    request, the rest after reading a little; the server keeps no watcher, no feed and no
+    poller for them (the run is still waiting: nothing else would end them)."""
+    import socket
+    import struct
+
+    with httpx.Client(base_url=live.url, headers=HEADERS) as c:
+        run_id = c.post("/api/runs", json={"graph": "quickstart", "input": "x"}).json()["run_id"]
+        wait_until = time.monotonic() + 20
+        while c.get(f"/api/runs/{run_id}").json()["status"] != "waiting":
+            assert time.monotonic() < wait_until
+            time.sleep(0.05)
+    host, port = live.url.rsplit("/", 1)[1].split(":")
+    request = f"GET /api/runs/{run_id}/events HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    reset = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close with a reset
+    kept = []
+    for i in range(60):
+        sock = socket.create_connection((host, int(port)))
+        sock.sendall(request)
+        if i % 3 == 0:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+            sock.close()
+        else:
+            kept.append(sock)
+    hub = live.app.state.hub
+    deadline = time.monotonic() + 20
+    while not (run_id in hub.feeds and len(hub.feeds[run_id].watchers) >= 1):
+        assert time.monotonic() < deadline, "no watcher joined"
+        time.sleep(0.02)
+    for sock in kept:
+        sock.recv(64)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+        sock.close()
+    deadline = time.monotonic() + 20
+    while hub.feeds:
+        assert time.monotonic() < deadline, {k: len(f.watchers) for k, f in hub.feeds.items()}
+        time.sleep(0.05)

@@ -155,3 +155,36 @@ def test_missing_dependencies_name_the_install_command(monkeypatch: pytest.Monke
         require_serve_dependencies()
     result = CliRunner().invoke(main, ["serve", "--db", ":memory:"])
     assert result.exit_code == 1 and "pip install 'graphflow[serve]'" in result.output
+
+
+async def test_the_login_redirect_stays_on_this_server(guarded: httpx.AsyncClient) -> None:
+    """``//other.host/?token=…`` must not send the browser to another site after setting
+    the cookie, and a path with a line break must not break the answer's headers."""
+    for path, expected in (("//evil.example/x", "/evil.example/x"), ("/\\evil.example", "/%5Cevil.example"),
+                           ("/runs%0d%0aSet-Cookie:%20a=b", "/runs%0D%0ASet-Cookie%3A%20a%3Db")):  # fmt: skip
+        url = httpx.URL(BASE.replace("127.0.0.1", "203.0.113.7"))
+        login = await guarded.get(url.copy_with(raw_path=f"{path}?token={TOKEN}&tab=2".encode()))
+        assert login.status_code == 303, login.text
+        assert login.headers["location"] == f"{expected}?tab=2"
+        assert "a=b" not in login.headers.get("set-cookie", "")
+
+
+async def test_passwords_in_endpoint_addresses_are_hidden(client: httpx.AsyncClient, db: Path) -> None:
+    """A model endpoint given as http://user:password@host (a trusted graph may) names
+    its password in the run's models, its error and its calls: none reaches the API."""
+    from graphflow.compiler import compile_spec
+    from graphflow.runs import start
+    from graphflow.spec import loads_spec
+
+    text = ("graph: pw\nentry: s\nmodels: {model: x, base_url: 'http://app:s3cret-pass@127.0.0.1:9/v1', "
+            "max_retries: 0, timeout: 2}\nnodes:\n  s: {kind: agent, system_message: hi}\n")  # fmt: skip
+    store = Store(db)
+    try:
+        result = await start(compile_spec(loads_spec(text, source=None, fmt="yaml")), "x", store=store)
+    finally:
+        store.close()
+    assert result.status == "failed"
+    for path in (f"/api/runs/{result.run_id}", f"/api/runs/{result.run_id}/calls", "/api/runs"):
+        answer = await client.get(path)
+        assert answer.status_code == 200 and "s3cret-pass" not in answer.text, answer.text
+    assert "app:[redacted]@127.0.0.1" in (await client.get(f"/api/runs/{result.run_id}")).text
