@@ -113,3 +113,12 @@ def test_a_password_parameter_is_not_shown_in_errors(postgres_server: str, tmp_p
     done = cli("runs", "--db", url, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "s3cretPW" not in done.stderr and done.stderr.startswith("error:"), done.stderr
+
+
+def test_a_password_holding_an_at_sign_is_not_shown_in_part(tmp_path: Path) -> None:
+    # libpq splits the URL at the first @, so its error names a host made of the password's
+    # tail; that tail is masked too
+    done = cli("runs", "--db", "postgresql://ann:s3cret@Pw9x@127.0.0.1:5432/runs", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("error:"), done.stderr
+    assert "s3cret" not in done.stderr and "Pw9x" not in done.stderr, done.stderr

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 __all__ = ["NUL_CONTENT", "RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
-           "public_url"]
+           "public_url", "url_secrets"]
 
 #: The columns of a run row, in the order of :class:`~graphflow.store.RunRecord`'s fields.
 RUN_COLUMNS = ("run_id, graph, source, spec, topology, status, reason, error, waiting, "
@@ -57,10 +57,31 @@ def public_url(url: str) -> str:
     return f"{scheme}://{head}" + (f"?{'&'.join(kept)}" if question and kept else "")
 
 
-def connection_problem(where: str, exc: BaseException) -> StoreError:
+def url_secrets(url: str) -> list[str]:
+    """The password of ``url`` (user part or ``password=`` parameter) and, when it holds
+    an ``@`` that libpq may split the URL at, its pieces: the texts an error about
+    ``url`` must not repeat."""
+    head = url.partition("://")[2].split("?", 1)[0]
+    found: list[str] = []
+    if "@" in head:
+        userinfo = head.rpartition("@")[0]
+        if ":" in userinfo:
+            found.append(unquote(userinfo.split(":", 1)[1]))
+    for part in url.partition("?")[2].split("#", 1)[0].split("&"):
+        name, _, value = part.partition("=")
+        if unquote(name).strip().lower() in _SECRET_PARAMS:
+            found.append(unquote(value))
+    pieces = [piece for secret in found for piece in secret.split("@") if "@" in secret]
+    return sorted({s for s in found + pieces if len(s) >= 2}, key=len, reverse=True)
+
+
+def connection_problem(where: str, exc: BaseException, secrets: Iterable[str] = ()) -> StoreError:
     """A psycopg failure as one paragraph naming the database, the cause and the fix: a
-    full disk (SQLSTATE 53100) is :class:`~graphflow.errors.StoreFull`, as on SQLite."""
+    full disk (SQLSTATE 53100) is :class:`~graphflow.errors.StoreFull`, as on SQLite.
+    ``secrets`` (see :func:`url_secrets`) are masked in the server's or libpq's text."""
     text = " ".join(str(exc).split()) or type(exc).__name__
+    for secret in secrets:
+        text = text.replace(secret, "***")
     low = text.lower()
     sqlstate = getattr(exc, "sqlstate", None)
     if sqlstate == DISK_FULL:
