@@ -19,8 +19,8 @@ from .workerkit import Worker, workers
 
 pytest.importorskip("starlette")
 
-from graphflow.serve.app import create_app  # noqa: E402
-from graphflow.serve.queue import QueueDispatcher  # noqa: E402
+from graphflow.serve.app import create_app
+from graphflow.serve.queue import QueueDispatcher
 
 HEADERS = {"X-Graphflow-Request": "1"}
 
