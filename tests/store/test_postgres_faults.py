@@ -122,3 +122,18 @@ def test_a_password_holding_an_at_sign_is_not_shown_in_part(tmp_path: Path) -> N
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and done.stderr.startswith("error:"), done.stderr
     assert "s3cret" not in done.stderr and "Pw9x" not in done.stderr, done.stderr
+
+
+def test_a_server_out_of_connections_says_so_not_that_it_is_down(postgres_url: str,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    role = f"full_{tmp_path.name[-8:].lower().replace('-', '_')}"
+    sql(postgres_url, f'CREATE ROLE "{role}" LOGIN PASSWORD \'pw\' CONNECTION LIMIT 0')
+    try:
+        rest = postgres_url.split("://", 1)[1].split("@", 1)[-1]
+        done = cli("runs", "--db", f"postgresql://{role}:pw@{rest}", cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        message = " ".join(done.stderr.split())
+        assert "Start the server" not in message, message
+        assert "max_connections" in message and "--concurrency" in message, message
+    finally:
+        sql(postgres_url, f'DROP ROLE "{role}"')

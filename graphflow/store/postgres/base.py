@@ -96,6 +96,13 @@ def connection_problem(where: str, exc: BaseException, secrets: Iterable[str] = 
                           "for this user or database, raise it for graphflow's user (ALTER "
                           "ROLE … SET statement_timeout = …, or options=-cstatement_timeout%3D… "
                           "in the URL), then resume the run")  # fmt: skip
+    if sqlstate == TOO_MANY_CONNECTIONS or "too many connections" in low or (
+            "too many clients" in low):  # fmt: skip
+        return StoreError(f"{where} has no free connection: {text}. Each worker process "
+                          "keeps a pool of up to 8 connections: lower `graphflow worker "
+                          "--concurrency` (or PostgresStore's max_size), put a pooler "
+                          "(PgBouncer) in front, or raise the server's max_connections (or "
+                          "the role's CONNECTION LIMIT)")  # fmt: skip
     if "password authentication failed" in low or "no password supplied" in low or (
             "authentication" in low and "fail" in low) or (
             "role" in low and "does not exist" in low):  # fmt: skip
@@ -129,6 +136,8 @@ def connection_problem(where: str, exc: BaseException, secrets: Iterable[str] = 
 
 #: SQLSTATE of "disk full" (class 53, insufficient resources).
 DISK_FULL = "53100"
+#: SQLSTATE of "too many connections" (the server's max_connections, a role's limit).
+TOO_MANY_CONNECTIONS = "53300"
 #: SQLSTATE of a statement cancelled (statement_timeout, lock_timeout, pg_cancel_backend).
 QUERY_CANCELED = "57014"
 
