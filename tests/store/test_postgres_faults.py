@@ -137,3 +137,25 @@ def test_a_server_out_of_connections_says_so_not_that_it_is_down(postgres_url: s
         assert "max_connections" in message and "--concurrency" in message, message
     finally:
         sql(postgres_url, f'DROP ROLE "{role}"')
+
+
+@pytest.mark.parametrize("command", [["runs"], ["run", "g.yaml", "--input", "x"]])
+def test_a_libpq_keyword_string_is_refused_not_taken_for_a_file_name(command: list[str],
+                                                                     tmp_path: Path) -> None:  # fmt: skip
+    (tmp_path / "g.yaml").write_text("graph: g\nentry: e\nnodes:\n  e: {kind: end}\nedges: []\n")
+    dsn = "host=127.0.0.1 port=5432 dbname=runs user=ann password=s3cretPW"
+    done = cli(*command, "--db", dsn, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert "s3cretPW" not in message and "postgresql://" in message, message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.yaml"]  # no file made
+
+
+def test_the_api_refuses_a_libpq_keyword_string_too(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from graphflow.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="postgresql://") as info:
+        open_store("dbname=runs password=s3cretPW")
+    assert "s3cretPW" not in str(info.value) and not list(tmp_path.iterdir())
