@@ -130,12 +130,13 @@ def open_store(db: str, must_exist: bool = False) -> RunStore:
             with the fix); psycopg not installed (naming the extra to install).
     """
     from graphflow.store import Store
-    from graphflow.store.postgres import is_postgres_url
+    from graphflow.store.postgres import is_postgres_url, refuse_keyword_string
 
     if is_postgres_url(db):
         from graphflow.store.postgres import PostgresStore
 
         return PostgresStore(db)
+    refuse_keyword_string(db)
     if must_exist and db != ":memory:" and not Path(db).exists():
         raise StoreError(f"no run database at {db}; run a graph first (`graphflow run FILE`) "
                          "or point --db at an existing database")  # fmt: skip

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from graphflow.cli._common import console, db_option, escape, handle_errors, read_text
+from graphflow.cli._common import (
+    console,
+    db_option,
+    escape,
+    handle_errors,
+    open_store,
+    read_text,
+)
 
 __all__ = ["broker_option", "enqueue_continuation", "submit", "worker"]
 
@@ -49,11 +56,13 @@ def _need_broker(broker: str | None) -> str:
 def worker(db: str, broker: str | None, concurrency: int | None, pool: str,
            graph_files: tuple[str, ...], visibility_timeout: float, loglevel: str) -> None:  # fmt: skip
     """Start a Celery worker that advances runs of the store --db taken from --broker's
-    queue, until stopped (Ctrl-C or SIGTERM: the runs in progress finish first)."""
+    queue, until stopped (Ctrl-C or SIGTERM: the runs in progress finish first). The
+    store is opened once first: one that cannot be opened is an error at start."""
     from graphflow.distributed import make_app, start_worker
     from graphflow.loader import load
 
     broker = _need_broker(broker)
+    open_store(db).close()  # a store it cannot open (down, refused login): say so now
     graphs = {graph.name: graph for graph in (load(path) for path in graph_files)}
     app = make_app(broker, db, visibility_timeout=visibility_timeout, graphs=graphs)
     start_worker(app, concurrency=concurrency, pool=pool, loglevel=loglevel.upper())

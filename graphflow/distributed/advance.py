@@ -157,7 +157,8 @@ def _idle(record: RunRecord, answers: object) -> str:
 
 def _refuse(store: RunStore, record: RunRecord, why: str) -> Advanced:
     """Record on the run that this worker refused it, under its lease, and leave the rest
-    as it was: a waiting run keeps waiting (its question stays open), any other becomes
+    as it was: a waiting run keeps waiting (its question stays open, its claim withdrawn:
+    see :mod:`graphflow.distributed.claims`), any other becomes
     ``failed`` with the refusal as its reason, so that ``graphflow resume`` on a fitting
     worker continues it. Raises RunInUse when another process holds the run."""
     reason = f"refused by worker {HOST}:{os.getpid()}: {why}"
@@ -166,6 +167,11 @@ def _refuse(store: RunStore, record: RunRecord, why: str) -> Advanced:
         store.release_lease(record.run_id)
         return Advanced(record.run_id, "nothing to do", current.status, "the run ended")
     waiting = current.status == "waiting"
+    if waiting:  # the answer this delivery carried is not applied: free its question
+        from graphflow.distributed.claims import withdraw
+        from graphflow.resuming import question_ids
+
+        withdraw(store, record.run_id, question_ids(current).values())
     store.set_status(record.run_id, "waiting" if waiting else "failed", reason=reason,
                      error=reason, waiting=current.waiting if waiting else None)  # fmt: skip
     logger.error("run %s %s", record.run_id, reason)

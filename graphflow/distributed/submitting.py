@@ -91,19 +91,23 @@ def enqueue_resume(run_id: str, *, input: str | Mapping[str, str] | None = None,
     question it waits on (``input``; ``question`` its id ``NODE@STEP``, default the one
     waiting now), or without, after a crash or a refusal.
 
-    The answer is checked against the run now (it must be for a question that waits) and
-    again by the worker under the run's lease; an answer that lost a race there is not
-    recorded (the worker logs it).
+    The answer is checked against the run now (it must be for a question that waits, and
+    that no other answer is on its way to: the first answer enqueued claims the question,
+    see :mod:`graphflow.distributed.claims`) and again by the worker under the run's
+    lease.
 
     Returns:
         The id of the question answered (``NODE@STEP``), or ``""`` without an answer.
 
     Raises:
-        RunNotFound: no such run. StaleAnswer: the question answered no longer waits.
+        RunNotFound: no such run. StaleAnswer: the question answered no longer waits, or
+            another answer to it was enqueued first. RunInUse: another process holds the
+            run right now.
         RunNotResumable: the run ended, or the answer does not fit what it waits for.
         WorkersUnavailable, BrokerUnavailable: as :func:`submit`.
     """
-    from graphflow.distributed.app import enqueue, require_celery
+    from graphflow.distributed.app import BrokerUnavailable, enqueue, require_celery
+    from graphflow.distributed.claims import claim, withdraw
     from graphflow.resuming import RESUMABLE, answers_for, check_answers, question_ids
     from graphflow.store import open_store
 
@@ -111,16 +115,21 @@ def enqueue_resume(run_id: str, *, input: str | Mapping[str, str] | None = None,
     opened, owned = open_store(store)
     try:
         record = opened.get_run(run_id)
+        if record.status not in RESUMABLE:
+            raise RunNotResumable(f"run {run_id!r} already ended (status {record.status}); "
+                                  "nothing to enqueue")  # fmt: skip
+        asked = question_ids(record)
+        if isinstance(input, str) and question is None and len(asked) == 1:
+            question = next(iter(asked.values()))
+        check_answers(record, input, question)
+        answers_for(record, input)
+        claimed = [] if input is None else claim(opened, run_id, input, question)
+        try:
+            enqueue(broker, run_id, answers=input, question=question)
+        except BrokerUnavailable:
+            withdraw(opened, run_id, claimed)
+            raise
     finally:
         if owned:
             opened.close()
-    if record.status not in RESUMABLE:
-        raise RunNotResumable(f"run {run_id!r} already ended (status {record.status}); "
-                              "nothing to enqueue")  # fmt: skip
-    asked = question_ids(record)
-    if isinstance(input, str) and question is None and len(asked) == 1:
-        question = next(iter(asked.values()))
-    check_answers(record, input, question)
-    answers_for(record, input)
-    enqueue(broker, run_id, answers=input, question=question)
     return question or ""

@@ -40,18 +40,20 @@ class ApiError(Exception):
         self.extra = extra
 
 
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+# the user part ends at the address's last @ (a password may hold one)
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^\s/]+@")
+_PARAM_PASSWORD = re.compile(r"(?i)([?&](?:ssl)?password=)[^&#\s]*")
 
 
 def hide_passwords(text: str) -> str:
     """``text`` with the password of every address ``scheme://user:password@host``
-    replaced by ``[redacted]``.
+    (or ``…?password=…``) replaced by ``[redacted]``.
 
     Example:
         >>> hide_passwords("postgresql://app:s3cret@db/runs and runs.db")
         'postgresql://app:[redacted]@db/runs and runs.db'
     """
-    return _URL_PASSWORD.sub(r"\1[redacted]@", text)
+    return _PARAM_PASSWORD.sub(r"\1[redacted]", _URL_PASSWORD.sub(r"\1[redacted]@", text))
 
 
 def error_body(error: ApiError) -> dict[str, Any]:

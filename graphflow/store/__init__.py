@@ -15,7 +15,7 @@ from pathlib import Path
 
 from graphflow.errors import StoreError
 from graphflow.store.memory import MemoryStore
-from graphflow.store.postgres.url import is_postgres_url
+from graphflow.store.postgres.url import is_postgres_url, refuse_keyword_string
 from graphflow.store.protocol import (
     MAX_ARTIFACT_BYTES,
     RUN_STATUSES,
@@ -79,6 +79,7 @@ def open_store(store: RunStore | str | Path | None) -> tuple[RunStore, bool]:
         from graphflow.store.postgres import PostgresStore
 
         return PostgresStore(str(store)), True
+    refuse_keyword_string(store)
     if store is None or isinstance(store, (str, Path)):
         return Store(":memory:" if store is None else store), True
     if all(hasattr(store, name) for name in _STORE_METHODS):

@@ -1,9 +1,13 @@
 """Leases: which process may advance a run, and whether a lease holder is still alive.
 
-A lease owner is ``HOST:PID:NONCE`` (one nonce per open store). A lease whose holder is
-a process on this host that no longer exists is taken over at once (a resume right after
-a crash); others expire after :data:`LEASE_SECONDS` unless renewed. Every store decides
-with :func:`check_lease`, so they all refuse a second holder the same way.
+A lease owner is ``HOST:PID:NONCE:SPACE`` (one nonce per open store; ``SPACE`` names
+where ``PID`` means something: the kernel's boot and the PID namespace, see
+:data:`PID_SPACE`). A lease whose holder is a process of this host *and* this PID space
+that no longer exists is taken over at once (a resume right after a crash); others
+expire after :data:`LEASE_SECONDS` unless renewed. A host name alone is not enough:
+containers sharing one (``--network host``, replicas given the same hostname) each have
+their own process ids. Every store decides with :func:`check_lease`, so they all refuse
+a second holder the same way.
 """
 
 from __future__ import annotations
@@ -20,9 +24,30 @@ LEASE_SECONDS = 60.0
 HOST = socket.gethostname()
 
 
+def _pid_space() -> str:
+    """The kernel boot and PID namespace this process's ids belong to (``BOOT.NS``), or
+    ``""`` where the system does not say (then the host name alone decides)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot = fh.read().strip().replace("-", "")[:12]
+    except OSError:
+        boot = ""
+    try:
+        namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        namespace = ""
+    return f"{boot}.{namespace}" if boot or namespace else ""
+
+
+#: Where this process's ids mean something (see :func:`_pid_space`).
+PID_SPACE = _pid_space()
+
+
 def new_owner(nonce: object) -> str:
-    """A lease owner name for this process: ``HOST:PID:NONCE``."""
-    return f"{HOST}:{os.getpid()}:{id(nonce):x}"
+    """A lease owner name for this process: ``HOST:PID:NONCE:SPACE`` (``HOST:PID:NONCE``
+    where the system names no PID space)."""
+    owner = f"{HOST}:{os.getpid()}:{id(nonce):x}"
+    return f"{owner}:{PID_SPACE}" if PID_SPACE else owner
 
 
 def check_lease(run_id: str, owner: str | None, until: float | None, me: str,
@@ -40,9 +65,12 @@ def check_lease(run_id: str, owner: str | None, until: float | None, me: str,
 
 
 def holder_is_gone(owner: str) -> bool:
-    """True when the lease holder is a process on this host that no longer exists."""
+    """True when the lease holder is a process of this host and PID space (when the
+    owner names one) that no longer exists."""
     parts = owner.split(":")
     if len(parts) < 3 or parts[0] != HOST:
+        return False
+    if len(parts) > 3 and parts[3] != PID_SPACE:  # its pid means nothing here
         return False
     try:
         pid = int(parts[1])

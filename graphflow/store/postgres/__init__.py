@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from graphflow.store.postgres.url import INSTALL_HINT, is_postgres_url
+from graphflow.store.postgres.url import INSTALL_HINT, is_postgres_url, refuse_keyword_string
 
 if TYPE_CHECKING:
     from graphflow.store.postgres.schema import FORMAT_VERSION
     from graphflow.store.postgres.store import PostgresStore
 
-__all__ = ["FORMAT_VERSION", "INSTALL_HINT", "PostgresStore", "is_postgres_url"]
+__all__ = ["FORMAT_VERSION", "INSTALL_HINT", "PostgresStore", "is_postgres_url",
+           "refuse_keyword_string"]
 
 
 def __getattr__(name: str) -> Any:

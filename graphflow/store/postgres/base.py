@@ -7,9 +7,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
-from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
+from graphflow.errors import RunNotFound, StoreCorrupt, StoreError, StoreFull
 from graphflow.messages import Message
 from graphflow.store.codec import dumps, loads, message_extra, run_record
 from graphflow.store.protocol import RunRecord
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 __all__ = ["NUL_CONTENT", "RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
-           "public_url"]
+           "public_url", "url_secrets"]
 
 #: The columns of a run row, in the order of :class:`~graphflow.store.RunRecord`'s fields.
 RUN_COLUMNS = ("run_id, graph, source, spec, topology, status, reason, error, waiting, "
@@ -28,29 +28,81 @@ RUN_COLUMNS = ("run_id, graph, source, spec, topology, status, reason, error, wa
                "models")  # fmt: skip
 
 
+#: Query parameters of a libpq URL that hold secrets: never shown.
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
 def public_url(url: str) -> str:
-    """``url`` without its password, fit for messages and logs.
+    """``url`` without its password (in the user part or as a ``password=`` query
+    parameter), fit for messages and logs. A malformed URL (a port that is not a number,
+    an unclosed ``[``) is cut the same way, by hand, never raising.
 
     Example:
         >>> public_url("postgresql://ann:s3cret@db.example:5432/runs")
         'postgresql://ann@db.example:5432/runs'
+        >>> public_url("postgresql://ann@db.example/runs?password=s3cret&sslmode=require")
+        'postgresql://ann@db.example/runs?sslmode=require'
     """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return "the Postgres database"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    rest = rest.split("#", 1)[0]
+    head, question, query = rest.partition("?")
+    if "@" in head:  # the last @ ends the user part: a password may hold @ and /
+        userinfo, _, head = head.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        head = f"{user}@{head}" if user else head
+    kept = [part for part in query.split("&")
+            if part and unquote(part.split("=", 1)[0]).strip().lower() not in _SECRET_PARAMS]
+    return f"{scheme}://{head}" + (f"?{'&'.join(kept)}" if question and kept else "")
 
 
-def connection_problem(where: str, exc: BaseException) -> StoreError:
-    """A psycopg failure as one paragraph naming the database, the cause and the fix."""
+def url_secrets(url: str) -> list[str]:
+    """The password of ``url`` (user part or ``password=`` parameter) and, when it holds
+    an ``@`` that libpq may split the URL at, its pieces: the texts an error about
+    ``url`` must not repeat."""
+    head = url.partition("://")[2].split("?", 1)[0]
+    found: list[str] = []
+    if "@" in head:
+        userinfo = head.rpartition("@")[0]
+        if ":" in userinfo:
+            found.append(unquote(userinfo.split(":", 1)[1]))
+    for part in url.partition("?")[2].split("#", 1)[0].split("&"):
+        name, _, value = part.partition("=")
+        if unquote(name).strip().lower() in _SECRET_PARAMS:
+            found.append(unquote(value))
+    pieces = [piece for secret in found for piece in secret.split("@") if "@" in secret]
+    return sorted({s for s in found + pieces if len(s) >= 2}, key=len, reverse=True)
+
+
+def connection_problem(where: str, exc: BaseException, secrets: Iterable[str] = ()) -> StoreError:
+    """A psycopg failure as one paragraph naming the database, the cause and the fix: a
+    full disk (SQLSTATE 53100) is :class:`~graphflow.errors.StoreFull`, as on SQLite.
+    ``secrets`` (see :func:`url_secrets`) are masked in the server's or libpq's text."""
     text = " ".join(str(exc).split()) or type(exc).__name__
+    for secret in secrets:
+        text = text.replace(secret, "***")
     low = text.lower()
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == DISK_FULL:
+        return StoreFull(f"{where}: the server's disk is full ({text}); nothing of the write "
+                         "in progress was kept: the run stays at its last committed step. "
+                         "Free some space on the database server, then resume the run "
+                         "(`graphflow resume RUN_ID`)")  # fmt: skip
+    if sqlstate == QUERY_CANCELED or "canceling statement due to" in low:
+        return StoreError(f"{where}: the server cancelled a statement ({text}); nothing of "
+                          "the write in progress was kept: the run stays at its last "
+                          "committed step. If a statement_timeout (or lock_timeout) is set "
+                          "for this user or database, raise it for graphflow's user (ALTER "
+                          "ROLE … SET statement_timeout = …, or options=-cstatement_timeout%3D… "
+                          "in the URL), then resume the run")  # fmt: skip
+    if sqlstate == TOO_MANY_CONNECTIONS or "too many connections" in low or (
+            "too many clients" in low):  # fmt: skip
+        return StoreError(f"{where} has no free connection: {text}. Each worker process "
+                          "keeps a pool of up to 8 connections: lower `graphflow worker "
+                          "--concurrency` (or PostgresStore's max_size), put a pooler "
+                          "(PgBouncer) in front, or raise the server's max_connections (or "
+                          "the role's CONNECTION LIMIT)")  # fmt: skip
     if "password authentication failed" in low or "no password supplied" in low or (
             "authentication" in low and "fail" in low) or (
             "role" in low and "does not exist" in low):  # fmt: skip
@@ -80,6 +132,14 @@ def connection_problem(where: str, exc: BaseException) -> StoreError:
         return StoreError(f"{where}: {text}. Grant the user the rights on the graphflow "
                           "tables (SELECT, INSERT, UPDATE, DELETE), or use another user")
     return StoreError(f"{where}: {text}")
+
+
+#: SQLSTATE of "disk full" (class 53, insufficient resources).
+DISK_FULL = "53100"
+#: SQLSTATE of "too many connections" (the server's max_connections, a role's limit).
+TOO_MANY_CONNECTIONS = "53300"
+#: SQLSTATE of a statement cancelled (statement_timeout, lock_timeout, pg_cancel_backend).
+QUERY_CANCELED = "57014"
 
 
 class PostgresBase:

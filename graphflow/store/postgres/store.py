@@ -27,7 +27,7 @@ from typing import Any
 from graphflow.errors import StoreError
 from graphflow.store.lease import new_owner
 from graphflow.store.postgres.artifacts import PostgresArtifacts
-from graphflow.store.postgres.base import connection_problem, public_url
+from graphflow.store.postgres.base import connection_problem, public_url, url_secrets
 from graphflow.store.postgres.journal import PostgresJournal
 from graphflow.store.postgres.retention import PostgresRetention
 from graphflow.store.postgres.runs import PostgresRuns
@@ -95,7 +95,7 @@ class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJour
             with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout))) as conn:
                 applied = migrate(conn, self.where)
         except psycopg.Error as exc:
-            raise connection_problem(self.where, exc) from None
+            raise connection_problem(self.where, exc, url_secrets(url)) from None
         if applied:
             logger.info("migrated run database %s to schema version %d", self.where, applied[-1])
         self.pool = pool_module.ConnectionPool(
