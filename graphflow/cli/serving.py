@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from graphflow.cli._common import console, db_option, escape, handle_errors
+from graphflow.cli._common import console, db_option, handle_errors
 from graphflow.cli.workers import broker_option
 
 __all__ = ["serve"]
@@ -49,8 +49,7 @@ def serve(db: str, host: str, port: int, token: str | None, poll: float,
         where = f"http://{shown}:{bound_port}/"
         from graphflow.serve.errors import hide_passwords
 
-        console(stderr=True).print(f"graphflow serve: runs of {escape(hide_passwords(db))} at "
-                                   f"{escape(where)}"
+        console(stderr=True).print(f"graphflow serve: runs of {hide_passwords(db)} at {where}"
                                    + (" (open it once with ?token=YOUR_TOKEN)" if token else "")
                                    + "; Ctrl-C stops", markup=False)  # fmt: skip
 
