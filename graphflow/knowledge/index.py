@@ -250,6 +250,11 @@ class KnowledgeIndex:
                                                   "empty or has no supported file types)"))
                     note(str(given), "skipped: empty folder")
                 for file in found:
+                    if root.is_dir() and not _inside(file, root):
+                        self._refuse(file, "a symbolic link to outside the folder (add its "
+                                     "target by name to index it)", report)  # fmt: skip
+                        note(str(file), "skipped: symbolic link to outside the folder")
+                        continue
                     what = self._add_file(file, _source(file, root, cwd), report)
                     note(str(file), what)
                 if root.is_dir():
@@ -309,15 +314,20 @@ class KnowledgeIndex:
             if not chunks:
                 raise LoadRefused("no text in it")
         except LoadRefused as exc:
-            if row is not None:
-                self._remove(path)
-            report.skipped.append(Skipped(path, exc.reason))
+            self._refuse(file, exc.reason, report)
             return f"skipped: {exc.reason}"
         vectors = self.embedder.embed([_embedded_text(c) for c in chunks]) if self.embedder else None
         self._write(path, source, digest, stat, chunks, vectors)
         report.chunks += len(chunks)
         (report.updated_paths if row is not None else report.added_paths).append(path)
         return "updated" if row is not None else "added"
+
+    def _refuse(self, file: Path, reason: str, report: IngestReport) -> None:
+        """List ``file`` as skipped and remove what the index held of it."""
+        path = str(file)
+        if self.conn.execute("SELECT 1 FROM files WHERE path = ?", (path,)).fetchone():
+            self._remove(path)
+        report.skipped.append(Skipped(path, reason))
 
     def _write(self, path: str, source: str, digest: str, stat: os.stat_result,
                chunks: list[Chunk], vectors: list[list[float]] | None) -> None:  # fmt: skip
@@ -384,6 +394,15 @@ def _walk(root: Path) -> Iterable[Path]:
             path = Path(folder) / name
             if not name.startswith(".") and kind_of(path) is not None and path.is_file():
                 yield path
+
+
+def _inside(file: Path, root: Path) -> bool:
+    """Whether ``file``, symbolic links resolved, is inside the folder ``root`` (resolved):
+    a link in an added folder must not pull in files from elsewhere (``~/.ssh/…``)."""
+    try:
+        return file.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop
+        return False
 
 
 def _source(file: Path, root: Path, cwd: Path) -> str:
