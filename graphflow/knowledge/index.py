@@ -137,28 +137,59 @@ class KnowledgeIndex:
         driver = sqlite_driver(embedder is not None)
         try:
             self.conn = driver.connect(self.path, isolation_level=None, check_same_thread=False)
+        except driver.Error as exc:
+            raise KnowledgeError(f"cannot open index {self.path} ({exc}); give --index a "
+                                 "file name in a folder you can write", path=self.path) from None
+        try:
             self.conn.execute("PRAGMA busy_timeout = 10000")
             self._open()
         except driver.DatabaseError as exc:
+            self.conn.close()
+            if _busy(exc):
+                raise KnowledgeError(f"index {self.path} is busy: another process has held "
+                                     "it for over 10 s; try again", path=self.path) from None
             raise KnowledgeError(f"{self.path} is not a knowledge index ({exc}); give "
                                  "--index a new file name", path=self.path) from None  # fmt: skip
+        except KnowledgeError:
+            self.conn.close()
+            raise
         self.has_sqlite_vec = load_sqlite_vec(self.conn)
 
     def _open(self) -> None:
-        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
-        if tables and "meta" not in tables:
-            raise KnowledgeError(f"{self.path} is an SQLite database but not a knowledge "
-                                 "index; give --index a new file name", path=self.path)
+        """Create or check the schema. Several processes may open one new index at once:
+        the check and the creation are one ``BEGIN IMMEDIATE`` transaction, and a lock
+        held by another opener is waited for (up to about 10 s)."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._create_or_check()
+                return
+            except KnowledgeError:
+                raise
+            except Exception as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _create_or_check(self) -> None:
         if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.executescript(_SCHEMA)
-        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
-            self.conn.executemany("INSERT INTO meta VALUES (?, ?)",
+            mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+        with _transaction(self.conn):
+            tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
+            if tables and "meta" not in tables:
+                raise KnowledgeError(f"{self.path} is an SQLite database but not a knowledge "
+                                     "index; give --index a new file name", path=self.path)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            self.conn.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
                                   [("format", _FORMAT), ("version", _VERSION)])
-        elif meta.get("format") != _FORMAT:
+            meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != _FORMAT:
             raise KnowledgeError(f"{self.path} is not a knowledge index", path=self.path)
-        elif meta.get("version") != _VERSION:
+        if meta.get("version") != _VERSION:
             raise KnowledgeError(f"{self.path} has index format {meta.get('version')}; this "
                                  f"graphflow reads format {_VERSION}", path=self.path)
 
@@ -372,6 +403,12 @@ class KnowledgeIndex:
         rows = self.conn.execute("SELECT path FROM files WHERE substr(path, 1, ?) = ?",
                                  (len(prefix), prefix)).fetchall()  # fmt: skip
         return [path for (path,) in rows if path not in present]
+
+
+def _busy(exc: BaseException) -> bool:
+    """Whether an SQLite error is another connection's lock (``database is locked``)."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 class _transaction:

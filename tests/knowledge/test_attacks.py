@@ -40,3 +40,26 @@ def test_symlinks_out_of_the_folder_are_not_followed(tmp_path: Path) -> None:
     # a symlink named on purpose is the user's choice
     with KnowledgeIndex(tmp_path / "i.sqlite") as index:
         assert index.add([folder / "leak.txt"]).added == 1
+
+
+def test_many_openers_of_a_new_index_all_succeed(tmp_path: Path) -> None:
+    # threads race like processes do: each opener has its own connection
+    import threading
+
+    failures: list[str] = []
+    for trial in range(40):
+        path, barrier = tmp_path / f"{trial}.sqlite", threading.Barrier(6)
+
+        def open_it(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                KnowledgeIndex(path).close()
+            except Exception as exc:  # the test reports any failure
+                failures.append(f"{path.name}: {exc}")
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
