@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from graphflow.knowledge.documents import Chunk, Hit, KnowledgeError, Skipped
+from graphflow.knowledge.documents import Chunk, Hit, KnowledgeError, Skipped, printable
 from graphflow.knowledge.embeddings import Embedder, load_sqlite_vec, pack, sqlite_driver
 from graphflow.knowledge.loaders import (
     MAX_FILE_BYTES,
@@ -444,12 +444,14 @@ def _inside(file: Path, root: Path) -> bool:
 
 def _source(file: Path, root: Path, cwd: Path) -> str:
     """The path shown in citations: relative to the current directory when the file is
-    under it, else relative to the added folder's parent (``docs/cli.md``)."""
+    under it, else relative to the added folder's parent (``docs/cli.md``); control
+    characters escaped (:func:`printable`)."""
     try:
-        return file.relative_to(cwd).as_posix()
+        source = file.relative_to(cwd).as_posix()
     except ValueError:
         base = root.parent if root.is_dir() else file.parent
-        return file.relative_to(base).as_posix()
+        source = file.relative_to(base).as_posix()
+    return printable(source)  # a name with a newline must not forge a second citation
 
 
 def _embedded_text(chunk: Chunk) -> str:
