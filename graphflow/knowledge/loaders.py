@@ -168,6 +168,8 @@ def _pdf_text(path: Path, data: bytes) -> str:
                              "`pip install 'graphflow[knowledge]'`") from None  # fmt: skip
     import io
 
+    if b"%PDF-" not in data[:1024]:  # where the PDF standard allows the header
+        raise LoadRefused("not a PDF (it does not start with %PDF-)")
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -121,3 +121,14 @@ def test_a_question_cannot_pull_the_context_into_itself(tmp_path: Path) -> None:
     (context,) = [m.text for m in result.messages if m.node == "ragproxy"]
     assert context.count("lemurs live on Madagascar") == 1
     assert "lemurs {input_context} {input_question}" in context
+
+
+def test_a_pdf_that_is_no_pdf_is_skipped_quietly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("pypdf")
+    write(tmp_path / "kb" / "fake.pdf", "just text, named .pdf\n")
+    write(tmp_path / "kb" / "ok.md", "# Ok\nfine\n")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        report = index.add([tmp_path / "kb"])
+    assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
+        ("fake.pdf", "not a PDF (it does not start with %PDF-)")]
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
