@@ -132,3 +132,28 @@ def test_a_pdf_that_is_no_pdf_is_skipped_quietly(tmp_path: Path, caplog: pytest.
     assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
         ("fake.pdf", "not a PDF (it does not start with %PDF-)")]
     assert not [r for r in caplog.records if r.name.startswith("pypdf")]
+
+
+QUERIES = ['"', '""', "'", "NEAR(lemur madagascar)", "lemur*", "*", "-lemur", "lemur -x",
+           "(lemur", "lemur)", "lemur AND", "OR", "NOT lemur", "text:lemur", "^lemur",
+           "lemur + madagascar", "{text section}: lemur", "", "   ", "🙂", "x" * 5000,
+           " ".join(["lemur"] * 500), "lemur\x00madagascar"]  # fmt: skip
+
+
+def test_no_question_is_an_fts5_syntax_error(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    write(tmp_path / "kb" / "a.md", "# Lemurs\nlemurs live on Madagascar\n")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        index.add([tmp_path / "kb"])
+        for query in QUERIES:
+            index.search(query, 3, mode="bm25")
+        assert index.search('"lemurs" NEAR(madagascar*)', 1)[0].chunk.source == "kb/a.md"
+
+        @settings(max_examples=200, deadline=None)
+        @given(st.text(alphabet=st.sampled_from('lemur "*-^:+(){}NEARORANDNOT \\\'.,'), max_size=40))
+        def any_text(query: str) -> None:
+            index.search(query, 3, mode="bm25")
+
+        any_text()
