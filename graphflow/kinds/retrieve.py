@@ -58,6 +58,7 @@ _ASKS = r"(?i)^[^a-z0-9]*update context|update context[^a-z0-9]*$"
 #: The edge condition (condition language) of a reply that asks for more context.
 UPDATE_CONTEXT_CONDITION = f'matches(last.content, "{_ASKS}")'
 _ASKS_RE = re.compile(_ASKS)
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 _RULES = (
     "Answer only from the context below. Cite the chunks you used by their labels, like "
@@ -207,6 +208,19 @@ class RetrieveKind(NodeKind):
                 for d in self.docs]  # fmt: skip
         return index, [d if d.is_absolute() else self.build.base_dir / d for d in docs]
 
+    def _missing_docs(self, missing: list[str]) -> str:
+        from graphflow import catalog
+
+        where = f"node {self.node_id!r}: docs_path {', '.join(missing)} does not exist"
+        bundled = catalog.bundled_dir("graphs")
+        if bundled is not None and self.build.base_dir.resolve().is_relative_to(bundled):
+            return (f"{where}: this example indexes graphflow's own docs/, which only a source "
+                    "checkout has, not an installed package. Run it in a checkout of graphflow's "
+                    "repository (`graphflow run graphs/NAME.yaml` from its root), or copy the graph "
+                    "file (`graphflow graphs --json` shows where it is) beside your documents and "
+                    "set its docs_path to them")  # fmt: skip
+        return f"{where}; fix docs_path (relative paths are relative to the graph file)"
+
     def _search(self, index_path: Path, docs: list[Path], question: str, exclude: list[int],
                 ingest: bool) -> list[dict[str, Any]]:  # fmt: skip
         from graphflow.knowledge import KnowledgeIndex, OpenAIEmbeddings
@@ -245,11 +259,14 @@ class RetrieveKind(NodeKind):
         if not question.strip():
             raise RunError(f"node {me!r}: there is no question to retrieve context for; start "
                            "the run with a message or set question:", node=me)  # fmt: skip
+        urls = [d for d in self.docs if _URL.match(d)]
+        if urls:
+            raise RunError(f"node {me!r}: docs_path {', '.join(urls)}: URLs are not downloaded; "
+                           "download the file and give its path", node=me)  # fmt: skip
         index, docs = self._paths(state)
         missing = [str(d) for d in docs if not d.exists()]
         if missing:
-            raise RunError(f"node {me!r}: docs_path {', '.join(missing)} does not exist; fix "
-                           "docs_path (relative paths are relative to the graph file)", node=me)
+            raise RunError(self._missing_docs(missing), node=me)
 
         async def search() -> list[dict[str, Any]]:
             try:

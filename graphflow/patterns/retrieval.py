@@ -111,7 +111,8 @@ def retrieve_chat(
         "search": search, "context_max_tokens": context_max_tokens, "chunk_tokens": chunk_tokens,
     }  # fmt: skip
     if docs:
-        options["docs_path"] = [str(Path(d).resolve()) for d in docs]
+        options["docs_path"] = [str(d) if "://" in str(d) else str(Path(d).resolve())
+                                for d in docs]  # URLs: the node says they are not fetched
     if embedding is not None:
         options["embedding"] = dict(embedding)
     if prompt is not None:

@@ -157,3 +157,34 @@ def test_no_question_is_an_fts5_syntax_error(tmp_path: Path) -> None:
             index.search(query, 3, mode="bm25")
 
         any_text()
+
+
+def test_the_bundled_example_without_docs_says_what_to_do(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # an installed package has graphs/ (as graphflow/bundled/graphs) but no docs/ beside it
+    import shutil
+
+    from graphflow import catalog, load
+
+    root = Path(__file__).resolve().parents[2]
+    bundled = tmp_path / "site-packages" / "graphflow" / "bundled" / "graphs"
+    bundled.mkdir(parents=True)
+    shutil.copy(root / "graphs" / "retrieve_chat.yaml", bundled)
+    monkeypatch.setattr(catalog, "bundled_dir", lambda folder: bundled)
+    monkeypatch.chdir(tmp_path)
+    result = load(str(bundled / "retrieve_chat.yaml")).run_sync("How does a run continue?")
+    assert result.status == "failed"
+    assert "graphflow's own docs/" in (result.error or "")
+    assert "docs_path" in (result.error or "") and "copy" in (result.error or "")
+
+
+def test_a_url_in_docs_path_says_it_is_not_downloaded(tmp_path: Path) -> None:
+    from graphflow.models import ScriptedModel
+    from graphflow.patterns.retrieval import initiate_retrieve_chat_sync
+
+    result = initiate_retrieve_chat_sync(
+        "q", index=tmp_path / "i.sqlite", models=ScriptedModel(["a"]),
+        docs_path="https://raw.githubusercontent.com/example/README.md")  # fmt: skip
+    assert result.status == "failed"
+    assert "https://raw.githubusercontent.com/example/README.md" in (result.error or "")
+    assert "not downloaded" in (result.error or "")
