@@ -10,6 +10,7 @@ Options (graph file)::
                                           # graph file); optional when the index is built
       n_results: 5                        # chunks per context
       search: auto                        # auto | bm25 | vector | hybrid
+      search_string: "graphflow resume"   # only chunks holding this exact text
       embedding: {model: nomic-embed-text, base_url: "http://localhost:11434/v1"}
       task: qa                            # qa | code | default: which prompt
       max_updates: 3                      # context updates after UPDATE CONTEXT
@@ -154,6 +155,8 @@ class RetrieveConfig(KindConfig):
                                  "(default: the conversation's first message)")
     n_results: int = Field(default=5, ge=1, le=100, description="chunks per context")
     search: Literal["auto", "bm25", "vector", "hybrid"] = "auto"
+    search_string: str | None = Field(default=None, description="only chunks whose text "
+                                      "holds this exact string (AutoGen's search_string)")
     embedding: dict[str, Any] | None = Field(
         default=None, description="an OpenAI-compatible embedding model: {model, base_url, "
         "api_key_env}")
@@ -232,7 +235,7 @@ class RetrieveKind(NodeKind):
             if ingest and docs:
                 index.add(docs)
             hits = index.search(question, self.config.n_results, mode=self.config.search,
-                                exclude=exclude)  # fmt: skip
+                                exclude=exclude, contains=self.config.search_string)  # fmt: skip
         budget = self.config.context_max_tokens * 4
         out: list[dict[str, Any]] = []
         for hit in hits:

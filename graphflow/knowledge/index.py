@@ -223,7 +223,7 @@ class KnowledgeIndex:
                 for r in rows]  # fmt: skip
 
     def search(self, query: str, k: int = 5, *, mode: SearchMode = "auto",
-               exclude: Iterable[int] = ()) -> list[Hit]:  # fmt: skip
+               exclude: Iterable[int] = (), contains: str | None = None) -> list[Hit]:  # fmt: skip
         """The ``k`` chunks that best match ``query``.
 
         Args:
@@ -231,6 +231,8 @@ class KnowledgeIndex:
                 reciprocal rank), ``auto`` (hybrid when the index has vectors and an
                 embedder, else bm25).
             exclude: chunk ids to leave out (those already shown).
+            contains: only chunks whose text holds this exact string (case-sensitive;
+                AutoGen's ``search_string``).
 
         Raises:
             KnowledgeError: ``vector``/``hybrid`` without an embedder, or an embedder
@@ -239,7 +241,8 @@ class KnowledgeIndex:
         from graphflow.knowledge import search as ranking
 
         with self._lock:
-            return ranking.search(self, query, k, mode=mode, exclude=set(exclude))
+            return ranking.search(self, query, k, mode=mode, exclude=set(exclude),
+                                  contains=contains or None)  # fmt: skip
 
     # ---- writing ---------------------------------------------------------------------
 

@@ -188,3 +188,37 @@ def test_a_url_in_docs_path_says_it_is_not_downloaded(tmp_path: Path) -> None:
     assert result.status == "failed"
     assert "https://raw.githubusercontent.com/example/README.md" in (result.error or "")
     assert "not downloaded" in (result.error or "")
+
+
+def test_autogen_search_string_collection_name_and_overwrite(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from graphflow.autogen import RetrieveAssistantAgent, RetrieveUserProxyAgent
+    from graphflow.errors import DefinitionError
+    from graphflow.knowledge import KnowledgeIndex
+    from graphflow.testing import ModelServer
+
+    monkeypatch.chdir(tmp_path)
+    for i in range(4):
+        write(tmp_path / "kb" / f"n{i}.md", f"# Lemurs {i}\nlemurs live on Madagascar, note {i}\n")
+    write(tmp_path / "old" / "stale.md", "# Stale\nlemurs live on Madagascar, stale\n")
+    (tmp_path / "graphflow-work" / "knowledge").mkdir(parents=True)
+    with KnowledgeIndex(tmp_path / "graphflow-work" / "knowledge" / "lemurs.sqlite") as index:
+        assert index.add([tmp_path / "old"]).added == 1  # before the chat
+    with ModelServer(["On Madagascar [1]."]) as server:
+        assistant = RetrieveAssistantAgent("assistant", llm_config={"config_list": [
+            {"model": "scripted", "base_url": server.base_url}], "cache_seed": None})  # fmt: skip
+        proxy = RetrieveUserProxyAgent("ragproxyagent", retrieve_config={
+            "task": "qa", "docs_path": str(tmp_path / "kb"), "collection_name": "lemurs",
+            "overwrite": True, "get_or_create": True, "vector_db": "chroma"})  # fmt: skip
+        result = proxy.initiate_chat(assistant, message=proxy.message_generator,
+                                     problem="where do lemurs live", n_results=5,
+                                     search_string="note 2")  # fmt: skip
+    assert result.status == "completed", result.error
+    assert [c["source"] for c in result.citations] == ["kb/n2.md"]
+    with KnowledgeIndex(tmp_path / "graphflow-work" / "knowledge" / "lemurs.sqlite") as index:
+        assert sorted(Path(str(f["path"])).name for f in index.files()) == [
+            "n0.md", "n1.md", "n2.md", "n3.md"]  # overwrite: stale.md is gone
+    with pytest.raises(DefinitionError, match="collection_name"):
+        RetrieveUserProxyAgent(retrieve_config={"collection_name": "../../etc/x"})
+    with pytest.warns(UserWarning, match="customized_answer_prefix"):
+        RetrieveUserProxyAgent(retrieve_config={"customized_answer_prefix": "the answer is"})
