@@ -115,7 +115,7 @@ class KnowledgeIndex:
 
     Raises:
         KnowledgeError: ``path`` is not a knowledge index (another SQLite database, or not
-            a database at all), or was made by a newer graphflow.
+            a database at all), or was made by a newer graphflow; bad chunk sizes.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, embedder: Embedder | None = None,
@@ -123,6 +123,10 @@ class KnowledgeIndex:
                  overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
                  max_file_bytes: int = MAX_FILE_BYTES) -> None:  # fmt: skip
         self.path = str(path)
+        if chunk_tokens < 1 or not 0 <= overlap_tokens < chunk_tokens:
+            raise KnowledgeError(f"chunk_tokens {chunk_tokens} and overlap_tokens "
+                                 f"{overlap_tokens}: need chunk_tokens >= 1 and 0 <= "
+                                 "overlap_tokens < chunk_tokens", path=self.path)  # fmt: skip
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.overlap_tokens = overlap_tokens
@@ -343,8 +347,11 @@ class KnowledgeIndex:
                 report.unchanged_paths.append(path)
                 return "unchanged"
             doc = load_document(file, source, data=data, max_file_bytes=self.max_file_bytes)
-            chunks = split_document(doc, chunk_tokens=self.chunk_tokens,
-                                    overlap_tokens=self.overlap_tokens)  # fmt: skip
+            try:
+                chunks = split_document(doc, chunk_tokens=self.chunk_tokens,
+                                        overlap_tokens=self.overlap_tokens)  # fmt: skip
+            except Exception as exc:  # a parser's failure on one file must not stop the others
+                raise LoadRefused(f"cannot be split ({type(exc).__name__}: {exc})") from None
             if not chunks:
                 raise LoadRefused("no text in it")
         except LoadRefused as exc:

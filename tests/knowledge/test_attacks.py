@@ -222,3 +222,20 @@ def test_autogen_search_string_collection_name_and_overwrite(tmp_path: Path,
         RetrieveUserProxyAgent(retrieve_config={"collection_name": "../../etc/x"})
     with pytest.warns(UserWarning, match="customized_answer_prefix"):
         RetrieveUserProxyAgent(retrieve_config={"customized_answer_prefix": "the answer is"})
+
+
+@pytest.mark.parametrize("code", ["x = " + "+".join(["1"] * 200_000), "x = " + "-" * 100_000 + "1"])
+def test_python_too_deep_for_the_parser_is_split_by_size(tmp_path: Path, code: str) -> None:
+    # ast.parse raises RecursionError / MemoryError on these, not SyntaxError
+    write(tmp_path / "kb" / "deep.py", code + "\n")
+    write(tmp_path / "kb" / "ok.md", "# Ok\nfine\n")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        report = index.add([tmp_path / "kb"])
+    assert report.added == 2 and not report.skipped
+
+
+def test_bad_chunk_sizes_are_an_error_not_a_skip_of_every_file(tmp_path: Path) -> None:
+    from graphflow.knowledge import KnowledgeError
+
+    with pytest.raises(KnowledgeError, match="overlap_tokens"):
+        KnowledgeIndex(tmp_path / "i.sqlite", chunk_tokens=10, overlap_tokens=10)
