@@ -146,6 +146,7 @@ class KnowledgeIndex:
                                  "file name in a folder you can write", path=self.path) from None
         try:
             self.conn.execute("PRAGMA busy_timeout = 10000")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
             self._open()
         except driver.DatabaseError as exc:
             self.conn.close()

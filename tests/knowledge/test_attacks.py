@@ -239,3 +239,11 @@ def test_bad_chunk_sizes_are_an_error_not_a_skip_of_every_file(tmp_path: Path) -
 
     with pytest.raises(KnowledgeError, match="overlap_tokens"):
         KnowledgeIndex(tmp_path / "i.sqlite", chunk_tokens=10, overlap_tokens=10)
+
+
+def test_many_small_files_do_not_each_pay_an_fsync(tmp_path: Path) -> None:
+    # WAL with synchronous=NORMAL: a commit is atomic and survives a process crash; only
+    # an OS crash may lose the last files, which the next add indexes again
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        assert index.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert index.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
