@@ -11,7 +11,7 @@ What a file is comes from its name:
   :data:`CODE_LANGUAGES`).
 
 A file is refused with a reason (:class:`LoadRefused`) when it is larger than the cap
-(:data:`MAX_FILE_BYTES`, 10 MB by default), is binary (a NUL byte in its first 8 KB, or
+(:data:`MAX_FILE_BYTES`, 10 MB by default), is binary (a NUL byte anywhere in it, or
 text that is not UTF-8 / Latin-1 decodable), cannot be read (permissions), or is a PDF
 without extractable text. The index reports such files as skipped, with the reason.
 """
@@ -131,7 +131,7 @@ def _too_large(size: int, cap: int) -> str:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:  # anywhere: a NUL would reach the prompt
         raise LoadRefused("binary file (it has NUL bytes)")
     try:
         text = data.decode("utf-8-sig")

@@ -247,3 +247,11 @@ def test_many_small_files_do_not_each_pay_an_fsync(tmp_path: Path) -> None:
     with KnowledgeIndex(tmp_path / "i.sqlite") as index:
         assert index.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert index.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_nul_bytes_after_the_first_8_kb_still_make_a_binary_file(tmp_path: Path) -> None:
+    write(tmp_path / "kb" / "log.txt", b"lemurs live on Madagascar\n" * 1000 + b"\x00\x01\x02blob")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        report = index.add([tmp_path / "kb"])
+        assert [s.reason for s in report.skipped] == ["binary file (it has NUL bytes)"]
+        assert index.stats()["chunks"] == 0
