@@ -181,19 +181,29 @@ class KnowledgeIndex:
             mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
             if str(mode).lower() != "wal":
                 self.conn.execute("PRAGMA journal_mode = WAL")
-        with _transaction(self.conn):
+        with _transaction(self.conn):  # nothing is written unless the file is ours or new
             tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
-            if tables and "meta" not in tables:
-                raise KnowledgeError(f"{self.path} is an SQLite database but not a knowledge "
-                                     "index; give --index a new file name", path=self.path)
+            if tables:
+                self._check_meta("meta" in tables)
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.conn.execute(statement)
-            self.conn.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                                  [("format", _FORMAT), ("version", _VERSION)])
-            meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            if not tables:
+                self.conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                      [("format", _FORMAT), ("version", _VERSION)])
+
+    def _check_meta(self, has_meta: bool) -> None:
+        """Refuse an SQLite file that is not a knowledge index (a run database has a
+        ``meta`` table too) or is one of another format version."""
+        meta: dict[str, Any] = {}
+        if has_meta:
+            try:
+                meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            except Exception:  # a meta table of other columns
+                meta = {}
         if meta.get("format") != _FORMAT:
-            raise KnowledgeError(f"{self.path} is not a knowledge index", path=self.path)
+            raise KnowledgeError(f"{self.path} is an SQLite database but not a knowledge "
+                                 "index; give --index a new file name", path=self.path)
         if meta.get("version") != _VERSION:
             raise KnowledgeError(f"{self.path} has index format {meta.get('version')}; this "
                                  f"graphflow reads format {_VERSION}", path=self.path)

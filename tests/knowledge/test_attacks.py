@@ -255,3 +255,22 @@ def test_nul_bytes_after_the_first_8_kb_still_make_a_binary_file(tmp_path: Path)
         report = index.add([tmp_path / "kb"])
         assert [s.reason for s in report.skipped] == ["binary file (it has NUL bytes)"]
         assert index.stats()["chunks"] == 0
+
+
+def test_a_run_database_is_not_taken_for_an_index_nor_changed(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    from graphflow import Store
+    from graphflow.knowledge import KnowledgeError
+
+    runs = tmp_path / "graphflow.db"
+    Store(runs).close()
+    before = sqlite3.connect(runs).execute("SELECT name FROM sqlite_master").fetchall()
+    digest = hashlib.sha256(runs.read_bytes()).hexdigest()
+    with pytest.raises(KnowledgeError, match="not a knowledge index"):
+        KnowledgeIndex(runs)
+    assert sqlite3.connect(runs).execute("SELECT name FROM sqlite_master").fetchall() == before
+    assert "format" not in dict(sqlite3.connect(runs).execute("SELECT * FROM meta").fetchall()
+                                if ("meta",) in before else {})  # fmt: skip
+    assert hashlib.sha256(runs.read_bytes()).hexdigest() == digest
