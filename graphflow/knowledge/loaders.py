@@ -19,6 +19,7 @@ without extractable text. The index reports such files as skipped, with the reas
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from graphflow.knowledge.documents import Document
@@ -109,7 +110,10 @@ def read_bytes(path: Path, max_file_bytes: int = MAX_FILE_BYTES) -> bytes:
         LoadRefused: too large, a permission error, or not a regular file.
     """
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # opening a named pipe would block
+            raise LoadRefused("not a regular file (a pipe, socket or device)")
+        size = info.st_size
         if size > max_file_bytes:
             raise LoadRefused(_too_large(size, max_file_bytes))
         with open(path, "rb") as handle:

@@ -274,3 +274,11 @@ def test_a_run_database_is_not_taken_for_an_index_nor_changed(tmp_path: Path) ->
     assert "format" not in dict(sqlite3.connect(runs).execute("SELECT * FROM meta").fetchall()
                                 if ("meta",) in before else {})  # fmt: skip
     assert hashlib.sha256(runs.read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_named_pipe_given_by_name_is_refused_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.txt")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        report = index.add([tmp_path / "pipe.txt"])  # opening it would block forever
+    assert [s.reason for s in report.skipped] == ["not a regular file (a pipe, socket or device)"]
