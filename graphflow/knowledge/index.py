@@ -284,7 +284,10 @@ class KnowledgeIndex:
         started = time.perf_counter()
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
-            raise KnowledgeError(f"no such file or folder: {', '.join(missing)}",
+            dangling = [p for p in missing if Path(p).is_symlink()]
+            what = (f" ({', '.join(dangling)}: a symbolic link to nothing, or a loop of links)"
+                    if dangling else "")  # fmt: skip
+            raise KnowledgeError(f"no such file or folder: {', '.join(missing)}{what}",
                                  path=missing[0])  # fmt: skip
         report = IngestReport()
         note = progress or (lambda path, what: None)

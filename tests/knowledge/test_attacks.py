@@ -282,3 +282,13 @@ def test_a_named_pipe_given_by_name_is_refused_not_waited_on(tmp_path: Path) -> 
     with KnowledgeIndex(tmp_path / "i.sqlite") as index:
         report = index.add([tmp_path / "pipe.txt"])  # opening it would block forever
     assert [s.reason for s in report.skipped] == ["not a regular file (a pipe, socket or device)"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+def test_a_loop_of_links_given_by_name_is_named_as_such(tmp_path: Path) -> None:
+    from graphflow.knowledge import KnowledgeError
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index, pytest.raises(KnowledgeError, match="loop"):
+        index.add([tmp_path / "a"])
