@@ -19,6 +19,7 @@ without extractable text. The index reports such files as skipped, with the reas
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -40,6 +41,7 @@ CODE_LANGUAGES = {
 }  # fmt: skip
 TEXT_SUFFIXES = {".txt", ".text", ".rst", ".log", ".csv", ".tsv", ".ini", ".cfg", ""}
 _MARKDOWN = {".md", ".markdown", ".mdx"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _HTML = {".html", ".htm", ".xhtml"}
 
 
@@ -144,7 +146,10 @@ def _decode(data: bytes) -> str:
         controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\t\n\r\f")
         if controls > len(text[:8192]) // 100:
             raise LoadRefused("binary file (not UTF-8 text)") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # control characters (terminal escapes, bells) become U+FFFD: they would reach the
+    # model and, through `show` and `index search`, the terminal
+    return _CONTROL.sub("\ufffd", text)
 
 
 def _html_text(html: str) -> str:
@@ -189,4 +194,4 @@ def _pdf_text(path: Path, data: bytes) -> str:
     for number, page in enumerate(pages, start=1):
         out.append(f"[page {number}]")
         out.extend(line.rstrip() for line in page.splitlines())
-    return "\n".join(out)
+    return _CONTROL.sub("\ufffd", "\n".join(out))

@@ -292,3 +292,18 @@ def test_a_loop_of_links_given_by_name_is_named_as_such(tmp_path: Path) -> None:
     (tmp_path / "b").symlink_to(tmp_path / "a")
     with KnowledgeIndex(tmp_path / "i.sqlite") as index, pytest.raises(KnowledgeError, match="loop"):
         index.add([tmp_path / "a"])
+
+
+def test_terminal_escapes_in_documents_do_not_reach_the_terminal_or_the_model(tmp_path: Path) -> None:
+    from graphflow.cli import main
+
+    write(tmp_path / "kb" / "a.md", "# Lemurs\nlemurs \x1b[2J\x1b]0;PWNED\x07 live on Madagascar\n")
+    with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+        index.add([tmp_path / "kb"])
+        (hit,) = index.search("lemurs", 1)
+    assert "\x1b" not in hit.chunk.text and "\x07" not in hit.chunk.text
+    assert "live on Madagascar" in hit.chunk.text and hit.chunk.end_line == 2
+    from click.testing import CliRunner
+
+    out = CliRunner().invoke(main, ["index", "search", "lemurs", "--index", str(tmp_path / "i.sqlite")])
+    assert out.exit_code == 0 and "\x1b" not in out.output
