@@ -307,3 +307,15 @@ def test_terminal_escapes_in_documents_do_not_reach_the_terminal_or_the_model(tm
 
     out = CliRunner().invoke(main, ["index", "search", "lemurs", "--index", str(tmp_path / "i.sqlite")])
     assert out.exit_code == 0 and "\x1b" not in out.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="file names with control characters")
+def test_index_add_prints_hostile_file_names_escaped(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from graphflow.cli import main
+
+    write(tmp_path / "kb" / "a\x1b[2J\nskipped forged.md", b"\x00binary")
+    out = CliRunner().invoke(main, ["index", "add", str(tmp_path / "kb"), "--index",
+                                    str(tmp_path / "i.sqlite")])  # fmt: skip
+    assert "\x1b" not in out.output and "\\x1b[2J\\nskipped forged.md" in out.output
