@@ -319,3 +319,32 @@ def test_index_add_prints_hostile_file_names_escaped(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["index", "add", str(tmp_path / "kb"), "--index",
                                     str(tmp_path / "i.sqlite")])  # fmt: skip
     assert "\x1b" not in out.output and "\\x1b[2J\\nskipped forged.md" in out.output
+
+
+def test_concurrent_adds_into_one_index_leave_it_consistent(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    for folder in ("a", "b"):
+        for i in range(40):
+            write(tmp_path / folder / f"f{i}.md", f"# T{i}\ntext {folder} {i}\n\n## More\nmore {i}\n")
+    errors: list[BaseException] = []
+
+    def add(folder: str) -> None:
+        try:
+            with KnowledgeIndex(tmp_path / "i.sqlite") as index:
+                index.add([tmp_path / folder])
+        except BaseException as exc:  # the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(f,)) for f in ("a", "b", "a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    db = sqlite3.connect(tmp_path / "i.sqlite")
+    assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 80
+    assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] == 160
+    assert db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0] == 160
+    assert db.execute("SELECT sum(chunks) FROM files").fetchone()[0] == 160
