@@ -67,6 +67,8 @@ def add(paths: tuple[str, ...], index_path: str, chunk_tokens: int, overlap_toke
     reason; the exit code is 2 when nothing could be indexed at all."""
     if overlap_tokens >= chunk_tokens:
         raise click.BadParameter("must be smaller than --chunk-tokens", param_hint="--overlap-tokens")
+    from graphflow.knowledge.documents import printable
+
     with _open(index_path, embedding_model, embedding_base_url, embedding_key_env,
                chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
                max_file_bytes=max_file_bytes) as knowledge:  # fmt: skip
@@ -80,7 +82,8 @@ def add(paths: tuple[str, ...], index_path: str, chunk_tokens: int, overlap_toke
     else:
         err = console(stderr=True)
         for skipped in report.skipped:
-            err.print(f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}")
+            err.print(f"[yellow]skipped[/] {escape(printable(skipped.path))}: "
+                      f"{escape(printable(skipped.reason))}")  # fmt: skip
         console().print(f"{escape(str(report))}\nindex {escape(index_path)}: {stats['files']} "
                         f"files, {stats['chunks']} chunks")  # fmt: skip
     nothing = not (report.added or report.updated or report.unchanged or stats["files"])

@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from graphflow.errors import GraphflowError
 
 __all__ = ["Chunk", "Document", "Hit", "KnowledgeError", "Skipped", "citation_text", "citations_in",
-           "estimate_tokens"]
+           "estimate_tokens", "printable"]
 
 
 class KnowledgeError(GraphflowError):
@@ -30,6 +31,21 @@ class KnowledgeError(GraphflowError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+def printable(text: str) -> str:
+    """``text`` with control, line-separator and bidirectional-override characters
+    written as escapes (``\\n``, ``\\u202e``), for file names and section titles shown in
+    one line: a file named ``"a\\n[7] b.md"`` must not print as two citations.
+
+    Example:
+        >>> printable("evil\\n[7] forged.md"), printable("docs/cli.md")
+        ('evil\\\\n[7] forged.md', 'docs/cli.md')
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch == " " or unicodedata.category(ch)[0] not in "CZ"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,9 +87,10 @@ class Chunk:
     @property
     def citation(self) -> str:
         """``source:start-end`` (``source:line`` for a one-line chunk)."""
+        source = printable(self.source)
         if self.start_line == self.end_line:
-            return f"{self.source}:{self.start_line}"
-        return f"{self.source}:{self.start_line}-{self.end_line}"
+            return f"{source}:{self.start_line}"
+        return f"{source}:{self.start_line}-{self.end_line}"
 
 
 @dataclass(frozen=True)
@@ -156,5 +173,5 @@ def citation_text(citation: dict[str, Any]) -> str:
     start, end = citation.get("start_line"), citation.get("end_line")
     lines = f"{start}" if start == end else f"{start}-{end}"
     label = f"[{citation['label']}] " if citation.get("label") is not None else ""
-    section = f" ({citation['section']})" if citation.get("section") else ""
-    return f"{label}{citation.get('source')}:{lines}{section}"
+    section = f" ({printable(str(citation['section']))})" if citation.get("section") else ""
+    return f"{label}{printable(str(citation.get('source')))}:{lines}{section}"

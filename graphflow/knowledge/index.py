@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from graphflow.knowledge.documents import Chunk, Hit, KnowledgeError, Skipped
+from graphflow.knowledge.documents import Chunk, Hit, KnowledgeError, Skipped, printable
 from graphflow.knowledge.embeddings import Embedder, load_sqlite_vec, pack, sqlite_driver
 from graphflow.knowledge.loaders import (
     MAX_FILE_BYTES,
@@ -115,7 +115,7 @@ class KnowledgeIndex:
 
     Raises:
         KnowledgeError: ``path`` is not a knowledge index (another SQLite database, or not
-            a database at all), or was made by a newer graphflow.
+            a database at all), or was made by a newer graphflow; bad chunk sizes.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, embedder: Embedder | None = None,
@@ -123,6 +123,10 @@ class KnowledgeIndex:
                  overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
                  max_file_bytes: int = MAX_FILE_BYTES) -> None:  # fmt: skip
         self.path = str(path)
+        if chunk_tokens < 1 or not 0 <= overlap_tokens < chunk_tokens:
+            raise KnowledgeError(f"chunk_tokens {chunk_tokens} and overlap_tokens "
+                                 f"{overlap_tokens}: need chunk_tokens >= 1 and 0 <= "
+                                 "overlap_tokens < chunk_tokens", path=self.path)  # fmt: skip
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.overlap_tokens = overlap_tokens
@@ -137,28 +141,70 @@ class KnowledgeIndex:
         driver = sqlite_driver(embedder is not None)
         try:
             self.conn = driver.connect(self.path, isolation_level=None, check_same_thread=False)
+        except driver.Error as exc:
+            raise KnowledgeError(f"cannot open index {self.path} ({exc}); give --index a "
+                                 "file name in a folder you can write", path=self.path) from None
+        try:
             self.conn.execute("PRAGMA busy_timeout = 10000")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
             self._open()
         except driver.DatabaseError as exc:
+            self.conn.close()
+            if _busy(exc):
+                raise KnowledgeError(f"index {self.path} is busy: another process has held "
+                                     "it for over 10 s; try again", path=self.path) from None
             raise KnowledgeError(f"{self.path} is not a knowledge index ({exc}); give "
                                  "--index a new file name", path=self.path) from None  # fmt: skip
+        except KnowledgeError:
+            self.conn.close()
+            raise
         self.has_sqlite_vec = load_sqlite_vec(self.conn)
 
     def _open(self) -> None:
-        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
-        if tables and "meta" not in tables:
+        """Create or check the schema. Several processes may open one new index at once:
+        the check and the creation are one ``BEGIN IMMEDIATE`` transaction, and a lock
+        held by another opener is waited for (up to about 10 s)."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._create_or_check()
+                return
+            except KnowledgeError:
+                raise
+            except Exception as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _create_or_check(self) -> None:
+        if self.path != ":memory:":
+            mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                self.conn.execute("PRAGMA journal_mode = WAL")
+        with _transaction(self.conn):  # nothing is written unless the file is ours or new
+            tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
+            if tables:
+                self._check_meta("meta" in tables)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            if not tables:
+                self.conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                      [("format", _FORMAT), ("version", _VERSION)])
+
+    def _check_meta(self, has_meta: bool) -> None:
+        """Refuse an SQLite file that is not a knowledge index (a run database has a
+        ``meta`` table too) or is one of another format version."""
+        meta: dict[str, Any] = {}
+        if has_meta:
+            try:
+                meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            except Exception:  # a meta table of other columns
+                meta = {}
+        if meta.get("format") != _FORMAT:
             raise KnowledgeError(f"{self.path} is an SQLite database but not a knowledge "
                                  "index; give --index a new file name", path=self.path)
-        if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.executescript(_SCHEMA)
-        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
-            self.conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                  [("format", _FORMAT), ("version", _VERSION)])
-        elif meta.get("format") != _FORMAT:
-            raise KnowledgeError(f"{self.path} is not a knowledge index", path=self.path)
-        elif meta.get("version") != _VERSION:
+        if meta.get("version") != _VERSION:
             raise KnowledgeError(f"{self.path} has index format {meta.get('version')}; this "
                                  f"graphflow reads format {_VERSION}", path=self.path)
 
@@ -192,7 +238,7 @@ class KnowledgeIndex:
                 for r in rows]  # fmt: skip
 
     def search(self, query: str, k: int = 5, *, mode: SearchMode = "auto",
-               exclude: Iterable[int] = ()) -> list[Hit]:  # fmt: skip
+               exclude: Iterable[int] = (), contains: str | None = None) -> list[Hit]:  # fmt: skip
         """The ``k`` chunks that best match ``query``.
 
         Args:
@@ -200,6 +246,8 @@ class KnowledgeIndex:
                 reciprocal rank), ``auto`` (hybrid when the index has vectors and an
                 embedder, else bm25).
             exclude: chunk ids to leave out (those already shown).
+            contains: only chunks whose text holds this exact string (case-sensitive;
+                AutoGen's ``search_string``).
 
         Raises:
             KnowledgeError: ``vector``/``hybrid`` without an embedder, or an embedder
@@ -208,7 +256,8 @@ class KnowledgeIndex:
         from graphflow.knowledge import search as ranking
 
         with self._lock:
-            return ranking.search(self, query, k, mode=mode, exclude=set(exclude))
+            return ranking.search(self, query, k, mode=mode, exclude=set(exclude),
+                                  contains=contains or None)  # fmt: skip
 
     # ---- writing ---------------------------------------------------------------------
 
@@ -235,7 +284,10 @@ class KnowledgeIndex:
         started = time.perf_counter()
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
-            raise KnowledgeError(f"no such file or folder: {', '.join(missing)}",
+            dangling = [p for p in missing if Path(p).is_symlink()]
+            what = (f" ({', '.join(dangling)}: a symbolic link to nothing, or a loop of links)"
+                    if dangling else "")  # fmt: skip
+            raise KnowledgeError(f"no such file or folder: {', '.join(missing)}{what}",
                                  path=missing[0])  # fmt: skip
         report = IngestReport()
         note = progress or (lambda path, what: None)
@@ -250,6 +302,11 @@ class KnowledgeIndex:
                                                   "empty or has no supported file types)"))
                     note(str(given), "skipped: empty folder")
                 for file in found:
+                    if root.is_dir() and not _inside(file, root):
+                        self._refuse(file, "a symbolic link to outside the folder (add its "
+                                     "target by name to index it)", report)  # fmt: skip
+                        note(str(file), "skipped: symbolic link to outside the folder")
+                        continue
                     what = self._add_file(file, _source(file, root, cwd), report)
                     note(str(file), what)
                 if root.is_dir():
@@ -304,20 +361,28 @@ class KnowledgeIndex:
                 report.unchanged_paths.append(path)
                 return "unchanged"
             doc = load_document(file, source, data=data, max_file_bytes=self.max_file_bytes)
-            chunks = split_document(doc, chunk_tokens=self.chunk_tokens,
-                                    overlap_tokens=self.overlap_tokens)  # fmt: skip
+            try:
+                chunks = split_document(doc, chunk_tokens=self.chunk_tokens,
+                                        overlap_tokens=self.overlap_tokens)  # fmt: skip
+            except Exception as exc:  # a parser's failure on one file must not stop the others
+                raise LoadRefused(f"cannot be split ({type(exc).__name__}: {exc})") from None
             if not chunks:
                 raise LoadRefused("no text in it")
         except LoadRefused as exc:
-            if row is not None:
-                self._remove(path)
-            report.skipped.append(Skipped(path, exc.reason))
+            self._refuse(file, exc.reason, report)
             return f"skipped: {exc.reason}"
         vectors = self.embedder.embed([_embedded_text(c) for c in chunks]) if self.embedder else None
         self._write(path, source, digest, stat, chunks, vectors)
         report.chunks += len(chunks)
         (report.updated_paths if row is not None else report.added_paths).append(path)
         return "updated" if row is not None else "added"
+
+    def _refuse(self, file: Path, reason: str, report: IngestReport) -> None:
+        """List ``file`` as skipped and remove what the index held of it."""
+        path = str(file)
+        if self.conn.execute("SELECT 1 FROM files WHERE path = ?", (path,)).fetchone():
+            self._remove(path)
+        report.skipped.append(Skipped(path, reason))
 
     def _write(self, path: str, source: str, digest: str, stat: os.stat_result,
                chunks: list[Chunk], vectors: list[list[float]] | None) -> None:  # fmt: skip
@@ -364,6 +429,12 @@ class KnowledgeIndex:
         return [path for (path,) in rows if path not in present]
 
 
+def _busy(exc: BaseException) -> bool:
+    """Whether an SQLite error is another connection's lock (``database is locked``)."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class _transaction:
     """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` when the block raises."""
 
@@ -386,14 +457,25 @@ def _walk(root: Path) -> Iterable[Path]:
                 yield path
 
 
+def _inside(file: Path, root: Path) -> bool:
+    """Whether ``file``, symbolic links resolved, is inside the folder ``root`` (resolved):
+    a link in an added folder must not pull in files from elsewhere (``~/.ssh/…``)."""
+    try:
+        return file.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 def _source(file: Path, root: Path, cwd: Path) -> str:
     """The path shown in citations: relative to the current directory when the file is
-    under it, else relative to the added folder's parent (``docs/cli.md``)."""
+    under it, else relative to the added folder's parent (``docs/cli.md``); control
+    characters escaped (:func:`printable`)."""
     try:
-        return file.relative_to(cwd).as_posix()
+        source = file.relative_to(cwd).as_posix()
     except ValueError:
         base = root.parent if root.is_dir() else file.parent
-        return file.relative_to(base).as_posix()
+        source = file.relative_to(base).as_posix()
+    return printable(source)  # a name with a newline must not forge a second citation
 
 
 def _embedded_text(chunk: Chunk) -> str:

@@ -11,7 +11,7 @@ What a file is comes from its name:
   :data:`CODE_LANGUAGES`).
 
 A file is refused with a reason (:class:`LoadRefused`) when it is larger than the cap
-(:data:`MAX_FILE_BYTES`, 10 MB by default), is binary (a NUL byte in its first 8 KB, or
+(:data:`MAX_FILE_BYTES`, 10 MB by default), is binary (a NUL byte anywhere in it, or
 text that is not UTF-8 / Latin-1 decodable), cannot be read (permissions), or is a PDF
 without extractable text. The index reports such files as skipped, with the reason.
 """
@@ -19,6 +19,8 @@ without extractable text. The index reports such files as skipped, with the reas
 from __future__ import annotations
 
 import os
+import re
+import stat
 from pathlib import Path
 
 from graphflow.knowledge.documents import Document
@@ -39,6 +41,7 @@ CODE_LANGUAGES = {
 }  # fmt: skip
 TEXT_SUFFIXES = {".txt", ".text", ".rst", ".log", ".csv", ".tsv", ".ini", ".cfg", ""}
 _MARKDOWN = {".md", ".markdown", ".mdx"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _HTML = {".html", ".htm", ".xhtml"}
 
 
@@ -109,7 +112,10 @@ def read_bytes(path: Path, max_file_bytes: int = MAX_FILE_BYTES) -> bytes:
         LoadRefused: too large, a permission error, or not a regular file.
     """
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # opening a named pipe would block
+            raise LoadRefused("not a regular file (a pipe, socket or device)")
+        size = info.st_size
         if size > max_file_bytes:
             raise LoadRefused(_too_large(size, max_file_bytes))
         with open(path, "rb") as handle:
@@ -131,7 +137,7 @@ def _too_large(size: int, cap: int) -> str:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:  # anywhere: a NUL would reach the prompt
         raise LoadRefused("binary file (it has NUL bytes)")
     try:
         text = data.decode("utf-8-sig")
@@ -140,7 +146,10 @@ def _decode(data: bytes) -> str:
         controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\t\n\r\f")
         if controls > len(text[:8192]) // 100:
             raise LoadRefused("binary file (not UTF-8 text)") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # control characters (terminal escapes, bells) become U+FFFD: they would reach the
+    # model and, through `show` and `index search`, the terminal
+    return _CONTROL.sub("\ufffd", text)
 
 
 def _html_text(html: str) -> str:
@@ -168,6 +177,8 @@ def _pdf_text(path: Path, data: bytes) -> str:
                              "`pip install 'graphflow[knowledge]'`") from None  # fmt: skip
     import io
 
+    if b"%PDF-" not in data[:1024]:  # where the PDF standard allows the header
+        raise LoadRefused("not a PDF (it does not start with %PDF-)")
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -183,4 +194,4 @@ def _pdf_text(path: Path, data: bytes) -> str:
     for number, page in enumerate(pages, start=1):
         out.append(f"[page {number}]")
         out.extend(line.rstrip() for line in page.splitlines())
-    return "\n".join(out)
+    return _CONTROL.sub("\ufffd", "\n".join(out))

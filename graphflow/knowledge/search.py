@@ -60,10 +60,15 @@ def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int = RRF_K) -> li
 
 
 def search(index: KnowledgeIndex, query: str, k: int, *, mode: SearchMode,
-           exclude: set[int]) -> list[Hit]:  # fmt: skip
+           exclude: set[int], contains: str | None = None) -> list[Hit]:  # fmt: skip
     """See :meth:`KnowledgeIndex.search`."""
     if k < 1:
         raise KnowledgeError(f"k must be at least 1, not {k}")
+    if contains is not None:  # chunks without the string are left out like shown ones
+        holding = {row[0] for row in index.conn.execute(
+            "SELECT id FROM chunks WHERE instr(text, ?) > 0", (contains,))}  # fmt: skip
+        every = {row[0] for row in index.conn.execute("SELECT id FROM chunks")}
+        exclude = exclude | (every - holding)
     has_vectors = index.conn.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
     if mode == "auto":
         mode = "hybrid" if index.embedder is not None and has_vectors else "bm25"

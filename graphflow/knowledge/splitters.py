@@ -117,7 +117,7 @@ def split_python(doc: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     lines = doc.text.split("\n")
     try:
         module = ast.parse(doc.text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: too deep
         return split_by_size(lines, doc.source, chunk_tokens, overlap_tokens)
     chunks: list[Chunk] = []
     loose_start: int | None = None  # first line index of pending module-level statements

@@ -72,6 +72,7 @@ def retrieve_chat(
     task: Literal["qa", "code", "default"] = "default",
     max_updates: int = 3,
     search: Literal["auto", "bm25", "vector", "hybrid"] = "auto",
+    search_string: str | None = None,
     embedding: Mapping[str, Any] | None = None,
     prompt: str | None = None,
     code_execution: str | Mapping[str, Any] | None = None,
@@ -89,8 +90,8 @@ def retrieve_chat(
         assistant: the answering agent (default: an assistant that sees only the latest
             context, as AutoGen clears the history when it updates the context).
         proxy_name: the retrieve node's id and speaker name.
-        n_results, task, max_updates, search, embedding, prompt, context_max_tokens,
-            chunk_tokens: the ``retrieve`` node's options (see
+        n_results, task, max_updates, search, search_string, embedding, prompt,
+            context_max_tokens, chunk_tokens: the ``retrieve`` node's options (see
             :mod:`graphflow.kinds.retrieve`).
         code_execution: run the assistant's code blocks with this executor (``local``,
             ``sandbox``, ``docker``, ``auto``) and send the results back to it.
@@ -111,11 +112,14 @@ def retrieve_chat(
         "search": search, "context_max_tokens": context_max_tokens, "chunk_tokens": chunk_tokens,
     }  # fmt: skip
     if docs:
-        options["docs_path"] = [str(Path(d).resolve()) for d in docs]
+        options["docs_path"] = [str(d) if "://" in str(d) else str(Path(d).resolve())
+                                for d in docs]  # URLs: the node says they are not fetched
     if embedding is not None:
         options["embedding"] = dict(embedding)
     if prompt is not None:
         options["prompt"] = prompt
+    if search_string:
+        options["search_string"] = search_string
     graph.add_node(proxy_name, kind="retrieve", description="retrieves context for the question",
                    **options)  # fmt: skip
     graph.add_node(assistant.name, kind=None if assistant.use else "agent", use=assistant.use,

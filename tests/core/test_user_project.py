@@ -207,6 +207,15 @@ def test_a_project_runs_with_the_installed_wheel(wheel_env: Path, tmp_path: Path
     assert f"graphflow from: {wheel_env.parent.parent}" in out
 
 
+def test_the_installed_retrieve_chat_example_says_what_to_do(wheel_env: Path, tmp_path: Path) -> None:
+    # the wheel ships graphs/ but not docs/, which the example indexes
+    proc = run([*graphflow_command(wheel_env.parent), "run", "retrieve_chat", "-i", "How?",
+                "--no-interactive"], tmp_path)  # fmt: skip
+    assert proc.returncode != 0, proc.stdout
+    assert "graphflow's own docs/" in proc.stdout + proc.stderr
+    assert "graphflow graphs --json" in proc.stdout + proc.stderr
+
+
 # --- the development install ------------------------------------------------------------
 
 
