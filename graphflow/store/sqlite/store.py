@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import sqlite3
+import time
 import weakref
 from pathlib import Path
 
@@ -61,6 +63,8 @@ __all__ = ["Store"]
 
 logger = logging.getLogger(__name__)
 
+#: Seconds a new Store keeps trying while other processes hold the file at its opening.
+OPEN_WAIT = 10.0
 _RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
 
 
@@ -105,7 +109,7 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
             self.read_only = Path(self.path).exists() and not (
                 os.access(self.path, os.W_OK) and os.access(folder, os.W_OK))
         try:
-            self._open(durability)
+            self._open_retrying(durability)
         except sqlite3.DatabaseError as exc:
             if self.read_only or "readonly" not in str(exc):
                 raise self._open_error(exc) from None
@@ -118,6 +122,24 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         self._renewed = 0.0
         self._closed = False
         self._lazy = weakref.WeakValueDictionary()
+
+    def _open_retrying(self, durability: str) -> None:
+        """:meth:`_open`, tried again while another process holds the file for a moment:
+        processes that open a new file at once race to switch it to WAL and create its
+        schema, and SQLite answers some of those races "locked" at once, without waiting
+        (or "already exists" to the one that lost the schema race). Gives up after
+        :data:`OPEN_WAIT` seconds with the last error."""
+        deadline = time.monotonic() + OPEN_WAIT
+        while True:
+            try:
+                self._open(durability)
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                transient = any(word in text for word in ("locked", "busy", "already exists"))
+                if not transient or time.monotonic() > deadline:
+                    raise
+            time.sleep(random.uniform(0.01, 0.05))
 
     def _open(self, durability: str) -> None:
         """Connect, check the file is a graphflow database (before writing anything to
