@@ -173,10 +173,11 @@ class RunFeed:
         secrets = frozenset(secret_values())
         new: list[_Item] = []
         if head >= self.cursor.steps or self.store.message_count(self.run_id) > self.cursor.messages:
-            messages = [m for m in self.store.message_rows(self.run_id)
-                        if m["seq"] >= self.cursor.messages and m["step"] <= head]  # fmt: skip
-            steps = [s for s in self.store.steps(self.run_id)
-                     if self.cursor.steps <= s["step"] <= head]  # fmt: skip
+            messages = [m for m in self.store.message_rows(self.run_id,
+                                                           from_seq=self.cursor.messages)
+                        if m["step"] <= head]  # fmt: skip
+            steps = [s for s in self.store.steps(self.run_id, from_step=self.cursor.steps)
+                     if s["step"] <= head]  # fmt: skip
             new = self._items(messages, steps, secrets)
         summary = redacted(run_summary(record), secrets)
         for item in new:

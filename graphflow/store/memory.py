@@ -377,8 +377,11 @@ class MemoryStore(MemoryArtifacts):
         return Conversation.lazy(count, messages, first,
                                  first=message(task, run_id) if task else None)  # fmt: skip
 
-    def message_rows(self, run_id: str) -> list[MessageRow]:
-        return [message_row(row, run_id) for row in self._message_rows(run_id, None)]
+    def message_rows(self, run_id: str, *, from_seq: int = 0) -> list[MessageRow]:
+        with self._locked() as t:
+            stored = t.messages.get(run_id) or {}
+            rows = [stored[seq] for seq in sorted(stored) if seq >= from_seq]
+        return [message_row(row, run_id) for row in rows]
 
     def _message_rows(self, run_id: str, before_step: int | None) -> list[_Row]:
         with self._locked() as t:
@@ -407,10 +410,10 @@ class MemoryStore(MemoryArtifacts):
                 fold(variables, loads(row["variables"], run_id, "step"))
         return variables, visits
 
-    def steps(self, run_id: str) -> list[StepRow]:
+    def steps(self, run_id: str, *, from_step: int = 0) -> list[StepRow]:
         with self._locked() as t:
             stored = t.steps.get(run_id) or {}
-            rows = [stored[s] for s in sorted(stored)]
+            rows = [stored[s] for s in sorted(stored) if s >= from_step]
         return [step_row(row) for row in rows]
 
     def step_row(self, run_id: str, step: int) -> StepRow | None:

@@ -240,16 +240,18 @@ class RunReader(_StateReader, Protocol):
         """Forks and subgraph runs of ``run_id``, oldest first."""
         ...
 
-    def steps(self, run_id: str) -> list[StepRow]:
-        """The run's committed steps, in order."""
+    def steps(self, run_id: str, *, from_step: int = 0) -> list[StepRow]:
+        """The run's committed steps numbered ``from_step`` or more, in order (a reader
+        that follows a run asks for what is new, not for the whole run again)."""
         ...
 
     def step_row(self, run_id: str, step: int) -> StepRow | None:
         """Committed step ``step`` of the run, or ``None``."""
         ...
 
-    def message_rows(self, run_id: str) -> list[MessageRow]:
-        """The run's messages with their step and sequence numbers, in order."""
+    def message_rows(self, run_id: str, *, from_seq: int = 0) -> list[MessageRow]:
+        """The run's messages with their step and sequence numbers, in order, from
+        sequence number ``from_seq`` on."""
         ...
 
     def message_count(self, run_id: str) -> int:

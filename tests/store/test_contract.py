@@ -115,6 +115,18 @@ def test_committed_steps_come_back_in_order_and_move_the_head(store: RunStore) -
     assert store.message_count("r1") == 3
 
 
+def test_a_reader_following_a_run_reads_only_what_is_new(store: RunStore) -> None:
+    new_run(store, messages=(Message(role="user", content="task"),))
+    for step in range(4):
+        commit(store, "r1", step, text=f"m{step}")
+    assert [r["seq"] for r in store.message_rows("r1", from_seq=3)] == [3, 4]
+    assert [r["content"] for r in store.message_rows("r1", from_seq=0)][:2] == ["task", "m0"]
+    assert store.message_rows("r1", from_seq=9) == []
+    assert [r["step"] for r in store.steps("r1", from_step=2)] == [2, 3]
+    assert [r["step"] for r in store.steps("r1", from_step=0)] == [0, 1, 2, 3]
+    assert store.steps("r1", from_step=4) == [] and store.steps("nope", from_step=1) == []
+
+
 def test_a_conversation_holds_its_length_and_tail_and_reads_the_rest_when_used(
         factory: StoreFactory) -> None:  # fmt: skip
     store = factory.open()

@@ -135,10 +135,10 @@ class PostgresReader(PostgresBase):
                 raise connection_problem(self.where, exc) from None
         return [message(row, run_id) for row in rows]
 
-    def message_rows(self, run_id: str) -> list[MessageRow]:
-        """Messages with their step and sequence numbers, for reports."""
+    def message_rows(self, run_id: str, *, from_seq: int = 0) -> list[MessageRow]:
+        """Messages with their step and sequence numbers (from ``from_seq`` on)."""
         rows = self._rows("SELECT seq, step, node, role, name, content, extra FROM messages"
-                          " WHERE run_id=%s ORDER BY seq", [run_id])  # fmt: skip
+                          " WHERE run_id=%s AND seq>=%s ORDER BY seq", [run_id, from_seq])  # fmt: skip
         return [message_row(row, run_id) for row in rows]
 
     def message_count(self, run_id: str) -> int:
@@ -166,9 +166,9 @@ class PostgresReader(PostgresBase):
                 fold(variables, loads(delta, run_id, "step"))
         return variables, visits
 
-    def steps(self, run_id: str) -> list[StepRow]:
-        """The run's committed step rows, decoded, in order."""
-        return self.steps_between(run_id, -1, 2**31 - 1)
+    def steps(self, run_id: str, *, from_step: int = 0) -> list[StepRow]:
+        """The run's committed step rows from ``from_step`` on, decoded, in order."""
+        return self.steps_between(run_id, from_step if from_step > 0 else -1, 2**31 - 1)
 
     def step_row(self, run_id: str, step: int) -> StepRow | None:
         rows = self.steps_between(run_id, step, step)

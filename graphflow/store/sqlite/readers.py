@@ -125,10 +125,10 @@ class SQLiteReader(SQLiteBase):
                                f"({exc})") from None  # fmt: skip
         return [message(row, run_id) for row in rows]
 
-    def message_rows(self, run_id: str) -> list[MessageRow]:
-        """Messages with their step and sequence numbers, for reports."""
+    def message_rows(self, run_id: str, *, from_seq: int = 0) -> list[MessageRow]:
+        """Messages with their step and sequence numbers (from ``from_seq`` on)."""
         rows = self._rows("SELECT seq, step, node, role, name, content, extra FROM messages"
-                          " WHERE run_id=? ORDER BY seq", [run_id])  # fmt: skip
+                          " WHERE run_id=? AND seq>=? ORDER BY seq", [run_id, from_seq])  # fmt: skip
         return [message_row(row, run_id) for row in rows]
 
     def message_count(self, run_id: str) -> int:
@@ -163,9 +163,9 @@ class SQLiteReader(SQLiteBase):
                 fold(variables, loads(delta, run_id, "step"))
         return variables, visits
 
-    def steps(self, run_id: str) -> list[StepRow]:
-        """The run's committed step rows, decoded, in order."""
-        return self.steps_between(run_id, -1, 2**62)
+    def steps(self, run_id: str, *, from_step: int = 0) -> list[StepRow]:
+        """The run's committed step rows from ``from_step`` on, decoded, in order."""
+        return self.steps_between(run_id, from_step if from_step > 0 else -1, 2**62)
 
     def step_row(self, run_id: str, step: int) -> StepRow | None:
         rows = self.steps_between(run_id, step, step)
