@@ -19,7 +19,7 @@ from graphflow.messages import Message
 from graphflow.store import values
 from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
 
-__all__ = ["branch_result", "check_status", "damaged_record", "dumps", "dumps_record", "loads",
+__all__ = ["branch_result", "check_status", "dumps", "dumps_record", "listed_record", "loads",
            "message", "message_extra", "message_row", "run_record", "step_row"]
 
 
@@ -97,10 +97,20 @@ def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:
     return frontier
 
 
-def damaged_record(row: Mapping[str, Any], problem: StoreCorrupt) -> RunRecord:
-    """The listing entry of a run whose row cannot be decoded (status ``damaged``)."""
-    return run_record({**row, "spec": "{}", "waiting": None, "frontier": "{}", "usage": "{}",
-                       "status": "damaged", "error": str(problem)})  # fmt: skip
+def listed_record(row: Mapping[str, Any]) -> RunRecord:
+    """The listing entry of a stored run row: its :class:`RunRecord`, its ``last_step``
+    raised to the row's ``head`` (the newest committed step, when the query read it), or,
+    for a row that cannot be decoded, an entry with status ``damaged`` and the problem as
+    its ``error`` — so that one damaged run never hides the others from a listing."""
+    data = dict(row)
+    head = data.pop("head", None)
+    if head is not None and head > data["last_step"]:
+        data["last_step"] = head
+    try:
+        return run_record(data)
+    except StoreCorrupt as problem:
+        return run_record({**data, "spec": "{}", "waiting": None, "frontier": "{}",
+                           "usage": "{}", "status": "damaged", "error": str(problem)})  # fmt: skip
 
 
 def step_row(row: Mapping[str, Any]) -> StepRow:

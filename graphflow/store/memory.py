@@ -22,9 +22,9 @@ from graphflow.messages import Message
 from graphflow.store.codec import (
     branch_result,
     check_status,
-    damaged_record,
     dumps,
     dumps_record,
+    listed_record,
     loads,
     message,
     message_extra,
@@ -191,13 +191,7 @@ class MemoryStore(MemoryArtifacts):
             rows = [self._with_head(t, row) for row in t.runs.values()
                     if not status or row["status"] == status]  # fmt: skip
             rows.sort(key=lambda r: (r["created_at"], t.created[r["run_id"]]), reverse=True)
-        out = []
-        for row in rows[:limit] if limit else rows:
-            try:
-                out.append(run_record(row))
-            except StoreCorrupt as exc:
-                out.append(damaged_record(row, exc))
-        return out
+        return [listed_record(row) for row in (rows[:limit] if limit else rows)]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         with self._locked() as t:

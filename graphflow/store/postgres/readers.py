@@ -9,7 +9,7 @@ from typing import Any
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
-from graphflow.store.codec import damaged_record, dumps, loads, run_record, step_row
+from graphflow.store.codec import dumps, listed_record, loads, step_row
 from graphflow.store.codec import message as decode_message
 from graphflow.store.codec import message_row as decode_message_row
 from graphflow.store.postgres.base import (
@@ -72,16 +72,7 @@ class PostgresReader(PostgresBase):
                f" runs.run_id) AS head FROM runs {where} ORDER BY created_at DESC, n DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
-        out = []
-        for row in self._rows(sql, params):
-            head = row.pop("head")
-            if head is not None and head > row["last_step"]:
-                row["last_step"] = head
-            try:
-                out.append(run_record(row))
-            except StoreCorrupt as exc:  # list the others; show this one as damaged
-                out.append(damaged_record(row, exc))
-        return out
+        return [listed_record(row) for row in self._rows(sql, params)]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs

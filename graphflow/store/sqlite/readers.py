@@ -12,7 +12,7 @@ from typing import Any
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
-from graphflow.store.codec import damaged_record, loads, message, message_row, run_record, step_row
+from graphflow.store.codec import listed_record, loads, message, message_row, step_row
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
 from graphflow.store.sqlite.base import SQLiteBase
 from graphflow.store.values import fold
@@ -47,16 +47,7 @@ class SQLiteReader(SQLiteBase):
                f" FROM runs WHERE {where} ORDER BY created_at DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
-        out = []
-        for row in self._rows(sql, params):
-            head = row.pop("head")
-            if head is not None and head > row["last_step"]:
-                row["last_step"] = head
-            try:
-                out.append(run_record(row))
-            except StoreCorrupt as exc:  # list the others; show this one as damaged
-                out.append(damaged_record(row, exc))
-        return out
+        return [listed_record(row) for row in self._rows(sql, params)]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs
