@@ -6,9 +6,6 @@ except in CI (``GRAPHFLOW_CI=1``), where a missing browser fails the test.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +13,10 @@ import pytest
 
 from graphflow import Store
 from graphflow.report import write_report
-from tests.conftest import require
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-quic"]  # fmt: skip
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing; install it with "
-            "`bash .ci/browser.sh` (Debian's chromium package)")  # fmt: skip
-    require(shutil.which("dot") is not None, "graphviz `dot` is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright is not installed; pip install -e '.[dev]'")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_report_in_chromium(browser: Any, store: Store, rich_run: tuple[Any, str],

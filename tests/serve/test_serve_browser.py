@@ -10,7 +10,6 @@ docs/serve.md). Needs ``/usr/bin/chromium``; skipped without it, except in CI.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,30 +19,12 @@ import pytest
 
 from graphflow import Store
 from graphflow.serve.app import create_app
-from tests.conftest import require
 from tests.serve.conftest import HEADERS, run_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 PWN = '<img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>'
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing; install it with "
-            "`bash .ci/browser.sh` (Debian's chromium package)")  # fmt: skip
-    require(shutil.which("dot") is not None, "graphviz `dot` is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "playwright is not installed; pip install -e '.[dev]'")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
