@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from graphflow.store import RunRecord, RunStatus, RunStore
 
 __all__ = ["DEFAULT_DB", "EXIT_CODES", "console", "db_option", "escape", "handle_errors",
-           "json_option", "open_store", "print_json", "read_text", "resolve_run",
-           "setup_logging"]  # fmt: skip
+           "input_option", "json_option", "open_store", "print_json", "read_text",
+           "resolve_run", "run_id_option", "setup_logging", "var_option"]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +118,14 @@ db_option = click.option("--db", default=DEFAULT_DB, envvar="GRAPHFLOW_DB",
                          show_default="graphflow.db (or $GRAPHFLOW_DB)", type=click.Path(),
                          help="Run database: an SQLite file, or a postgresql://USER@HOST/DB "
                               "URL (a Postgres server shared by many machines).")  # fmt: skip
+
+#: The options that start a run of a graph file (``run``, ``submit``).
+input_option = click.option("--input", "-i", "input_", default=None,
+                            help="The first message of the run ('-': read it from standard "
+                                 "input).")  # fmt: skip
+var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+                          help="Set a graph variable (VALUE parsed as JSON when it can be).")
+run_id_option = click.option("--run-id", default=None, help="Choose the run id.")
 
 
 def open_store(db: str, must_exist: bool = False) -> RunStore:

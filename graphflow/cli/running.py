@@ -16,10 +16,13 @@ from graphflow.cli._common import (
     db_option,
     escape,
     handle_errors,
+    input_option,
     json_option,
     open_store,
     print_json,
     read_text,
+    run_id_option,
+    var_option,
 )
 from graphflow.cli.workers import broker_option
 
@@ -202,12 +205,10 @@ def _input(value: str | None, graph_file: str = "") -> str | None:
 
 @click.command()
 @click.argument("graph_file")
-@click.option("--input", "-i", "input_", default=None,
-              help="The first message of the run ('-': read it from standard input).")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
-              help="Set a graph variable (VALUE parsed as JSON when it can be).")
+@input_option
+@var_option
 @db_option
-@click.option("--run-id", default=None, help="Choose the run id.")
+@run_id_option
 @click.option("--work-dir", default=None,
               help="Where code and file tools work (default ./graphflow-work/RUN_ID).")
 @_with(output_options)

@@ -14,8 +14,11 @@ from graphflow.cli._common import (
     db_option,
     escape,
     handle_errors,
+    input_option,
     open_store,
     read_text,
+    run_id_option,
+    var_option,
 )
 
 __all__ = ["broker_option", "enqueue_continuation", "submit", "worker"]
@@ -70,13 +73,11 @@ def worker(db: str, broker: str | None, concurrency: int | None, pool: str,
 
 @click.command()
 @click.argument("graph_file")
-@click.option("--input", "-i", "input_", default=None,
-              help="The first message of the run ('-': read it from standard input).")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
-              help="Set a graph variable (VALUE parsed as JSON when it can be).")
+@input_option
+@var_option
 @db_option
 @broker_option
-@click.option("--run-id", default=None, help="Choose the run id.")
+@run_id_option
 @handle_errors
 def submit(graph_file: str, input_: str | None, variables: tuple[str, ...], db: str,
            broker: str | None, run_id: str | None) -> None:  # fmt: skip
