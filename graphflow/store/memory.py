@@ -45,7 +45,7 @@ from graphflow.store.protocol import (
     RunStatus,
     StepRow,
 )
-from graphflow.store.retention import fork_frontier, runs_to_prune
+from graphflow.store.retention import Pruning, fork_frontier
 from graphflow.store.values import fold
 
 __all__ = ["MemoryStore"]
@@ -72,7 +72,7 @@ class _Tables:
         self.counter = itertools.count()
 
 
-class MemoryStore(MemoryArtifacts):
+class MemoryStore(MemoryArtifacts, Pruning):
     """A run store held in memory (implements :class:`~graphflow.store.RunStore`).
 
     Pass it wherever a store is accepted (``graph.run(store=MemoryStore())``). A second
@@ -455,18 +455,3 @@ class MemoryStore(MemoryArtifacts):
                 del t.writes[key]
             for ekey in [k for k in t.effects if k[0] == run_id]:
                 del t.effects[ekey]
-
-    def prune(
-        self,
-        *,
-        older_than: float | None = None,
-        status: Sequence[str] | None = None,
-        keep_last: int | None = None,
-        dry_run: bool = False,
-    ) -> list[str]:
-        doomed = runs_to_prune(self.list_runs(), now=time.time(), older_than=older_than,
-                               status=status, keep_last=keep_last)  # fmt: skip
-        if not dry_run:
-            for run_id in doomed:
-                self.delete_run(run_id)
-        return doomed

@@ -3,13 +3,14 @@ where a fork starts. Each store does the copying and deleting its own way."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from graphflow.errors import StoreError
 from graphflow.store.protocol import RunRecord, StepRow
 
-__all__ = ["KEPT_UNLESS_NAMED", "fork_frontier", "runs_to_prune"]
+__all__ = ["KEPT_UNLESS_NAMED", "Pruning", "fork_frontier", "runs_to_prune"]
 
 #: Statuses ``prune`` keeps unless they are named: runs that are not over.
 KEPT_UNLESS_NAMED = ("waiting", "running")
@@ -49,6 +50,36 @@ def runs_to_prune(
             continue
         doomed.append(r.run_id)
     return doomed
+
+
+class _ListsAndDeletes(Protocol):
+    def list_runs(self, *, status: str | None = None,
+                  limit: int | None = None) -> list[RunRecord]: ...  # fmt: skip
+
+    def delete_run(self, run_id: str) -> None: ...
+
+
+class Pruning:
+    """``prune`` for a store that lists (newest first) and deletes runs its own way."""
+
+    def prune(
+        self: _ListsAndDeletes,
+        *,
+        older_than: float | None = None,
+        status: Sequence[str] | None = None,
+        keep_last: int | None = None,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Delete runs by age (seconds since last update), status, or beyond the newest
+        ``keep_last``; waiting and running runs are kept unless named in ``status`` (see
+        :func:`runs_to_prune`). Returns the ids deleted (or that would be, with
+        ``dry_run``)."""
+        doomed = runs_to_prune(self.list_runs(), now=time.time(), older_than=older_than,
+                               status=status, keep_last=keep_last)  # fmt: skip
+        if not dry_run:
+            for run_id in doomed:
+                self.delete_run(run_id)
+        return doomed
 
 
 def fork_frontier(record: RunRecord, at_step: int, step_before: StepRow | None,

@@ -4,13 +4,13 @@ deleting runs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from graphflow.errors import StoreError
 from graphflow.store.codec import dumps
 from graphflow.store.postgres.artifacts import BLOB_LOCK, drop_unused_blobs
 from graphflow.store.postgres.readers import PostgresReader
-from graphflow.store.retention import fork_frontier, runs_to_prune
+from graphflow.store.retention import Pruning, fork_frontier
 
 __all__ = ["PostgresRetention"]
 
@@ -18,7 +18,7 @@ _RUN_TABLES = ("messages", "steps", "snapshots", "writes", "effects", "model_cal
                "prompt_messages", "runs")  # fmt: skip  (and artifacts, below)
 
 
-class PostgresRetention(PostgresReader):
+class PostgresRetention(PostgresReader, Pruning):
     """Fork, delete and prune."""
 
     def fork_run(self, run_id: str, at_step: int, new_id: str,
@@ -67,21 +67,3 @@ class PostgresRetention(PostgresReader):
                 digests = conn.execute("DELETE FROM artifacts WHERE run_id=%s RETURNING digest",
                                        (run_id,)).fetchall()  # fmt: skip
                 drop_unused_blobs(conn, [r[0] for r in digests])
-
-    def prune(
-        self,
-        *,
-        older_than: float | None = None,
-        status: Sequence[str] | None = None,
-        keep_last: int | None = None,
-        dry_run: bool = False,
-    ) -> list[str]:
-        """Delete runs by age (seconds since last update), status, or beyond the newest
-        ``keep_last``; waiting and running runs are kept unless named in ``status``.
-        Returns the ids deleted (or that would be, with ``dry_run``)."""
-        doomed = runs_to_prune(self.list_runs(), now=time.time(), older_than=older_than,
-                               status=status, keep_last=keep_last)  # fmt: skip
-        if not dry_run:
-            for run_id in doomed:
-                self.delete_run(run_id)
-        return doomed

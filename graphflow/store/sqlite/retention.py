@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from graphflow.errors import StoreError
 from graphflow.store.codec import dumps
-from graphflow.store.retention import fork_frontier, runs_to_prune
+from graphflow.store.retention import Pruning, fork_frontier
 from graphflow.store.sqlite.artifacts import drop_unused_blobs
 from graphflow.store.sqlite.readers import SQLiteReader
 
 __all__ = ["SQLiteRetention"]
 
 
-class SQLiteRetention(SQLiteReader):
+class SQLiteRetention(SQLiteReader, Pruning):
     """Fork, delete and prune."""
 
     def fork_run(self, run_id: str, at_step: int, new_id: str,
@@ -64,21 +64,3 @@ class SQLiteRetention(SQLiteReader):
                           "prompt_messages", "artifacts", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
             drop_unused_blobs(conn)
-
-    def prune(
-        self,
-        *,
-        older_than: float | None = None,
-        status: Sequence[str] | None = None,
-        keep_last: int | None = None,
-        dry_run: bool = False,
-    ) -> list[str]:
-        """Delete runs by age (seconds since last update), status, or beyond the newest
-        ``keep_last``; waiting and running runs are kept unless named in ``status``.
-        Returns the ids deleted (or that would be, with ``dry_run``)."""
-        doomed = runs_to_prune(self.list_runs(), now=time.time(), older_than=older_than,
-                               status=status, keep_last=keep_last)  # fmt: skip
-        if not dry_run:
-            for run_id in doomed:
-                self.delete_run(run_id)
-        return doomed
