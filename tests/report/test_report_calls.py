@@ -11,7 +11,6 @@ import pytest
 from graphflow import Graph, Store, Update
 from graphflow.render.overlay import RunOverlay
 from graphflow.report import build_report, write_report
-from tests.report.test_report_browser import browser  # noqa: F401 - the fixture
 
 
 def chat_run(store: Store) -> tuple[Any, str]:
@@ -51,7 +50,7 @@ def test_an_edge_into_a_node_never_entered_is_not_drawn_as_taken(store: Store) -
 
 
 @pytest.mark.browser
-def test_search_zoom_and_calls_in_chromium(browser: Any, store: Store,  # noqa: F811
+def test_search_zoom_and_calls_in_chromium(browser: Any, store: Store,
                                            tmp_path: Path) -> None:  # fmt: skip
     graph, run_id = chat_run(store)
     path = write_report(store, run_id, tmp_path / "report.html", graph=graph)
