@@ -265,6 +265,14 @@ class _Compiler:
                 raise self.fail(node, f"comparison {type(op).__name__} is not allowed")
             ops.append((fn, self.compile(comparator)))
 
+        if len(ops) == 1:  # the usual `a < b`: one comparison, no loop
+            (only, right), = ops
+
+            def compare_once(s: State) -> bool:
+                return bool(only(_unwrap(left(s)), _unwrap(right(s))))
+
+            return compare_once
+
         def evaluate(s: State) -> bool:
             current = _unwrap(left(s))
             for fn, right in ops:

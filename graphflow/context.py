@@ -123,6 +123,8 @@ class RunContext:
         close_at_end: the run closes ``services`` when it ends (False for a child run,
             which shares its parent's).
         parent: in a child run, the context of the node that runs it.
+        responsive: the event loop the run is on must stay responsive (a server answering
+            requests on it): sync function nodes then always run in worker threads.
     """
 
     store: RunWriter | None = None
@@ -136,6 +138,7 @@ class RunContext:
     services: RunServices = field(default_factory=RunServices)
     close_at_end: bool = True
     parent: NodeContext | None = None
+    responsive: bool = False
 
     @classmethod
     def with_models(cls, models: Any, **fields: Any) -> RunContext:

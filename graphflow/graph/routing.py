@@ -137,6 +137,8 @@ def next_frontier(graph: CompiledGraph, targets: Sequence[str],
         (['b2'], ['join'])
     """
     joins = graph.join_ancestors
+    if not waiting and not joins:  # no join anywhere: the targets, each once
+        return (list(targets) if len(targets) < 2 else list(dict.fromkeys(targets))), []
     ordered = list(dict.fromkeys(targets))
     runnable = [t for t in ordered if t not in joins]
     pending = list(dict.fromkeys([*waiting, *[t for t in ordered if t in joins]]))

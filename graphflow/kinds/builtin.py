@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import re
 import string
+import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +26,49 @@ __all__ = ["EndKind", "FunctionKind", "HumanKind", "to_update"]
 logger = logging.getLogger(__name__)
 
 
+#: A sync function node whose last call took under this many seconds runs on the event
+#: loop (unless its ``thread`` option says otherwise): handing a call to a worker thread
+#: and back costs some tens of microseconds, much more than a quick function itself, and
+#: blocking the loop for under 5 ms delays nothing a person or a lease would notice.
+QUICK_CALL = 0.005
+
+
+class _Quickness:
+    """Which sync functions took under :data:`QUICK_CALL` on their last call, so that a
+    node calling a function other nodes already called knows it (kept by weak reference,
+    so functions are not kept alive; a function that cannot be weakly referenced is
+    learned by each node for itself)."""
+
+    def __init__(self) -> None:
+        self._by_fn: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+    def known(self, fn: Callable[..., Any]) -> bool:
+        try:
+            return self._by_fn.get(fn, False)
+        except TypeError:  # not weakly referenceable (a builtin)
+            return False
+
+    def note(self, fn: Callable[..., Any], quick: bool) -> None:
+        with contextlib.suppress(TypeError):
+            self._by_fn[fn] = quick
+
+
+_QUICK = _Quickness()
+
+
+def _timed(fn: Callable[..., Any], args: tuple[Any, ...],
+           kwargs: dict[str, Any]) -> tuple[Any, float]:  # fmt: skip
+    """``fn(*args, **kwargs)`` and the seconds it took (measured in the thread it runs in,
+    without the wait for that thread)."""
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+#: result types a sync function returns that are surely not awaitable
+_PLAIN_RESULTS = frozenset({dict, str, type(None), Update, Message, list})
+
+
 def to_update(node_id: str, result: Any, output: str | None = None) -> Update | Interrupt:
     """Turn what a node body returned into an Update.
 
@@ -34,6 +80,8 @@ def to_update(node_id: str, result: Any, output: str | None = None) -> Update | 
         return Update(variables={output: result})
     if result is None:
         return Update()
+    if type(result) is dict:  # the usual case first: plain dicts skip the ABC checks below
+        return Update(variables=dict(result))
     if isinstance(result, (Update, Interrupt)):
         return result
     if isinstance(result, Message):
@@ -61,9 +109,11 @@ class FunctionConfig(KindConfig):
     output: str | None = Field(default=None, description="store the result in this variable")
     message: bool = Field(default=False,
                           description="with output: also append the result as a message")
-    thread: bool = Field(default=True,
-                         description="run a sync function in a worker thread, so a slow one "
-                                     "does not block the event loop (false: run it on the loop)")
+    thread: bool | None = Field(
+        default=None,
+        description="where a sync function runs: true: always in a worker thread (the event "
+        "loop goes on while it blocks); false: always on the event loop; unset: in a worker "
+        "thread until it has shown itself quick, then on the loop (see QUICK_CALL)")
 
 
 class FunctionKind(NodeKind):
@@ -91,6 +141,8 @@ class FunctionKind(NodeKind):
             raise DefinitionError([Problem(f"node {node_id!r}: call", f"{fn!r} is not callable")])
         self.fn: Callable[..., Any] = fn
         self.is_async = inspect.iscoroutinefunction(fn)
+        #: whether the sync function's last call took under QUICK_CALL (None: not asked yet)
+        self.quick: bool | None = None
         self.args = {k: compile_expression(v) for k, v in (config.args or {}).items()}
         self.mode = self._binding()
 
@@ -114,24 +166,52 @@ class FunctionKind(NodeKind):
     def serializable(self) -> bool:
         return isinstance(self.config.call, str)  # type: ignore[attr-defined]
 
+    def _on_loop(self, ctx: NodeContext) -> bool:
+        """Whether this call of the sync function runs on the event loop (see
+        :class:`FunctionConfig`'s ``thread``). Unset, it does when the function's last call
+        (by any node, in this process) took under :data:`QUICK_CALL`, the run has no
+        wall-clock ``limits.timeout`` (which must fire while a node blocks) and the run's
+        loop needn't stay responsive (``RunContext.responsive``: a server's loop). Parallel
+        branches lose nothing by it: a quick function holds the others up for under
+        :data:`QUICK_CALL`, and Python code in threads takes turns anyway."""
+        thread = self.config.thread  # type: ignore[attr-defined]
+        if thread is not None:
+            return not thread
+        if ctx.run.responsive:
+            return False
+        if self.quick is None:  # this node's first call: what other nodes saw of the function
+            self.quick = _QUICK.known(self.fn)
+        return self.quick and (ctx.graph is None or ctx.graph.spec.limits.timeout is None)
+
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         state: State = ctx.state
-        if self.mode == "kwargs":
-            call_args: tuple[Any, ...] = ()
+        mode = self.mode
+        kwargs: dict[str, Any] = {}
+        call_args: tuple[Any, ...] = ()
+        if mode == "state":
+            call_args = (state,)
+        elif mode == "kwargs":
             kwargs = {k: expr(state) for k, expr in self.args.items()}
-        else:
-            kwargs = {}
-            call_args = {"state": (state,), "ctx": (ctx,), "state+ctx": (state, ctx),
-                         "none": ()}[self.mode]  # fmt: skip
-        logger.debug("node %s calls %s", self.node_id, getattr(self.fn, "__qualname__", self.fn))
+        elif mode == "ctx":
+            call_args = (ctx,)
+        elif mode == "state+ctx":
+            call_args = (state, ctx)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("node %s calls %s", self.node_id,
+                         getattr(self.fn, "__qualname__", self.fn))  # fmt: skip
         if self.is_async:
             result = await self.fn(*call_args, **kwargs)
         else:
-            if self.config.thread:  # type: ignore[attr-defined]
-                result = await in_thread(self.fn, *call_args, **kwargs)
-            else:
+            if self._on_loop(ctx):
+                started = time.perf_counter()
                 result = self.fn(*call_args, **kwargs)
-            if inspect.isawaitable(result):
+                seconds = time.perf_counter() - started
+            else:
+                result, seconds = await in_thread(_timed, self.fn, call_args, kwargs)
+            if (seconds < QUICK_CALL) is not self.quick:
+                self.quick = seconds < QUICK_CALL
+                _QUICK.note(self.fn, self.quick)
+            if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                 result = await result
         config: FunctionConfig = self.config  # type: ignore[assignment]
         update = to_update(self.node_id, result, config.output)

@@ -73,6 +73,9 @@ class Execution:
         self.effects_dirty = True
         self.child_runs = self.run_child  # given to every node context
         self.traced = collecting()  # asked once: step and node spans cost nothing when off
+        self.debug = logger.isEnabledFor(logging.DEBUG)  # asked once too
+        limits = graph.spec.limits
+        self.budget = Budget(limits.max_tokens, limits.max_cost)
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -117,7 +120,8 @@ class Execution:
                 if cap is not None and self.state.visits.get(node_id, 0) >= cap:
                     return self.finish("limit_reached",
                                        f"node {node_id!r} reached max_visits ({cap})")  # fmt: skip
-            outcome = await self.run_step(step, inputs)
+            outcome = await (self.run_step(step, inputs) if self.traced or self.debug
+                             else self._step(step, inputs))  # fmt: skip
             inputs = {}
             if isinstance(outcome, RunResult):
                 return outcome
@@ -126,7 +130,7 @@ class Execution:
                 return self.finish("completed", stop)
             if limits.max_rounds is not None and self.turns >= limits.max_rounds:
                 return self.finish("limit_reached", f"max_rounds ({limits.max_rounds}) reached")
-            over = Budget(limits.max_tokens, limits.max_cost).exceeded(self.usage)
+            over = self.budget.exceeded(self.usage) if self.budget else None
             if over:
                 return self.finish("budget_exceeded", over)
             if graph.stop_when is not None and self.frontier:
@@ -140,7 +144,8 @@ class Execution:
                     return self.finish("completed", f"stop_when: {limits.stop_when}")
 
     async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
-        logger.debug("run %s step %d: %s", self.run_id, step, ", ".join(self.frontier))
+        if self.debug:
+            logger.debug("run %s step %d: %s", self.run_id, step, ", ".join(self.frontier))
         if not self.traced:
             return await self._step(step, inputs)
         with span("graphflow.step", {"graphflow.run_id": self.run_id, "graphflow.step": step,
@@ -151,7 +156,8 @@ class Execution:
         started_at = time.time()
         t0 = time.perf_counter()
         nodes = self.frontier
-        self.emit(ev.StepStarted(self.run_id, step, tuple(nodes)))
+        if self.on_event is not None:
+            self.emit(ev.StepStarted(self.run_id, step, tuple(nodes)))
         results: dict[str, Update | Interrupt | BaseException] = {}
         parallel = len(nodes) > 1
         saved = False
@@ -171,13 +177,17 @@ class Execution:
                     raise
                 results[node_id] = exc
 
-        failures = {n: r for n, r in results.items() if isinstance(r, BaseException)}
+        if len(results) == 1 and isinstance(results[nodes[0]], Update):
+            failures: dict[str, BaseException] = {}
+            waiting: dict[str, Interrupt] = {}
+        else:
+            failures = {n: r for n, r in results.items() if isinstance(r, BaseException)}
+            waiting = {n: r for n, r in results.items() if isinstance(r, Interrupt)}
         if failures:
             failed_node, error = next(iter(failures.items()))
             if isinstance(error, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
                 raise error
             return self.fail(step, failed_node, error)
-        waiting = {n: r for n, r in results.items() if isinstance(r, Interrupt)}
         if waiting:
             questions = {n: r.question for n, r in waiting.items()}
             detail = {n: {"question": r.question, "options": list(r.options),
@@ -228,9 +238,8 @@ class Execution:
         variables.update(changed)
         for node_id in nodes:
             visits[node_id] = visits.get(node_id, 0) + 1
-        post = State(messages=messages, variables=variables, visits=visits, step=step)
-        try:
-            routing = self.graph.route(nodes, updates, post, self.waits)
+        try:  # ``state`` is now the state after the step (its ``step`` is this step)
+            routing = self.graph.route(nodes, updates, state, self.waits)
         except RunError as exc:
             exc.run_id = exc.run_id or self.run_id
             del messages[first_seq:]

@@ -125,9 +125,9 @@ class InProcessDispatcher:
                     from graphflow.import_policy import safe_imports
 
                     with safe_imports():
-                        await make(listener, RunContext(store=self.store))
+                        await make(listener, RunContext(store=self.store, responsive=True))
                 else:
-                    await make(listener, RunContext(store=self.store))
+                    await make(listener, RunContext(store=self.store, responsive=True))
             except Exception as exc:
                 if not started.done():
                     started.set_exception(exc)

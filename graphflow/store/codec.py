@@ -19,7 +19,8 @@ from graphflow.messages import Message
 from graphflow.store import values
 from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
 
-__all__ = ["branch_result", "check_status", "dumps", "dumps_record", "listed_record", "loads",
+__all__ = ["branch_result", "check_status", "dumps", "dumps_record", "dumps_spec", "listed_record",
+           "loads",
            "message", "message_extra", "message_row", "run_record", "step_row"]
 
 
@@ -34,6 +35,29 @@ def dumps(value: Any) -> str:
         return values.dumps(value)
     except values.NotStorable as exc:
         raise StoreError(f"cannot store the value: {exc}") from exc
+
+
+#: spec → its JSON text, for the specs of the graphs recently run (each compiled graph
+#: keeps one spec object for all its runs; the entry holds it, so its id stays its own)
+_SPEC_TEXT: dict[int, tuple[Any, str]] = {}
+
+
+def dumps_spec(spec: Mapping[str, Any]) -> str:
+    """:func:`dumps` of a graph's stored spec, encoded once per spec object: a compiled
+    graph hands every run the same spec (``CompiledGraph.spec_record()``), which nobody
+    changes, so a run of a big graph does not encode it again.
+
+    Raises:
+        StoreError: as :func:`dumps`.
+    """
+    found = _SPEC_TEXT.get(id(spec))
+    if found is not None and found[0] is spec:
+        return found[1]
+    text = dumps(spec)
+    if len(_SPEC_TEXT) >= 64:
+        _SPEC_TEXT.clear()
+    _SPEC_TEXT[id(spec)] = (spec, text)
+    return text
 
 
 def dumps_record(record: Any) -> str:

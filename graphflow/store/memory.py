@@ -24,6 +24,7 @@ from graphflow.store.codec import (
     check_status,
     dumps,
     dumps_record,
+    dumps_spec,
     listed_record,
     loads,
     message,
@@ -149,7 +150,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
             if run_id in t.runs:
                 raise StoreError(f"a run with id {run_id!r} already exists in this memory "
                                  "store; choose another run id or resume that run")  # fmt: skip
-            self._insert_run(t, run_id, graph=graph, source=source, spec=dumps(spec),
+            self._insert_run(t, run_id, graph=graph, source=source, spec=dumps_spec(spec),
                              topology=topology, status="running", last_step=-1,
                              frontier=dumps(frontier), parent_run=parent_run,
                              parent_node=parent_node, parent_visit=parent_visit,

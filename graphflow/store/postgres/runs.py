@@ -20,7 +20,7 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import check_status, dumps
+from graphflow.store.codec import check_status, dumps, dumps_spec
 from graphflow.store.lease import LEASE_SECONDS, check_lease
 from graphflow.store.postgres.base import PostgresBase
 from graphflow.store.protocol import RunRecord, RunStatus
@@ -55,7 +55,7 @@ class PostgresRuns(PostgresBase):
                     " frontier, usage, parent_run, parent_node, parent_visit, lease_owner,"
                     " lease_until, created_at, updated_at)"
                     " VALUES (%s,%s,%s,%s,%s,'running',-1,%s,'{}',%s,%s,%s,%s,%s,%s,%s)",
-                    (run_id, graph, source, dumps(spec), topology, dumps(frontier), parent_run,
+                    (run_id, graph, source, dumps_spec(spec), topology, dumps(frontier), parent_run,
                      parent_node, parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now),
                 )  # fmt: skip
                 self._insert_messages(conn, run_id, 0, -1, messages)

@@ -10,7 +10,7 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import check_status, dumps
+from graphflow.store.codec import check_status, dumps, dumps_spec
 from graphflow.store.lease import LEASE_SECONDS, check_lease
 from graphflow.store.protocol import RunRecord, RunStatus
 from graphflow.store.sqlite.base import SQLiteBase
@@ -45,7 +45,7 @@ class SQLiteRuns(SQLiteBase):
                     " frontier, usage, parent_run, parent_node, parent_visit, lease_owner,"
                     " lease_until, created_at, updated_at)"
                     " VALUES (?,?,?,?,?,'running',-1,?,'{}',?,?,?,?,?,?,?)",
-                    (run_id, graph, source, dumps(spec), topology, dumps(frontier), parent_run,
+                    (run_id, graph, source, dumps_spec(spec), topology, dumps(frontier), parent_run,
                      parent_node, parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now),
                 )  # fmt: skip
             except sqlite3.IntegrityError:

@@ -13,7 +13,7 @@ from graphflow.errors import StoreError
 from graphflow.messages import Message
 from graphflow.store.codec import branch_result, dumps, dumps_record
 from graphflow.store.lease import LEASE_SECONDS
-from graphflow.store.sqlite.base import SQLiteBase
+from graphflow.store.sqlite.base import SQLiteBase, sqlite_error
 
 __all__ = ["SNAPSHOT_EVERY", "SQLiteSteps"]
 
@@ -22,6 +22,47 @@ logger = logging.getLogger(__name__)
 #: A snapshot of all variables and visit counts is kept after every this many steps, so
 #: that loading a run folds at most this many step deltas.
 SNAPSHOT_EVERY = 200
+
+
+_INSERT_STEP = ("INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
+                " seconds) VALUES (?,?,?,?,?,?,?,?)")
+#: the JSON text of the node lists of recent steps (a loop or a chain repeats them)
+_NODES_TEXT: dict[tuple[str, ...], str] = {}
+
+
+def _nodes_text(nodes: Sequence[str]) -> str:
+    key = tuple(nodes)
+    text = _NODES_TEXT.get(key)
+    if text is None:
+        if len(_NODES_TEXT) >= 4096:
+            _NODES_TEXT.clear()
+        text = _NODES_TEXT[key] = dumps_record(list(key))
+    return text
+
+
+#: the JSON text of recent one-node heads (``{"run": R, "wait": [], "via": {NODE: T}}``)
+_HEAD_TEXT: dict[tuple[Any, ...], str] = {}
+
+
+def _head_text(head: Mapping[str, Any]) -> str:
+    """The step's head as JSON; the usual head of a one-node step (no joins waiting, no
+    reason) is encoded once per shape and then found again."""
+    via = head.get("via")
+    if len(head) != 3 or head["wait"] or not via or len(via) != 1:
+        return dumps_record(head)
+    ((node, targets),) = via.items()
+    key = (tuple(head["run"]), node, tuple(targets))
+    text = _HEAD_TEXT.get(key)
+    if text is None:
+        if len(_HEAD_TEXT) >= 4096:
+            _HEAD_TEXT.clear()
+        text = _HEAD_TEXT[key] = dumps_record(head)
+    return text
+
+
+def _committed_twice(run_id: str, step: int) -> StoreError:
+    return StoreError(f"step {step} of run {run_id!r} is already committed: another process "
+                      "advanced this run; resume it to continue from its head")
 
 
 class SQLiteSteps(SQLiteBase):
@@ -46,41 +87,55 @@ class SQLiteSteps(SQLiteBase):
     ) -> None:
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
-        :data:`SNAPSHOT_EVERY` steps, and the deletion of the step's writes and effects."""
+        :data:`SNAPSHOT_EVERY` steps, and the deletion of the step's writes and effects.
+
+        A step that writes only its step row (most steps of function nodes) is that one
+        ``INSERT`` in SQLite's autocommit mode: one statement is its own transaction, so
+        it is as atomic and as durable as ``BEGIN … COMMIT`` around it, for two calls
+        into SQLite less."""
         now = time.time()
-        with self._tx() as conn:
-            if messages:
-                self._insert_messages(run_id, first_seq, step, messages)
+        row = (run_id, step, _nodes_text(nodes), dumps(variables) if variables else None,
+               _head_text(frontier), dumps_record(usage) if usage else None,
+               started_at, now - started_at)  # fmt: skip
+        renew = now - self._renewed > LEASE_SECONDS / 3
+        snapshot = (step + 1) % SNAPSHOT_EVERY == 0
+        if not (messages or run_usage is not None or renew or snapshot or had_writes
+                or had_effects):  # fmt: skip
             try:
-                conn.execute(
-                    "INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
-                    " seconds) VALUES (?,?,?,?,?,?,?,?)",
-                    (run_id, step, dumps_record(nodes), dumps(variables) if variables else None,
-                     dumps_record(frontier), dumps_record(usage) if usage else None,
-                     started_at, now - started_at),
-                )  # fmt: skip
+                self.conn.raw.execute(_INSERT_STEP, row)
             except sqlite3.IntegrityError:
-                raise StoreError(
-                    f"step {step} of run {run_id!r} is already committed: another process "
-                    "advanced this run; resume it to continue from its head") from None  # fmt: skip
-            if run_usage is not None:
-                conn.execute("UPDATE runs SET usage=? WHERE run_id=?", (dumps(run_usage), run_id))
-            if now - self._renewed > LEASE_SECONDS / 3:
-                conn.execute("UPDATE runs SET lease_until=?, updated_at=? WHERE run_id=? AND "
-                             "lease_owner=?", (now + LEASE_SECONDS, now, run_id, self.lease_owner))  # fmt: skip
-                self._renewed = now
-            if (step + 1) % SNAPSHOT_EVERY == 0:
-                conn.execute(
-                    "INSERT OR REPLACE INTO snapshots (run_id, step, variables, visits)"
-                    " VALUES (?,?,?,?)",
-                    (run_id, step, dumps(state[0]), dumps(state[1])),
-                )
-            if had_writes:
-                conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
-            if had_effects:
-                conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
-        logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
-                     ", ".join(nodes), len(messages))  # fmt: skip
+                raise _committed_twice(run_id, step) from None
+            except sqlite3.DatabaseError as exc:
+                raise sqlite_error(self.path, exc) from None
+        else:
+            with self._tx() as conn:
+                if messages:
+                    self._insert_messages(run_id, first_seq, step, messages)
+                try:
+                    conn.execute(_INSERT_STEP, row)
+                except sqlite3.IntegrityError:
+                    raise _committed_twice(run_id, step) from None
+                if run_usage is not None:
+                    conn.execute("UPDATE runs SET usage=? WHERE run_id=?",
+                                 (dumps(run_usage), run_id))  # fmt: skip
+                if renew:
+                    conn.execute("UPDATE runs SET lease_until=?, updated_at=? WHERE run_id=? AND "
+                                 "lease_owner=?", (now + LEASE_SECONDS, now, run_id,
+                                                   self.lease_owner))  # fmt: skip
+                    self._renewed = now
+                if snapshot:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO snapshots (run_id, step, variables, visits)"
+                        " VALUES (?,?,?,?)",
+                        (run_id, step, dumps(state[0]), dumps(state[1])),
+                    )
+                if had_writes:
+                    conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
+                if had_effects:
+                    conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
+                         ", ".join(nodes), len(messages))  # fmt: skip
 
     def save_writes(self, run_id: str, step: int,
                     payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip
