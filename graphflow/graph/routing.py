@@ -167,6 +167,11 @@ def route(graph: CompiledGraph, nodes: Sequence[str], updates: Mapping[str, Upda
         NoTransitionError, ConditionError: see :func:`successors` (``node`` and ``step``
             set; the caller adds the run id).
     """
+    if len(nodes) == 1 and not waiting and not graph.join_ancestors:  # the usual step
+        node_id = nodes[0]
+        chosen = successors(graph, node_id, updates[node_id], state)
+        return Routing(list(dict.fromkeys(chosen)) if len(chosen) > 1 else chosen, [],
+                       {node_id: chosen} if chosen else {})  # fmt: skip
     targets: list[str] = []
     via: dict[str, list[str]] = {}
     for node_id in nodes:

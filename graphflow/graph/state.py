@@ -179,6 +179,10 @@ def _short(exc: ValidationError) -> str:
         f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
 
 
+#: values an undeclared variable stores exactly as they are
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 class StateSchema:
     """The compiled declarations of a graph's variables (undeclared ones: ``replace``, any
     storable value)."""
@@ -200,7 +204,10 @@ class StateSchema:
         if not update.variables:
             return update
         converted: dict[str, Any] | None = None
+        declared = self.declared
         for name, value in update.variables.items():
+            if type(value) in _SCALARS and name not in declared:
+                continue  # an undeclared JSON scalar is stored as it is
             new = self.prepare_value(name, value, node=node, step=step)
             if new is not value:
                 converted = converted if converted is not None else dict(update.variables)

@@ -173,6 +173,13 @@ class NodeKind:
     async def run(self, ctx: NodeContext) -> Update | Interrupt:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def finishes_at_once(self, run: RunContext, graph: CompiledGraph) -> bool:
+        """Whether :meth:`run` will finish without waiting for anything — no I/O, no
+        thread, no other task — so that the scheduler may run this node of a parallel
+        step in turn with the others instead of as an asyncio task of its own. ``False``
+        unless a kind knows better (a quick sync function: see ``FunctionKind``)."""
+        return False
+
     def subgraph(self) -> Any:
         """The compiled inner graph of a nesting kind, for rendering; ``None`` otherwise."""
         return None

@@ -10,7 +10,7 @@ import string
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -20,6 +20,10 @@ from graphflow.errors import DefinitionError, Problem
 from graphflow.imports import resolve_import
 from graphflow.kinds.base import BuildContext, KindConfig, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, State, Update
+
+if TYPE_CHECKING:
+    from graphflow.context import RunContext
+    from graphflow.graph import CompiledGraph
 
 __all__ = ["EndKind", "FunctionKind", "HumanKind", "to_update"]
 
@@ -166,7 +170,10 @@ class FunctionKind(NodeKind):
     def serializable(self) -> bool:
         return isinstance(self.config.call, str)  # type: ignore[attr-defined]
 
-    def _on_loop(self, ctx: NodeContext) -> bool:
+    def finishes_at_once(self, run: RunContext, graph: CompiledGraph) -> bool:
+        return not self.is_async and self._on_loop(run, graph)
+
+    def _on_loop(self, run: RunContext, graph: CompiledGraph | None) -> bool:
         """Whether this call of the sync function runs on the event loop (see
         :class:`FunctionConfig`'s ``thread``). Unset, it does when the function's last call
         (by any node, in this process) took under :data:`QUICK_CALL`, the run has no
@@ -177,11 +184,11 @@ class FunctionKind(NodeKind):
         thread = self.config.thread  # type: ignore[attr-defined]
         if thread is not None:
             return not thread
-        if ctx.run.responsive:
+        if run.responsive:
             return False
         if self.quick is None:  # this node's first call: what other nodes saw of the function
             self.quick = _QUICK.known(self.fn)
-        return self.quick and (ctx.graph is None or ctx.graph.spec.limits.timeout is None)
+        return self.quick and (graph is None or graph.spec.limits.timeout is None)
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         state: State = ctx.state
@@ -202,7 +209,7 @@ class FunctionKind(NodeKind):
         if self.is_async:
             result = await self.fn(*call_args, **kwargs)
         else:
-            if self._on_loop(ctx):
+            if self._on_loop(ctx.run, ctx.graph):
                 started = time.perf_counter()
                 result = self.fn(*call_args, **kwargs)
                 seconds = time.perf_counter() - started

@@ -282,6 +282,9 @@ class Execution:
         again, so a crash re-runs only unfinished branches; branches that all finish
         together need no save, since the step's commit follows at once. Returns whether
         anything was saved."""
+        nodes, context, graph = self.graph.nodes, self.context, self.graph
+        if all(nodes[n].impl.finishes_at_once(context, graph) for n in todo):
+            return await self._run_in_turn(todo, step, inputs, results)
         tasks = {asyncio.ensure_future(self.run_node(n, step, inputs.get(n))): n for n in todo}
         pending: set[asyncio.Future[Any]] = set(tasks)
         unsaved: dict[str, dict[str, Any]] = {}
@@ -304,6 +307,23 @@ class Execution:
             for task in pending:
                 task.cancel()
         return saved
+
+    async def _run_in_turn(self, todo: list[str], step: int, inputs: Mapping[str, str],
+                           results: dict[str, Any]) -> bool:  # fmt: skip
+        """Run branches that all finish at once (see ``NodeKind.finishes_at_once``) one
+        after the other, without a task each: none waits for anything, so nothing could
+        overlap (one that waits after all only loses the overlap). When one fails or asks
+        a person, the finished ones are saved, as :meth:`run_branches` does."""
+        for node_id in todo:
+            try:
+                results[node_id] = await self.run_node(node_id, step, inputs.get(node_id))
+            except Exception as exc:
+                results[node_id] = exc
+        finished = {n: update_payload(r) for n, r in results.items() if isinstance(r, Update)}
+        if finished and len(finished) < len(results):  # the step will not commit now
+            self.store.save_writes(self.run_id, step, finished)
+            return True
+        return False
 
     async def run_node(self, node_id: str, step: int, answer: str | None) -> Update | Interrupt:
         node = self.graph.nodes[node_id]

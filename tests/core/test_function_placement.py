@@ -1,0 +1,179 @@
+"""Where a plain (non-async) function node runs: on a worker thread until it has shown
+itself quick, then on the event loop — never on the loop when the run has a wall-clock
+timeout, when the loop must stay responsive (a server's), or when ``thread: true`` says
+so (see graphflow.kinds.builtin.FunctionConfig)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from graphflow import Graph, MemoryStore
+from graphflow.context import RunContext
+from graphflow.kinds.builtin import QUICK_CALL
+
+
+def _looping(fn: Any, steps: int, **node: Any) -> Graph:
+    g = Graph("placement", entry="work", variables={"i": 0})
+    g.add_node("work", fn, **node)
+    g.add_node("done", kind="end")
+    g.add_edge("work", "work", when=f"state.i < {steps}")
+    g.add_edge("work", "done", otherwise=True)
+    return g
+
+
+def _recorder(seen: list[bool], sleep: float = 0.0) -> Any:
+    loop_thread = threading.get_ident()
+
+    def work(state: Any) -> dict[str, int]:
+        seen.append(threading.get_ident() == loop_thread)
+        if sleep:
+            time.sleep(sleep)
+        return {"i": state.variables["i"] + 1}
+
+    return work
+
+
+def test_a_quick_function_moves_to_the_loop_after_its_first_call() -> None:
+    seen: list[bool] = []
+    result = _looping(_recorder(seen), 5).compile().run_sync(store=MemoryStore())
+    assert result.status == "completed"
+    assert seen == [False, True, True, True, True]
+
+
+def test_a_slow_function_stays_on_worker_threads() -> None:
+    seen: list[bool] = []
+    _looping(_recorder(seen, sleep=QUICK_CALL * 2), 3).compile().run_sync(store=MemoryStore())
+    assert seen == [False, False, False]
+
+
+def test_a_function_that_turns_slow_goes_back_to_a_thread() -> None:
+    loop_thread = threading.get_ident()
+    seen: list[bool] = []
+
+    def work(state: Any) -> dict[str, int]:
+        seen.append(threading.get_ident() == loop_thread)
+        if state.variables["i"] == 2:
+            time.sleep(QUICK_CALL * 2)
+        return {"i": state.variables["i"] + 1}
+
+    _looping(work, 6).compile().run_sync(store=MemoryStore())
+    # call 3 (i == 2) ran on the loop and was slow: the next one is back on a thread
+    assert seen == [False, True, True, False, True, True]
+
+
+def test_nodes_sharing_a_function_share_what_was_learnt() -> None:
+    seen: list[bool] = []
+    work = _recorder(seen)
+    g = Graph("chain", entry="a", variables={"i": 0})
+    for name in ("a", "b", "c"):
+        g.add_node(name, work)
+    g.add_node("done", kind="end")
+    g.add_edge("a", "b").add_edge("b", "c").add_edge("c", "done")
+    g.compile().run_sync(store=MemoryStore())
+    assert seen == [False, True, True]
+
+
+def test_never_on_the_loop_with_a_timeout_a_responsive_loop_or_thread_true() -> None:
+    for how in ("timeout", "responsive", "thread"):
+        seen: list[bool] = []
+        g = _looping(_recorder(seen), 4, **({"thread": True} if how == "thread" else {}))
+        if how == "timeout":
+            g.limits(timeout=60)
+        context = RunContext(responsive=how == "responsive")
+        result = g.compile().run_sync(store=MemoryStore(), context=context)
+        assert result.status == "completed", how
+        assert seen == [False] * 4, how
+
+
+def test_thread_false_always_runs_on_the_loop() -> None:
+    seen: list[bool] = []
+    _looping(_recorder(seen, sleep=QUICK_CALL * 2), 3, thread=False).compile().run_sync(
+        store=MemoryStore())  # fmt: skip
+    assert seen == [True, True, True]
+
+
+def test_the_timeout_fires_when_a_function_known_as_quick_blocks() -> None:
+    """A function that was quick in an earlier run blocks in a run with a timeout: it
+    must still run on a thread there, or the timeout could not fire while it blocks."""
+    release = threading.Event()
+
+    def sometimes_blocks(state: Any) -> dict[str, int]:
+        if state.variables.get("block"):
+            release.wait(30)
+        return {"i": state.variables["i"] + 1}
+
+    quick = _looping(sometimes_blocks, 3).compile()
+    assert quick.run_sync(store=MemoryStore()).status == "completed"  # now known as quick
+    g = _looping(sometimes_blocks, 3)
+    g.limits(timeout=0.3)
+    timer = threading.Timer(5, release.set)  # ends the blocked thread soon after
+    timer.start()
+    try:
+        started = time.monotonic()
+        result = g.compile().run_sync(store=MemoryStore(), variables={"block": True})
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        timer.cancel()
+    assert result.status == "timeout", result.reason
+    assert took < 4, f"the timeout fired only after {took:.1f} s"
+
+
+def _fan_out(branch: Any, join: Any) -> Any:
+    g = Graph("fan", entry="split", variables={"i": 0})
+    g.add_node("split", lambda state: None, thread=False)
+    for name in ("a", "b", "c"):
+        g.add_node(name, branch)
+        g.add_edge("split", name)
+        g.add_edge(name, "join")
+    g.add_node("join", join, join="all", thread=False)
+    g.add_node("done", kind="end")
+    g.add_edge("join", "done")
+    return g.compile()
+
+
+def test_quick_parallel_branches_run_in_turn_on_the_loop(tmp_path: Any) -> None:
+    loop_thread = threading.get_ident()
+    seen: list[tuple[str, bool]] = []
+
+    def branch(state: Any, ctx: Any) -> dict[str, int]:
+        seen.append((ctx.node_id, threading.get_ident() == loop_thread))
+        return {ctx.node_id: 1}
+
+    graph = _fan_out(branch, lambda state: {"i": sum(state.variables.get(n, 0) for n in "abc")})
+    first = graph.run_sync(store=MemoryStore())
+    assert first.variables["i"] == 3 and all(not on_loop for _, on_loop in seen)
+    seen.clear()
+    second = graph.run_sync(store=MemoryStore())
+    assert second.variables["i"] == 3
+    assert seen == [("a", True), ("b", True), ("c", True)]
+
+
+def test_branches_run_in_turn_keep_their_results_when_one_fails(tmp_path: Any) -> None:
+    """A failed branch among quick ones: the others' results are saved with the step, so
+    resuming runs only the failed branch again (as for branches run as tasks)."""
+    from graphflow import Store
+
+    calls: list[str] = []
+    broken = {"b": True}
+
+    def branch(state: Any, ctx: Any) -> dict[str, int]:
+        calls.append(ctx.node_id)
+        if ctx.node_id == "b" and broken["b"] and state.variables.get("learnt"):
+            raise ValueError("b is broken")
+        return {ctx.node_id: 1}
+
+    graph = _fan_out(branch, lambda state: {"i": sum(state.variables.get(n, 0) for n in "abc")})
+    graph.run_sync(store=MemoryStore())  # the branch function is now known as quick
+    calls.clear()
+    store = Store(tmp_path / "runs.db")
+    failed = graph.run_sync(store=store, variables={"learnt": True})
+    assert failed.status == "failed" and calls == ["a", "b", "c"]
+    broken["b"] = False
+    calls.clear()
+    done = graph.resume_sync(failed.run_id, store=store)
+    assert done.status == "completed" and done.variables["i"] == 3
+    assert calls == ["b"]
+    store.close()
