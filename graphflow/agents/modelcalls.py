@@ -258,6 +258,9 @@ async def ask(
     writes = EffectWrites() if ctx.run.store is not None else None
 
     async def call() -> dict[str, Any]:
+        # what the kept call stores of the request is made before asking, so that once
+        # the answer arrived only the answer is left to do before it is written
+        sent = _sent(ctx, messages, tools)
         started_at, t0 = time.time(), time.perf_counter()
         with model_span(_model_name(model), ctx.node_id, ctx.run_id) as span:
             try:
@@ -268,13 +271,11 @@ async def ask(
                                                     on_token=on_token if stream else None,
                                                     cache_seed=cache_seed, params=params)  # fmt: skip
             except Exception as exc:
-                _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0,
-                           None, exc)  # fmt: skip
+                _keep_call(ctx, model, sent, started_at, time.perf_counter() - t0, None, exc)
                 raise
             record = response.to_record()
             model_span_result(span, response)
-        kept = _kept_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0,
-                          record, None)  # fmt: skip
+        kept = _kept_call(ctx, model, sent, started_at, time.perf_counter() - t0, record, None)
         if writes is None:
             pending.write()
         else:
@@ -294,13 +295,35 @@ def _model_name(model: Any) -> str:
     return str(getattr(model, "name", "") or type(model).__name__)
 
 
-def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any]],
-               tools: Sequence[Mapping[str, Any]] | None, started_at: float, seconds: float,
-               record: dict[str, Any] | None, error: BaseException | None) -> None:  # fmt: skip
+#: what a kept call stores of its request: the prompt (OpenAI messages) and tool names
+_Sent = tuple[list[dict[str, Any]], list[str]]
+
+
+def _sent(ctx: NodeContext, messages: Sequence[Mapping[str, Any]],
+          tools: Sequence[Mapping[str, Any]] | None) -> _Sent | None:  # fmt: skip
+    """The prompt and tool names of the call to keep (``None`` when the run has no store,
+    keeps no calls, or they cannot be read). Never raises."""
+    if ctx.run.store is None or not ctx.run.record_calls:
+        return None
+    from graphflow.models.response import to_openai_messages
+
+    try:
+        names = [str((t.get("function") or {}).get("name") or t.get("name") or "")
+                 for t in tools or ()]  # fmt: skip
+        return list(to_openai_messages(list(messages))), names
+    except Exception as exc:
+        logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
+                       ctx.run_id, exc)  # fmt: skip
+        return None
+
+
+def _keep_call(ctx: NodeContext, model: Any, sent: _Sent | None, started_at: float,
+               seconds: float, record: dict[str, Any] | None,
+               error: BaseException | None) -> None:  # fmt: skip
     """Keep one model call with the run now, in a transaction of its own (a failed call:
     no effect is journaled to go with). Keeping it never fails the call."""
     store = ctx.run.store
-    for call in _kept_call(ctx, model, messages, tools, started_at, seconds, record, error):
+    for call in _kept_call(ctx, model, sent, started_at, seconds, record, error):
         try:
             if store is not None:
                 store.record_model_call(ctx.run_id, call)
@@ -309,21 +332,17 @@ def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any
                            ctx.run_id, exc)  # fmt: skip
 
 
-def _kept_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any]],
-               tools: Sequence[Mapping[str, Any]] | None, started_at: float, seconds: float,
-               record: dict[str, Any] | None, error: BaseException | None) -> list[Any]:  # fmt: skip
-    """The model call to keep with the run (none when the run has no store or keeps no
-    calls): its prompt, its answer or error, usage and latency. Never raises."""
-    store = ctx.run.store
-    if store is None or not ctx.run.record_calls:
+def _kept_call(ctx: NodeContext, model: Any, sent: _Sent | None, started_at: float,
+               seconds: float, record: dict[str, Any] | None,
+               error: BaseException | None) -> list[Any]:  # fmt: skip
+    """The model call to keep with the run (none without ``sent``): its prompt, its
+    answer or error, usage and latency. Never raises."""
+    if sent is None:
         return []
-    from graphflow.models.response import to_openai_messages
     from graphflow.secrets import redact
     from graphflow.store import ModelCall
 
     try:
-        names = [str((t.get("function") or {}).get("name") or t.get("name") or "")
-                 for t in tools or ()]  # fmt: skip
         response = None
         if record is not None:
             message = {k: v for k, v in record["message"].items() if k != "node"}
@@ -331,9 +350,8 @@ def _kept_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any
         call = ModelCall(step=ctx.step, node=ctx.node_id, started_at=started_at,
                          seconds=round(seconds, 6),
                          model=(record or {}).get("model") or _model_name(model),
-                         base_url=(record or {}).get("base_url"),
-                         prompt=list(to_openai_messages(list(messages))), tools=names,
-                         response=response, usage=(record or {}).get("usage"),
+                         base_url=(record or {}).get("base_url"), prompt=sent[0],
+                         tools=sent[1], response=response, usage=(record or {}).get("usage"),
                          error=None if error is None else redact(
                              f"{type(error).__name__}: {error}"))  # fmt: skip
     except Exception as exc:
