@@ -15,7 +15,7 @@ node is re-executed after a crash, the recorded answer is replayed instead of as
 (and billing) again. Each call actually made is also kept with the run (the prompt sent,
 the answer or the error, usage and latency; ``RunContext(record_calls=False)`` /
 ``--no-record-calls`` keeps none), and traced as an OpenTelemetry span following the
-GenAI conventions (:mod:`graphflow.tracing`). An answer's journal entry, its kept call
+GenAI conventions (:mod:`graphflow.tracing`). An answer's recorded effect, its kept call
 and its response-cache entry are one write: ``RunWriter.put_effect(..., calls=...,
 joined=...)``, one transaction of the store, the cache working on the SQLite store's own
 connection (``Store.sqlite_connection``) and collecting its entry meanwhile
@@ -154,7 +154,7 @@ def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
 def _cache(run: RunContext) -> Any:
     """The run's response cache, on the run database (none for an in-memory run): on the
     store's own connection when the store offers it (the SQLite store), so that an
-    answer's entry is written in the transaction that journals the answer (see
+    answer's entry is written in the transaction that records the answer as an effect (see
     :func:`ask`); else on a connection of its own with the store's durability."""
     path = getattr(run.store, "path", ":memory:")
     if path == ":memory:":
@@ -254,7 +254,7 @@ async def ask(
         ctx.emit(TokenEvent(ctx.run_id, ctx.step, ctx.node_id, text))
 
     # the answer's cache entry (when the cache is on the store's connection) and the
-    # call kept with the run are written with its journal entry, in one transaction
+    # call kept with the run are written with its effect, in one transaction
     writes = EffectWrites() if ctx.run.store is not None else None
 
     async def call() -> dict[str, Any]:
@@ -321,7 +321,7 @@ def _keep_call(ctx: NodeContext, model: Any, sent: _Sent | None, started_at: flo
                seconds: float, record: dict[str, Any] | None,
                error: BaseException | None) -> None:  # fmt: skip
     """Keep one model call with the run now, in a transaction of its own (a failed call:
-    no effect is journaled to go with). Keeping it never fails the call."""
+    no effect is recorded to go with). Keeping it never fails the call."""
     store = ctx.run.store
     for call in _kept_call(ctx, model, sent, started_at, seconds, record, error):
         try:

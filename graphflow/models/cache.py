@@ -5,7 +5,7 @@ database. There the cache works on the run store's own connection (``connection=
 its entries have the store's durability and can join the store's transactions: within
 :func:`deferred_writes` an answer's entry is not written at once but collected, and the
 agent runtime writes it in the same transaction as the model call kept with the run and
-the answer's effect journal entry (one transaction instead of three; see
+the answer's recorded effect (one transaction instead of three; see
 docs/durability.md). A cache on a file of its own has a connection of its own (WAL mode)
 with the given durability: ``normal`` (``synchronous=NORMAL``, no fsync per write; a
 written entry survives a crash of the process) or ``full``. A cached answer lost to a

@@ -216,7 +216,7 @@ class EffectWrites:
         return bool(self.calls) or self.joined is not None
 
     def write_apart(self, store: RunWriter | None, run_id: str) -> None:
-        """Write them on their own (no effect journal to join): the joined rows, then
+        """Write them on their own (no effect recorder to join): the joined rows, then
         each call in a transaction of its own."""
         if self.joined is not None:
             self.joined()

@@ -2,7 +2,7 @@
 of the run (the store's, and the response cache's when it has its own).
 
 A turn that asks a model writes its answer to the response cache, keeps the call with
-the run and journals the answer as an effect before its step commits. On the SQLite
+the run and records the answer as an effect before its step commits. On the SQLite
 store with the cache in the run database those three are one transaction of the
 store's connection, so a turn is two transactions: that one and the step's commit.
 """
@@ -94,7 +94,7 @@ def per_turn(tmp_path: Path, transactions: Transactions, **options: Any) -> floa
 
 def test_a_cached_agent_turn_is_two_transactions(tmp_path: Path,
                                                  transactions: Transactions) -> None:  # fmt: skip
-    # the answer (cache entry, kept call, journal entry) and the step's commit
+    # the answer (cache entry, kept call, effect) and the step's commit
     assert per_turn(tmp_path, transactions, cache_seed=7) == 2
 
 
@@ -114,7 +114,7 @@ def test_the_cache_writes_on_the_stores_connection(tmp_path: Path, transactions:
         assert conn.execute("SELECT count(*) FROM model_calls").fetchone()[0] == 4
 
 
-def test_an_answer_whose_journal_entry_fails_leaves_no_cache_entry_or_kept_call(
+def test_an_answer_whose_effect_cannot_be_recorded_leaves_no_cache_entry_or_kept_call(
         tmp_path: Path) -> None:  # fmt: skip
     # the one transaction fails as a whole: no half of it stays (here the effect's insert
     # fails, after the cache entry and the call were written in the same transaction)
