@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict
 
 from graphflow.context import RunContext
 from graphflow.messages import Interrupt, Message, State, Update
-from graphflow.store.protocol import EffectWrites
 
 if TYPE_CHECKING:
     from graphflow.events import Event
     from graphflow.graph import CompiledGraph
     from graphflow.results import RunResult
+    from graphflow.store import EffectWrites
 
 __all__ = ["BuildContext", "ChildRunner", "EffectRecorder", "KindConfig", "NodeContext",
            "NodeKind"]  # fmt: skip
