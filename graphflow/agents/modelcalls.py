@@ -12,10 +12,15 @@ reuses the models it recorded unless ``--model`` / ``--base-url`` override them.
 
 A model call made through :func:`ask` is recorded as an effect (``ctx.effect``): when a
 node is re-executed after a crash, the recorded answer is replayed instead of asking
-(and billing) again. Each call actually made is also kept with the run
-(``RunWriter.record_model_call``: the prompt sent, the answer or the error, usage and
-latency; ``RunContext(record_calls=False)`` / ``--no-record-calls`` keeps none), and
-traced as an OpenTelemetry span following the GenAI conventions (:mod:`graphflow.tracing`).
+(and billing) again. Each call actually made is also kept with the run (the prompt sent,
+the answer or the error, usage and latency; ``RunContext(record_calls=False)`` /
+``--no-record-calls`` keeps none), and traced as an OpenTelemetry span following the
+GenAI conventions (:mod:`graphflow.tracing`). An answer's recorded effect, its kept call
+and its response-cache entry are one write: ``RunWriter.put_effect(..., calls=...,
+joined=...)``, one transaction of the store, the cache working on the SQLite store's own
+connection (``Store.sqlite_connection``) and collecting its entry meanwhile
+(:func:`graphflow.models.cache.deferred_writes`). A failed call is kept on its own
+(``RunWriter.record_model_call``).
 """
 
 from __future__ import annotations
@@ -147,7 +152,10 @@ def _enclosing_section(ctx: NodeContext) -> tuple[Any, Path | None]:
 
 
 def _cache(run: RunContext) -> Any:
-    """The run's response cache, on the run database (none for an in-memory run)."""
+    """The run's response cache, on the run database (none for an in-memory run): on the
+    store's own connection when the store offers it (the SQLite store), so that an
+    answer's entry is written in the transaction that records the answer as an effect (see
+    :func:`ask`); else on a connection of its own with the store's durability."""
     path = getattr(run.store, "path", ":memory:")
     if path == ":memory:":
         return None
@@ -155,8 +163,12 @@ def _cache(run: RunContext) -> Any:
     if services.cache is None:
         from graphflow.models import ResponseCache
 
-        services.cache = ResponseCache(path, durability=getattr(run.store, "durability",
-                                                                 "normal"))
+        shared = getattr(run.store, "sqlite_connection", None)
+        if shared is not None:
+            services.cache = ResponseCache(connection=shared)
+        else:
+            services.cache = ResponseCache(path, durability=getattr(run.store, "durability",
+                                                                     "normal"))
         services.closers.append(services.cache.close)
     return services.cache
 
@@ -235,29 +247,43 @@ async def ask(
     Raises:
         ModelError: the model failed (timeouts, rejections, used-up budgets …).
     """
+    from graphflow.models.cache import deferred_writes
+    from graphflow.store import EffectWrites
 
     def on_token(text: str) -> None:
         ctx.emit(TokenEvent(ctx.run_id, ctx.step, ctx.node_id, text))
 
+    # the answer's cache entry (when the cache is on the store's connection) and the
+    # call kept with the run are written with its effect, in one transaction
+    writes = EffectWrites() if ctx.run.store is not None else None
+
     async def call() -> dict[str, Any]:
+        # what the kept call stores of the request is made before asking, so that once
+        # the answer arrived only the answer is left to do before it is written
+        sent = _sent(ctx, messages, tools)
         started_at, t0 = time.time(), time.perf_counter()
         with model_span(_model_name(model), ctx.node_id, ctx.run_id) as span:
             try:
-                response = await model.complete(messages, tools=list(tools) if tools else None,
-                                                stream=stream,
-                                                on_token=on_token if stream else None,
-                                                cache_seed=cache_seed, params=params)  # fmt: skip
+                with deferred_writes() as pending:
+                    response = await model.complete(messages,
+                                                    tools=list(tools) if tools else None,
+                                                    stream=stream,
+                                                    on_token=on_token if stream else None,
+                                                    cache_seed=cache_seed, params=params)  # fmt: skip
             except Exception as exc:
-                _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0,
-                           None, exc)  # fmt: skip
+                _keep_call(ctx, model, sent, started_at, time.perf_counter() - t0, None, exc)
                 raise
             record = response.to_record()
             model_span_result(span, response)
-        _keep_call(ctx, model, messages, tools, started_at, time.perf_counter() - t0, record,
-                   None)  # fmt: skip
+        kept = _kept_call(ctx, model, sent, started_at, time.perf_counter() - t0, record, None)
+        if writes is None:
+            pending.write()
+        else:
+            writes.calls.extend(kept)
+            writes.joined = pending.write if pending else None
         return record
 
-    answer = ModelResponse.from_record(await ctx.effect(key, call))
+    answer = ModelResponse.from_record(await ctx.effect(key, call, writes=writes))
     ctx.emit(UsageEvent(ctx.run_id, ctx.step, ctx.node_id, usage=usage_total([answer.usage])))
     return answer
 
@@ -269,21 +295,54 @@ def _model_name(model: Any) -> str:
     return str(getattr(model, "name", "") or type(model).__name__)
 
 
-def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any]],
-               tools: Sequence[Mapping[str, Any]] | None, started_at: float, seconds: float,
-               record: dict[str, Any] | None, error: BaseException | None) -> None:  # fmt: skip
-    """Keep one model call with the run (unless the run keeps none): its prompt, its
-    answer or error, usage and latency. Keeping it never fails the call."""
-    store = ctx.run.store
-    if store is None or not ctx.run.record_calls:
-        return
+#: what a kept call stores of its request: the prompt (OpenAI messages) and tool names
+_Sent = tuple[list[dict[str, Any]], list[str]]
+
+
+def _sent(ctx: NodeContext, messages: Sequence[Mapping[str, Any]],
+          tools: Sequence[Mapping[str, Any]] | None) -> _Sent | None:  # fmt: skip
+    """The prompt and tool names of the call to keep (``None`` when the run has no store,
+    keeps no calls, or they cannot be read). Never raises."""
+    if ctx.run.store is None or not ctx.run.record_calls:
+        return None
     from graphflow.models.response import to_openai_messages
-    from graphflow.secrets import redact
-    from graphflow.store import ModelCall
 
     try:
         names = [str((t.get("function") or {}).get("name") or t.get("name") or "")
                  for t in tools or ()]  # fmt: skip
+        return list(to_openai_messages(list(messages))), names
+    except Exception as exc:
+        logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
+                       ctx.run_id, exc)  # fmt: skip
+        return None
+
+
+def _keep_call(ctx: NodeContext, model: Any, sent: _Sent | None, started_at: float,
+               seconds: float, record: dict[str, Any] | None,
+               error: BaseException | None) -> None:  # fmt: skip
+    """Keep one model call with the run now, in a transaction of its own (a failed call:
+    no effect is recorded to go with). Keeping it never fails the call."""
+    store = ctx.run.store
+    for call in _kept_call(ctx, model, sent, started_at, seconds, record, error):
+        try:
+            if store is not None:
+                store.record_model_call(ctx.run_id, call)
+        except Exception as exc:
+            logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
+                           ctx.run_id, exc)  # fmt: skip
+
+
+def _kept_call(ctx: NodeContext, model: Any, sent: _Sent | None, started_at: float,
+               seconds: float, record: dict[str, Any] | None,
+               error: BaseException | None) -> list[Any]:  # fmt: skip
+    """The model call to keep with the run (none without ``sent``): its prompt, its
+    answer or error, usage and latency. Never raises."""
+    if sent is None:
+        return []
+    from graphflow.secrets import redact
+    from graphflow.store import ModelCall
+
+    try:
         response = None
         if record is not None:
             message = {k: v for k, v in record["message"].items() if k != "node"}
@@ -291,15 +350,15 @@ def _keep_call(ctx: NodeContext, model: Any, messages: Sequence[Mapping[str, Any
         call = ModelCall(step=ctx.step, node=ctx.node_id, started_at=started_at,
                          seconds=round(seconds, 6),
                          model=(record or {}).get("model") or _model_name(model),
-                         base_url=(record or {}).get("base_url"),
-                         prompt=list(to_openai_messages(list(messages))), tools=names,
-                         response=response, usage=(record or {}).get("usage"),
+                         base_url=(record or {}).get("base_url"), prompt=sent[0],
+                         tools=sent[1], response=response, usage=(record or {}).get("usage"),
                          error=None if error is None else redact(
                              f"{type(error).__name__}: {error}"))  # fmt: skip
-        store.record_model_call(ctx.run_id, call)
     except Exception as exc:
         logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
                        ctx.run_id, exc)  # fmt: skip
+        return []
+    return [call]
 
 
 def usage_total(usages: Sequence[Usage]) -> dict[str, Any]:

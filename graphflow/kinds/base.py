@@ -34,12 +34,19 @@ if TYPE_CHECKING:
     from graphflow.events import Event
     from graphflow.graph import CompiledGraph
     from graphflow.results import RunResult
+    from graphflow.store import EffectWrites
 
 __all__ = ["BuildContext", "ChildRunner", "EffectRecorder", "KindConfig", "NodeContext",
            "NodeKind"]  # fmt: skip
 
-#: ``await record(key, thunk)``: run ``thunk`` once for the node execution, durably.
-EffectRecorder = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+class EffectRecorder(Protocol):
+    """``await record(key, thunk, writes)``: run ``thunk`` once for the node execution,
+    durably; ``writes`` (filled in by ``thunk``) are written in the same transaction as
+    its result. The scheduler provides one to every node."""
+
+    def __call__(self, key: str, thunk: Callable[[], Awaitable[Any]],
+                 writes: EffectWrites | None = None, /) -> Awaitable[Any]: ...  # fmt: skip
 
 
 class KindConfig(BaseModel):
@@ -111,20 +118,29 @@ class NodeContext:
         """Send an event to the run's event stream."""
         self.run.emit(event)
 
-    async def effect(self, key: str, thunk: Callable[[], Awaitable[Any]]) -> Any:
+    async def effect(self, key: str, thunk: Callable[[], Awaitable[Any]], *,
+                     writes: EffectWrites | None = None) -> Any:  # fmt: skip
         """Run ``thunk`` at most once for this node execution, durably: its JSON result
-        is recorded under ``(run, step, node, key)`` before the step commits, and when
-        the node is re-executed after a crash the recorded result is returned instead
-        of running ``thunk`` again. Use it for side effects (tool calls, code runs)
-        that must not repeat.
+        is recorded under ``(run, step, node, key)`` as soon as it returns (before the
+        step commits), and when the node is re-executed after a crash the recorded
+        result is returned instead of running ``thunk`` again. Use it for side effects
+        (tool calls, code runs, model calls) that must not repeat.
 
         Args:
             key: names the effect within the node execution (e.g. ``tool:CALL_ID``).
             thunk: an async function returning a JSON value.
+            writes: what ``thunk`` leaves to be written with its result, in the same
+                transaction (the model call kept with the run, the response cache's
+                entry); outside a run they are written right after ``thunk``.
         """
         if self.effects is None:
-            return await thunk()
-        return await self.effects(key, thunk)
+            value = await thunk()
+            if writes:
+                writes.write_apart(self.run.store, self.run_id)
+            return value
+        if writes is None:
+            return await self.effects(key, thunk)
+        return await self.effects(key, thunk, writes)
 
     async def run_subgraph(self, graph: CompiledGraph, *, input: str | Message | None = None,
                            variables: Mapping[str, Any] | None = None) -> RunResult:  # fmt: skip

@@ -1,33 +1,109 @@
 """A response cache in SQLite, so that a repeated request costs nothing.
 
 Entries live in their own table (``model_cache``) of any SQLite file, by default the run
-database, through a connection of their own (WAL mode) with the run store's durability:
-``normal`` (``synchronous=NORMAL``, no fsync per write; a written entry survives a crash
-of the process) unless the store fsyncs its steps (``durability="full"``). A cached
-answer lost to a power cut only costs asking again, so it never needs more than the
-steps it serves; before, every cached call paid an fsync even on the default store. The key is a SHA-256 of
-everything the answer depends on: model and endpoint identity, messages, tools, request
-options, response format and the cache seed. API keys are never part of the key or of
-the stored rows. The table is created on the first write, so a cache opened on a new run
-database leaves it untouched until a model has actually answered.
+database. There the cache works on the run store's own connection (``connection=``), so
+its entries have the store's durability and can join the store's transactions: within
+:func:`deferred_writes` an answer's entry is not written at once but collected, and the
+agent runtime writes it in the same transaction as the model call kept with the run and
+the answer's recorded effect (one transaction instead of three; see
+docs/durability.md). A cache on a file of its own has a connection of its own (WAL mode)
+with the given durability: ``normal`` (``synchronous=NORMAL``, no fsync per write; a
+written entry survives a crash of the process) or ``full``. A cached answer lost to a
+power cut only costs asking again, so it never needs more than the steps it serves. The
+key is a SHA-256 of everything the answer depends on: model and endpoint identity,
+messages, tools, request options, response format and the cache seed. API keys are never
+part of the key or of the stored rows. The table is created on the first write, so a
+cache opened on a new run database leaves it untouched until a model has actually
+answered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from graphflow.errors import StoreError
 
-__all__ = ["ResponseCache", "request_key"]
+__all__ = ["PendingWrites", "ResponseCache", "deferred_writes", "request_key"]
 
 _TABLE = "model_cache"
+
+
+class PendingWrites:
+    """Cache entries collected by :func:`deferred_writes`, not written yet.
+
+    ``write()`` writes them (each on its cache's connection) and forgets them; it is
+    meant to be called inside a transaction of the run store whose connection the
+    caches share, so that the entries commit or roll back with what that transaction
+    writes. Its truth value says whether any entry is waiting.
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[ResponseCache, str, str, str, float]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, cache: ResponseCache, key: str, text: str, model: str) -> None:
+        self._entries.append((cache, key, text, model, time.time()))
+
+    def write(self) -> None:
+        """Write the collected entries.
+
+        Raises:
+            StoreError: an entry cannot be written (the transaction it joins then rolls
+                back).
+        """
+        entries, self._entries = self._entries, []
+        for cache, key, text, model, created_at in entries:
+            cache._write(key, text, model, created_at)
+
+
+_PENDING: ContextVar[PendingWrites | None] = ContextVar("graphflow_cache_pending",
+                                                        default=None)  # fmt: skip
+
+
+@contextlib.contextmanager
+def deferred_writes() -> Iterator[PendingWrites]:
+    """Within the block (in this task or thread), an entry put into a cache that works
+    on a connection it was given (``ResponseCache(connection=...)``: the run store's) is
+    collected instead of written; write it with ``pending.write()`` inside the store's
+    transaction. Caches with a connection of their own write at once, as always. When the
+    block raises, what it collected is written at once (an answer that arrived stays
+    cached).
+
+    Example:
+        >>> conn = sqlite3.connect(":memory:", isolation_level=None)
+        >>> cache = ResponseCache(connection=conn)
+        >>> with deferred_writes() as pending:
+        ...     cache.put("k", {"message": {"content": "hi"}}, model="m")
+        >>> (len(pending), cache.get("k"))
+        (1, None)
+        >>> pending.write()
+        >>> cache.get("k")["message"]["content"]
+        'hi'
+    """
+    pending = PendingWrites()
+    token = _PENDING.set(pending)
+    try:
+        yield pending
+    except BaseException:
+        _PENDING.reset(token)
+        with contextlib.suppress(Exception):  # the block's own error is the one to see
+            pending.write()
+        raise
+    _PENDING.reset(token)
 
 
 def request_key(
@@ -67,13 +143,19 @@ class ResponseCache:
     """Model answers stored in SQLite by request key.
 
     Args:
-        path: the SQLite file (usually the run database), or ``":memory:"``.
+        path: the SQLite file (usually the run database), or ``":memory:"``; the cache
+            opens a connection of its own on it.
         table: the table name.
-        durability: ``"normal"`` (``synchronous=NORMAL``) or ``"full"`` (an fsync per
-            write, ``synchronous=FULL``): the run store's setting.
+        durability: with ``path``: ``"normal"`` (``synchronous=NORMAL``) or ``"full"``
+            (an fsync per write, ``synchronous=FULL``): the run store's setting.
+        connection: instead of ``path``, an open connection to work on (the run store's,
+            autocommit: ``isolation_level=None``); the cache then writes with that
+            connection's durability, never closes it, and its entries can join the
+            connection's transactions (see :func:`deferred_writes`).
 
     Raises:
-        StoreError: a bad table name or durability, or a file that is not SQLite.
+        StoreError: a bad table name or durability, both or neither of ``path`` and
+            ``connection``, or a file that is not SQLite.
 
     Example:
         >>> cache = ResponseCache(":memory:")
@@ -85,16 +167,28 @@ class ResponseCache:
         >>> cache.close()
     """
 
-    def __init__(self, path: str | Path, *, table: str = _TABLE,
-                 durability: str = "normal") -> None:  # fmt: skip
+    def __init__(self, path: str | Path | None = None, *, table: str = _TABLE,
+                 durability: str = "normal",
+                 connection: sqlite3.Connection | None = None) -> None:  # fmt: skip
         if not table.replace("_", "").isalnum():
             raise StoreError(f"cache table name {table!r} must be letters, digits and _ only")
         if durability not in ("normal", "full"):
             raise StoreError(f"cache durability {durability!r} must be 'normal' or 'full'")
-        self.path = str(path)
+        if (path is None) == (connection is None):
+            given = "both" if path is not None else "neither"
+            raise StoreError(f"the response cache was given {given} of a path and a "
+                             "connection; give it one: the path of an SQLite file, or an "
+                             "open connection to work on")  # fmt: skip
         self.table = table
         self._lock = threading.Lock()
         self._ready = False
+        #: the cache works on a connection it was given (the run store's)
+        self.shared = connection is not None
+        if connection is not None:
+            self._conn = connection
+            self.path = _file_of(connection)
+            return
+        self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -128,7 +222,8 @@ class ResponseCache:
             "key TEXT PRIMARY KEY, model TEXT NOT NULL, response TEXT NOT NULL, "
             "created_at REAL NOT NULL) WITHOUT ROWID"
         )
-        self._ready = True
+        # created inside a transaction that may yet roll back: look again next time
+        self._ready = not self._conn.in_transaction
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored answer for ``key``, or ``None``."""
@@ -144,8 +239,16 @@ class ResponseCache:
         return None if row is None else json.loads(row[0])
 
     def put(self, key: str, response: Mapping[str, Any], *, model: str) -> None:
-        """Store ``response`` (JSON-ready) under ``key``, replacing an older entry."""
+        """Store ``response`` (JSON-ready) under ``key``, replacing an older entry (or,
+        inside :func:`deferred_writes` on a shared connection, collect it)."""
         text = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+        pending = _PENDING.get()
+        if pending is not None and self.shared:
+            pending.add(self, key, text, model)
+            return
+        self._write(key, text, model, time.time())
+
+    def _write(self, key: str, text: str, model: str, created_at: float) -> None:
         with self._lock:
             try:
                 if not self._table_exists():
@@ -153,7 +256,7 @@ class ResponseCache:
                 self._conn.execute(
                     f"INSERT OR REPLACE INTO {self.table}(key, model, response, created_at) "
                     "VALUES (?, ?, ?, ?)",
-                    (key, model, text, time.time()),
+                    (key, model, text, created_at),
                 )
             except sqlite3.DatabaseError as exc:
                 raise self._error("write", exc) from None
@@ -188,7 +291,9 @@ class ResponseCache:
         self.prune(keep=0)
 
     def close(self) -> None:
-        """Close the cache's connection."""
+        """Close the cache's connection (a connection it was given stays open)."""
+        if self.shared:
+            return
         with self._lock:
             self._conn.close()
 
@@ -203,3 +308,12 @@ class ResponseCache:
             f"response cache {self.path}: cannot {action} table {self.table} ({exc}); "
             "check the file, or disable caching with cache_seed=None"
         )
+
+
+def _file_of(conn: sqlite3.Connection) -> str:
+    """The file of a connection's main database (``":memory:"`` for none)."""
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.DatabaseError:
+        return "the run database"
+    return str(row[2]) if row and row[2] else ":memory:"

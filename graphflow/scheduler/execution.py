@@ -33,7 +33,7 @@ from graphflow.resuming import (
     question_id,
 )
 from graphflow.secrets import redact
-from graphflow.store import RunRecord, RunStatus, RunWriter
+from graphflow.store import EffectWrites, RunRecord, RunStatus, RunWriter
 from graphflow.tracing import collecting, span
 
 if TYPE_CHECKING:
@@ -365,12 +365,17 @@ class Execution:
         """The effect recorder of one node execution (see NodeContext.effect)."""
         store, run_id = self.store, self.run_id
 
-        async def record(key: str, thunk: Callable[[], Any]) -> Any:
+        async def record(key: str, thunk: Callable[[], Any],
+                         writes: EffectWrites | None = None, /) -> Any:  # fmt: skip
             found, value = store.get_effect(run_id, step, node_id, key)
             if found:
                 return value
             value = await thunk()
-            store.put_effect(run_id, step, node_id, key, value)
+            if writes:  # one transaction: the result and what goes with it
+                store.put_effect(run_id, step, node_id, key, value, calls=writes.calls,
+                                 joined=writes.joined)  # fmt: skip
+            else:
+                store.put_effect(run_id, step, node_id, key, value)
             self.effects_dirty = True
             return value
 

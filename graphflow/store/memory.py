@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -35,7 +35,7 @@ from graphflow.store.codec import (
 )
 from graphflow.store.lease import LEASE_SECONDS, check_lease, new_owner
 from graphflow.store.memory_artifacts import MemoryArtifacts, drop_unused_blobs
-from graphflow.store.model_calls import call_columns, call_row, prompt_entries
+from graphflow.store.model_calls import call_columns, call_row, encoded_calls, prompt_entries
 from graphflow.store.protocol import (
     ArtifactRow,
     ChildRun,
@@ -314,9 +314,17 @@ class MemoryStore(MemoryArtifacts, Pruning):
             text = t.effects.get((run_id, step, node, key))
         return (True, loads(text, run_id, "effect")) if text is not None else (False, None)
 
-    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any) -> None:
+    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any, *,
+                   calls: Sequence[ModelCall] = (),
+                   joined: Callable[[], None] | None = None) -> None:  # fmt: skip
+        text = dumps(result)
+        encoded = encoded_calls(run_id, calls)
         with self._locked() as t:
-            t.effects[(run_id, step, node, key)] = dumps(result)
+            if joined is not None:
+                joined()
+            for entries, columns in encoded:
+                self._insert_call(t, run_id, entries, columns)
+            t.effects[(run_id, step, node, key)] = text
 
     def effect_results(self, run_id: str) -> list[Any]:
         with self._locked() as t:
@@ -334,9 +342,13 @@ class MemoryStore(MemoryArtifacts, Pruning):
         entries = prompt_entries(call["prompt"])
         columns = call_columns(call, [key for key, _ in entries])
         with self._locked() as t:
-            t.prompts.setdefault(run_id, {}).update(entries)
-            calls = t.calls.setdefault(run_id, [])
-            calls.append({"run_id": run_id, "seq": len(calls), **columns})
+            self._insert_call(t, run_id, entries, columns)
+
+    def _insert_call(self, t: _Tables, run_id: str, entries: list[tuple[str, str]],
+                     columns: dict[str, Any]) -> None:  # fmt: skip
+        t.prompts.setdefault(run_id, {}).update(entries)
+        calls = t.calls.setdefault(run_id, [])
+        calls.append({"run_id": run_id, "seq": len(calls), **columns})
 
     def model_calls(self, run_id: str) -> list[ModelCallRow]:
         with self._locked() as t:

@@ -10,14 +10,17 @@ memory) use these helpers, so they store and return calls alike.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphflow.errors import StoreCorrupt
 from graphflow.store.codec import dumps, loads
 from graphflow.store.protocol import ModelCall, ModelCallRow
 
-__all__ = ["call_columns", "call_row", "prompt_entries"]
+__all__ = ["call_columns", "call_row", "encoded_calls", "prompt_entries"]
+
+logger = logging.getLogger(__name__)
 
 
 def prompt_entries(prompt: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -44,6 +47,23 @@ def call_columns(call: ModelCall, keys: list[str]) -> dict[str, Any]:
             "response": dumps(call["response"]) if call.get("response") is not None else None,
             "usage": dumps(call["usage"]) if call.get("usage") else None,
             "error": call.get("error")}  # fmt: skip
+
+
+def encoded_calls(
+    run_id: str, calls: Sequence[ModelCall]
+) -> list[tuple[list[tuple[str, str]], dict[str, Any]]]:
+    """Each call's :func:`prompt_entries` and :func:`call_columns`, ready to insert. A
+    call that cannot be encoded is left out with a warning (keeping a call never fails
+    the effect written with it)."""
+    out = []
+    for call in calls:
+        try:
+            entries = prompt_entries(call["prompt"])
+            out.append((entries, call_columns(call, [key for key, _ in entries])))
+        except Exception as exc:
+            logger.warning("model call of node %r not kept with run %s: %s",
+                           call.get("node"), run_id, exc)  # fmt: skip
+    return out
 
 
 def call_row(row: Mapping[str, Any], messages: Mapping[str, str]) -> ModelCallRow:

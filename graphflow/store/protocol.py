@@ -27,8 +27,8 @@ Errors every store raises: :class:`~graphflow.errors.RunNotFound` for an unknown
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, TypedDict, get_args
 
 from graphflow.conversation import Conversation
@@ -39,6 +39,7 @@ __all__ = [
     "RUN_STATUSES",
     "ArtifactRow",
     "ChildRun",
+    "EffectWrites",
     "MessageRow",
     "ModelCall",
     "ModelCallRow",
@@ -194,6 +195,34 @@ class ArtifactRow(TypedDict):
     digest: str
     size: int
     created_at: float
+
+
+@dataclass
+class EffectWrites:
+    """What is written together with an effect's result, in the same transaction of the
+    run store (``RunWriter.put_effect``'s ``calls`` and ``joined``; see
+    :meth:`~graphflow.kinds.base.NodeContext.effect`); the effect's thunk fills it in.
+
+    Attributes:
+        calls: model calls to keep with the run (``RunWriter.record_model_call``).
+        joined: writes rows of another part of graphflow kept in the run database (the
+            response cache's entries) when called inside the store's transaction.
+    """
+
+    calls: list[ModelCall] = field(default_factory=list)
+    joined: Callable[[], None] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.calls) or self.joined is not None
+
+    def write_apart(self, store: RunWriter | None, run_id: str) -> None:
+        """Write them on their own (no effect recorder to join): the joined rows, then
+        each call in a transaction of its own."""
+        if self.joined is not None:
+            self.joined()
+        if store is not None:
+            for call in self.calls:
+                store.record_model_call(run_id, call)
 
 
 class _StateReader(Protocol):
@@ -371,8 +400,20 @@ class RunWriter(_StateReader, Protocol):
         ``(False, None)``."""
         ...
 
-    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any) -> None:
-        """Record the (JSON) result of a side effect of the uncommitted step."""
+    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any, *,
+                   calls: Sequence[ModelCall] = (),
+                   joined: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """Record the (JSON) result of a side effect of the uncommitted step, durable
+        when this returns, in one transaction with what goes with it:
+
+        - ``calls``: the model calls that produced it, kept as :meth:`record_model_call`
+          keeps one (a call that cannot be encoded is left out with a warning: keeping a
+          call never fails its effect);
+        - ``joined``: called inside the transaction before it commits; what it writes on
+          the store's own connection (a table another part keeps in the run database,
+          such as the SQLite store's response cache) commits or rolls back with the
+          effect. When it raises, nothing is written and its error propagates.
+        """
         ...
 
     def effect_results(self, run_id: str) -> list[Any]:

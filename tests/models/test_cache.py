@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from graphflow.messages import Message
 from graphflow.models import ModelClient, ModelConfig, ResponseCache, request_key
+from graphflow.models.cache import deferred_writes
 from graphflow.testing import server_config
 
 ASK = [
@@ -232,18 +234,19 @@ def test_the_cache_writes_with_the_run_stores_durability(tmp_path: Path, durabil
         ResponseCache(tmp_path / "runs.db", durability="sometimes")
 
 
-@pytest.mark.parametrize("durability", ["normal", "full"])
-def test_an_agents_cache_follows_its_stores_durability(model_server, tmp_path: Path,
-                                                       monkeypatch, durability: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(("durability", "level"), [("normal", 1), ("full", 2)])
+def test_an_agents_cache_works_on_its_stores_connection(model_server, tmp_path: Path, monkeypatch,
+                                                        durability: str, level: int) -> None:  # fmt: skip
     import graphflow.models
     from graphflow import Graph, Store
 
-    opened: list[str] = []
+    opened: list[int] = []
 
     class Recording(ResponseCache):
         def __init__(self, *args, **kwargs) -> None:
-            opened.append(kwargs.get("durability", "normal"))
             super().__init__(*args, **kwargs)
+            opened.append(self._conn.execute("PRAGMA synchronous").fetchone()[0])
+            assert self.shared and self._conn is store.sqlite_connection
 
     monkeypatch.setattr(graphflow.models, "ResponseCache", Recording)
     server = model_server({"replies": [], "default": "fine"})
@@ -252,5 +255,45 @@ def test_an_agents_cache_follows_its_stores_durability(model_server, tmp_path: P
     g.models = {"default": server_config(server).model_dump(exclude_none=True)}
     with Store(tmp_path / "runs.db", durability=durability) as store:
         result = g.compile().run_sync("hi", store=store)
+        assert len(ResponseCache(connection=store.sqlite_connection)) == 1
     assert result.status == "completed" and result.last.content == "fine"
-    assert opened == [durability]
+    assert opened == [level]  # the store's durability, on the store's connection
+
+
+def test_a_cache_on_a_given_connection_leaves_it_open_and_takes_one_source(tmp_path: Path):
+    from graphflow.errors import StoreError
+
+    conn = sqlite3.connect(tmp_path / "runs.db", isolation_level=None)
+    with ResponseCache(connection=conn) as cache:
+        cache.put("k", {"message": {"content": "hi"}}, model="m")
+        assert cache.path == str(tmp_path / "runs.db")
+    assert conn.execute("SELECT count(*) FROM model_cache").fetchone()[0] == 1
+    with pytest.raises(StoreError, match="both"):
+        ResponseCache(tmp_path / "runs.db", connection=conn)
+    with pytest.raises(StoreError, match="neither"):
+        ResponseCache()
+
+
+def test_deferred_entries_join_the_transaction_they_are_written_in(tmp_path: Path):
+    conn = sqlite3.connect(tmp_path / "runs.db", isolation_level=None)
+    cache = ResponseCache(connection=conn)
+    own = ResponseCache(tmp_path / "other.db")
+    with deferred_writes() as pending:
+        cache.put("a", {"message": {"content": "a"}}, model="m")
+        own.put("b", {"message": {"content": "b"}}, model="m")  # its own connection: at once
+    assert (len(pending), cache.get("a"), own.get("b") is not None) == (1, None, True)
+    conn.execute("BEGIN IMMEDIATE")
+    pending.write()
+    conn.execute("ROLLBACK")  # the transaction they joined did not commit: nor did they
+    assert cache.get("a") is None and not pending
+    with deferred_writes() as pending:
+        cache.put("a", {"message": {"content": "a"}}, model="m")
+    conn.execute("BEGIN IMMEDIATE")
+    pending.write()
+    conn.execute("COMMIT")
+    assert cache.get("a")["message"]["content"] == "a"
+    with pytest.raises(RuntimeError), deferred_writes():  # a failing block writes at once
+        cache.put("c", {"message": {"content": "c"}}, model="m")
+        raise RuntimeError("the call failed after its answer arrived")
+    assert cache.get("c") is not None
+    own.close()

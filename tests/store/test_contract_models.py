@@ -69,3 +69,39 @@ def test_deleting_a_run_deletes_its_model_calls(store: RunStore) -> None:
     store.delete_run("r1")
     assert store.model_calls("r1") == []
     assert store.model_calls("r2")[0]["prompt"] == [{"role": "user", "content": "same"}]
+
+
+def test_an_effect_keeps_its_model_calls_in_the_same_write(store: RunStore,
+                                                           factory: StoreFactory) -> None:  # fmt: skip
+    new_run(store)
+    store.record_model_call("r1", call(0, "a", [{"role": "user", "content": "first"}]))
+    joined: list[str] = []
+    store.put_effect("r1", 1, "b", "reply", {"message": {"content": "ok"}},
+                     calls=[call(1, "b", [{"role": "user", "content": "second"}])],
+                     joined=lambda: joined.append("written"))  # fmt: skip
+    other = factory.open()  # another process sees both
+    assert other.get_effect("r1", 1, "b", "reply") == (True, {"message": {"content": "ok"}})
+    assert [(c["seq"], c["node"]) for c in other.model_calls("r1")] == [(0, "a"), (1, "b")]
+    assert joined == ["written"]
+
+
+def test_an_effect_whose_joined_write_fails_is_not_written(store: RunStore) -> None:
+    new_run(store)
+
+    def failing() -> None:
+        raise RuntimeError("the joined rows cannot be written")
+
+    with pytest.raises(RuntimeError, match="joined rows"):
+        store.put_effect("r1", 1, "b", "reply", {"answer": 1},
+                         calls=[call(1, "b", [{"role": "user", "content": "q"}])],
+                         joined=failing)  # fmt: skip
+    assert store.get_effect("r1", 1, "b", "reply") == (False, None)
+    assert store.model_calls("r1") == []
+
+
+def test_a_call_that_cannot_be_encoded_never_fails_its_effect(store: RunStore) -> None:
+    new_run(store)
+    bad = call(1, "b", [{"role": "user", "content": object()}])
+    store.put_effect("r1", 1, "b", "reply", {"answer": 1}, calls=[bad])
+    assert store.get_effect("r1", 1, "b", "reply") == (True, {"answer": 1})
+    assert store.model_calls("r1") == []

@@ -1,16 +1,21 @@
 """The journal of a run besides its steps, in the Postgres store: the side effects of
-the step in flight (recorded as each completes, replayed when the step runs again,
-deleted by its commit), the models a run uses and its model calls (see
+the step in flight (recorded as each completes, with the model calls that produced it in
+the same transaction; replayed when the step runs again, deleted by its commit), the models a run uses and its model calls (see
 :mod:`graphflow.store.model_calls` for how prompts are kept)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphflow.store.codec import dumps, loads
-from graphflow.store.model_calls import call_columns, call_row, prompt_entries
+from graphflow.store.model_calls import (
+    call_columns,
+    call_row,
+    encoded_calls,
+    prompt_entries,
+)
 from graphflow.store.postgres.base import PostgresBase
 from graphflow.store.protocol import ModelCall, ModelCallRow
 
@@ -27,11 +32,22 @@ class PostgresJournal(PostgresBase):
                             " node=%s AND key=%s", [run_id, step, node, key])  # fmt: skip
         return (True, loads(rows[0][0], run_id, "effect")) if rows else (False, None)
 
-    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any) -> None:
-        self._write("INSERT INTO effects (run_id, step, node, key, result)"
-                    " VALUES (%s,%s,%s,%s,%s) ON CONFLICT (run_id, step, node, key)"
-                    " DO UPDATE SET result = EXCLUDED.result",
-                    (run_id, step, node, key, dumps(result)))  # fmt: skip
+    def put_effect(self, run_id: str, step: int, node: str, key: str, result: Any, *,
+                   calls: Sequence[ModelCall] = (),
+                   joined: Callable[[], None] | None = None) -> None:  # fmt: skip
+        values = (run_id, step, node, key, dumps(result))
+        sql = ("INSERT INTO effects (run_id, step, node, key, result)"
+               " VALUES (%s,%s,%s,%s,%s) ON CONFLICT (run_id, step, node, key)"
+               " DO UPDATE SET result = EXCLUDED.result")  # fmt: skip
+        encoded = encoded_calls(run_id, calls)
+        if not encoded and joined is None:
+            self._write(sql, values)
+            return
+        with self._tx() as conn:
+            if joined is not None:
+                joined()
+            self._insert_calls(conn, run_id, encoded)
+            conn.execute(sql, values)
 
     def effect_results(self, run_id: str) -> list[Any]:
         """Results of the effects recorded by the run's uncommitted step, in the order
@@ -49,10 +65,18 @@ class PostgresJournal(PostgresBase):
     def record_model_call(self, run_id: str, call: ModelCall) -> None:
         entries = prompt_entries(call["prompt"])
         columns = call_columns(call, [key for key, _ in entries])
-        names = ", ".join(columns)
         with self._tx() as conn:
-            # the run's row lock orders the calls of one run (their seq numbers)
-            conn.execute("SELECT 1 FROM runs WHERE run_id=%s FOR UPDATE", (run_id,))
+            self._insert_calls(conn, run_id, [(entries, columns)])
+
+    def _insert_calls(self, conn: Any, run_id: str,
+                      calls: Sequence[tuple[list[tuple[str, str]], dict[str, Any]]]) -> None:  # fmt: skip
+        """Insert encoded model calls in the open transaction of ``conn``."""
+        if not calls:
+            return
+        # the run's row lock orders the calls of one run (their seq numbers)
+        conn.execute("SELECT 1 FROM runs WHERE run_id=%s FOR UPDATE", (run_id,))
+        for entries, columns in calls:
+            names = ", ".join(columns)
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO prompt_messages (run_id, key, message)"
                                 " VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",

@@ -4,15 +4,36 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphflow.store.codec import dumps
 from graphflow.store.model_calls import call_columns, call_row, prompt_entries
 from graphflow.store.protocol import ModelCall, ModelCallRow
-from graphflow.store.sqlite.base import SQLiteBase
+from graphflow.store.sqlite.base import Connection, SQLiteBase
 
-__all__ = ["SQLiteCalls"]
+__all__ = ["SQLiteCalls", "insert_calls"]
+
+#: one call as :func:`graphflow.store.model_calls.encoded_calls` gives it
+Encoded = tuple[list[tuple[str, str]], dict[str, Any]]
+
+
+def insert_calls(conn: Connection, run_id: str, calls: Sequence[Encoded]) -> None:
+    """Insert encoded model calls of ``run_id`` in the open transaction of ``conn``,
+    numbered after the run's last one; each prompt message once per run."""
+    if not calls:
+        return
+    seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM model_calls"
+                       " WHERE run_id=?", (run_id,)).fetchone()[0]  # fmt: skip
+    for entries, columns in calls:
+        conn.executemany("INSERT OR IGNORE INTO prompt_messages (run_id, key, message)"
+                         " VALUES (?,?,?)",
+                         [(run_id, key, text) for key, text in dict(entries).items()])  # fmt: skip
+        names = ", ".join(columns)
+        conn.execute(f"INSERT INTO model_calls (run_id, seq, {names}) VALUES (?,?,"
+                     + ",".join("?" * len(columns)) + ")",
+                     (run_id, seq, *columns.values()))  # fmt: skip
+        seq += 1
 
 
 class SQLiteCalls(SQLiteBase):
@@ -29,15 +50,7 @@ class SQLiteCalls(SQLiteBase):
         entries = prompt_entries(call["prompt"])
         columns = call_columns(call, [key for key, _ in entries])
         with self._tx() as conn:
-            conn.executemany("INSERT OR IGNORE INTO prompt_messages (run_id, key, message)"
-                             " VALUES (?,?,?)",
-                             [(run_id, key, text) for key, text in dict(entries).items()])  # fmt: skip
-            seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM model_calls"
-                               " WHERE run_id=?", (run_id,)).fetchone()[0]  # fmt: skip
-            names = ", ".join(columns)
-            conn.execute(f"INSERT INTO model_calls (run_id, seq, {names}) VALUES (?,?,"
-                         + ",".join("?" * len(columns)) + ")",
-                         (run_id, seq, *columns.values()))  # fmt: skip
+            insert_calls(conn, run_id, [(entries, columns)])
 
     def model_calls(self, run_id: str) -> list[ModelCallRow]:
         rows = self._rows("SELECT * FROM model_calls WHERE run_id=? ORDER BY seq", [run_id])

@@ -221,6 +221,15 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
             logger.info("migrated run database %s from format %d to %d", self.path, version,
                         FORMAT_VERSION)  # fmt: skip
 
+    @property
+    def sqlite_connection(self) -> sqlite3.Connection:
+        """The store's own SQLite connection (autocommit), for a part of graphflow that
+        keeps a table of its own in the run database — the model response cache — so
+        that its rows get the store's durability and can be written inside the store's
+        transactions (``put_effect(..., joined=...)``). Not for the store's own tables:
+        write those through the store's methods."""
+        return self.conn.raw
+
     def close(self) -> None:
         """Close the database. Conversations it handed out stay readable (see
         :meth:`load_conversation`)."""
