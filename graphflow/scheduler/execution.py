@@ -96,7 +96,7 @@ class Execution:
         self.end_reason = record.frontier.get("reason")
         self.usage = Usage.from_dict({k: v for k, v in (record.usage or {}).items()
                                       if k != "by_node"})  # fmt: skip
-        if self.usage:  # the newest snapshot's totals plus the steps since (< 200 rows)
+        if self.usage:  # the newest snapshot's totals plus the steps since (<= 199 rows)
             self.usage_by_node = usage_by_node(self.store.node_usage_parts(self.run_id, step))
         if self.graph.spec.limits.max_rounds is not None:  # reads every message
             self.turns = self.graph.agent_turns(messages)
