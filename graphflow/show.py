@@ -70,7 +70,7 @@ def _usage(store: RunReader, run_id: str, totals: dict[str, Any] | None) -> dict
     from graphflow.models.usage import Usage, usage_by_node, usage_report
 
     total = Usage.from_dict({k: v for k, v in (totals or {}).items() if k != "by_node"})
-    return usage_report(total, usage_by_node(store.step_usages(run_id)))
+    return usage_report(total, usage_by_node(store.node_usage_parts(run_id)))
 
 
 def _money(usage: Any) -> str:

@@ -196,8 +196,9 @@ def _continue_script(model: Any, store: Any, run_id: str) -> None:
     if not isinstance(model, ScriptedModel) or not model.name.startswith("scripted:"):
         return
     used = 0
-    usages = [Usage.from_dict(u) for step_usage in store.step_usages(run_id)
-              for u in step_usage.values()]  # fmt: skip
+    # the per-node totals of the newest snapshot and the steps since: the sums of all steps
+    usages = [Usage.from_dict(u) for part in store.node_usage_parts(run_id)
+              for u in part.values()]  # fmt: skip
     usages += [ModelResponse.from_record(r).usage for r in store.effect_results(run_id)
                if isinstance(r, dict) and "message" in r and "usage" in r]  # fmt: skip
     for usage in usages:

@@ -283,7 +283,10 @@ class Usage:
 
 
 def usage_by_node(step_usages: Iterable[Mapping[str, Mapping[str, Any]] | None]) -> dict[str, Usage]:
-    """Per-node sums from the ``usage`` of stored step rows (``{node: usage dict}`` each).
+    """Per-node sums from the ``usage`` of stored step rows (``{node: usage dict}`` each),
+    or from what a store's ``node_usage_parts(run_id)`` returns: the per-node totals its
+    newest snapshot kept, then the rows of the steps since (a usage dict with ``calls``
+    is read as that many calls, so a total adds up like the rows it sums).
 
     Example:
         >>> rows = [{"writer": {"prompt_tokens": 5}}, None, {"writer": {"prompt_tokens": 7}}]

@@ -96,8 +96,8 @@ class Execution:
         self.end_reason = record.frontier.get("reason")
         self.usage = Usage.from_dict({k: v for k, v in (record.usage or {}).items()
                                       if k != "by_node"})  # fmt: skip
-        if self.usage:
-            self.usage_by_node = usage_by_node(self.store.step_usages(self.run_id))
+        if self.usage:  # the newest snapshot's totals plus the steps since (<= 199 rows)
+            self.usage_by_node = usage_by_node(self.store.node_usage_parts(self.run_id, step))
         if self.graph.spec.limits.max_rounds is not None:  # reads every message
             self.turns = self.graph.agent_turns(messages)
 
@@ -264,7 +264,7 @@ class Execution:
             usage=step_usage,
             run_usage=self.usage.to_dict() if step_usage else None, started_at=started_at,
             state=(variables, visits), had_writes=parallel and saved,
-            had_effects=self.effects_dirty)  # fmt: skip
+            had_effects=self.effects_dirty, usage_by_node=self.usage_by_node)  # fmt: skip
         self.effects_dirty = False
         state.step = step + 1
         self.frontier, self.waits = frontier, waits

@@ -116,7 +116,7 @@ def run_detail(store: RunReader, run_id: str) -> dict[str, Any]:
     variables, visits = store.load_variables(run_id, record.last_step)
     usage = usage_report(Usage.from_dict({k: v for k, v in (record.usage or {}).items()
                                           if k != "by_node"}),
-                         usage_by_node(store.step_usages(run_id)))  # fmt: skip
+                         usage_by_node(store.node_usage_parts(run_id)))  # fmt: skip
     out = run_summary(record)
     out.update({"error": record.error, "failed_node": record.failed_node,
                 "failed_step": record.failed_step,

@@ -17,11 +17,18 @@ from typing import Any, cast
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.messages import Message
 from graphflow.store import values
-from graphflow.store.protocol import RUN_STATUSES, MessageRow, RunRecord, RunStatus, StepRow
+from graphflow.store.protocol import (
+    RUN_STATUSES,
+    MessageRow,
+    RunRecord,
+    RunStatus,
+    StepRow,
+    UsageTotal,
+)
 
 __all__ = ["branch_result", "check_status", "dumps", "dumps_record", "dumps_spec", "listed_record",
-           "loads",
-           "message", "message_extra", "message_row", "run_record", "step_row"]
+           "loads", "message", "message_extra", "message_row", "run_record", "step_row",
+           "usage_parts", "usage_totals"]  # fmt: skip
 
 
 def dumps(value: Any) -> str:
@@ -64,6 +71,27 @@ def dumps_record(record: Any) -> str:
     """JSON text of a record the scheduler builds from JSON types only (node lists,
     frontiers, usage): :func:`graphflow.store.values.dumps_record`."""
     return values.dumps_record(record)
+
+
+def usage_totals(usage_by_node: Mapping[str, UsageTotal] | None) -> str | None:
+    """The JSON text a snapshot keeps of the run's usage per node (``{node: usage dict}``;
+    ``"{}"`` when nothing was used), or ``None`` when the totals are not known."""
+    if usage_by_node is None:
+        return None
+    return dumps_record({node: usage.to_dict() for node, usage in usage_by_node.items()})
+
+
+def usage_parts(totals: str | None, steps: list[str], run_id: str) -> list[dict[str, Any]]:
+    """:meth:`~graphflow.store.RunReader.node_usage_parts` from the stored texts: a
+    snapshot's per-node totals (``None``: no snapshot kept them) and the ``usage`` of the
+    steps after it, in order.
+
+    Raises:
+        StoreCorrupt: a stored text is damaged.
+    """
+    parts = [loads(text, run_id, "step usage") for text in steps]
+    base = loads(totals, run_id, "snapshot usage") if totals is not None else None
+    return [base, *parts] if base else parts
 
 
 def loads(text: str | None, run_id: str, what: str) -> Any:

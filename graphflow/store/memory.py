@@ -32,11 +32,14 @@ from graphflow.store.codec import (
     message_row,
     run_record,
     step_row,
+    usage_parts,
+    usage_totals,
 )
 from graphflow.store.lease import LEASE_SECONDS, check_lease, new_owner
 from graphflow.store.memory_artifacts import MemoryArtifacts, drop_unused_blobs
 from graphflow.store.model_calls import call_columns, call_row, encoded_calls, prompt_entries
 from graphflow.store.protocol import (
+    SNAPSHOT_EVERY,
     ArtifactRow,
     ChildRun,
     MessageRow,
@@ -45,6 +48,7 @@ from graphflow.store.protocol import (
     RunRecord,
     RunStatus,
     StepRow,
+    UsageTotal,
 )
 from graphflow.store.retention import Pruning, fork_frontier
 from graphflow.store.values import fold
@@ -63,7 +67,8 @@ class _Tables:
         self.created: dict[str, int] = {}  # creation order, to sort runs created together
         self.steps: dict[str, dict[int, _Row]] = {}
         self.messages: dict[str, dict[int, _Row]] = {}  # by seq
-        self.snapshots: dict[str, dict[int, tuple[str, str]]] = {}
+        #: per run, by step: variables, visit counts, usage per node (None: not kept)
+        self.snapshots: dict[str, dict[int, tuple[str, str, str | None]]] = {}
         self.writes: dict[tuple[str, int], dict[str, str]] = {}
         self.effects: dict[tuple[str, int, str, str], str] = {}
         self.calls: dict[str, list[_Row]] = {}  # model calls, in order
@@ -157,7 +162,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
                              lease_owner=self.lease_owner, lease_until=now + LEASE_SECONDS,
                              now=now)  # fmt: skip
             self._insert_messages(t, run_id, 0, -1, messages)
-            t.snapshots[run_id] = {-1: (dumps(variables), "{}")}
+            t.snapshots[run_id] = {-1: (dumps(variables), "{}", "{}")}
 
     def _insert_run(self, t: _Tables, run_id: str, *, now: float, **columns: Any) -> None:
         t.runs[run_id] = {"run_id": run_id, "reason": None, "error": None, "waiting": None,
@@ -268,6 +273,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
         state: tuple[Mapping[str, Any], Mapping[str, int]],
         had_writes: bool = False,
         had_effects: bool = True,
+        usage_by_node: Mapping[str, UsageTotal] | None = None,
     ) -> None:
         now = time.time()
         with self._locked() as t:
@@ -290,6 +296,9 @@ class MemoryStore(MemoryArtifacts, Pruning):
             if now - self._renewed > LEASE_SECONDS / 3 and row["lease_owner"] == self.lease_owner:
                 row.update(lease_until=now + LEASE_SECONDS, updated_at=now)
                 self._renewed = now
+            if (step + 1) % SNAPSHOT_EVERY == 0:
+                t.snapshots[run_id][step] = (dumps(state[0]), dumps(state[1]),
+                                             usage_totals(usage_by_node))  # fmt: skip
             if had_writes:
                 t.writes.pop((run_id, step), None)
             if had_effects:
@@ -434,6 +443,21 @@ class MemoryStore(MemoryArtifacts, Pruning):
             texts = [stored[s]["usage"] for s in sorted(stored) if stored[s]["usage"]]
         return [loads(text, run_id, "step usage") for text in texts]
 
+    def node_usage_parts(self, run_id: str, at_step: int | None = None) -> list[dict[str, Any]]:
+        last = 2**62 if at_step is None else at_step
+        with self._locked() as t:
+            snaps = t.snapshots.get(run_id) or {}
+            base = max((s for s, snap in snaps.items() if s <= last and snap[2] is not None),
+                       default=-1)  # fmt: skip
+            totals = snaps[base][2] if base in snaps else None
+            stored = t.steps.get(run_id) or {}
+            texts, step = [], base + 1  # a run's steps follow its snapshot without a gap
+            while step <= last and step in stored:
+                if stored[step]["usage"]:
+                    texts.append(stored[step]["usage"])
+                step += 1
+        return usage_parts(totals, texts, run_id)
+
     # ---- forks and retention --------------------------------------------------------
 
     def fork_run(self, run_id: str, at_step: int, new_id: str,
@@ -453,7 +477,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
                              models=dumps(record.models) if record.models else None)  # fmt: skip
             t.messages[new_id] = {seq: {**row} for seq, row in t.messages[run_id].items()
                                   if row["step"] < at_step}  # fmt: skip
-            t.snapshots[new_id] = {at_step - 1: (dumps(variables), dumps(visits))}
+            t.snapshots[new_id] = {at_step - 1: (dumps(variables), dumps(visits), "{}")}
             t.artifacts[new_id] = {key: ArtifactRow(**{**row, "run_id": new_id})
                                    for key, row in (t.artifacts.get(run_id) or {}).items()
                                    if key[0] < at_step}  # fmt: skip

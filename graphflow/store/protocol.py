@@ -37,6 +37,7 @@ from graphflow.messages import Message
 __all__ = [
     "MAX_ARTIFACT_BYTES",
     "RUN_STATUSES",
+    "SNAPSHOT_EVERY",
     "ArtifactRow",
     "ChildRun",
     "EffectWrites",
@@ -49,6 +50,7 @@ __all__ = [
     "RunStore",
     "RunWriter",
     "StepRow",
+    "UsageTotal",
 ]
 
 RunStatus = Literal["running", "ready", "waiting", "completed", "failed", "limit_reached",
@@ -62,6 +64,12 @@ transition held (``RunRecord.failed_node`` names the node). ``limit_reached``,
 ``budget_exceeded``, ``timeout``: a limit of the graph stopped it. ``damaged``: only in
 ``list_runs``, for a run whose stored row cannot be decoded.
 """
+
+#: Every store keeps a snapshot of a run's state (all variables, visit counts and the usage
+#: per node) after every this many steps, so that reading the state at a step
+#: (:meth:`RunWriter.load_variables`, :meth:`RunReader.node_usage_parts`) reads at most
+#: this many rows, however long the run.
+SNAPSHOT_EVERY = 200
 
 #: Every run status, in the order of :data:`RunStatus`.
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
@@ -115,6 +123,15 @@ class ChildRun(NamedTuple):
     forked_at: int | None
     parent_node: str | None = None
     parent_visit: int | None = None
+
+
+class UsageTotal(Protocol):
+    """A node's usage as the scheduler sums it (a :class:`graphflow.models.Usage`): what
+    :meth:`RunWriter.commit_step` keeps with a snapshot, as ``to_dict()`` writes it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The usage as a JSON-ready dict (``calls``, ``prompt_tokens``, ``cost``, …)."""
+        ...
 
 
 class StepRow(TypedDict):
@@ -251,6 +268,19 @@ class _StateReader(Protocol):
         """The usage of every step that used a model, in order: ``{node: usage}`` each."""
         ...
 
+    def node_usage_parts(self, run_id: str, at_step: int | None = None) -> list[dict[str, Any]]:
+        """What the run's usage per node after step ``at_step`` (``None``: its head) adds
+        up from, in at most :data:`SNAPSHOT_EVERY` items: the per-node totals kept with
+        the newest snapshot at or before that step that kept them, then the ``usage`` of
+        each later step that used a model. Each item is ``{node: usage dict}``, as in
+        :meth:`step_usages`, so :func:`graphflow.models.usage_by_node` sums them to the
+        same totals as all of :meth:`step_usages` up to that step. Where snapshots did not
+        keep usage (written by an older graphflow, or committed without
+        ``usage_by_node``), the rows since the newest one that did are read, back to the
+        run's first step if none did: the same sums, from more rows. ``[]`` for a run
+        without usage, or an unknown run."""
+        ...
+
 
 class RunReader(_StateReader, Protocol):
     """Reading runs: what show, reports, overlays and run listings use."""
@@ -377,13 +407,16 @@ class RunWriter(_StateReader, Protocol):
         state: tuple[Mapping[str, Any], Mapping[str, int]],
         had_writes: bool = False,
         had_effects: bool = True,
+        usage_by_node: Mapping[str, UsageTotal] | None = None,
     ) -> None:
         """Commit step ``step`` all at once: its messages (numbered from ``first_seq``),
         the variables it changed, the next frontier, its usage per node, the run's new
         usage totals (``None``: unchanged). ``state`` is the run's variables and visit
-        counts after the step, which the store may keep as a snapshot (never by
-        reference). Deletes the step's saved branch writes and effects. Raises StoreError
-        when the step is already committed."""
+        counts after the step, and ``usage_by_node`` the run's usage per node after it
+        (``None``: not known), which the store keeps as a snapshot every
+        :data:`SNAPSHOT_EVERY` steps (encoded then, never kept by reference: passing
+        them costs nothing on the other steps). Deletes the step's saved branch writes
+        and effects. Raises StoreError when the step is already committed."""
         ...
 
     def save_writes(self, run_id: str, step: int,

@@ -130,3 +130,40 @@ def test_continued_after_the_answer_the_chat_goes_as_scripted(
         done = gf("resume", "r", "--input", "Shorter, please.", "--no-interactive", cwd=folder)
     assert done.returncode == 0, done.stderr
     assert said(folder) == EXPECTED
+
+
+LONG = """
+graph: long_chat
+entry: bot
+limits: {max_steps: 1000}
+models:
+  team:
+    scripted:
+      replies: %(replies)s
+nodes:
+  bot: {kind: agent, model: team, is_termination_msg: null, context: {last: 1},
+        max_consecutive_auto_reply: 1000}
+  person: {kind: human, name: person, prompt: "More?"}
+  done: {kind: end}
+edges:
+  - {from: bot, to: person, when: "visits.bot == 250"}
+  - {from: bot, to: done, when: "visits.bot >= 260"}
+  - {from: bot, to: bot, else: true}
+  - {from: person, to: bot}
+"""
+
+
+def test_continued_after_many_turns_the_model_goes_on_from_the_snapshot_s_count(
+        tmp_path: Path) -> None:  # fmt: skip
+    """Past a snapshot, the billed calls before it come from the snapshot's usage per node
+    (its split per model), the later ones from the steps since: the reply list goes on at
+    reply 250, not at the 50 calls made since the snapshot at step 199."""
+    (tmp_path / "long.yaml").write_text(LONG % {"replies": [f"reply {i}" for i in range(300)]})
+    graph = load(tmp_path / "long.yaml")
+    with Store(tmp_path / "runs.db") as store:
+        assert graph.run_sync(store=store, run_id="r").status == "waiting"
+        assert len(store.node_usage_parts("r")) == 1 + 50  # the totals at 199, steps 200..249
+        done = graph.resume_sync("r", input="go on", store=store)  # new model instances
+    assert done.status == "completed", done.error
+    bot = [m.content for m in done.messages if m.node == "bot"]
+    assert bot == [f"reply {i}" for i in range(260)]

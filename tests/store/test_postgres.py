@@ -133,6 +133,12 @@ def test_cli_store_errors_are_one_paragraph_with_the_fix(problem: str, postgres_
 # ---- migrations ---------------------------------------------------------------------
 
 
+#: the version a test's own migration gets: the one after graphflow's newest
+NEXT = max(pg_schema.MIGRATIONS) + 1
+#: graphflow's migrations, as (version, name)
+OURS = [(v, name) for v, (name, _) in sorted(pg_schema.MIGRATIONS.items())]
+
+
 def versions(url: str) -> list[tuple[int, str, float]]:
     return [tuple(r) for r in sql(url, "SELECT version, name, applied_at FROM graphflow_schema"
                                        " ORDER BY version")]  # fmt: skip
@@ -157,25 +163,24 @@ def test_a_fresh_database_is_migrated_and_an_already_migrated_one_is_left_as_it_
 def test_a_new_migration_is_applied_once_to_a_migrated_database(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     PostgresStore(postgres_url).close()
-    monkeypatch.setitem(pg_schema.MIGRATIONS, 2, ("add a column", [
+    monkeypatch.setitem(pg_schema.MIGRATIONS, NEXT, ("add a column", [
         "ALTER TABLE runs ADD COLUMN note TEXT"]))  # fmt: skip
     with PostgresStore(postgres_url) as store:
         new_run(store)
     with PostgresStore(postgres_url):
         pass
-    assert [(v, n) for v, n, _ in versions(postgres_url)] == [(1, "initial schema"),
-                                                              (2, "add a column")]  # fmt: skip
+    assert [(v, n) for v, n, _ in versions(postgres_url)] == [*OURS, (NEXT, "add a column")]
     assert sql(postgres_url, "SELECT note FROM runs") == [(None,)]
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     PostgresStore(postgres_url).close()
-    monkeypatch.setitem(pg_schema.MIGRATIONS, 2, ("half done", [
+    monkeypatch.setitem(pg_schema.MIGRATIONS, NEXT, ("half done", [
         "ALTER TABLE runs ADD COLUMN half TEXT", "SELECT no_such_function()"]))  # fmt: skip
     with pytest.raises(StoreError):
         PostgresStore(postgres_url)
-    assert [v for v, _, _ in versions(postgres_url)] == [1]
+    assert [(v, n) for v, n, _ in versions(postgres_url)] == OURS
     columns = {r[0] for r in sql(postgres_url, "SELECT column_name FROM information_schema.columns"
                                                " WHERE table_name = 'runs'")}  # fmt: skip
     assert "half" not in columns
@@ -200,8 +205,8 @@ def test_a_foreign_runs_table_is_left_untouched(postgres_url: str) -> None:
 _MIGRATE = textwrap.dedent("""
     import sys, time
     from graphflow.store.postgres import PostgresStore, schema
-    schema.MIGRATIONS[2] = ("slow", ["CREATE TABLE slow_one (x INTEGER)",
-                                     "SELECT pg_sleep(0.5)"])
+    schema.MIGRATIONS[max(schema.MIGRATIONS) + 1] = ("slow", [
+        "CREATE TABLE slow_one (x INTEGER)", "SELECT pg_sleep(0.5)"])
     start = float(sys.argv[2])
     time.sleep(max(0.0, start - time.time()))
     PostgresStore(sys.argv[1]).close()
@@ -216,7 +221,7 @@ def test_two_processes_migrating_at_once_apply_each_migration_once(postgres_url:
              for _ in range(3)]  # fmt: skip
     outputs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outputs]
-    assert [v for v, _, _ in versions(postgres_url)] == [1, 2]
+    assert [v for v, _, _ in versions(postgres_url)] == [v for v, _ in OURS] + [NEXT]
 
 
 # ---- storage ------------------------------------------------------------------------
@@ -278,3 +283,23 @@ def test_server_problems_are_told_with_their_fix(text: str, fix: str) -> None:
     problem = connection_problem(where, Exception(text))
     assert isinstance(problem, StoreError) and fix in str(problem)
     assert "\n" not in str(problem) and "pw" not in str(problem).replace("password", "")
+
+
+def test_snapshots_of_a_database_before_version_2_are_summed_from_every_step(
+        postgres_url: str) -> None:  # fmt: skip
+    from tests.store.test_resume_usage import Counting, billing
+
+    graph = billing(turns=110, more=100)
+    with PostgresStore(postgres_url) as store:
+        assert graph.run_sync(store=store, run_id="r").status == "waiting"
+    # the run as a version-1 database stored it: snapshots without usage
+    sql(postgres_url, "ALTER TABLE snapshots DROP COLUMN usage")
+    sql(postgres_url, "DELETE FROM graphflow_schema WHERE version > 1")
+    with PostgresStore(postgres_url) as store:
+        assert [v for v, _, _ in versions(postgres_url)] == [v for v, _ in OURS]
+        assert len(store.node_usage_parts("r")) == 220  # summed from every step, once
+        counting = Counting(store)
+        done = graph.resume_sync("r", input="yes", store=counting)
+        assert done.status == "completed" and counting.parts == [220]
+        assert done.usage["by_node"]["critic"]["calls"] == 210
+        assert len(store.node_usage_parts("r")) == 1 + len(range(400, 421))  # snapshot 399, steps

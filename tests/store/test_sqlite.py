@@ -229,6 +229,7 @@ def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_p
         conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
     for table in ("model_calls", "prompt_messages"):  # format 4's
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("ALTER TABLE snapshots DROP COLUMN usage")  # format 7's
     conn.execute("UPDATE meta SET value='2' WHERE key='format_version'")
     conn.execute("PRAGMA application_id = 0")
     conn.close()
@@ -316,3 +317,29 @@ def test_an_in_memory_database_reads_the_conversations_it_lent_before_closing() 
     store.close()
     assert done.messages.loaded  # type: ignore[attr-defined]
     assert [m.content for m in done.messages][:2] == ["m0", "m1"] and len(done.messages) == 41
+
+
+def test_a_version_6_database_gets_usage_in_its_snapshots(tmp_path: Path) -> None:
+    from tests.store.test_resume_usage import Counting, billing
+
+    path = tmp_path / "v6.db"
+    graph = billing(turns=260, more=100)
+    with Store(path) as store:
+        assert graph.run_sync(store=store, run_id="r").status == "waiting"
+    # the run as a format-6 database stored it: snapshots without usage
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ALTER TABLE snapshots DROP COLUMN usage")
+    conn.execute("UPDATE meta SET value='6' WHERE key='format_version'")
+    conn.close()
+    with Store(path) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM snapshots WHERE usage IS NULL"
+                                  ).fetchone()[0] == 3  # steps -1, 199 and 399  # fmt: skip
+        assert len(store.node_usage_parts("r")) == 520  # summed from every step, once
+        counting = Counting(store)
+        done = graph.resume_sync("r", input="yes", store=counting)
+        assert done.status == "completed" and counting.parts == [520]
+        assert done.usage["by_node"]["writer"]["calls"] == 360
+        # the snapshot at step 599 keeps the totals the resume carried on from
+        assert len(store.node_usage_parts("r")) == 1 + len(range(600, 721))  # steps 600..720
+        totals = store.node_usage_parts("r")[0]  # writer at steps 0, 2 … 518, 521 … 599
+        assert (totals["writer"]["calls"], totals["critic"]["calls"]) == (300, 299)

@@ -9,7 +9,7 @@ from typing import Any
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
-from graphflow.store.codec import dumps, listed_record, loads, step_row
+from graphflow.store.codec import dumps, listed_record, loads, step_row, usage_parts
 from graphflow.store.codec import message as decode_message
 from graphflow.store.codec import message_row as decode_message_row
 from graphflow.store.postgres.base import (
@@ -175,3 +175,18 @@ class PostgresReader(PostgresBase):
         rows = self._values("SELECT usage FROM steps WHERE run_id=%s AND usage IS NOT NULL"
                             " ORDER BY step", [run_id])  # fmt: skip
         return [loads(r[0], run_id, "step usage") for r in rows]
+
+    def node_usage_parts(self, run_id: str, at_step: int | None = None) -> list[dict[str, Any]]:
+        """The per-node totals of the newest snapshot at or before ``at_step`` that kept
+        them, then the ``usage`` of the steps after it (see
+        :meth:`~graphflow.store.RunReader.node_usage_parts`); one query."""
+        last = 2**31 - 1 if at_step is None else at_step
+        rows = self._values(  # the snapshot's totals come first, as "step" -2
+            "WITH snap AS (SELECT step, usage FROM snapshots WHERE run_id=%s AND step<=%s"
+            " AND usage IS NOT NULL ORDER BY step DESC LIMIT 1)"
+            " SELECT -2 AS step, usage FROM snap UNION ALL"
+            " SELECT step, usage FROM steps WHERE run_id=%s AND usage IS NOT NULL AND step<=%s"
+            " AND step > COALESCE((SELECT step FROM snap), -1) ORDER BY step",
+            [run_id, last, run_id, last])  # fmt: skip
+        totals = rows[0][1] if rows and rows[0][0] == -2 else None
+        return usage_parts(totals, [r[1] for r in rows if r[0] != -2], run_id)

@@ -45,8 +45,9 @@ class PostgresRetention(PostgresReader, Pruning):
                     "INSERT INTO messages (run_id, seq, step, node, role, name, content, extra)"
                     " SELECT %s, seq, step, node, role, name, content, extra FROM messages"
                     " WHERE run_id=%s AND step<%s", (new_id, run_id, at_step))  # fmt: skip
-                conn.execute("INSERT INTO snapshots (run_id, step, variables, visits)"
-                             " VALUES (%s,%s,%s,%s)",
+                # a fork's usage starts from nothing: it has no steps of its own yet
+                conn.execute("INSERT INTO snapshots (run_id, step, variables, visits, usage)"
+                             " VALUES (%s,%s,%s,%s,'{}')",
                              (new_id, at_step - 1, dumps(variables), dumps(visits)))  # fmt: skip
                 conn.execute(  # the rows of the steps it keeps; their bytes are shared
                     "INSERT INTO artifacts (run_id, step, node, name, media_type, digest, size,"

@@ -59,8 +59,8 @@ class PostgresRuns(PostgresBase):
                      parent_node, parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now),
                 )  # fmt: skip
                 self._insert_messages(conn, run_id, 0, -1, messages)
-                conn.execute("INSERT INTO snapshots (run_id, step, variables, visits)"
-                             " VALUES (%s,-1,%s,'{}')", (run_id, dumps(variables)))  # fmt: skip
+                conn.execute("INSERT INTO snapshots (run_id, step, variables, visits, usage)"
+                             " VALUES (%s,-1,%s,'{}','{}')", (run_id, dumps(variables)))  # fmt: skip
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(f"a run with id {run_id!r} already exists in {self.where}; "
                              "choose another run id or resume that run") from None  # fmt: skip

@@ -150,6 +150,14 @@ def _initial() -> list[str]:
     ]
 
 
+@migration(2, "usage per node in snapshots")
+def _snapshot_usage() -> list[str]:
+    # A snapshot also keeps the run's usage per node at its step, so that resuming a run
+    # sums at most the usage of the steps since (RunReader.node_usage_parts). Snapshots
+    # written before are left without it (NULL): their runs are summed from every step.
+    return ["ALTER TABLE snapshots ADD COLUMN usage TEXT"]
+
+
 #: The version this graphflow writes (the newest registered migration).
 FORMAT_VERSION = max(MIGRATIONS)
 

@@ -10,17 +10,14 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import branch_result, dumps, dumps_record
+from graphflow.store.codec import branch_result, dumps, dumps_record, usage_totals
 from graphflow.store.lease import LEASE_SECONDS
 from graphflow.store.postgres.base import PostgresBase, messages_insert
+from graphflow.store.protocol import SNAPSHOT_EVERY, UsageTotal
 
 __all__ = ["SNAPSHOT_EVERY", "PostgresSteps"]
 
 logger = logging.getLogger(__name__)
-
-#: A snapshot of all variables and visit counts is kept after every this many steps (as
-#: in the SQLite store), so that loading a run folds at most this many step deltas.
-SNAPSHOT_EVERY = 200
 
 
 class PostgresSteps(PostgresBase):
@@ -42,6 +39,7 @@ class PostgresSteps(PostgresBase):
         state: tuple[Mapping[str, Any], Mapping[str, int]],
         had_writes: bool = False,
         had_effects: bool = True,
+        usage_by_node: Mapping[str, UsageTotal] | None = None,
     ) -> None:
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
@@ -69,10 +67,12 @@ class PostgresSteps(PostgresBase):
                           (now + LEASE_SECONDS, now, run_id, self.lease_owner)))  # fmt: skip
         if (step + 1) % SNAPSHOT_EVERY == 0:
             parts.append((
-                "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (%s,%s,%s,%s)"
-                " ON CONFLICT (run_id, step) DO UPDATE SET variables = EXCLUDED.variables,"
-                " visits = EXCLUDED.visits",
-                (run_id, step, dumps(state[0]), dumps(state[1]))))  # fmt: skip
+                "INSERT INTO snapshots (run_id, step, variables, visits, usage) VALUES"
+                " (%s,%s,%s,%s,%s) ON CONFLICT (run_id, step) DO UPDATE SET"
+                " variables = EXCLUDED.variables, visits = EXCLUDED.visits,"
+                " usage = EXCLUDED.usage",
+                (run_id, step, dumps(state[0]), dumps(state[1]),
+                 usage_totals(usage_by_node))))  # fmt: skip
         if had_writes:
             parts.append(("DELETE FROM writes WHERE run_id=%s AND step=%s", (run_id, step)))
         if had_effects:

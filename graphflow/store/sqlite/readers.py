@@ -12,7 +12,14 @@ from typing import Any
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
-from graphflow.store.codec import listed_record, loads, message, message_row, step_row
+from graphflow.store.codec import (
+    listed_record,
+    loads,
+    message,
+    message_row,
+    step_row,
+    usage_parts,
+)
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
 from graphflow.store.sqlite.base import SQLiteBase
 from graphflow.store.values import fold
@@ -173,6 +180,20 @@ class SQLiteReader(SQLiteBase):
             "SELECT usage FROM steps WHERE run_id=? AND usage IS NOT NULL ORDER BY step", (run_id,)
         )
         return [loads(r[0], run_id, "step usage") for r in rows]
+
+    def node_usage_parts(self, run_id: str, at_step: int | None = None) -> list[dict[str, Any]]:
+        """The per-node totals of the newest snapshot at or before ``at_step`` that kept
+        them, then the ``usage`` of the steps after it (see
+        :meth:`~graphflow.store.RunReader.node_usage_parts`)."""
+        last = 2**62 if at_step is None else at_step
+        snap = self.conn.execute(
+            "SELECT step, usage FROM snapshots WHERE run_id=? AND step<=? AND usage IS NOT NULL"
+            " ORDER BY step DESC LIMIT 1", (run_id, last)).fetchone()  # fmt: skip
+        base, totals = (snap[0], snap[1]) if snap is not None else (-1, None)
+        rows = self.conn.execute(
+            "SELECT usage FROM steps WHERE run_id=? AND step>? AND step<=? AND usage IS NOT NULL"
+            " ORDER BY step", (run_id, base, last))  # fmt: skip
+        return usage_parts(totals, [r[0] for r in rows], run_id)
 
     # ---- the file -------------------------------------------------------------------
 

@@ -47,8 +47,9 @@ class SQLiteRetention(SQLiteReader, Pruning):
                 " WHERE run_id=? AND step<?",
                 (new_id, run_id, at_step),
             )
-            conn.execute(
-                "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (?,?,?,?)",
+            conn.execute(  # a fork's usage starts from nothing: it has no steps of its own yet
+                "INSERT INTO snapshots (run_id, step, variables, visits, usage)"
+                " VALUES (?,?,?,?,'{}')",
                 (new_id, at_step - 1, dumps(variables), dumps(visits)),
             )
             conn.execute(

@@ -55,7 +55,8 @@ class SQLiteRuns(SQLiteBase):
                 ) from None
             self._insert_messages(run_id, 0, -1, messages)
             conn.execute(
-                "INSERT INTO snapshots (run_id, step, variables, visits) VALUES (?,-1,?,'{}')",
+                "INSERT INTO snapshots (run_id, step, variables, visits, usage)"
+                " VALUES (?,-1,?,'{}','{}')",
                 (run_id, dumps(variables)),
             )
 

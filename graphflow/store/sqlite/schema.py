@@ -225,6 +225,14 @@ def _artifacts(conn: sqlite3.Connection) -> None:
     _run_script(conn, _ARTIFACT_TABLES)
 
 
+@migration(7)
+def _snapshot_usage(conn: sqlite3.Connection) -> None:
+    # A snapshot also keeps the run's usage per node at its step, so that resuming a run
+    # sums at most the usage of the steps since (RunReader.node_usage_parts). Snapshots
+    # written before are left without it (NULL): their runs are summed from every step.
+    conn.execute("ALTER TABLE snapshots ADD COLUMN usage TEXT")
+
+
 def _quoted_node(reason: str) -> str | None:
     start = reason.find("node '")
     end = reason.find("'", start + 6) if start >= 0 else -1
@@ -291,7 +299,8 @@ SCHEMA = """
         run_id TEXT NOT NULL,
         step INTEGER NOT NULL,
         variables TEXT NOT NULL,
-        visits TEXT NOT NULL
+        visits TEXT NOT NULL,
+        usage TEXT
     );
     CREATE UNIQUE INDEX IF NOT EXISTS snapshots_key ON snapshots(run_id, step);
     CREATE TABLE IF NOT EXISTS writes (

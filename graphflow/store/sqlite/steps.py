@@ -11,17 +11,14 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import branch_result, dumps, dumps_record
+from graphflow.store.codec import branch_result, dumps, dumps_record, usage_totals
 from graphflow.store.lease import LEASE_SECONDS
+from graphflow.store.protocol import SNAPSHOT_EVERY, UsageTotal
 from graphflow.store.sqlite.base import SQLiteBase, sqlite_error
 
 __all__ = ["SNAPSHOT_EVERY", "SQLiteSteps"]
 
 logger = logging.getLogger(__name__)
-
-#: A snapshot of all variables and visit counts is kept after every this many steps, so
-#: that loading a run folds at most this many step deltas.
-SNAPSHOT_EVERY = 200
 
 
 _INSERT_STEP = ("INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
@@ -84,6 +81,7 @@ class SQLiteSteps(SQLiteBase):
         state: tuple[Mapping[str, Any], Mapping[str, int]],
         had_writes: bool = False,
         had_effects: bool = True,
+        usage_by_node: Mapping[str, UsageTotal] | None = None,
     ) -> None:
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
@@ -125,10 +123,11 @@ class SQLiteSteps(SQLiteBase):
                     self._renewed = now
                 if snapshot:
                     conn.execute(
-                        "INSERT OR REPLACE INTO snapshots (run_id, step, variables, visits)"
-                        " VALUES (?,?,?,?)",
-                        (run_id, step, dumps(state[0]), dumps(state[1])),
-                    )
+                        "INSERT OR REPLACE INTO snapshots (run_id, step, variables, visits,"
+                        " usage) VALUES (?,?,?,?,?)",
+                        (run_id, step, dumps(state[0]), dumps(state[1]),
+                         usage_totals(usage_by_node)),
+                    )  # fmt: skip
                 if had_writes:
                     conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
                 if had_effects:
