@@ -69,6 +69,20 @@ def _timed(fn: Callable[..., Any], args: tuple[Any, ...],
     return result, time.perf_counter() - started
 
 
+def _timed_run(run: RunContext, graph: CompiledGraph | None) -> bool:
+    """Whether the run, or a run that encloses it (a subgraph's child run is awaited by
+    its parent's node), has a wall-clock ``limits.timeout``: a timeout fires only while
+    the event loop goes on."""
+    if graph is not None and graph.spec.limits.timeout is not None:
+        return True
+    parent = run.parent
+    while parent is not None:
+        if parent.graph is not None and parent.graph.spec.limits.timeout is not None:
+            return True
+        parent = parent.run.parent
+    return False
+
+
 #: result types a sync function returns that are surely not awaitable
 _PLAIN_RESULTS = frozenset({dict, str, type(None), Update, Message, list})
 
@@ -176,11 +190,12 @@ class FunctionKind(NodeKind):
     def _on_loop(self, run: RunContext, graph: CompiledGraph | None) -> bool:
         """Whether this call of the sync function runs on the event loop (see
         :class:`FunctionConfig`'s ``thread``). Unset, it does when the function's last call
-        (by any node, in this process) took under :data:`QUICK_CALL`, the run has no
-        wall-clock ``limits.timeout`` (which must fire while a node blocks) and the run's
-        loop needn't stay responsive (``RunContext.responsive``: a server's loop). Parallel
-        branches lose nothing by it: a quick function holds the others up for under
-        :data:`QUICK_CALL`, and Python code in threads takes turns anyway."""
+        (by any node, in this process) took under :data:`QUICK_CALL`, neither the run nor
+        a run enclosing it has a wall-clock ``limits.timeout`` (which must fire while a
+        node blocks) and the run's loop needn't stay responsive (``RunContext.responsive``:
+        a server's loop). Parallel branches lose nothing by it: a quick function holds the
+        others up for under :data:`QUICK_CALL`, and Python code in threads takes turns
+        anyway."""
         thread = self.config.thread  # type: ignore[attr-defined]
         if thread is not None:
             return not thread
@@ -188,7 +203,7 @@ class FunctionKind(NodeKind):
             return False
         if self.quick is None:  # this node's first call: what other nodes saw of the function
             self.quick = _QUICK.known(self.fn)
-        return self.quick and (graph is None or graph.spec.limits.timeout is None)
+        return self.quick and not _timed_run(run, graph)
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
         state: State = ctx.state

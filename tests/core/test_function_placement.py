@@ -177,3 +177,33 @@ def test_branches_run_in_turn_keep_their_results_when_one_fails(tmp_path: Any) -
     assert done.status == "completed" and done.variables["i"] == 3
     assert calls == ["b"]
     store.close()
+
+
+def test_the_timeout_of_an_enclosing_run_fires_when_a_subgraph_function_blocks() -> None:
+    """A subgraph's inner graph has no timeout of its own, its parent has one: the inner
+    function, though known as quick, must run on a thread, or the parent's timeout could
+    not fire while it blocks."""
+    release = threading.Event()
+
+    def sometimes_blocks(state: Any) -> dict[str, int]:
+        if state.variables["i"] >= 2:
+            release.wait(30)
+        return {"i": state.variables["i"] + 1}
+
+    _looping(sometimes_blocks, 1).compile().run_sync(store=MemoryStore())  # known as quick
+    outer = Graph("outer", entry="nested")
+    outer.add_node("nested", kind="subgraph", graph=_looping(sometimes_blocks, 5))
+    outer.add_node("done", kind="end")
+    outer.add_edge("nested", "done")
+    outer.limits(timeout=0.3)
+    timer = threading.Timer(5, release.set)
+    timer.start()
+    try:
+        started = time.monotonic()
+        result = outer.compile().run_sync(store=MemoryStore())
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        timer.cancel()
+    assert result.status == "timeout", result.reason
+    assert took < 4, f"the parent's timeout fired only after {took:.1f} s"
