@@ -45,6 +45,8 @@ class _Quickness:
 
     def __init__(self) -> None:
         self._by_fn: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+        #: functions that returned an awaitable (their work happens when it is awaited)
+        self._awaiting: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
     def known(self, fn: Callable[..., Any]) -> bool:
         try:
@@ -55,6 +57,16 @@ class _Quickness:
     def note(self, fn: Callable[..., Any], quick: bool) -> None:
         with contextlib.suppress(TypeError):
             self._by_fn[fn] = quick
+
+    def awaits(self, fn: Callable[..., Any]) -> bool:
+        try:
+            return self._awaiting.get(fn, False)
+        except TypeError:
+            return False
+
+    def note_awaits(self, fn: Callable[..., Any]) -> None:
+        with contextlib.suppress(TypeError):
+            self._awaiting[fn] = True
 
 
 _QUICK = _Quickness()
@@ -158,9 +170,14 @@ class FunctionKind(NodeKind):
         if not callable(fn):
             raise DefinitionError([Problem(f"node {node_id!r}: call", f"{fn!r} is not callable")])
         self.fn: Callable[..., Any] = fn
-        self.is_async = inspect.iscoroutinefunction(fn)
+        # an instance of a class with ``async def __call__`` is as async as a function
+        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None))  # fmt: skip
         #: whether the sync function's last call took under QUICK_CALL (None: not asked yet)
         self.quick: bool | None = None
+        #: whether the sync function returned an awaitable (None: not asked yet): what it
+        #: does then happens while that is awaited, so it does not finish at once
+        self.awaits: bool | None = None
         self.args = {k: compile_expression(v) for k, v in (config.args or {}).items()}
         self.mode = self._binding()
 
@@ -185,7 +202,11 @@ class FunctionKind(NodeKind):
         return isinstance(self.config.call, str)  # type: ignore[attr-defined]
 
     def finishes_at_once(self, run: RunContext, graph: CompiledGraph) -> bool:
-        return not self.is_async and self._on_loop(run, graph)
+        if self.is_async:
+            return False
+        if self.awaits is None:
+            self.awaits = _QUICK.awaits(self.fn)
+        return not self.awaits and self._on_loop(run, graph)
 
     def _on_loop(self, run: RunContext, graph: CompiledGraph | None) -> bool:
         """Whether this call of the sync function runs on the event loop (see
@@ -234,6 +255,9 @@ class FunctionKind(NodeKind):
                 self.quick = seconds < QUICK_CALL
                 _QUICK.note(self.fn, self.quick)
             if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+                if not self.awaits:
+                    self.awaits = True
+                    _QUICK.note_awaits(self.fn)
                 result = await result
         config: FunctionConfig = self.config  # type: ignore[assignment]
         update = to_update(self.node_id, result, config.output)

@@ -5,6 +5,7 @@ so (see graphflow.kinds.builtin.FunctionConfig)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -207,3 +208,44 @@ def test_the_timeout_of_an_enclosing_run_fires_when_a_subgraph_function_blocks()
         timer.cancel()
     assert result.status == "timeout", result.reason
     assert took < 4, f"the parent's timeout fired only after {took:.1f} s"
+
+
+def _overlap(branch: Any) -> int:
+    """How many branches of a three-branch parallel step were waiting at once, in the
+    third run of a graph whose branches call ``branch`` (so it is known as quick)."""
+    graph = _fan_out(branch, lambda state: None)
+    for _ in range(3):
+        branch.most = 0
+        assert graph.run_sync(store=MemoryStore()).status == "completed"
+    return int(branch.most)
+
+
+class _Waiter:
+    """Counts the branches waiting at once (``most``)."""
+
+    def __init__(self) -> None:
+        self.active = self.most = 0
+
+    async def wait(self, node: str) -> dict[str, int]:
+        self.active += 1
+        self.most = max(self.most, self.active)
+        await asyncio.sleep(0.02)
+        self.active -= 1
+        return {node: 1}
+
+
+def test_branches_whose_function_returns_an_awaitable_still_overlap() -> None:
+    """A callable with ``async def __call__``, or a plain function returning a coroutine,
+    does its work while the result is awaited: its branches must stay tasks that wait
+    together, not run in turn (three waits in a row instead of one)."""
+
+    class AsyncCall(_Waiter):
+        async def __call__(self, state: Any, ctx: Any) -> dict[str, int]:
+            return await self.wait(ctx.node_id)
+
+    class ReturnsCoroutine(_Waiter):
+        def __call__(self, state: Any, ctx: Any) -> Any:
+            return self.wait(ctx.node_id)
+
+    assert _overlap(AsyncCall()) == 3
+    assert _overlap(ReturnsCoroutine()) == 3
