@@ -44,6 +44,12 @@ __all__ = ["Execution", "new_run_id"]
 _MISSING = object()
 logger = logging.getLogger(__name__)
 
+#: The loop of a run hands control back to the event loop at least this often (seconds):
+#: steps whose nodes never wait (quick sync functions run on the loop, a store written
+#: synchronously) would otherwise hold the event loop for the whole run — its other tasks,
+#: the lease renewal and a cancellation (Ctrl-C) would wait until the run ends.
+YIELD_EVERY = 0.005
+
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
@@ -105,7 +111,11 @@ class Execution:
 
     async def loop(self, inputs: Mapping[str, str]) -> RunResult:
         graph, limits = self.graph, self.graph.spec.limits
+        yielded = time.perf_counter()
         while True:
+            if time.perf_counter() - yielded > YIELD_EVERY:
+                await asyncio.sleep(0)
+                yielded = time.perf_counter()
             if not self.frontier and self.waits:
                 self.frontier, self.waits = self.waits, []
             if not self.frontier:

@@ -6,6 +6,7 @@ so (see graphflow.kinds.builtin.FunctionConfig)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from typing import Any
@@ -249,3 +250,55 @@ def test_branches_whose_function_returns_an_awaitable_still_overlap() -> None:
 
     assert _overlap(AsyncCall()) == 3
     assert _overlap(ReturnsCoroutine()) == 3
+
+
+def _counting_loop(steps: int) -> tuple[Any, list[int]]:
+    calls: list[int] = []
+
+    def work(state: Any) -> dict[str, int]:
+        calls.append(1)
+        return {"i": state.variables["i"] + 1}
+
+    return _looping(work, steps).compile(), calls
+
+
+def test_a_run_of_quick_functions_lets_other_tasks_of_its_loop_run() -> None:
+    """Quick functions run on the loop and never wait: the run must still hand the loop
+    back now and then (a web app's other requests, a ticker), not hold it to the end."""
+    graph, calls = _counting_loop(20_000)
+
+    async def main() -> tuple[int, int]:
+        ticks_during = 0
+        done = False
+
+        async def ticker() -> None:
+            nonlocal ticks_during
+            while not done:
+                await asyncio.sleep(0.001)
+                ticks_during += 0 < len(calls) < 20_000
+
+        task = asyncio.ensure_future(ticker())
+        result = await graph.run(store=MemoryStore())
+        done = True
+        await task
+        assert result.status == "completed"
+        return ticks_during, len(calls)
+
+    ticks, ran = asyncio.run(main())
+    assert ran == 20_000 and ticks >= 3, f"the loop ran other tasks {ticks} times in the run"
+
+
+def test_cancelling_a_run_of_quick_functions_stops_it_soon() -> None:
+    """A cancellation (Ctrl-C under asyncio.run) reaches a run of quick functions at its
+    next step, not after its last one."""
+    graph, calls = _counting_loop(200_000)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(graph.run(store=MemoryStore()))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert len(calls) < 200_000, "the run went on to its end after it was cancelled"
