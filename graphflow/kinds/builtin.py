@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
@@ -70,6 +71,20 @@ class _Quickness:
 
 
 _QUICK = _Quickness()
+
+
+def _call_as_in_a_thread(fn: Callable[..., Any], args: tuple[Any, ...],
+                         kwargs: dict[str, Any]) -> Any:  # fmt: skip
+    """``fn(*args, **kwargs)`` on the event loop's thread, the running loop hidden from
+    it as from a worker thread: a sync function that runs async code of its own (with
+    ``asyncio.run``, or a library's sync wrapper that does) works on the loop as it did
+    on a thread, where no loop runs."""
+    loop = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        asyncio.events._set_running_loop(loop)
 
 
 def _timed(fn: Callable[..., Any], args: tuple[Any, ...],
@@ -247,7 +262,7 @@ class FunctionKind(NodeKind):
         else:
             if self._on_loop(ctx.run, ctx.graph):
                 started = time.perf_counter()
-                result = self.fn(*call_args, **kwargs)
+                result = _call_as_in_a_thread(self.fn, call_args, kwargs)
                 seconds = time.perf_counter() - started
             else:
                 result, seconds = await in_thread(_timed, self.fn, call_args, kwargs)

@@ -302,3 +302,20 @@ def test_cancelling_a_run_of_quick_functions_stops_it_soon() -> None:
 
     asyncio.run(main())
     assert len(calls) < 200_000, "the run went on to its end after it was cancelled"
+
+
+def test_a_function_that_runs_async_code_of_its_own_works_on_the_loop_too() -> None:
+    """A sync function calling ``asyncio.run`` (as sync wrappers of async clients do)
+    worked on a worker thread; once known as quick it runs on the loop, where it must see
+    no running loop either — and the run's loop goes on afterwards."""
+
+    async def lookup(i: int) -> int:
+        await asyncio.sleep(0)
+        return i + 1
+
+    def work(state: Any) -> dict[str, int]:
+        return {"i": asyncio.run(lookup(state.variables["i"]))}
+
+    result = _looping(work, 5).compile().run_sync(store=MemoryStore())
+    assert result.status == "completed", result.error
+    assert result.variables["i"] == 5
