@@ -143,8 +143,9 @@ class CompiledGraph:
     @functools.cached_property
     def _spec_record(self) -> dict[str, Any]:
         from graphflow.models.config import strip_api_keys
+        from graphflow.store.codec import StoredSpec
 
-        return strip_api_keys(self.spec.to_file())
+        return StoredSpec(strip_api_keys(self.spec.to_file()))
 
     def spec_record(self) -> dict[str, Any]:
         """The spec as stored with each run: callables become markers, and literal

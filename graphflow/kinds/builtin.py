@@ -187,7 +187,7 @@ class FunctionKind(NodeKind):
         self.fn: Callable[..., Any] = fn
         # an instance of a class with ``async def __call__`` is as async as a function
         self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-            getattr(fn, "__call__", None))  # fmt: skip
+            type(fn).__call__)  # fmt: skip
         #: whether the sync function's last call took under QUICK_CALL (None: not asked yet)
         self.quick: bool | None = None
         #: whether the sync function returned an awaitable (None: not asked yet): what it

@@ -26,9 +26,9 @@ from graphflow.store.protocol import (
     UsageTotal,
 )
 
-__all__ = ["branch_result", "check_status", "dumps", "dumps_record", "dumps_spec", "listed_record",
-           "loads", "message", "message_extra", "message_row", "run_record", "step_row",
-           "usage_parts", "usage_totals"]  # fmt: skip
+__all__ = ["StoredSpec", "branch_result", "check_status", "dumps", "dumps_record", "dumps_spec",
+           "listed_record", "loads", "message", "message_extra", "message_row", "run_record",
+           "step_row", "usage_parts", "usage_totals"]  # fmt: skip
 
 
 def dumps(value: Any) -> str:
@@ -44,26 +44,27 @@ def dumps(value: Any) -> str:
         raise StoreError(f"cannot store the value: {exc}") from exc
 
 
-#: spec → its JSON text, for the specs of the graphs recently run (each compiled graph
-#: keeps one spec object for all its runs; the entry holds it, so its id stays its own)
-_SPEC_TEXT: dict[int, tuple[Any, str]] = {}
+class StoredSpec(dict[str, Any]):
+    """A graph's spec as stored with its runs, made once by its compiled graph for all
+    its runs (``CompiledGraph.spec_record()``) and never changed after: :func:`dumps_spec`
+    encodes it once and keeps the text with it."""
+
+    _text: str | None = None
 
 
 def dumps_spec(spec: Mapping[str, Any]) -> str:
-    """:func:`dumps` of a graph's stored spec, encoded once per spec object: a compiled
-    graph hands every run the same spec (``CompiledGraph.spec_record()``), which nobody
-    changes, so a run of a big graph does not encode it again.
+    """:func:`dumps` of a graph's stored spec: a :class:`StoredSpec` (what a compiled
+    graph hands every run) is encoded once, so a run of a big graph does not encode it
+    again; any other mapping is encoded each time (its owner may change it between runs).
 
     Raises:
         StoreError: as :func:`dumps`.
     """
-    found = _SPEC_TEXT.get(id(spec))
-    if found is not None and found[0] is spec:
-        return found[1]
-    text = dumps(spec)
-    if len(_SPEC_TEXT) >= 64:
-        _SPEC_TEXT.clear()
-    _SPEC_TEXT[id(spec)] = (spec, text)
+    if type(spec) is not StoredSpec:
+        return dumps(spec)
+    text = spec._text
+    if text is None:
+        text = spec._text = dumps(dict(spec))
     return text
 
 

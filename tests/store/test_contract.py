@@ -556,3 +556,28 @@ def test_artifacts_are_seen_by_another_handle(factory: StoreFactory) -> None:
     digest = first.put_artifact("r1", 0, "n", "t.txt", "text/plain", b"shared")
     assert [r["digest"] for r in second.artifacts("r1")] == [digest]
     assert second.artifact_data(digest) == b"shared"
+
+
+def test_a_spec_changed_between_two_runs_is_stored_as_it_is_then(store: RunStore) -> None:
+    """The store encodes the spec it is given each time (only a compiled graph's own
+    spec record, which nobody changes, is encoded once)."""
+    spec: dict[str, Any] = {"graph": "g", "description": "first"}
+    store.create_run("r1", graph="g", spec=spec, topology="t0",
+                     frontier={"run": ["a"], "wait": []}, variables={}, messages=())  # fmt: skip
+    spec["description"] = "second"
+    store.create_run("r2", graph="g", spec=spec, topology="t0",
+                     frontier={"run": ["a"], "wait": []}, variables={}, messages=())  # fmt: skip
+    assert store.get_run("r1").spec["description"] == "first"
+    assert store.get_run("r2").spec["description"] == "second"
+
+
+def test_a_compiled_graph_stores_its_spec_record_once_encoded(store: RunStore) -> None:
+    from graphflow import Graph
+    from graphflow.scheduler.entry import create_run
+
+    g = Graph("g", entry="a")
+    g.add_node("a", "tests.store.test_contract:new_run", args={"run_id": "'é\\\"'"})
+    graph = g.compile()
+    for run_id in ("r1", "r2"):
+        create_run(graph, store=store, run_id=run_id)
+        assert store.get_run(run_id).spec == graph.spec_record()
