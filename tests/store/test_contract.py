@@ -581,3 +581,18 @@ def test_a_compiled_graph_stores_its_spec_record_once_encoded(store: RunStore) -
     for run_id in ("r1", "r2"):
         create_run(graph, store=store, run_id=run_id)
         assert store.get_run(run_id).spec == graph.spec_record()
+
+
+def test_every_head_is_stored_as_given(store: RunStore) -> None:
+    """Heads of any shape come back as they were committed (the SQLite store keeps the
+    text of the usual one-node head and must not mistake another shape for it)."""
+    new_run(store)
+    heads: list[dict[str, Any]] = [
+        {"run": ["x"], "wait": [], "via": {"a": ["b", "c"]}},
+        {"run": ["x"], "wait": [], "via": {"a": "bc"}},  # same key, another value
+        {"run": ["x"], "via": {"a": ["x"]}, "reason": "done"},  # three keys, no "wait"
+        {"run": ["é\"'"], "wait": [], "via": {"a\"": ["é\"'"]}},
+    ]
+    for step, head in enumerate(heads):
+        commit(store, "r1", step, frontier=head)
+    assert [row["next"] for row in store.steps("r1")] == heads

@@ -44,11 +44,14 @@ _HEAD_TEXT: dict[tuple[Any, ...], str] = {}
 def _head_text(head: Mapping[str, Any]) -> str:
     """The step's head as JSON; the usual head of a one-node step (no joins waiting, no
     reason) is encoded once per shape and then found again."""
-    via = head.get("via")
-    if len(head) != 3 or head["wait"] or not via or len(via) != 1:
+    via, run = head.get("via"), head.get("run")
+    if (len(head) != 3 or head.get("wait") != [] or type(run) is not list
+            or type(via) is not dict or len(via) != 1):  # fmt: skip
         return dumps_record(head)
     ((node, targets),) = via.items()
-    key = (tuple(head["run"]), node, tuple(targets))
+    if type(targets) is not list:
+        return dumps_record(head)
+    key = (tuple(run), node, tuple(targets))
     text = _HEAD_TEXT.get(key)
     if text is None:
         if len(_HEAD_TEXT) >= 4096:
