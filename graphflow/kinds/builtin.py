@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import re
@@ -75,14 +76,15 @@ _QUICK = _Quickness()
 
 def _call_as_in_a_thread(fn: Callable[..., Any], args: tuple[Any, ...],
                          kwargs: dict[str, Any]) -> Any:  # fmt: skip
-    """``fn(*args, **kwargs)`` on the event loop's thread, the running loop hidden from
-    it as from a worker thread: a sync function that runs async code of its own (with
-    ``asyncio.run``, or a library's sync wrapper that does) works on the loop as it did
-    on a thread, where no loop runs."""
+    """``fn(*args, **kwargs)`` on the event loop's thread as on a worker thread: the
+    running loop hidden from it (a sync function that runs async code of its own, with
+    ``asyncio.run`` or a library's sync wrapper that does, works on the loop as it did on
+    a thread, where no loop runs), in a copy of the context (context variables it sets,
+    such as a logger's bound fields, stay its own and do not leak into later nodes)."""
     loop = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(None)
     try:
-        return fn(*args, **kwargs)
+        return contextvars.copy_context().run(fn, *args, **kwargs)
     finally:
         asyncio.events._set_running_loop(loop)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from typing import Any
@@ -319,3 +320,19 @@ def test_a_function_that_runs_async_code_of_its_own_works_on_the_loop_too() -> N
     result = _looping(work, 5).compile().run_sync(store=MemoryStore())
     assert result.status == "completed", result.error
     assert result.variables["i"] == 5
+
+
+def test_context_variables_a_function_sets_stay_its_own_on_the_loop_too() -> None:
+    """On a worker thread a function runs in a copy of the context, so what it binds
+    (a request id in a logger's context variables) never reached later nodes: on the
+    loop neither."""
+    bound: contextvars.ContextVar[int] = contextvars.ContextVar("bound", default=-1)
+    seen: list[int] = []
+
+    def work(state: Any) -> dict[str, int]:
+        seen.append(bound.get())
+        bound.set(state.variables["i"])
+        return {"i": state.variables["i"] + 1}
+
+    _looping(work, 4).compile().run_sync(store=MemoryStore())
+    assert seen == [-1, -1, -1, -1]
