@@ -216,6 +216,32 @@ def test_a_read_only_database_can_be_listed_and_shown(folder: Path,
     store.close()
 
 
+def test_a_read_only_database_one_format_old_shows_its_usage(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A format-6 file (snapshots without usage) that cannot be migrated is opened read-
+    only: showing a run sums its usage from its steps, instead of calling it damaged."""
+    import os
+
+    from graphflow.show import run_as_dict
+    from tests.store.test_resume_usage import billing
+
+    db = tmp_path / "v6.db"
+    with Store(db) as store:
+        assert billing(turns=3, more=2).run_sync(store=store, run_id="r").status == "waiting"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("ALTER TABLE snapshots DROP COLUMN usage")
+    conn.execute("UPDATE meta SET value='6' WHERE key='format_version'")
+    conn.close()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if mode == os.W_OK and str(
+        path).startswith(str(tmp_path)) else real(path, mode))  # fmt: skip
+    store = Store(db)
+    assert store.read_only
+    by_node = run_as_dict(store, "r")["usage"]["by_node"]
+    assert (by_node["writer"]["calls"], by_node["critic"]["calls"]) == (3, 3)
+    store.close()
+
+
 def test_a_locked_database_says_it_is_locked(folder: Path) -> None:
     db = folder / "runs.db"
     holder = sqlite3.connect(db, isolation_level=None)

@@ -118,6 +118,9 @@ class SQLiteBase:
     lease_owner: str
     #: when this store last renewed a lease (``time.time()``); commits renew it too
     _renewed: float
+    #: the format of the open file: :data:`~graphflow.store.sqlite.schema.FORMAT_VERSION`,
+    #: or the one before when the file is read-only and could not be migrated
+    _format: int
     #: whether :meth:`close` was called
     _closed: bool = False
     #: partly loaded conversations of an in-memory database, read when it closes

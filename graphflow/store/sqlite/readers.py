@@ -186,7 +186,7 @@ class SQLiteReader(SQLiteBase):
         them, then the ``usage`` of the steps after it (see
         :meth:`~graphflow.store.RunReader.node_usage_parts`)."""
         last = 2**62 if at_step is None else at_step
-        snap = self.conn.execute(
+        snap = None if self._format < 7 else self.conn.execute(  # format 6: no usage kept
             "SELECT step, usage FROM snapshots WHERE run_id=? AND step<=? AND usage IS NOT NULL"
             " ORDER BY step DESC LIMIT 1", (run_id, last)).fetchone()  # fmt: skip
         base, totals = (snap[0], snap[1]) if snap is not None else (-1, None)

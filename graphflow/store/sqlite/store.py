@@ -166,6 +166,7 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         except BaseException:
             raw.close()
             raise
+        self._format = version if self.read_only else FORMAT_VERSION
         self.conn = Connection(raw, self.path)
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> StoreError:
