@@ -33,3 +33,21 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) ->
         for proc in procs:
             out, err = proc.communicate(timeout=60)
             assert proc.returncode == 0 and out.strip() == "opened", err
+
+
+def test_a_new_database_left_with_only_its_empty_meta_table_opens(tmp_path: Path) -> None:
+    """What another process opening a new file leaves between its first two writes (the
+    meta table, not yet marked): a process opening the file then — or later, when that one
+    was killed there — sets it up instead of calling it someone else's database."""
+    import sqlite3
+
+    from graphflow.store import Store
+
+    db = tmp_path / "runs.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.close()
+    with Store(db) as store:
+        assert store.list_runs() == []
+    with Store(db) as store:  # and it is a graphflow database from then on
+        assert store.list_runs() == []

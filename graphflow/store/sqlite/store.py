@@ -191,7 +191,10 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         ours = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall()) if (
             "meta" in tables) else {}  # fmt: skip
-        if tables and not ours and meta.get("marker") != MARKER:
+        # an empty meta table alone is a new file graphflow began to set up: another
+        # process opening it at this moment, or one killed between its first two writes
+        half_made = tables == {"meta"} and not meta
+        if tables and not ours and meta.get("marker") != MARKER and not half_made:
             raise StoreCorrupt(
                 f"{self.path} is an SQLite database but not a graphflow run database "
                 f"(it has tables {sorted(tables)[:5]}); it was left untouched: use another "
