@@ -296,22 +296,33 @@ def _model_name(model: Any) -> str:
     return str(getattr(model, "name", "") or type(model).__name__)
 
 
-#: what a kept call stores of its request: the prompt (OpenAI messages) and tool names
-_Sent = tuple[list[dict[str, Any]], list[str]]
+#: what a kept call stores of its request: the prompt (OpenAI messages), tool names, and
+#: how many leading messages it shares with the node's previous kept prompt (that one)
+_Sent = tuple[Sequence[dict[str, Any]], list[str], int, Any]
 
 
 def _sent(ctx: NodeContext, messages: Sequence[Mapping[str, Any]],
           tools: Sequence[Mapping[str, Any]] | None) -> _Sent | None:  # fmt: skip
     """The prompt and tool names of the call to keep (``None`` when the run has no store,
-    keeps no calls, or they cannot be read). Never raises."""
+    keeps no calls, or they cannot be read), with what the prompt shares with the node's
+    previous one: an agent's view (``OpenAIMessages``) is kept as it is, neither copied
+    nor converted again, and the store writes only what is new in it
+    (:mod:`graphflow.store.model_calls`), so keeping a call costs what the turn added,
+    not the conversation. Never raises."""
     if ctx.run.store is None or not ctx.run.record_calls:
         return None
+    from graphflow.models.openai_messages import OpenAIMessages
     from graphflow.models.response import to_openai_messages
 
     try:
         names = [str((t.get("function") or {}).get("name") or t.get("name") or "")
                  for t in tools or ()]  # fmt: skip
-        return list(to_openai_messages(list(messages))), names
+        prompt = to_openai_messages(messages)
+        kept: dict[tuple[str, str], Any] = ctx.run.services.extras.setdefault("kept_prompts", {})
+        previous = kept.get((ctx.run_id, ctx.node_id))
+        shared = prompt.shared_prefix(previous) if isinstance(prompt, OpenAIMessages) else 0
+        kept[(ctx.run_id, ctx.node_id)] = prompt
+        return prompt, names, shared, previous
     except Exception as exc:
         logger.warning("model call of node %r not kept with run %s: %s", ctx.node_id,
                        ctx.run_id, exc)  # fmt: skip
@@ -352,6 +363,7 @@ def _kept_call(ctx: NodeContext, model: Any, sent: _Sent | None, started_at: flo
                          seconds=round(seconds, 6),
                          model=(record or {}).get("model") or _model_name(model),
                          base_url=(record or {}).get("base_url"), prompt=sent[0],
+                         prompt_shared=sent[2], prompt_previous=sent[3],
                          tools=sent[1], response=response, usage=(record or {}).get("usage"),
                          error=None if error is None else redact(
                              f"{type(error).__name__}: {error}"))  # fmt: skip

@@ -49,7 +49,7 @@ class OpenAIMessages(Sequence[_Item]):
             :func:`~graphflow.models.usage.estimate_prompt_tokens` returns for them).
     """
 
-    __slots__ = ("_body", "_count", "_head", "_tail", "prompt_tokens")
+    __slots__ = ("__weakref__", "_body", "_count", "_head", "_tail", "prompt_tokens")
 
     def __init__(self, head: Sequence[_Item], body: Sequence[_Item], count: int,
                  tail: Sequence[_Item], prompt_tokens: int) -> None:  # fmt: skip
@@ -98,7 +98,10 @@ class OpenAIMessages(Sequence[_Item]):
 
     def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
         if isinstance(index, slice):
-            return list(self)[index]
+            start, stop, stride = index.indices(len(self))
+            if stride != 1:
+                return list(self)[index]
+            return self._range(start, stop)
         size = len(self)
         if index < 0:
             index += size
@@ -110,6 +113,39 @@ class OpenAIMessages(Sequence[_Item]):
         if index < self._count:
             return self._body[index]
         return self._tail[index - self._count]
+
+    def _range(self, start: int, stop: int) -> list[_Item]:
+        """Items ``start`` to ``stop`` (within bounds), read from the parts without
+        walking the ones before ``start``."""
+        head, count = len(self._head), self._count
+        out = list(self._head[start:stop])
+        lo, hi = max(start - head, 0), min(max(stop - head, 0), count)
+        if lo < hi:
+            out.extend(self._body[lo:hi])
+        lo, hi = max(start - head - count, 0), max(stop - head - count, 0)
+        if lo < hi:
+            out.extend(self._tail[lo:hi])
+        return out
+
+    def shared_prefix(self, other: object) -> int:
+        """How many leading messages these share with ``other`` by construction: views
+        built on the same growing body after the same head share the head and the
+        shorter one's body (a later turn's view extends an earlier one); anything else
+        shares none as far as this can tell (it never compares contents).
+
+        Example:
+            >>> body = [{"role": "user", "content": "a"}]
+            >>> first = OpenAIMessages.build([{"role": "system", "content": "s"}], body)
+            >>> body.append({"role": "user", "content": "b"})
+            >>> later = OpenAIMessages.build([{"role": "system", "content": "s"}], body)
+            >>> later.shared_prefix(first), later.shared_prefix([])
+            (2, 0)
+        """
+        if not isinstance(other, OpenAIMessages) or other._body is not self._body:
+            return 0
+        if other._head is not self._head and other._head != self._head:
+            return 0
+        return len(self._head) + min(self._count, other._count)
 
     def __iter__(self) -> Iterator[_Item]:
         body = self._body if len(self._body) == self._count else \

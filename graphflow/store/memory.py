@@ -37,7 +37,7 @@ from graphflow.store.codec import (
 )
 from graphflow.store.lease import LEASE_SECONDS, check_lease, new_owner
 from graphflow.store.memory_artifacts import MemoryArtifacts, drop_unused_blobs
-from graphflow.store.model_calls import call_columns, call_row, encoded_calls, prompt_entries
+from graphflow.store.model_calls import PromptChains, call_rows
 from graphflow.store.protocol import (
     SNAPSHOT_EVERY,
     ArtifactRow,
@@ -99,6 +99,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
 
     def __init__(self, *, _tables: _Tables | None = None) -> None:
         self._t = _tables or _Tables()
+        self._chains = PromptChains()
         self.lease_owner = new_owner(self)
         self._renewed = 0.0
 
@@ -327,13 +328,14 @@ class MemoryStore(MemoryArtifacts, Pruning):
                    calls: Sequence[ModelCall] = (),
                    joined: Callable[[], None] | None = None) -> None:  # fmt: skip
         text = dumps(result)
-        encoded = encoded_calls(run_id, calls)
+        encoded = self._chains.encode(run_id, calls)
         with self._locked() as t:
             if joined is not None:
                 joined()
-            for entries, columns in encoded:
-                self._insert_call(t, run_id, entries, columns)
+            seqs = [self._insert_call(t, run_id, entries, columns)
+                    for entries, columns, _ in encoded]  # fmt: skip
             t.effects[(run_id, step, node, key)] = text
+        self._chains.kept(encoded, seqs)
 
     def effect_results(self, run_id: str) -> list[Any]:
         with self._locked() as t:
@@ -348,22 +350,24 @@ class MemoryStore(MemoryArtifacts, Pruning):
             row["models"], row["updated_at"] = dumps(models), time.time()
 
     def record_model_call(self, run_id: str, call: ModelCall) -> None:
-        entries = prompt_entries(call["prompt"])
-        columns = call_columns(call, [key for key, _ in entries])
+        encoded = self._chains.encode(run_id, [call])
         with self._locked() as t:
-            self._insert_call(t, run_id, entries, columns)
+            seqs = [self._insert_call(t, run_id, entries, columns)
+                    for entries, columns, _ in encoded]  # fmt: skip
+        self._chains.kept(encoded, seqs)
 
     def _insert_call(self, t: _Tables, run_id: str, entries: list[tuple[str, str]],
-                     columns: dict[str, Any]) -> None:  # fmt: skip
+                     columns: dict[str, Any]) -> int:  # fmt: skip
         t.prompts.setdefault(run_id, {}).update(entries)
         calls = t.calls.setdefault(run_id, [])
         calls.append({"run_id": run_id, "seq": len(calls), **columns})
+        return len(calls) - 1
 
     def model_calls(self, run_id: str) -> list[ModelCallRow]:
         with self._locked() as t:
             rows = list(t.calls.get(run_id) or [])
             messages = dict(t.prompts.get(run_id) or {})
-        return [call_row(row, messages) for row in rows]
+        return call_rows(rows, messages)
 
     # ---- reading state --------------------------------------------------------------
 

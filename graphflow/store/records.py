@@ -4,9 +4,19 @@ use them are in :mod:`graphflow.store.protocol`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypedDict, get_args
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    NamedTuple,
+    Protocol,
+    TypedDict,
+    get_args,
+)
+
+from typing_extensions import NotRequired
 
 if TYPE_CHECKING:
     from graphflow.store.protocol import RunWriter
@@ -143,7 +153,13 @@ class ModelCall(TypedDict):
     (``model``, ``base_url``), the messages sent (``prompt``, OpenAI-shaped), the names
     of the tools offered, the answer (``response``: the assistant message and its
     ``finish_reason``; ``None`` when the call failed), its usage, and the ``error`` of a
-    failed call."""
+    failed call.
+
+    When keeping a call, ``prompt_shared`` may say that the first that many messages of
+    ``prompt`` are those of the node's previous kept prompt, the object
+    ``prompt_previous`` (an agent's prompts share their beginning by construction): the
+    store may then write only what is new (:mod:`graphflow.store.model_calls`). Neither is
+    stored or read back."""
 
     step: int
     node: str
@@ -151,11 +167,13 @@ class ModelCall(TypedDict):
     seconds: float
     model: str | None
     base_url: str | None
-    prompt: list[dict[str, Any]]
+    prompt: Sequence[dict[str, Any]]
     tools: list[str]
     response: dict[str, Any] | None
     usage: dict[str, Any] | None
     error: str | None
+    prompt_shared: NotRequired[int]
+    prompt_previous: NotRequired[Any]
 
 
 class ModelCallRow(ModelCall):

@@ -105,3 +105,58 @@ def test_a_call_that_cannot_be_encoded_never_fails_its_effect(store: RunStore) -
     store.put_effect("r1", 1, "b", "reply", {"answer": 1}, calls=[bad])
     assert store.get_effect("r1", 1, "b", "reply") == (True, {"answer": 1})
     assert store.model_calls("r1") == []
+
+
+def _view(head: list[dict], body: list[dict]):  # an agent's growing view of the conversation
+    from graphflow.models.openai_messages import OpenAIMessages
+
+    return OpenAIMessages.build(head, body)
+
+
+def test_prompts_that_extend_the_nodes_last_one_read_back_whole(store: RunStore,
+                                                                factory: StoreFactory) -> None:  # fmt: skip
+    """An agent's prompts grow by what each turn added: a call that says so is stored
+    against the node's previous call, and reads back as its whole prompt."""
+    new_run(store)
+    head = [{"role": "system", "content": "be brief"}]
+    body: list[dict] = []
+    previous = None
+    sent = []
+    for turn in range(6):
+        body.append({"role": "user", "content": f"message {turn}"})
+        view = _view(head, body)
+        shared = view.shared_prefix(previous) if previous is not None else 0
+        kept = call(0, "writer", view)  # type: ignore[arg-type]
+        kept["prompt_shared"], kept["prompt_previous"] = shared, previous
+        if turn % 2:
+            store.record_model_call("r1", kept)
+        else:
+            store.put_effect("r1", 0, "writer", f"model:{turn}", {"n": turn}, calls=[kept])
+        sent.append(list(view))
+        previous = view
+    # a call from another node between them, and one whose claim does not hold
+    store.record_model_call("r1", call(0, "critic", [{"role": "user", "content": "judge"}]))
+    wrong = call(0, "writer", [{"role": "user", "content": "fresh start"}])
+    wrong["prompt_shared"], wrong["prompt_previous"] = 3, object()
+    store.record_model_call("r1", wrong)
+    sent += [[{"role": "user", "content": "judge"}], [{"role": "user", "content": "fresh start"}]]
+    for reader in (store, factory.open()):
+        assert [c["prompt"] for c in reader.model_calls("r1")] == sent
+        assert [c["seq"] for c in reader.model_calls("r1")] == list(range(8))
+
+
+def test_a_new_store_handle_keeps_the_whole_prompt_first(store: RunStore,
+                                                         factory: StoreFactory) -> None:  # fmt: skip
+    """A handle that did not keep the node's previous call (another process, after a
+    resume) cannot refer to it: it keeps the whole prompt, and later calls chain again."""
+    new_run(store)
+    body = [{"role": "user", "content": "a"}]
+    first = _view([], body)
+    store.record_model_call("r1", call(0, "writer", first))  # type: ignore[arg-type]
+    other = factory.open()
+    body.append({"role": "user", "content": "b"})
+    second = _view([], body)
+    kept = call(1, "writer", second)  # type: ignore[arg-type]
+    kept["prompt_shared"], kept["prompt_previous"] = second.shared_prefix(first), first
+    other.record_model_call("r1", kept)
+    assert [c["prompt"] for c in store.model_calls("r1")] == [list(first), list(second)]

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError, StoreFull
 from graphflow.messages import Message
 from graphflow.store.codec import dumps, loads, message_extra, run_record
+from graphflow.store.model_calls import PromptChains
 from graphflow.store.protocol import RunRecord
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class PostgresBase:
     lease_owner: str
     #: when this store last renewed a lease (``time.time()``); commits renew it too
     _renewed: float
+    _chains: PromptChains
     _closed: bool = False
     _psycopg: Any
 

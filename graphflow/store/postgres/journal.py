@@ -10,12 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphflow.store.codec import dumps, loads
-from graphflow.store.model_calls import (
-    call_columns,
-    call_row,
-    encoded_calls,
-    prompt_entries,
-)
+from graphflow.store.model_calls import EncodedCall, call_rows
 from graphflow.store.postgres.base import PostgresBase
 from graphflow.store.protocol import ModelCall, ModelCallRow
 
@@ -39,15 +34,16 @@ class PostgresJournal(PostgresBase):
         sql = ("INSERT INTO effects (run_id, step, node, key, result)"
                " VALUES (%s,%s,%s,%s,%s) ON CONFLICT (run_id, step, node, key)"
                " DO UPDATE SET result = EXCLUDED.result")  # fmt: skip
-        encoded = encoded_calls(run_id, calls)
+        encoded = self._chains.encode(run_id, calls)
         if not encoded and joined is None:
             self._write(sql, values)
             return
         with self._tx() as conn:
             if joined is not None:
                 joined()
-            self._insert_calls(conn, run_id, encoded)
+            seqs = self._insert_calls(conn, run_id, encoded)
             conn.execute(sql, values)
+        self._chains.kept(encoded, seqs)
 
     def effect_results(self, run_id: str) -> list[Any]:
         """Results of the effects recorded by the run's uncommitted step, in the order
@@ -63,28 +59,32 @@ class PostgresJournal(PostgresBase):
             raise self._not_found(run_id)
 
     def record_model_call(self, run_id: str, call: ModelCall) -> None:
-        entries = prompt_entries(call["prompt"])
-        columns = call_columns(call, [key for key, _ in entries])
+        encoded = self._chains.encode(run_id, [call])
         with self._tx() as conn:
-            self._insert_calls(conn, run_id, [(entries, columns)])
+            seqs = self._insert_calls(conn, run_id, encoded)
+        self._chains.kept(encoded, seqs)
 
-    def _insert_calls(self, conn: Any, run_id: str,
-                      calls: Sequence[tuple[list[tuple[str, str]], dict[str, Any]]]) -> None:  # fmt: skip
-        """Insert encoded model calls in the open transaction of ``conn``."""
+    def _insert_calls(self, conn: Any, run_id: str, calls: Sequence[EncodedCall]) -> list[int]:
+        """Insert encoded model calls in the open transaction of ``conn``; returns their
+        numbers (``seq``)."""
         if not calls:
-            return
+            return []
         # the run's row lock orders the calls of one run (their seq numbers)
         conn.execute("SELECT 1 FROM runs WHERE run_id=%s FOR UPDATE", (run_id,))
-        for entries, columns in calls:
+        seqs = []
+        for entries, columns, _ in calls:
             names = ", ".join(columns)
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO prompt_messages (run_id, key, message)"
                                 " VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
                                 [(run_id, key, text) for key, text in dict(entries).items()])  # fmt: skip
-            conn.execute(f"INSERT INTO model_calls (run_id, seq, {names}) SELECT %s,"
-                         " COALESCE(MAX(seq), -1) + 1, " + ",".join(["%s"] * len(columns))
-                         + " FROM model_calls WHERE run_id=%s",
-                         (run_id, *columns.values(), run_id))  # fmt: skip
+            row = conn.execute(f"INSERT INTO model_calls (run_id, seq, {names}) SELECT %s,"
+                               " COALESCE(MAX(seq), -1) + 1, "
+                               + ",".join(["%s"] * len(columns))
+                               + " FROM model_calls WHERE run_id=%s RETURNING seq",
+                               (run_id, *columns.values(), run_id)).fetchone()  # fmt: skip
+            seqs.append(int(row[0]))
+        return seqs
 
     def model_calls(self, run_id: str) -> list[ModelCallRow]:
         rows = self._rows("SELECT * FROM model_calls WHERE run_id=%s ORDER BY seq", [run_id])
@@ -92,4 +92,4 @@ class PostgresJournal(PostgresBase):
             return []
         messages = dict(self._values("SELECT key, message FROM prompt_messages WHERE run_id=%s",
                                      [run_id]))  # fmt: skip
-        return [call_row(row, messages) for row in rows]
+        return call_rows(rows, messages)

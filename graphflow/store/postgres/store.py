@@ -26,6 +26,7 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.store.lease import new_owner
+from graphflow.store.model_calls import PromptChains
 from graphflow.store.postgres.artifacts import PostgresArtifacts
 from graphflow.store.postgres.base import connection_problem, public_url, url_secrets
 from graphflow.store.postgres.journal import PostgresJournal
@@ -89,6 +90,7 @@ class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJour
         self.url = url
         self.where = public_url(url)
         self._renewed = 0.0
+        self._chains = PromptChains()
         self._closed = False
         self.lease_owner = new_owner(self)
         try:

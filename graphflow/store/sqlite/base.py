@@ -13,6 +13,7 @@ from graphflow.conversation import Conversation
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError, StoreFull
 from graphflow.messages import Message
 from graphflow.store.codec import message_extra, run_record
+from graphflow.store.model_calls import PromptChains
 from graphflow.store.protocol import RunRecord
 
 __all__ = ["Connection", "SQLiteBase", "Transaction", "sqlite_error"]
@@ -125,6 +126,9 @@ class SQLiteBase:
     _closed: bool = False
     #: partly loaded conversations of an in-memory database, read when it closes
     _lazy: weakref.WeakValueDictionary[int, Conversation]
+    #: the model call each run's node kept last through this store (prompts that extend
+    #: it are stored against it)
+    _chains: PromptChains
 
     def _tx(self) -> Transaction:
         return Transaction(self.conn, self.path)

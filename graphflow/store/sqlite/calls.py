@@ -8,24 +8,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphflow.store.codec import dumps
-from graphflow.store.model_calls import call_columns, call_row, prompt_entries
+from graphflow.store.model_calls import EncodedCall, call_rows
 from graphflow.store.protocol import ModelCall, ModelCallRow
 from graphflow.store.sqlite.base import Connection, SQLiteBase
 
 __all__ = ["SQLiteCalls", "insert_calls"]
 
-#: one call as :func:`graphflow.store.model_calls.encoded_calls` gives it
-Encoded = tuple[list[tuple[str, str]], dict[str, Any]]
-
-
-def insert_calls(conn: Connection, run_id: str, calls: Sequence[Encoded]) -> None:
+def insert_calls(conn: Connection, run_id: str, calls: Sequence[EncodedCall]) -> list[int]:
     """Insert encoded model calls of ``run_id`` in the open transaction of ``conn``,
-    numbered after the run's last one; each prompt message once per run."""
+    numbered after the run's last one, each new prompt message once per run; returns
+    their numbers (``seq``)."""
     if not calls:
-        return
+        return []
     seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM model_calls"
                        " WHERE run_id=?", (run_id,)).fetchone()[0]  # fmt: skip
-    for entries, columns in calls:
+    seqs = []
+    for entries, columns, _ in calls:
         conn.executemany("INSERT OR IGNORE INTO prompt_messages (run_id, key, message)"
                          " VALUES (?,?,?)",
                          [(run_id, key, text) for key, text in dict(entries).items()])  # fmt: skip
@@ -33,7 +31,9 @@ def insert_calls(conn: Connection, run_id: str, calls: Sequence[Encoded]) -> Non
         conn.execute(f"INSERT INTO model_calls (run_id, seq, {names}) VALUES (?,?,"
                      + ",".join("?" * len(columns)) + ")",
                      (run_id, seq, *columns.values()))  # fmt: skip
+        seqs.append(seq)
         seq += 1
+    return seqs
 
 
 class SQLiteCalls(SQLiteBase):
@@ -47,10 +47,10 @@ class SQLiteCalls(SQLiteBase):
                 raise self._not_found(run_id)
 
     def record_model_call(self, run_id: str, call: ModelCall) -> None:
-        entries = prompt_entries(call["prompt"])
-        columns = call_columns(call, [key for key, _ in entries])
+        encoded = self._chains.encode(run_id, [call])
         with self._tx() as conn:
-            insert_calls(conn, run_id, [(entries, columns)])
+            seqs = insert_calls(conn, run_id, encoded)
+        self._chains.kept(encoded, seqs)
 
     def model_calls(self, run_id: str) -> list[ModelCallRow]:
         rows = self._rows("SELECT * FROM model_calls WHERE run_id=? ORDER BY seq", [run_id])
@@ -58,4 +58,4 @@ class SQLiteCalls(SQLiteBase):
             return []
         messages = dict(self.conn.execute(
             "SELECT key, message FROM prompt_messages WHERE run_id=?", (run_id,)).fetchall())  # fmt: skip
-        return [call_row(row, messages) for row in rows]
+        return call_rows(rows, messages)

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphflow.store.codec import dumps, loads
-from graphflow.store.model_calls import encoded_calls
 from graphflow.store.protocol import ModelCall
 from graphflow.store.sqlite.base import SQLiteBase
 from graphflow.store.sqlite.calls import insert_calls
@@ -30,16 +29,17 @@ class SQLiteEffects(SQLiteBase):
                    calls: Sequence[ModelCall] = (),
                    joined: Callable[[], None] | None = None) -> None:  # fmt: skip
         text = dumps(result)
-        encoded = encoded_calls(run_id, calls)
+        encoded = self._chains.encode(run_id, calls)
         with self._tx() as conn:
             if joined is not None:
                 joined()
-            insert_calls(conn, run_id, encoded)
+            seqs = insert_calls(conn, run_id, encoded)
             conn.execute(
                 "INSERT OR REPLACE INTO effects (run_id, step, node, key, result)"
                 " VALUES (?,?,?,?,?)",
                 (run_id, step, node, key, text),
             )
+        self._chains.kept(encoded, seqs)
 
     def effect_results(self, run_id: str) -> list[Any]:
         """Results of the effects recorded by the run's uncommitted step."""

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.lease import new_owner
+from graphflow.store.model_calls import PromptChains
 from graphflow.store.sqlite.artifacts import SQLiteArtifacts
 from graphflow.store.sqlite.base import Connection, sqlite_error
 from graphflow.store.sqlite.calls import SQLiteCalls
@@ -122,6 +123,7 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         self._renewed = 0.0
         self._closed = False
         self._lazy = weakref.WeakValueDictionary()
+        self._chains = PromptChains()
 
     def _open_retrying(self, durability: str) -> None:
         """:meth:`_open`, tried again while another process holds the file for a moment:
