@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from measure import fsync_copy
 
 HERE = Path(__file__).resolve().parent
 
@@ -65,13 +66,6 @@ def paused_graph(steps: int) -> Any:
     return g.compile()
 
 
-def _fsync_copy(source: Path, target: Path) -> None:
-    shutil.copyfile(source, target)
-    descriptor = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _worker(folder: Path) -> None:
@@ -95,7 +89,7 @@ def _worker(folder: Path) -> None:
                   flush=True)  # fmt: skip
         else:
             copy = folder / "copy.db"
-            _fsync_copy(prepared[steps], copy)
+            fsync_copy(prepared[steps], copy)
             start = time.perf_counter()
             graph = paused_graph(steps)
             store = Store(copy)

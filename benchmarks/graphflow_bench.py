@@ -13,7 +13,6 @@ the clock starts.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))  # measure the graphflow of this checkout
 
-from measure import Sizes, db_bytes, message_text, payload, scratch_dir  # noqa: E402
+from measure import Sizes, db_bytes, fsync_copy, message_text, payload, scratch_dir  # noqa: E402
 from worker import Sampler, standalone  # noqa: E402
 
 __all__ = ["main", "samplers"]
@@ -163,15 +162,6 @@ def _spoken(n: int) -> Callable[[Any], bool]:
     return lambda result: bool(result.variables.get("i") == n and len(result.messages) == n)
 
 
-def fsync_copy(source: Path, target: Path) -> None:
-    """Copy a database and flush the copy to disk, so that a timed run does not pay for
-    writing the copy back."""
-    shutil.copyfile(source, target)
-    descriptor = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class Paused:

@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,7 @@ __all__ = [
     "Recorder",
     "Sizes",
     "db_bytes",
+    "fsync_copy",
     "message_text",
     "parse_args",
     "payload",
@@ -265,6 +267,17 @@ def peak_rss_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def fsync_copy(source: Path, target: Path) -> None:
+    """Copy a database and flush the copy to disk, so that a timed run does not pay for
+    writing the copy back."""
+    shutil.copyfile(source, target)
+    descriptor = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def db_bytes(path: str | Path) -> int:

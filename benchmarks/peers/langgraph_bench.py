@@ -18,8 +18,6 @@ framework's own cost. Columns, like for like with graphflow's:
 from __future__ import annotations
 
 import operator
-import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -39,7 +37,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.graph.message import _messages_delta_reducer, add_messages  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
-from measure import Sizes, db_bytes, message_text, payload, scratch_dir  # noqa: E402
+from measure import Sizes, db_bytes, fsync_copy, message_text, payload, scratch_dir  # noqa: E402
 from worker import Sampler, standalone  # noqa: E402
 
 __all__ = ["main", "samplers"]
@@ -204,14 +202,6 @@ def empty_db(folder: Path) -> int:
     return size
 
 
-def fsync_copy(source: Path, target: Path) -> None:
-    """Copy a database and flush the copy, so that a timed resume does not pay for it."""
-    shutil.copyfile(source, target)
-    descriptor = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class PausedRun:

@@ -39,39 +39,30 @@ logger = logging.getLogger(__name__)
 QUICK_CALL = 0.005
 
 
-class _Quickness:
-    """Which sync functions took under :data:`QUICK_CALL` on their last call, so that a
-    node calling a function other nodes already called knows it (kept by weak reference,
-    so functions are not kept alive; a function that cannot be weakly referenced is
-    learned by each node for itself)."""
+class _FunctionFlags:
+    """One yes/no fact per sync function, learned from its calls and shared by every node
+    calling it (kept by weak reference, so functions are not kept alive; a function that
+    cannot be weakly referenced, a builtin, is never marked: each node learns it for
+    itself)."""
 
     def __init__(self) -> None:
-        self._by_fn: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
-        #: functions that returned an awaitable (their work happens when it is awaited)
-        self._awaiting: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+        self._flags: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
-    def known(self, fn: Callable[..., Any]) -> bool:
+    def get(self, fn: Callable[..., Any]) -> bool:
         try:
-            return self._by_fn.get(fn, False)
-        except TypeError:  # not weakly referenceable (a builtin)
+            return self._flags.get(fn, False)
+        except TypeError:  # not weakly referenceable
             return False
 
-    def note(self, fn: Callable[..., Any], quick: bool) -> None:
+    def set(self, fn: Callable[..., Any], value: bool) -> None:
         with contextlib.suppress(TypeError):
-            self._by_fn[fn] = quick
-
-    def awaits(self, fn: Callable[..., Any]) -> bool:
-        try:
-            return self._awaiting.get(fn, False)
-        except TypeError:
-            return False
-
-    def note_awaits(self, fn: Callable[..., Any]) -> None:
-        with contextlib.suppress(TypeError):
-            self._awaiting[fn] = True
+            self._flags[fn] = value
 
 
-_QUICK = _Quickness()
+#: sync functions whose last call took under QUICK_CALL
+_QUICK = _FunctionFlags()
+#: sync functions that returned an awaitable (their work happens when it is awaited)
+_AWAITS = _FunctionFlags()
 
 
 def _call_as_in_a_thread(fn: Callable[..., Any], args: tuple[Any, ...],
@@ -222,7 +213,7 @@ class FunctionKind(NodeKind):
         if self.is_async:
             return False
         if self.awaits is None:
-            self.awaits = _QUICK.awaits(self.fn)
+            self.awaits = _AWAITS.get(self.fn)
         return not self.awaits and self._on_loop(run, graph)
 
     def _on_loop(self, run: RunContext, graph: CompiledGraph | None) -> bool:
@@ -240,7 +231,7 @@ class FunctionKind(NodeKind):
         if run.responsive:
             return False
         if self.quick is None:  # this node's first call: what other nodes saw of the function
-            self.quick = _QUICK.known(self.fn)
+            self.quick = _QUICK.get(self.fn)
         return self.quick and not _timed_run(run, graph)
 
     async def run(self, ctx: NodeContext) -> Update | Interrupt:
@@ -270,11 +261,11 @@ class FunctionKind(NodeKind):
                 result, seconds = await in_thread(_timed, self.fn, call_args, kwargs)
             if (seconds < QUICK_CALL) is not self.quick:
                 self.quick = seconds < QUICK_CALL
-                _QUICK.note(self.fn, self.quick)
+                _QUICK.set(self.fn, self.quick)
             if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                 if not self.awaits:
                     self.awaits = True
-                    _QUICK.note_awaits(self.fn)
+                    _AWAITS.set(self.fn, True)
                 result = await result
         config: FunctionConfig = self.config  # type: ignore[assignment]
         update = to_update(self.node_id, result, config.output)

@@ -182,9 +182,8 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
     context = (context or RunContext()).prepare(store, run_id, on_event, work_dir)
     resumed = record is not None
     keep_model_overrides(store, run_id, record, context)
-    execution = Execution(graph, store, run_id, context)
+    execution = Execution(graph, store, run_id, context, resumed=resumed)
     execution.load(record)
-    execution.effects_dirty = resumed  # a new run has no effects of an earlier attempt
     if record is not None:
         store.set_status(run_id, "running", release=False, waiting=answering(record, inputs))
     execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))

@@ -59,7 +59,7 @@ class Execution:
     """One process's execution of one run, from its current head to a stop."""
 
     def __init__(self, graph: CompiledGraph, store: RunWriter, run_id: str,
-                 context: RunContext) -> None:  # fmt: skip
+                 context: RunContext, *, resumed: bool = True) -> None:  # fmt: skip
         self.graph = graph
         self.store = store
         self.run_id = run_id
@@ -75,8 +75,9 @@ class Execution:
         self.usage_by_node: dict[str, Usage] = {}
         self.turns = 0  # agent turns, counted by limits.max_rounds
         self.started = time.monotonic()
-        # effects of an earlier, crashed attempt at the next step may be stored
-        self.effects_dirty = True
+        # effects of an earlier, crashed attempt at the next step may be stored (a new
+        # run has none)
+        self.effects_dirty = resumed
         self.child_runs = self.run_child  # given to every node context
         self.traced = collecting()  # asked once: step and node spans cost nothing when off
         self.debug = logger.isEnabledFor(logging.DEBUG)  # asked once too
@@ -329,11 +330,12 @@ class Execution:
                 results[node_id] = await self.run_node(node_id, step, inputs.get(node_id))
             except Exception as exc:
                 results[node_id] = exc
+        if all(isinstance(r, Update) for r in results.values()):
+            return False  # the step commits now: nothing to save first
         finished = {n: update_payload(r) for n, r in results.items() if isinstance(r, Update)}
-        if finished and len(finished) < len(results):  # the step will not commit now
+        if finished:
             self.store.save_writes(self.run_id, step, finished)
-            return True
-        return False
+        return bool(finished)
 
     async def run_node(self, node_id: str, step: int, answer: str | None) -> Update | Interrupt:
         node = self.graph.nodes[node_id]

@@ -3,6 +3,7 @@ flight."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
@@ -23,41 +24,29 @@ logger = logging.getLogger(__name__)
 
 _INSERT_STEP = ("INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
                 " seconds) VALUES (?,?,?,?,?,?,?,?)")
-#: the JSON text of the node lists of recent steps (a loop or a chain repeats them)
-_NODES_TEXT: dict[tuple[str, ...], str] = {}
+@functools.lru_cache(maxsize=4096)
+def _nodes_json(nodes: tuple[str, ...]) -> str:
+    """The JSON text of a step's node list (a loop or a chain repeats them)."""
+    return dumps_record(list(nodes))
 
 
-def _nodes_text(nodes: Sequence[str]) -> str:
-    key = tuple(nodes)
-    text = _NODES_TEXT.get(key)
-    if text is None:
-        if len(_NODES_TEXT) >= 4096:
-            _NODES_TEXT.clear()
-        text = _NODES_TEXT[key] = dumps_record(list(key))
-    return text
-
-
-#: the JSON text of recent one-node heads (``{"run": R, "wait": [], "via": {NODE: T}}``)
-_HEAD_TEXT: dict[tuple[Any, ...], str] = {}
+@functools.lru_cache(maxsize=4096)
+def _one_node_head_json(run: tuple[str, ...], node: str, targets: tuple[str, ...]) -> str:
+    """The JSON text of the usual head of a one-node step."""
+    return dumps_record({"run": list(run), "wait": [], "via": {node: list(targets)}})
 
 
 def _head_text(head: Mapping[str, Any]) -> str:
-    """The step's head as JSON; the usual head of a one-node step (no joins waiting, no
-    reason) is encoded once per shape and then found again."""
+    """The step's head as JSON; the usual head of a one-node step (``{"run": R, "wait":
+    [], "via": {NODE: T}}``, no reason) is encoded once per shape and then found again."""
     via, run = head.get("via"), head.get("run")
     if (len(head) != 3 or head.get("wait") != [] or type(run) is not list
             or type(via) is not dict or len(via) != 1):  # fmt: skip
         return dumps_record(head)
     ((node, targets),) = via.items()
-    if type(targets) is not list:
+    if type(targets) is not list or type(node) is not str:
         return dumps_record(head)
-    key = (tuple(run), node, tuple(targets))
-    text = _HEAD_TEXT.get(key)
-    if text is None:
-        if len(_HEAD_TEXT) >= 4096:
-            _HEAD_TEXT.clear()
-        text = _HEAD_TEXT[key] = dumps_record(head)
-    return text
+    return _one_node_head_json(tuple(run), node, tuple(targets))
 
 
 def _committed_twice(run_id: str, step: int) -> StoreError:
@@ -95,7 +84,7 @@ class SQLiteSteps(SQLiteBase):
         it is as atomic and as durable as ``BEGIN … COMMIT`` around it, for two calls
         into SQLite less."""
         now = time.time()
-        row = (run_id, step, _nodes_text(nodes), dumps(variables) if variables else None,
+        row = (run_id, step, _nodes_json(tuple(nodes)), dumps(variables) if variables else None,
                _head_text(frontier), dumps_record(usage) if usage else None,
                started_at, now - started_at)  # fmt: skip
         renew = now - self._renewed > LEASE_SECONDS / 3
