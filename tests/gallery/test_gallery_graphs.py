@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from graphflow import Store, load
 from graphflow.cli import main
 from tests.conftest import require
+from tests.graphs.answering import run_answering
 
 GALLERY = Path(__file__).resolve().parents[2] / "graphs" / "gallery"
 FILES = sorted(GALLERY.glob("*.yaml"))
@@ -75,16 +76,7 @@ def test_graph_runs_offline_to_completion(path: Path, tmp_path: Path,
     requirements(path)
     graph = load(str(path))
     with Store(tmp_path / "runs.db") as store:
-        result = graph.run_sync("Solve the task.", store=store, work_dir=tmp_path / "work")
-        for _ in range(20):
-            if result.status != "waiting":
-                break
-            record = store.get_run(result.run_id)
-            assert record.waiting is not None
-            _, info = next(iter(record.waiting["nodes"].items()))
-            answer = info["options"][0] if info["options"] else ""
-            result = graph.resume_sync(result.run_id, input=answer, store=store,
-                                       work_dir=tmp_path / "work")  # fmt: skip
+        result = run_answering(graph, store, tmp_path / "work", rounds=20)
         assert result.status == "completed", (result.reason, result.error)
         produced = [m for m in result.messages if m.node]
         assert produced, "the run produced no messages"

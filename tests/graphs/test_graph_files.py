@@ -11,6 +11,7 @@ import pytest
 
 from graphflow import Store, load
 from tests.conftest import require
+from tests.graphs.answering import run_answering
 
 GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
 FILES = sorted(GRAPHS.glob("*.yaml"))
@@ -39,16 +40,7 @@ def test_graph_file_runs_offline_to_completion(path: Path, tmp_path: Path,
         require(problem is None, f"the sandbox executor cannot run here: {problem}")
     graph = load(str(path))
     with Store(tmp_path / "runs.db") as store:
-        result = graph.run_sync("Solve the task.", store=store, work_dir=tmp_path / "work")
-        for _ in range(10):
-            if result.status != "waiting":
-                break
-            record = store.get_run(result.run_id)
-            assert record.waiting is not None
-            _, info = next(iter(record.waiting["nodes"].items()))
-            answer = info["options"][0] if info["options"] else ""
-            result = graph.resume_sync(result.run_id, input=answer, store=store,
-                                       work_dir=tmp_path / "work")  # fmt: skip
+        result = run_answering(graph, store, tmp_path / "work", rounds=10)
     assert result.status == "completed", (result.reason, result.error)
     produced = [m for m in result.messages if m.node]
     assert produced, "the run produced no messages"

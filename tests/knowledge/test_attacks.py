@@ -12,15 +12,7 @@ import pytest
 from rich.console import Console
 
 from graphflow.knowledge import KnowledgeIndex
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
+from tests.knowledge.files import write
 
 
 @pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")

@@ -12,15 +12,7 @@ import pytest
 
 from graphflow.knowledge import KnowledgeError, KnowledgeIndex, load_document, split_document
 from graphflow.knowledge.search import fts_query, reciprocal_rank_fusion
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
+from tests.knowledge.files import write
 
 
 @pytest.fixture
