@@ -172,6 +172,8 @@ class CompiledGraph:
     def agent_turns(self, messages: Sequence[Message]) -> int:
         """How many agent turns ``messages`` hold: the messages said by speaker nodes
         (what ``limits.max_rounds`` counts)."""
+        if not messages:
+            return 0
         speakers = self.speakers
         if not speakers:
             return 0

@@ -44,11 +44,21 @@ async def _until_stop(execution: Execution, inputs: Mapping[str, str],
         return execution.finish("timeout", f"timeout ({timeout:g} s) reached")
 
 
-async def _keep_lease(store: RunWriter, run_id: str, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
+def _keep_lease(store: RunWriter, run_id: str, every: float) -> Callable[[], None]:
+    """Renew the run's lease every ``every`` seconds while its loop runs (commits renew it
+    too, but a step may take longer than the lease); returns what stops it. A timer of
+    the running loop, not a task: stopping it leaves nothing for the loop to finish."""
+    loop = asyncio.get_running_loop()
+    timer: asyncio.TimerHandle
+
+    def renew() -> None:
+        nonlocal timer
         with contextlib.suppress(Exception):
             store.renew_lease(run_id)
+        timer = loop.call_later(every, renew)
+
+    timer = loop.call_later(every, renew)
+    return lambda: timer.cancel()
 
 
 #: Why runs stopped that their store could not take down then (it was full): store →
@@ -110,10 +120,10 @@ async def start_run(
         StoreError: the run id is taken, or the store cannot be written.
     """
     _record_unrecorded(store)
-    run_id = create_run(graph, store=store, run_id=run_id, input=input, variables=variables,
-                        parent_run=parent_run, parent_node=parent_node,
-                        parent_visit=parent_visit)  # fmt: skip
-    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir)
+    run_id, initial, messages = _new_run(graph, store, run_id, input, variables, parent_run,
+                                         parent_node, parent_visit)  # fmt: skip
+    return await _drive(graph, store, run_id, None, {}, context, on_event, work_dir,
+                        fresh=(initial, messages))  # fmt: skip
 
 
 def create_run(
@@ -134,16 +144,27 @@ def create_run(
         StoreError: the run id is taken, or the store cannot be written.
         InvalidUpdate: the input or a variable is not valid for the graph.
     """
+    return _new_run(graph, store, run_id, input, variables, parent_run, parent_node,
+                    parent_visit)[0]
+
+
+def _new_run(graph: CompiledGraph, store: RunWriter, run_id: str | None,
+             input: str | Message | list[Message] | None, variables: Mapping[str, Any] | None,
+             parent_run: str | None, parent_node: str | None,
+             parent_visit: int | None) -> tuple[str, dict[str, Any], list[Message]]:  # fmt: skip
+    """:func:`create_run`, also returning the variables and messages the run starts with
+    (as stored), so that the process that created it needn't read them back."""
     run_id = run_id or new_run_id()
     initial = {**graph.spec.variables, **(variables or {})}
     for name in variables or {}:
         initial[name] = graph.state.prepare_value(name, initial[name], whole=True)
+    messages = input_messages(input)
     store.create_run(run_id, graph=graph.name, spec=graph.spec_record(),
                      topology=graph.topology, frontier={"run": [graph.entry], "wait": []},
-                     variables=initial, messages=input_messages(input), source=graph.spec.source,
+                     variables=initial, messages=messages, source=graph.spec.source,
                      parent_run=parent_run, parent_node=parent_node,
                      parent_visit=parent_visit)  # fmt: skip
-    return run_id
+    return run_id, initial, messages
 
 
 async def resume_run(
@@ -176,20 +197,23 @@ async def resume_run(
 async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
                  record: RunRecord | None, inputs: Mapping[str, str],
                  context: RunContext | None, on_event: Callable[[ev.Event], None] | None,
-                 work_dir: str | Path | None) -> RunResult:  # fmt: skip
+                 work_dir: str | Path | None,
+                 fresh: tuple[Mapping[str, Any], list[Message]] | None = None) -> RunResult:  # fmt: skip
     """Execute run ``run_id`` from its head (``record``: the row read under the lease when
-    resuming) until it stops; close the run's services if this run owns them."""
+    resuming; ``fresh``: the variables and messages of a run this process created just
+    now) until it stops; close the run's services if this run owns them."""
     context = (context or RunContext()).prepare(store, run_id, on_event, work_dir)
     resumed = record is not None
     keep_model_overrides(store, run_id, record, context)
     execution = Execution(graph, store, run_id, context, resumed=resumed)
-    execution.load(record)
+    if fresh is not None:
+        execution.begin(*fresh)
+    else:
+        execution.load(record)
     if record is not None:
         store.set_status(run_id, "running", release=False, waiting=answering(record, inputs))
     execution.emit(ev.RunStarted(run_id, execution.state.step, graph.name, resumed=resumed))
-    keeper = None
-    if store.shared:
-        keeper = asyncio.ensure_future(_keep_lease(store, run_id, 20.0))
+    stop_keeping = _keep_lease(store, run_id, 20.0) if store.shared else None
     logger.info("run %s of graph %r %s at step %d", run_id, graph.name,
                 "resumed" if resumed else "started", execution.state.step)  # fmt: skip
     try:
@@ -204,7 +228,7 @@ async def _drive(graph: CompiledGraph, store: RunWriter, run_id: str,
         _record_store_full(store, run_id, exc)
         raise
     finally:
-        if keeper is not None:
-            keeper.cancel()
+        if stop_keeping is not None:
+            stop_keeping()
         if context.close_at_end:
             await context.services.aclose()

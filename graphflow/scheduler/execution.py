@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphflow import events as ev
 from graphflow.context import RunContext
+from graphflow.conversation import Conversation
 from graphflow.errors import (
     ConditionError,
     GraphflowError,
@@ -34,6 +35,7 @@ from graphflow.resuming import (
 )
 from graphflow.secrets import redact
 from graphflow.store import EffectWrites, RunRecord, RunStatus, RunWriter
+from graphflow.store.codec import dumps, loads
 from graphflow.tracing import collecting, span
 
 if TYPE_CHECKING:
@@ -83,6 +85,10 @@ class Execution:
         self.debug = logger.isEnabledFor(logging.DEBUG)  # asked once too
         limits = graph.spec.limits
         self.budget = Budget(limits.max_tokens, limits.max_cost)
+        #: how the run ends after the step just committed (status, reason), if it does
+        self.ending: tuple[RunStatus, str | None] | None = None
+        #: the ending the store has already recorded (with that step's commit)
+        self.recorded: tuple[RunStatus, str | None] | None = None
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -107,6 +113,19 @@ class Execution:
             self.usage_by_node = usage_by_node(self.store.node_usage_parts(self.run_id, step))
         if self.graph.spec.limits.max_rounds is not None:  # reads every message
             self.turns = self.graph.agent_turns(messages)
+
+    def begin(self, variables: Mapping[str, Any], messages: list[Message]) -> None:
+        """Set the state of a run created just now at its entry (``variables`` and
+        ``messages`` as given to ``create_run``), as :meth:`load` would read it back: the
+        variables through the store's encoding (what a later resume sees), the input
+        messages read back (the form a resume sees), none of the rest read."""
+        restored = self.graph.state.restore(loads(dumps(variables), self.run_id, "snapshot"))
+        conversation = (self.store.load_conversation(self.run_id) if messages
+                        else Conversation())  # fmt: skip
+        self.state = State(messages=conversation, variables=restored, visits={}, step=0)
+        self.frontier, self.waits, self.end_reason = [self.graph.entry], [], None
+        if messages and self.graph.spec.limits.max_rounds is not None:
+            self.turns = self.graph.agent_turns(conversation)
 
     # -- the loop ------------------------------------------------------------------
 
@@ -136,14 +155,8 @@ class Execution:
             inputs = {}
             if isinstance(outcome, RunResult):
                 return outcome
-            stop = outcome
-            if stop:
-                return self.finish("completed", stop)
-            if limits.max_rounds is not None and self.turns >= limits.max_rounds:
-                return self.finish("limit_reached", f"max_rounds ({limits.max_rounds}) reached")
-            over = self.budget.exceeded(self.usage) if self.budget else None
-            if over:
-                return self.finish("budget_exceeded", over)
+            if self.ending is not None:
+                return self.finish(*self.ending)
             if graph.stop_when is not None and self.frontier:
                 try:
                     hit = graph.stop_when(self.state)
@@ -154,7 +167,7 @@ class Execution:
                 if hit:
                     return self.finish("completed", f"stop_when: {limits.stop_when}")
 
-    async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
+    async def run_step(self, step: int, inputs: Mapping[str, str]) -> RunResult | None:
         if self.debug:
             logger.debug("run %s step %d: %s", self.run_id, step, ", ".join(self.frontier))
         if not self.traced:
@@ -163,7 +176,25 @@ class Execution:
                                      "graphflow.nodes": self.frontier}):  # fmt: skip
             return await self._step(step, inputs)
 
-    async def _step(self, step: int, inputs: Mapping[str, str]) -> RunResult | str | None:
+    def ends(self, stop: str | None, frontier: list[str], waits: list[str]) -> tuple[RunStatus, str | None] | None:  # fmt: skip
+        """How the run ends after a step that leaves ``frontier`` and ``waits`` (its
+        state, turns and usage already counted), or ``None`` when it goes on — what
+        happens after the step, in this order: a node's stop, ``limits.max_rounds``, the
+        budget, no node left to run. (``limits.stop_when`` is evaluated after the commit:
+        it may fail.)"""
+        limits = self.graph.spec.limits
+        if stop:
+            return "completed", stop
+        if limits.max_rounds is not None and self.turns >= limits.max_rounds:
+            return "limit_reached", f"max_rounds ({limits.max_rounds}) reached"
+        over = self.budget.exceeded(self.usage) if self.budget else None
+        if over:
+            return "budget_exceeded", over
+        if not frontier and not waits:
+            return "completed", self.end_reason
+        return None
+
+    async def _step(self, step: int, inputs: Mapping[str, str]) -> RunResult | None:
         started_at = time.time()
         t0 = time.perf_counter()
         nodes = self.frontier
@@ -269,13 +300,16 @@ class Execution:
         head: dict[str, Any] = {"run": frontier, "wait": waits, "via": via}
         if self.end_reason:
             head["reason"] = self.end_reason
+        ending = self.ends(stop, frontier, waits)
         self.store.commit_step(
             self.run_id, step, nodes=nodes, messages=new_messages, first_seq=first_seq,
             variables=delta, frontier=head,
             usage=step_usage,
             run_usage=self.usage.to_dict() if step_usage else None, started_at=started_at,
             state=(variables, visits), had_writes=parallel and saved,
-            had_effects=self.effects_dirty, usage_by_node=self.usage_by_node)  # fmt: skip
+            had_effects=self.effects_dirty, usage_by_node=self.usage_by_node,
+            ending=ending)  # fmt: skip
+        self.ending = self.recorded = ending
         self.effects_dirty = False
         state.step = step + 1
         self.frontier, self.waits = frontier, waits
@@ -284,7 +318,7 @@ class Execution:
                 self.emit(ev.MessageEvent(self.run_id, step, m.node or "", m))
             self.emit(ev.StepFinished(self.run_id, step, tuple(nodes), tuple(frontier),
                                       time.perf_counter() - t0))  # fmt: skip
-        return stop
+        return None
 
     async def run_branches(self, todo: list[str], step: int, inputs: Mapping[str, str],
                            results: dict[str, Any]) -> bool:  # fmt: skip
@@ -433,7 +467,8 @@ class Execution:
         return usage_report(self.usage, self.usage_by_node)
 
     def finish(self, status: RunStatus, reason: str | None) -> RunResult:
-        self.store.set_status(self.run_id, status, reason=reason)
+        if (status, reason) != self.recorded:  # else the last step's commit recorded it
+            self.store.set_status(self.run_id, status, reason=reason)
         self.emit(ev.RunFinished(self.run_id, self.state.step, status, reason or ""))
         return self.result(status, reason)
 

@@ -164,6 +164,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
                              now=now)  # fmt: skip
             self._insert_messages(t, run_id, 0, -1, messages)
             t.snapshots[run_id] = {-1: (dumps(variables), "{}", "{}")}
+            self._renewed = now  # the lease was just taken: the first steps need not renew it
 
     def _insert_run(self, t: _Tables, run_id: str, *, now: float, **columns: Any) -> None:
         t.runs[run_id] = {"run_id": run_id, "reason": None, "error": None, "waiting": None,
@@ -275,6 +276,7 @@ class MemoryStore(MemoryArtifacts, Pruning):
         had_writes: bool = False,
         had_effects: bool = True,
         usage_by_node: Mapping[str, UsageTotal] | None = None,
+        ending: tuple[RunStatus, str | None] | None = None,
     ) -> None:
         now = time.time()
         with self._locked() as t:
@@ -305,6 +307,11 @@ class MemoryStore(MemoryArtifacts, Pruning):
             if had_effects:
                 for key in [k for k in t.effects if k[0] == run_id and k[1] == step]:
                     del t.effects[key]
+            if ending:
+                check_status(ending[0])
+                row.update(status=ending[0], reason=ending[1], error=None, waiting=None,
+                           failed_node=None, failed_step=None, updated_at=now,
+                           lease_owner=None, lease_until=None)  # fmt: skip
 
     def save_writes(self, run_id: str, step: int,
                     payloads: Mapping[str, Mapping[str, Any]]) -> None:  # fmt: skip

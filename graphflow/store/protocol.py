@@ -233,6 +233,7 @@ class RunWriter(_StateReader, Protocol):
         had_writes: bool = False,
         had_effects: bool = True,
         usage_by_node: Mapping[str, UsageTotal] | None = None,
+        ending: tuple[RunStatus, str | None] | None = None,
     ) -> None:
         """Commit step ``step`` all at once: its messages (numbered from ``first_seq``),
         the variables it changed, the next frontier, its usage per node, the run's new
@@ -241,7 +242,10 @@ class RunWriter(_StateReader, Protocol):
         (``None``: not known), which the store keeps as a snapshot every
         :data:`SNAPSHOT_EVERY` steps (encoded then, never kept by reference: passing
         them costs nothing on the other steps). Deletes the step's saved branch writes
-        and effects. Raises StoreError when the step is already committed."""
+        and effects. ``ending``: the run ends with this step, with this status and
+        reason — recorded in the same transaction, as :meth:`set_status` would record
+        it after (the lease released, no error, nothing waiting). Raises StoreError when
+        the step is already committed."""
         ...
 
     def save_writes(self, run_id: str, step: int,

@@ -64,6 +64,7 @@ class PostgresRuns(PostgresBase):
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(f"a run with id {run_id!r} already exists in {self.where}; "
                              "choose another run id or resume that run") from None  # fmt: skip
+        self._renewed = now  # the lease was just taken: the first steps need not renew it
 
     def set_status(
         self,

@@ -10,10 +10,10 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import branch_result, dumps, dumps_record, usage_totals
+from graphflow.store.codec import branch_result, check_status, dumps, dumps_record, usage_totals
 from graphflow.store.lease import LEASE_SECONDS
 from graphflow.store.postgres.base import PostgresBase, messages_insert
-from graphflow.store.protocol import SNAPSHOT_EVERY, UsageTotal
+from graphflow.store.protocol import SNAPSHOT_EVERY, RunStatus, UsageTotal
 
 __all__ = ["SNAPSHOT_EVERY", "PostgresSteps"]
 
@@ -40,6 +40,7 @@ class PostgresSteps(PostgresBase):
         had_writes: bool = False,
         had_effects: bool = True,
         usage_by_node: Mapping[str, UsageTotal] | None = None,
+        ending: tuple[RunStatus, str | None] | None = None,
     ) -> None:
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
@@ -53,7 +54,15 @@ class PostgresSteps(PostgresBase):
         inserted = messages_insert(run_id, first_seq, step, messages)
         if inserted is not None:
             parts.append(inserted)
-        if run_usage is not None and renew:  # one UPDATE of the run row, never two
+        if ending:  # one UPDATE of the run row, never two: its end, with its usage
+            check_status(ending[0])
+            usage_set = "usage=%s, " if run_usage is not None else ""
+            parts.append((f"UPDATE runs SET {usage_set}status=%s, reason=%s, error=NULL,"
+                          " waiting=NULL, failed_node=NULL, failed_step=NULL, updated_at=%s,"
+                          " lease_owner=NULL, lease_until=NULL WHERE run_id=%s",
+                          ([dumps(run_usage)] if run_usage is not None else [])
+                          + [ending[0], ending[1], now, run_id]))  # fmt: skip
+        elif run_usage is not None and renew:  # one UPDATE of the run row, never two
             parts.append(("UPDATE runs SET usage=%s, lease_until=CASE WHEN lease_owner=%s THEN"
                           " %s ELSE lease_until END, updated_at=CASE WHEN lease_owner=%s THEN %s"
                           " ELSE updated_at END WHERE run_id=%s",
@@ -93,7 +102,7 @@ class PostgresSteps(PostgresBase):
             raise StoreError(
                 f"step {step} of run {run_id!r} is already committed: another process "
                 "advanced this run; resume it to continue from its head") from None  # fmt: skip
-        if renew:
+        if renew and not ending:
             self._renewed = now
         logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
                      ", ".join(nodes), len(messages))  # fmt: skip

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from graphflow.conversation import Conversation
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError, StoreFull
 from graphflow.messages import Message
-from graphflow.store.codec import message_extra, run_record
+from graphflow.store.codec import dumps, message_extra, run_record
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.protocol import RunRecord
 
@@ -151,6 +152,21 @@ class SQLiteBase:
         if head is not None:
             row["last_step"], row["frontier"] = head
         return run_record(row)
+
+    def _write_status(self, run_id: str, status: str, reason: str | None, *,
+                      error: str | None = None, waiting: Mapping[str, Any] | None = None,
+                      failed_node: str | None = None, failed_step: int | None = None,
+                      release: bool = True) -> None:  # fmt: skip
+        """The UPDATE of the run row that sets its status (see ``set_status``), inside
+        the caller's transaction."""
+        self.conn.execute(
+            "UPDATE runs SET status=?, reason=?, error=?, waiting=?, failed_node=?,"
+            " failed_step=?, updated_at=?"
+            + (", lease_owner=NULL, lease_until=NULL" if release else "")
+            + " WHERE run_id=?",
+            (status, reason, error, dumps(waiting) if waiting else None, failed_node,
+             failed_step, time.time(), run_id),
+        )  # fmt: skip
 
     def _insert_messages(self, run_id: str, first_seq: int, step: int,
                          messages: Iterable[Message]) -> None:  # fmt: skip

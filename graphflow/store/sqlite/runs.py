@@ -59,6 +59,7 @@ class SQLiteRuns(SQLiteBase):
                 " VALUES (?,-1,?,'{}','{}')",
                 (run_id, dumps(variables)),
             )
+        self._renewed = now  # the lease was just taken: the first steps need not renew it
 
     def set_status(
         self,
@@ -73,15 +74,10 @@ class SQLiteRuns(SQLiteBase):
         release: bool = True,
     ) -> None:
         check_status(status)
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE runs SET status=?, reason=?, error=?, waiting=?, failed_node=?,"
-                " failed_step=?, updated_at=?"
-                + (", lease_owner=NULL, lease_until=NULL" if release else "")
-                + " WHERE run_id=?",
-                (status, reason, error, dumps(waiting) if waiting else None, failed_node,
-                 failed_step, time.time(), run_id),
-            )  # fmt: skip
+        with self._tx():
+            self._write_status(run_id, status, reason, error=error, waiting=waiting,
+                               failed_node=failed_node, failed_step=failed_step,
+                               release=release)  # fmt: skip
 
     # ---- leases ---------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import branch_result, dumps, dumps_record, usage_totals
+from graphflow.store.codec import branch_result, check_status, dumps, dumps_record, usage_totals
 from graphflow.store.lease import LEASE_SECONDS
-from graphflow.store.protocol import SNAPSHOT_EVERY, UsageTotal
+from graphflow.store.protocol import SNAPSHOT_EVERY, RunStatus, UsageTotal
 from graphflow.store.sqlite.base import SQLiteBase, sqlite_error
 
 __all__ = ["SNAPSHOT_EVERY", "SQLiteSteps"]
@@ -74,6 +74,7 @@ class SQLiteSteps(SQLiteBase):
         had_writes: bool = False,
         had_effects: bool = True,
         usage_by_node: Mapping[str, UsageTotal] | None = None,
+        ending: tuple[RunStatus, str | None] | None = None,
     ) -> None:
         """Commit one step in one transaction: its messages and its step row (which is
         the run's new head), plus what changed of the run row, a snapshot every
@@ -90,7 +91,7 @@ class SQLiteSteps(SQLiteBase):
         renew = now - self._renewed > LEASE_SECONDS / 3
         snapshot = (step + 1) % SNAPSHOT_EVERY == 0
         if not (messages or run_usage is not None or renew or snapshot or had_writes
-                or had_effects):  # fmt: skip
+                or had_effects or ending):  # fmt: skip
             try:
                 self.conn.raw.execute(_INSERT_STEP, row)
             except sqlite3.IntegrityError:
@@ -124,6 +125,9 @@ class SQLiteSteps(SQLiteBase):
                     conn.execute("DELETE FROM writes WHERE run_id=? AND step=?", (run_id, step))
                 if had_effects:
                     conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
+                if ending:
+                    check_status(ending[0])
+                    self._write_status(run_id, ending[0], ending[1])
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
                          ", ".join(nodes), len(messages))  # fmt: skip
