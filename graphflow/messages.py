@@ -63,7 +63,7 @@ def _openai_name(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name)[:64]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Update:
     """What a node returns: messages to append, variables to set, and routing.
 
@@ -85,6 +85,21 @@ class Update:
     usage: Mapping[str, Any] | None = None
     stop: str | None = None
     reason: str | None = None
+
+    def __init__(self, messages: Sequence[Message] = (),
+                 variables: Mapping[str, Any] | None = None,
+                 goto: str | Sequence[str] | None = None, usage: Mapping[str, Any] | None = None,
+                 stop: str | None = None, reason: str | None = None) -> None:  # fmt: skip
+        # the fields stored straight into the instance: a frozen dataclass's own __init__
+        # sets each through object.__setattr__, which costs twice as much (an update per
+        # node per step)
+        fields = self.__dict__
+        fields["messages"] = messages
+        fields["variables"] = {} if variables is None else variables
+        fields["goto"] = goto
+        fields["usage"] = usage
+        fields["stop"] = stop
+        fields["reason"] = reason
 
 
 @dataclass(frozen=True)

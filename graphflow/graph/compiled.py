@@ -165,6 +165,14 @@ class CompiledGraph:
     next_frontier = routing.next_frontier
 
     @functools.cached_property
+    def visit_caps(self) -> dict[str, int]:
+        """How often each node may run in one run, for the nodes with a limit: its own
+        ``max_visits``, else ``limits.max_visits`` (empty: no limit anywhere)."""
+        default = self.spec.limits.max_visits
+        caps = {n: node.max_visits or default for n, node in self.nodes.items()}
+        return {n: cap for n, cap in caps.items() if cap is not None}
+
+    @functools.cached_property
     def speakers(self) -> frozenset[str]:
         """The nodes whose messages are agent turns (kinds with ``speaker = True``)."""
         return frozenset(n for n, node in self.nodes.items() if node.impl.speaker)

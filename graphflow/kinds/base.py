@@ -189,6 +189,13 @@ class NodeKind:
     async def run(self, ctx: NodeContext) -> Update | Interrupt:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def start(self, ctx: NodeContext) -> Update | Interrupt | Awaitable[Update | Interrupt]:
+        """Begin this node's execution: its result when the kind finishes it without
+        waiting for anything (a quick sync function on the event loop), else an
+        awaitable of it — by default :meth:`run`'s coroutine. The scheduler awaits what
+        is not a result already; exceptions are the node's, as from :meth:`run`."""
+        return self.run(ctx)
+
     def finishes_at_once(self, run: RunContext, graph: CompiledGraph) -> bool:
         """Whether :meth:`run` will finish without waiting for anything — no I/O, no
         thread, no other task — so that the scheduler may run this node of a parallel

@@ -11,7 +11,7 @@ import re
 import string
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -234,39 +234,75 @@ class FunctionKind(NodeKind):
             self.quick = _QUICK.get(self.fn)
         return self.quick and not _timed_run(run, graph)
 
-    async def run(self, ctx: NodeContext) -> Update | Interrupt:
-        state: State = ctx.state
+    def _arguments(self, ctx: NodeContext) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The positional and keyword arguments of this call of the function."""
         mode = self.mode
-        kwargs: dict[str, Any] = {}
-        call_args: tuple[Any, ...] = ()
         if mode == "state":
-            call_args = (state,)
-        elif mode == "kwargs":
-            kwargs = {k: expr(state) for k, expr in self.args.items()}
-        elif mode == "ctx":
-            call_args = (ctx,)
-        elif mode == "state+ctx":
-            call_args = (state, ctx)
+            return (ctx.state,), {}
+        if mode == "kwargs":
+            state: State = ctx.state
+            return (), {k: expr(state) for k, expr in self.args.items()}
+        if mode == "ctx":
+            return (ctx,), {}
+        if mode == "state+ctx":
+            return (ctx.state, ctx), {}
+        return (), {}
+
+    def _learn(self, seconds: float) -> None:
+        """Remember whether the call that took ``seconds`` was quick (see QUICK_CALL)."""
+        if (seconds < QUICK_CALL) is not self.quick:
+            self.quick = seconds < QUICK_CALL
+            _QUICK.set(self.fn, self.quick)
+
+    def start(self, ctx: NodeContext) -> Update | Interrupt | Awaitable[Update | Interrupt]:
+        """A sync function that runs on the event loop is called here and now; anything
+        else is :meth:`run`'s coroutine."""
+        if self.is_async or not self._on_loop(ctx.run, ctx.graph):
+            return self.run(ctx)
+        return self._call_now(ctx)
+
+    def _call_now(self, ctx: NodeContext) -> Update | Interrupt | Awaitable[Update | Interrupt]:
+        """Call the sync function on the event loop's thread (as on a worker thread: see
+        :func:`_call_as_in_a_thread`); its update, or a coroutine awaiting what it
+        returned when that is awaitable."""
+        args, kwargs = self._arguments(ctx)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("node %s calls %s", self.node_id,
+                         getattr(self.fn, "__qualname__", self.fn))  # fmt: skip
+        started = time.perf_counter()
+        result = _call_as_in_a_thread(self.fn, args, kwargs)
+        self._learn(time.perf_counter() - started)
+        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+            return self._awaited(result)
+        return self._update(result)
+
+    async def run(self, ctx: NodeContext) -> Update | Interrupt:
+        if not self.is_async and self._on_loop(ctx.run, ctx.graph):
+            now = self._call_now(ctx)
+            return now if isinstance(now, (Update, Interrupt)) else await now
+        args, kwargs = self._arguments(ctx)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("node %s calls %s", self.node_id,
                          getattr(self.fn, "__qualname__", self.fn))  # fmt: skip
         if self.is_async:
-            result = await self.fn(*call_args, **kwargs)
-        else:
-            if self._on_loop(ctx.run, ctx.graph):
-                started = time.perf_counter()
-                result = _call_as_in_a_thread(self.fn, call_args, kwargs)
-                seconds = time.perf_counter() - started
-            else:
-                result, seconds = await in_thread(_timed, self.fn, call_args, kwargs)
-            if (seconds < QUICK_CALL) is not self.quick:
-                self.quick = seconds < QUICK_CALL
-                _QUICK.set(self.fn, self.quick)
-            if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-                if not self.awaits:
-                    self.awaits = True
-                    _AWAITS.set(self.fn, True)
-                result = await result
+            return self._update(await self.fn(*args, **kwargs))
+        result, seconds = await in_thread(_timed, self.fn, args, kwargs)
+        self._learn(seconds)
+        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+            return await self._awaited(result)
+        return self._update(result)
+
+    async def _awaited(self, result: Awaitable[Any]) -> Update | Interrupt:
+        """The update of a sync function that returned an awaitable: what it does happens
+        while that is awaited, so the function does not finish at once (remembered)."""
+        if not self.awaits:
+            self.awaits = True
+            _AWAITS.set(self.fn, True)
+        return self._update(await result)
+
+    def _update(self, result: Any) -> Update | Interrupt:
+        """What the function returned, as the node's update (see :func:`to_update` and
+        the ``output`` / ``message`` options)."""
         config: FunctionConfig = self.config  # type: ignore[assignment]
         update = to_update(self.node_id, result, config.output)
         if config.output is not None and config.message and isinstance(update, Update):

@@ -7,12 +7,13 @@ and resumes runs with it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphflow import events as ev
 from graphflow.context import RunContext
@@ -84,7 +85,8 @@ class Execution:
         self.traced = collecting()  # asked once: step and node spans cost nothing when off
         self.debug = logger.isEnabledFor(logging.DEBUG)  # asked once too
         limits = graph.spec.limits
-        self.budget = Budget(limits.max_tokens, limits.max_cost)
+        budget = Budget(limits.max_tokens, limits.max_cost)
+        self.budget = budget if budget else None  # None: no limit to check after each step
         #: how the run ends after the step just committed (status, reason), if it does
         self.ending: tuple[RunStatus, str | None] | None = None
         #: the ending the store has already recorded (with that step's commit)
@@ -131,6 +133,8 @@ class Execution:
 
     async def loop(self, inputs: Mapping[str, str]) -> RunResult:
         graph, limits = self.graph, self.graph.spec.limits
+        max_steps, timeout = limits.max_steps, limits.timeout
+        capped = graph.visit_caps  # node → its max_visits (or the run's), where there is one
         yielded = time.perf_counter()
         while True:
             if time.perf_counter() - yielded > YIELD_EVERY:
@@ -141,15 +145,16 @@ class Execution:
             if not self.frontier:
                 return self.finish("completed", self.end_reason)
             step = self.state.step
-            if limits.max_steps is not None and step >= limits.max_steps:
-                return self.finish("limit_reached", f"max_steps ({limits.max_steps}) reached")
-            if limits.timeout is not None and time.monotonic() - self.started > limits.timeout:
-                return self.finish("timeout", f"timeout ({limits.timeout:g} s) reached")
-            for node_id in self.frontier:
-                cap = graph.nodes[node_id].max_visits or limits.max_visits
-                if cap is not None and self.state.visits.get(node_id, 0) >= cap:
-                    return self.finish("limit_reached",
-                                       f"node {node_id!r} reached max_visits ({cap})")  # fmt: skip
+            if max_steps is not None and step >= max_steps:
+                return self.finish("limit_reached", f"max_steps ({max_steps}) reached")
+            if timeout is not None and time.monotonic() - self.started > timeout:
+                return self.finish("timeout", f"timeout ({timeout:g} s) reached")
+            if capped:
+                for node_id in self.frontier:
+                    cap = capped.get(node_id)
+                    if cap is not None and self.state.visits.get(node_id, 0) >= cap:
+                        return self.finish("limit_reached",
+                                           f"node {node_id!r} reached max_visits ({cap})")  # fmt: skip
             outcome = await (self.run_step(step, inputs) if self.traced or self.debug
                              else self._step(step, inputs))  # fmt: skip
             inputs = {}
@@ -187,7 +192,7 @@ class Execution:
             return "completed", stop
         if limits.max_rounds is not None and self.turns >= limits.max_rounds:
             return "limit_reached", f"max_rounds ({limits.max_rounds}) reached"
-        over = self.budget.exceeded(self.usage) if self.budget else None
+        over = self.budget.exceeded(self.usage) if self.budget is not None else None
         if over:
             return "budget_exceeded", over
         if not frontier and not waits:
@@ -213,18 +218,28 @@ class Execution:
         else:
             node_id = nodes[0]
             try:
-                results[node_id] = await self.run_node(node_id, step, inputs.get(node_id))
+                results[node_id] = await self.run_node(node_id, step,
+                                                       inputs.get(node_id) if inputs else None)  # fmt: skip
             except BaseException as exc:
                 if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
                     raise
                 results[node_id] = exc
 
-        if len(results) == 1 and isinstance(results[nodes[0]], Update):
-            failures: dict[str, BaseException] = {}
-            waiting: dict[str, Interrupt] = {}
-        else:
-            failures = {n: r for n, r in results.items() if isinstance(r, BaseException)}
-            waiting = {n: r for n, r in results.items() if isinstance(r, Interrupt)}
+        if len(results) != 1 or type(results[nodes[0]]) is not Update:
+            stopped = self._stopped(step, results)
+            if stopped is not None:
+                return stopped
+        # every result is an Update now; one node's results are its updates already
+        updates = cast("dict[str, Update]", results if len(nodes) == 1
+                       else {n: results[n] for n in nodes})  # fmt: skip
+        return self._apply(step, nodes, updates, started_at, t0, parallel and saved)
+
+    def _stopped(self, step: int,
+                 results: Mapping[str, Update | Interrupt | BaseException]) -> RunResult | None:  # fmt: skip
+        """The run's result when a node of the step failed or asks a person; ``None``
+        when every node returned an Update."""
+        failures = {n: r for n, r in results.items() if isinstance(r, BaseException)}
+        waiting = {n: r for n, r in results.items() if isinstance(r, Interrupt)}
         if failures:
             failed_node, error = next(iter(failures.items()))
             if isinstance(error, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
@@ -240,8 +255,12 @@ class Execution:
                 self.emit(ev.Waiting(self.run_id, step, n, q))
             return self.result("waiting", None, waiting=questions,
                                questions={n: question_id(n, step) for n in waiting})  # fmt: skip
+        return None
 
-        # Apply the updates in frontier order (by the variables' merge rules) and route.
+    def _apply(self, step: int, nodes: list[str], updates: dict[str, Update], started_at: float,
+               t0: float, had_writes: bool) -> RunResult | None:  # fmt: skip
+        """Apply the step's updates in frontier order (by the variables' merge rules),
+        route, and commit the step."""
         state = self.state
         first_seq = len(state.messages)
         new_messages: list[Message] = []
@@ -249,11 +268,8 @@ class Execution:
         step_usage: dict[str, Any] = {}
         stop: str | None = None
         ended: str | None = None
-        updates: dict[str, Update] = {}
         for node_id in nodes:
-            update = results[node_id]
-            assert isinstance(update, Update)
-            updates[node_id] = update
+            update = updates[node_id]
             for m in update.messages:
                 new_messages.append(m if m.node else m.model_copy(update={"node": node_id}))
             if update.variables:
@@ -276,7 +292,8 @@ class Execution:
         # Apply in place (copying the conversation every step would make long runs
         # quadratic); undo if routing fails, so memory matches what is stored.
         undo_vars = {k: variables.get(k, _MISSING) for k in changed}
-        messages.extend(new_messages)
+        if new_messages:
+            messages.extend(new_messages)
         variables.update(changed)
         for node_id in nodes:
             visits[node_id] = visits.get(node_id, 0) + 1
@@ -294,7 +311,8 @@ class Execution:
                 visits[node_id] -= 1
             return self.fail(step, exc.node or nodes[0], exc)
         frontier, waits, via = routing
-        self.turns += self.graph.agent_turns(new_messages)
+        if new_messages:
+            self.turns += self.graph.agent_turns(new_messages)
         # An end node's status is the run's reason when its branch is the last one.
         self.end_reason = ended if not frontier and not waits else None
         head: dict[str, Any] = {"run": frontier, "wait": waits, "via": via}
@@ -306,7 +324,7 @@ class Execution:
             variables=delta, frontier=head,
             usage=step_usage,
             run_usage=self.usage.to_dict() if step_usage else None, started_at=started_at,
-            state=(variables, visits), had_writes=parallel and saved,
+            state=(variables, visits), had_writes=had_writes,
             had_effects=self.effects_dirty, usage_by_node=self.usage_by_node,
             ending=ending)  # fmt: skip
         self.ending = self.recorded = ending
@@ -378,10 +396,12 @@ class Execution:
                           child_runs=self.child_runs)  # fmt: skip
         if self.on_event is not None:
             self.emit(ev.NodeStarted(self.run_id, step, node_id))
-        t0 = time.perf_counter()
+            t0 = time.perf_counter()
         try:
             if not self.traced:
-                result = await node.impl.run(ctx)
+                result = node.impl.start(ctx)  # a quick sync function's update already
+                if not isinstance(result, (Update, Interrupt)) and inspect.isawaitable(result):
+                    result = await result
             else:
                 with span("graphflow.node", {"graphflow.run_id": self.run_id,
                                              "graphflow.step": step, "graphflow.node": node_id,
