@@ -8,6 +8,13 @@ a power loss). Steps that carry a 1 KB message insert 1 KB. No engine can checkp
 step durably for less on the same disk, so ``graphflow / floor`` says how much engine sits
 on top.
 
+Each row's floor commits as many steps into a new database as the workload it is set
+against has nodes (a chain of 200 nodes: 200 commits): what one commit costs depends on
+how many came before — the first few hundred grow the new WAL file, and from about the
+470th on SQLite checkpoints the WAL every ~470 commits (its 1,000-page default), each
+checkpoint costing milliseconds — so a floor of another length would compare unlike
+things (200 commits cost about 15 µs each here, 2,000 about 19).
+
     python benchmarks/floor.py [--quick] [--reps N] [--only ROW]
 """
 
@@ -20,7 +27,7 @@ from pathlib import Path
 from measure import PAYLOAD_BYTES, Sizes, payload, scratch_dir
 from worker import Sampler, standalone
 
-__all__ = ["FLOOR_ROWS", "floor_once", "samplers"]
+__all__ = ["FLOOR_ROWS", "floor_once", "floor_steps", "samplers"]
 
 #: Result rows that are per-step durable costs, with the bytes each step inserts.
 FLOOR_ROWS = {
@@ -30,6 +37,21 @@ FLOOR_ROWS = {
     "growth.small.durable": PAYLOAD_BYTES,
     "growth.large.durable": PAYLOAD_BYTES,
 }
+
+
+def floor_steps(row: str, sizes: Sizes) -> int:
+    """How many steps the floor of ``row`` commits: as many as its workload has nodes
+    (graphflow's per-node figure divides by that number too).
+
+    Example:
+        >>> from measure import FULL
+        >>> floor_steps("linear.durable", FULL), floor_steps("fanout.durable", FULL)
+        (200, 52)
+    """
+    nodes = {"linear.durable": sizes.linear, "fanout.durable": sizes.fanout + 2,
+             "loop.durable": sizes.loop, "growth.small.durable": sizes.growth[0],
+             "growth.large.durable": sizes.growth[1]}  # fmt: skip
+    return nodes[row]
 SETTINGS = {"floor": "NORMAL", "floor_full": "FULL"}
 
 
@@ -67,11 +89,13 @@ def samplers(sizes: Sizes, folder: Path) -> list[Sampler]:
     """The floor's cells: both settings on every durable row."""
     out = []
     for row, message in FLOOR_ROWS.items():
+        steps = floor_steps(row, sizes)
         for column, synchronous in SETTINGS.items():
-            def once(synchronous: str = synchronous, message: int = message) -> float:
+            def once(synchronous: str = synchronous, message: int = message,
+                     steps: int = steps) -> float:  # fmt: skip
                 path = folder / f"floor-{time.perf_counter_ns()}.db"
                 try:
-                    return floor_once(path, synchronous, sizes.floor_steps, message)
+                    return floor_once(path, synchronous, steps, message)
                 finally:
                     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                         leftover.unlink(missing_ok=True)

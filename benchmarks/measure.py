@@ -74,7 +74,6 @@ class Sizes:
     chat_turns: int = 400
     long_turns: tuple[int, int] = (2_000, 10_000)
     window: int = 10
-    floor_steps: int = 2_000
     starts: int = 5  # fresh interpreters per cold-start sample
 
 
@@ -89,7 +88,6 @@ QUICK = Sizes(
     chat_agents=(5, 20),
     chat_turns=60,
     long_turns=(200, 400),
-    floor_steps=500,
     starts=2,
 )
 

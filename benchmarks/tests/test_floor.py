@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from floor import FLOOR_ROWS, floor_once, samplers
+from floor import FLOOR_ROWS, floor_once, floor_steps, samplers
 from measure import sizes_for
 from worker import take
 
@@ -39,3 +39,25 @@ def test_the_floor_offers_both_settings_on_every_durable_row(tmp_path) -> None:
         (row, column) for row in FLOOR_ROWS for column in ("floor", "floor_full")}
     value, _ = take(cells[0])
     assert value > 0 and list(tmp_path.iterdir()) == []  # each sample cleans up
+
+
+def test_each_floor_commits_as_many_steps_as_its_workload_has_nodes(tmp_path) -> None:
+    """A floor of another length would compare unlike things: the cost of a commit
+    depends on how many came before it (WAL growth, then checkpoints)."""
+    sizes = sizes_for(True)
+    assert [floor_steps(row, sizes) for row in FLOOR_ROWS] == [
+        sizes.linear, sizes.fanout + 2, sizes.loop, *sizes.growth]
+    import floor as floor_module
+
+    seen: list[int] = []
+
+    def counted(path, synchronous, steps, message=0):  # type: ignore[no-untyped-def]
+        seen.append(steps)
+        return 1.0
+
+    cells = {(s.row, s.column): s for s in samplers(sizes, tmp_path)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(floor_module, "floor_once", counted)
+        take(cells[("linear.durable", "floor")])
+        take(cells[("loop.durable", "floor_full")])
+    assert seen[-2:] == [sizes.linear, sizes.loop]  # the last, after the uncounted first
