@@ -24,16 +24,13 @@ from graphflow.errors import (
     NodeError,
     NoTransitionError,
     RunError,
-    RunNotFound,
 )
 from graphflow.kinds.base import EffectRecorder, NodeContext
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
-from graphflow.resuming import (
-    RESUMABLE,
-    question_id,
-)
+from graphflow.resuming import question_id
+from graphflow.scheduler.children import ChildRuns
 from graphflow.secrets import redact
 from graphflow.store import EffectWrites, RunRecord, RunStatus, RunWriter
 from graphflow.store.codec import dumps, loads
@@ -52,6 +49,9 @@ logger = logging.getLogger(__name__)
 #: synchronously) would otherwise hold the event loop for the whole run — its other tasks,
 #: the lease renewal and a cancellation (Ctrl-C) would wait until the run ends.
 YIELD_EVERY = 0.005
+
+#: How a run ends: its status and reason.
+Ending = tuple[RunStatus, "str | None"]
 
 
 def new_run_id() -> str:
@@ -81,16 +81,16 @@ class Execution:
         # effects of an earlier, crashed attempt at the next step may be stored (a new
         # run has none)
         self.effects_dirty = resumed
-        self.child_runs = self.run_child  # given to every node context
+        self.child_runs = ChildRuns(store)  # given to every node context
         self.traced = collecting()  # asked once: step and node spans cost nothing when off
         self.debug = logger.isEnabledFor(logging.DEBUG)  # asked once too
         limits = graph.spec.limits
         budget = Budget(limits.max_tokens, limits.max_cost)
         self.budget = budget if budget else None  # None: no limit to check after each step
         #: how the run ends after the step just committed (status, reason), if it does
-        self.ending: tuple[RunStatus, str | None] | None = None
+        self.ending: Ending | None = None
         #: the ending the store has already recorded (with that step's commit)
-        self.recorded: tuple[RunStatus, str | None] | None = None
+        self.recorded: Ending | None = None
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -181,12 +181,10 @@ class Execution:
                                      "graphflow.nodes": self.frontier}):  # fmt: skip
             return await self._step(step, inputs)
 
-    def ends(self, stop: str | None, frontier: list[str], waits: list[str]) -> tuple[RunStatus, str | None] | None:  # fmt: skip
-        """How the run ends after a step that leaves ``frontier`` and ``waits`` (its
-        state, turns and usage already counted), or ``None`` when it goes on — what
-        happens after the step, in this order: a node's stop, ``limits.max_rounds``, the
-        budget, no node left to run. (``limits.stop_when`` is evaluated after the commit:
-        it may fail.)"""
+    def ends(self, stop: str | None, frontier: list[str], waits: list[str]) -> Ending | None:
+        """How the run ends after a step that leaves ``frontier`` and ``waits`` (state,
+        turns and usage counted), or ``None``: in this order, a node's stop, max_rounds,
+        the budget, no node left (``stop_when`` comes after the commit: it may fail)."""
         limits = self.graph.spec.limits
         if stop:
             return "completed", stop
@@ -446,34 +444,6 @@ class Execution:
             return value
 
         return record
-
-    async def run_child(self, ctx: NodeContext, graph: CompiledGraph, *,
-                        input: str | Message | None,
-                        variables: Mapping[str, Any]) -> RunResult:  # fmt: skip
-        """Run ``graph`` as the child run of node execution ``ctx`` (see
-        NodeContext.run_subgraph): start it, continue it, or read the result it ended with.
-        The child run's id is ``PARENT.NODE.VISIT`` (nothing parses it: the parent run,
-        node and visit are stored with the child); it shares this run's store and services."""
-        store = self.store
-        visit = ctx.state.visits.get(ctx.node_id, 0)
-        child_id = f"{ctx.run_id}.{ctx.node_id}.{visit}"
-        context = ctx.run.child(parent=ctx)
-        from graphflow.scheduler.entry import resume_run, start_run
-
-        try:
-            record = store.get_run(child_id)
-        except RunNotFound:
-            return await start_run(graph, store=store, run_id=child_id, input=input,
-                                   variables=variables, context=context, parent_run=ctx.run_id,
-                                   parent_node=ctx.node_id, parent_visit=visit)  # fmt: skip
-        if record.status in RESUMABLE:
-            answer = ctx.input if record.status == "waiting" else None
-            return await resume_run(graph, child_id, store=store, answers=answer,
-                                    context=context)  # fmt: skip
-        variables, _ = store.load_variables(child_id, record.last_step)
-        variables = graph.state.restore(variables)
-        return RunResult(child_id, record.status, record.reason, store.load_messages(child_id),
-                         variables)  # fmt: skip
 
     # -- endings -------------------------------------------------------------------
 

@@ -208,18 +208,10 @@ class MemoryStore(MemoryArtifacts, Pruning):
             return [ChildRun(r["run_id"], r["forked_at"], r["parent_node"], r["parent_visit"])
                     for r in rows]  # fmt: skip
 
-    def set_status(
-        self,
-        run_id: str,
-        status: RunStatus,
-        *,
-        reason: str | None = None,
-        error: str | None = None,
-        waiting: Mapping[str, Any] | None = None,
-        failed_node: str | None = None,
-        failed_step: int | None = None,
-        release: bool = True,
-    ) -> None:
+    def set_status(self, run_id: str, status: RunStatus, *, reason: str | None = None,
+                   error: str | None = None, waiting: Mapping[str, Any] | None = None,
+                   failed_node: str | None = None, failed_step: int | None = None,
+                   release: bool = True) -> None:  # fmt: skip
         check_status(status)
         with self._locked() as t:
             row = t.runs.get(run_id)
