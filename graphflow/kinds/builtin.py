@@ -188,6 +188,8 @@ class FunctionKind(NodeKind):
         self.awaits: bool | None = None
         self.args = {k: compile_expression(v) for k, v in (config.args or {}).items()}
         self.mode = self._binding()
+        #: a subclass with a ``run`` of its own: :meth:`start` leaves every call to it
+        self.own_run = type(self).run is not FunctionKind.run
 
     def _binding(self) -> str:
         if self.args:
@@ -257,7 +259,7 @@ class FunctionKind(NodeKind):
     def start(self, ctx: NodeContext) -> Update | Interrupt | Awaitable[Update | Interrupt]:
         """A sync function that runs on the event loop is called here and now; anything
         else is :meth:`run`'s coroutine."""
-        if self.is_async or not self._on_loop(ctx.run, ctx.graph):
+        if self.is_async or self.own_run or not self._on_loop(ctx.run, ctx.graph):
             return self.run(ctx)
         return self._call_now(ctx)
 

@@ -25,7 +25,7 @@ from graphflow.errors import (
     NoTransitionError,
     RunError,
 )
-from graphflow.kinds.base import EffectRecorder, NodeContext
+from graphflow.kinds.base import EffectRecorder, NodeContext, NodeKind
 from graphflow.messages import Interrupt, Message, State, Update
 from graphflow.models.usage import Budget, Usage, usage_by_node, usage_report
 from graphflow.results import RunResult, update_from_payload, update_payload
@@ -396,15 +396,15 @@ class Execution:
             self.emit(ev.NodeStarted(self.run_id, step, node_id))
             t0 = time.perf_counter()
         try:
-            if not self.traced:
-                result = node.impl.start(ctx)  # a quick sync function's update already
+            if not self.traced:  # as _started, without a coroutine of its own
+                result = node.impl.start(ctx)
                 if not isinstance(result, (Update, Interrupt)) and inspect.isawaitable(result):
                     result = await result
             else:
                 with span("graphflow.node", {"graphflow.run_id": self.run_id,
                                              "graphflow.step": step, "graphflow.node": node_id,
                                              "graphflow.kind": node.kind}):  # fmt: skip
-                    result = await node.impl.run(ctx)
+                    result = await self._started(node.impl, ctx)
         except GraphflowError as exc:
             if isinstance(exc, RunError) and exc.node is None:
                 exc.node, exc.step, exc.run_id = node_id, step, self.run_id
@@ -423,6 +423,15 @@ class Execution:
                 raise
         if self.on_event is not None:
             self.emit(ev.NodeFinished(self.run_id, step, node_id, time.perf_counter() - t0))
+        return result
+
+    @staticmethod
+    async def _started(kind: NodeKind, ctx: NodeContext) -> Any:
+        """What the node returns: ``kind.start(ctx)``, awaited unless it is a result
+        already (a quick sync function's update)."""
+        result = kind.start(ctx)
+        if not isinstance(result, (Update, Interrupt)) and inspect.isawaitable(result):
+            result = await result
         return result
 
     def effects_for(self, node_id: str, step: int) -> EffectRecorder:

@@ -270,6 +270,8 @@ class MemoryStore(MemoryArtifacts, Pruning):
         usage_by_node: Mapping[str, UsageTotal] | None = None,
         ending: tuple[RunStatus, str | None] | None = None,
     ) -> None:
+        if ending:
+            check_status(ending[0])  # before anything of the step is written
         now = time.time()
         with self._locked() as t:
             row = self._row(t, run_id)
@@ -300,7 +302,6 @@ class MemoryStore(MemoryArtifacts, Pruning):
                 for key in [k for k in t.effects if k[0] == run_id and k[1] == step]:
                     del t.effects[key]
             if ending:
-                check_status(ending[0])
                 row.update(status=ending[0], reason=ending[1], error=None, waiting=None,
                            failed_node=None, failed_step=None, updated_at=now,
                            lease_owner=None, lease_until=None)  # fmt: skip

@@ -28,8 +28,6 @@ register_kind(Tagged)
 
 
 @pytest.mark.parametrize("thread", [False, None])
-@pytest.mark.xfail(reason="FunctionKind.start calls a quick sync function itself: a "
-                          "subclass's own run is skipped on the event loop", strict=True)  # fmt: skip
 def test_a_subclass_of_the_function_kind_keeps_its_own_run(thread: bool | None) -> None:
     g = Graph("tagged", entry="a")
     options: dict[str, Any] = {} if thread is None else {"thread": thread}

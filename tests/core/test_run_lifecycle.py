@@ -1,10 +1,10 @@
-"""A run's start and end: the ending is stored with the last step's commit, the lease
-is kept by a timer of the run's loop, and step values are written by the C encoder
-exactly as the standard JSON writer writes them."""
+"""A run's end is stored with its last step's commit (a process that dies right after
+it leaves nothing to resume), and step values are written by the C encoder exactly as
+the standard JSON writer writes them. (The ending on every store:
+tests/store/test_contract_ending.py; the lease keeper: tests/core/test_lease_keeper.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from pathlib import Path
@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphflow import Graph, Update
-from graphflow.scheduler import entry
 from graphflow.scheduler.execution import Execution
 from graphflow.store import MemoryStore, Store
 from graphflow.store import values as codec
@@ -63,20 +62,6 @@ def test_the_last_steps_commit_records_how_the_run_ended(
     assert record.error is None
 
 
-def test_an_ended_run_is_recorded_once_and_reported_once(tmp_path: Path) -> None:
-    events: list[Any] = []
-    store = Store(tmp_path / "runs.db")
-    writes: list[str] = []
-    original = store.set_status
-    store.set_status = lambda run_id, status, **kw: (writes.append(status),  # type: ignore[method-assign]
-                                                     original(run_id, status, **kw))[1]
-    result = _ending_graph("end node").compile().run_sync(store=store, on_event=events.append)
-    assert (result.status, result.reason) == ("completed", "all done")
-    assert writes == []  # the commit said it: no status write after it
-    assert [type(e).__name__ for e in events].count("RunFinished") == 1
-    assert store.get_run(result.run_id).status == "completed"
-
-
 def test_an_ending_no_commit_recorded_is_written_after_it() -> None:
     """A node that fails ends the run without a commit: its status is written apart."""
     g = Graph("fails", entry="boom")
@@ -85,43 +70,6 @@ def test_an_ending_no_commit_recorded_is_written_after_it() -> None:
     result = g.compile().run_sync(store=store)
     assert result.status == "failed"
     assert store.get_run(result.run_id).status == "failed"
-
-
-def test_the_lease_keeper_renews_on_the_loop_until_stopped() -> None:
-    renewed: list[str] = []
-
-    class Counting(MemoryStore):
-        def renew_lease(self, run_id: str) -> None:
-            renewed.append(run_id)
-
-    async def keep() -> tuple[int, int]:
-        stop = entry._keep_lease(Counting(), "r1", 0.005)
-        await asyncio.sleep(0.06)
-        stop()
-        kept = len(renewed)
-        await asyncio.sleep(0.03)
-        return kept, len(renewed)
-
-    kept, later = asyncio.run(keep())
-    assert kept >= 3  # renewed every 5 ms while the loop ran
-    assert later == kept  # and never after it was stopped
-
-
-def test_a_failing_renewal_does_not_stop_the_keeper() -> None:
-    calls: list[int] = []
-
-    class Flaky(MemoryStore):
-        def renew_lease(self, run_id: str) -> None:
-            calls.append(1)
-            raise OSError("the store is busy")
-
-    async def keep() -> int:
-        stop = entry._keep_lease(Flaky(), "r1", 0.005)
-        await asyncio.sleep(0.04)
-        stop()
-        return len(calls)
-
-    assert asyncio.run(keep()) >= 2
 
 
 # ---- the writer of step values ------------------------------------------------------

@@ -73,17 +73,7 @@ def test_a_step_without_an_ending_leaves_the_run_running(store: RunStore) -> Non
     assert record.status == "running" and record.lease_owner is not None
 
 
-def test_a_bad_ending_status_keeps_nothing_of_the_step(
-    store: RunStore, request: pytest.FixtureRequest
-) -> None:
-    if type(store).__name__ == "MemoryStore":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="MemoryStore.commit_step checks the ending's status after it has "
-                "written the step: the step stays committed while the call raises",
-            )
-        )
+def test_a_bad_ending_status_keeps_nothing_of_the_step(store: RunStore) -> None:
     new_run(store)
     with pytest.raises(StoreError, match="unknown run status"):
         end_step(store, "r1", 0, ("finished", "x"))
