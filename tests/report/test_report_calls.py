@@ -3,6 +3,7 @@ entered drawn consistently (no taken edge into a node that says it was never rea
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,28 +60,40 @@ def test_search_zoom_and_calls_in_chromium(browser: Any, store: Store,
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(path.as_uri())
     page.wait_for_selector("body[data-ready='1']")
+    from playwright.sync_api import expect  # assertions that wait for the page (a busy machine)
+
     calls = page.locator("#calls .model-call")
-    assert calls.count() == 2
+    expect(calls).to_have_count(2)
     calls.first.locator("summary").click()
-    assert page.locator("#calls .model-call[open] ol.prompt").inner_text().count("zebras") >= 1
+    expect(page.locator("#calls .model-call[open] ol.prompt")).to_contain_text("zebras")
 
     page.fill("#search", "stripes matter")
     visible = page.locator("#timeline .entry:visible")
-    assert visible.count() == 1 and "stripes matter" in visible.first.inner_text()
-    assert page.locator("#calls .model-call:visible").count() == 1
-    assert page.locator("#filter-text").inner_text() == \
-        "Showing “stripes matter”: 1 message, 1 model call"  # fmt: skip
+    expect(visible).to_have_count(1)
+    expect(visible.first).to_contain_text("stripes matter")
+    expect(page.locator("#calls .model-call:visible")).to_have_count(1)
+    expect(page.locator("#filter-text")).to_have_text(
+        "Showing “stripes matter”: 1 message, 1 model call")
     page.fill("#search", "")
-    assert page.locator("#timeline .entry:visible").count() == 3
+    expect(page.locator("#timeline .entry:visible")).to_have_count(3)
 
     svg = page.locator("#diagram svg")
     before = svg.bounding_box()["width"]
+
+    def width_becomes(ok: Any) -> None:
+        """Wait (up to 10 s) until the diagram's width satisfies ``ok`` (the page's CSP
+        forbids the string functions page.wait_for_function would evaluate)."""
+        deadline = time.monotonic() + 10
+        while not ok(svg.bounding_box()["width"]) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert ok(svg.bounding_box()["width"]), svg.bounding_box()
+
     page.locator("#zoom-in").click()
     page.locator("#zoom-in").click()
-    assert svg.bounding_box()["width"] > before * 1.4
+    width_becomes(lambda width: width > before * 1.4)
     page.locator("#zoom-fit").click()
-    assert abs(svg.bounding_box()["width"] - before) < before * 0.05
+    width_becomes(lambda width: abs(width - before) < before * 0.05)
     page.locator("#zoom-wide").click()
-    assert svg.bounding_box()["width"] >= before
+    width_becomes(lambda width: width >= before)
     assert errors == []
     page.close()
