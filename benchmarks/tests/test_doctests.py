@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 
+import bench_step_parts
 import floor
 import measure
 import pytest
@@ -11,7 +12,8 @@ import report
 import setup_venv
 
 
-@pytest.mark.parametrize("module", [measure, report, floor, setup_venv], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [measure, report, floor, setup_venv, bench_step_parts],
+                         ids=lambda m: m.__name__)  # fmt: skip
 def test_docstring_examples(module) -> None:
     failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert attempted > 0
