@@ -53,7 +53,8 @@ class SQLiteRuns(SQLiteBase):
                     f"a run with id {run_id!r} already exists in {self.path}; "
                     "choose another run id or resume that run"
                 ) from None
-            self._insert_messages(run_id, 0, -1, messages)
+            if messages:  # (a statement SQLite would prepare for nothing)
+                self._insert_messages(run_id, 0, -1, messages)
             conn.execute(
                 "INSERT INTO snapshots (run_id, step, variables, visits, usage)"
                 " VALUES (?,-1,?,'{}','{}')",
