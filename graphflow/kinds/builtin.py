@@ -107,6 +107,12 @@ def _timed_run(run: RunContext, graph: CompiledGraph | None) -> bool:
 _PLAIN_RESULTS = frozenset({dict, str, type(None), Update, Message, list})
 
 
+def _awaitable(result: Any) -> bool:
+    """Whether a sync function returned something to await (its plain results are
+    told apart by type, without the protocol check)."""
+    return type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result)
+
+
 def to_update(node_id: str, result: Any, output: str | None = None) -> Update | Interrupt:
     """Turn what a node body returned into an Update.
 
@@ -237,7 +243,11 @@ class FunctionKind(NodeKind):
         return self.quick and not _timed_run(run, graph)
 
     def _arguments(self, ctx: NodeContext) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """The positional and keyword arguments of this call of the function."""
+        """The positional and keyword arguments of this call of the function (the call
+        logged at DEBUG)."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("node %s calls %s", self.node_id,
+                         getattr(self.fn, "__qualname__", self.fn))  # fmt: skip
         mode = self.mode
         if mode == "state":
             return (ctx.state,), {}
@@ -268,13 +278,10 @@ class FunctionKind(NodeKind):
         :func:`_call_as_in_a_thread`); its update, or a coroutine awaiting what it
         returned when that is awaitable."""
         args, kwargs = self._arguments(ctx)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("node %s calls %s", self.node_id,
-                         getattr(self.fn, "__qualname__", self.fn))  # fmt: skip
         started = time.perf_counter()
         result = _call_as_in_a_thread(self.fn, args, kwargs)
         self._learn(time.perf_counter() - started)
-        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+        if _awaitable(result):
             return self._awaited(result)
         return self._update(result)
 
@@ -283,14 +290,11 @@ class FunctionKind(NodeKind):
             now = self._call_now(ctx)
             return now if isinstance(now, (Update, Interrupt)) else await now
         args, kwargs = self._arguments(ctx)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("node %s calls %s", self.node_id,
-                         getattr(self.fn, "__qualname__", self.fn))  # fmt: skip
         if self.is_async:
             return self._update(await self.fn(*args, **kwargs))
         result, seconds = await in_thread(_timed, self.fn, args, kwargs)
         self._learn(seconds)
-        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+        if _awaitable(result):
             return await self._awaited(result)
         return self._update(result)
 

@@ -87,10 +87,9 @@ class Execution:
         limits = graph.spec.limits
         budget = Budget(limits.max_tokens, limits.max_cost)
         self.budget = budget if budget else None  # None: no limit to check after each step
-        #: how the run ends after the step just committed (status, reason), if it does
+        #: how the run ends after the step just committed (status, reason), if it does:
+        #: that commit recorded it
         self.ending: Ending | None = None
-        #: the ending the store has already recorded (with that step's commit)
-        self.recorded: Ending | None = None
 
     def emit(self, event: ev.Event) -> None:
         if self.on_event is not None:
@@ -325,7 +324,7 @@ class Execution:
             state=(variables, visits), had_writes=had_writes,
             had_effects=self.effects_dirty, usage_by_node=self.usage_by_node,
             ending=ending)  # fmt: skip
-        self.ending = self.recorded = ending
+        self.ending = ending  # recorded by that commit
         self.effects_dirty = False
         state.step = step + 1
         self.frontier, self.waits = frontier, waits
@@ -466,7 +465,7 @@ class Execution:
         return usage_report(self.usage, self.usage_by_node)
 
     def finish(self, status: RunStatus, reason: str | None) -> RunResult:
-        if (status, reason) != self.recorded:  # else the last step's commit recorded it
+        if (status, reason) != self.ending:  # else the last step's commit recorded it
             self.store.set_status(self.run_id, status, reason=reason)
         self.emit(ev.RunFinished(self.run_id, self.state.step, status, reason or ""))
         return self.result(status, reason)

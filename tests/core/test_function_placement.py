@@ -38,6 +38,23 @@ def _recorder(seen: list[bool], sleep: float = 0.0) -> Any:
     return work
 
 
+def _timed_out(graph: Any, release: threading.Event, **run: Any) -> float:
+    """Run ``graph`` (whose node blocks until ``release``), check that it timed out, and
+    return the seconds it took; the blocked thread is released after 5 s at the latest,
+    and at once when the run returns."""
+    timer = threading.Timer(5, release.set)  # ends the blocked thread soon after
+    timer.start()
+    try:
+        started = time.monotonic()
+        result = graph.run_sync(store=MemoryStore(), **run)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        timer.cancel()
+    assert result.status == "timeout", result.reason
+    return took
+
+
 def test_a_quick_function_moves_to_the_loop_after_its_first_call() -> None:
     seen: list[bool] = []
     result = _looping(_recorder(seen), 5).compile().run_sync(store=MemoryStore())
@@ -111,16 +128,7 @@ def test_the_timeout_fires_when_a_function_known_as_quick_blocks() -> None:
     assert quick.run_sync(store=MemoryStore()).status == "completed"  # now known as quick
     g = _looping(sometimes_blocks, 3)
     g.limits(timeout=0.3)
-    timer = threading.Timer(5, release.set)  # ends the blocked thread soon after
-    timer.start()
-    try:
-        started = time.monotonic()
-        result = g.compile().run_sync(store=MemoryStore(), variables={"block": True})
-        took = time.monotonic() - started
-    finally:
-        release.set()
-        timer.cancel()
-    assert result.status == "timeout", result.reason
+    took = _timed_out(g.compile(), release, variables={"block": True})
     assert took < 4, f"the timeout fired only after {took:.1f} s"
 
 
@@ -199,16 +207,7 @@ def test_the_timeout_of_an_enclosing_run_fires_when_a_subgraph_function_blocks()
     outer.add_node("done", kind="end")
     outer.add_edge("nested", "done")
     outer.limits(timeout=0.3)
-    timer = threading.Timer(5, release.set)
-    timer.start()
-    try:
-        started = time.monotonic()
-        result = outer.compile().run_sync(store=MemoryStore())
-        took = time.monotonic() - started
-    finally:
-        release.set()
-        timer.cancel()
-    assert result.status == "timeout", result.reason
+    took = _timed_out(outer.compile(), release)
     assert took < 4, f"the parent's timeout fired only after {took:.1f} s"
 
 

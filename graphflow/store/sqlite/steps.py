@@ -84,6 +84,8 @@ class SQLiteSteps(SQLiteBase):
         ``INSERT`` in SQLite's autocommit mode: one statement is its own transaction, so
         it is as atomic and as durable as ``BEGIN … COMMIT`` around it, for two calls
         into SQLite less."""
+        if ending:
+            check_status(ending[0])  # before anything of the step is written
         now = time.time()
         row = (run_id, step, _nodes_json(tuple(nodes)), dumps(variables) if variables else None,
                _head_text(frontier), dumps_record(usage) if usage else None,
@@ -126,7 +128,6 @@ class SQLiteSteps(SQLiteBase):
                 if had_effects:
                     conn.execute("DELETE FROM effects WHERE run_id=? AND step=?", (run_id, step))
                 if ending:
-                    check_status(ending[0])
                     self._write_status(run_id, ending[0], ending[1])
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("run %s: committed step %d (%s; %d messages)", run_id, step,
