@@ -61,21 +61,25 @@ def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 #: The main thread's event loop, kept between calls of :func:`run_blocking`, and the
 #: process it belongs to (a forked child makes its own: an event loop's selector cannot
 #: be shared across a fork).
-_RUNNER: tuple[int, asyncio.Runner] | None = None
+_RUNNER: tuple[int, Any] | None = None
+
+#: ``asyncio.Runner`` (Python 3.11 and later; before, every call uses ``asyncio.run``).
+_RUNNER_CLASS: Any = getattr(asyncio, "Runner", None)
 
 
-def _main_runner() -> asyncio.Runner | None:
-    """The main thread's runner (made on first use); ``None`` on other threads, which use
-    ``asyncio.run`` (a loop kept per thread would outlive the thread unclosed)."""
+def _main_runner() -> Any:
+    """The main thread's ``asyncio.Runner`` (made on first use); ``None`` on other threads,
+    which use ``asyncio.run`` (a loop kept per thread would outlive the thread unclosed),
+    and on Python 3.10."""
     global _RUNNER
-    if threading.current_thread() is not threading.main_thread():
+    if _RUNNER_CLASS is None or threading.current_thread() is not threading.main_thread():
         return None
     if _RUNNER is None or _RUNNER[0] != os.getpid():
-        _RUNNER = (os.getpid(), asyncio.Runner())
+        _RUNNER = (os.getpid(), _RUNNER_CLASS())
     return _RUNNER[1]
 
 
-def _run_on(runner: asyncio.Runner, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def _run_on(runner: Any, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``make()`` run to completion on ``runner``'s loop as ``asyncio.run`` would run it on
     a new one: in a copy of the caller's context, and with the tasks it leaves behind
     cancelled before returning. A call from code running on that loop with the loop

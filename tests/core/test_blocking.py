@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import sys
 import threading
 
 import pytest
@@ -72,6 +73,7 @@ async def _running_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.Runner is Python 3.11+")
 def test_calls_on_the_main_thread_share_one_loop() -> None:
     first = run_blocking(_running_loop)  # kept referenced: a new loop could not reuse it
     assert run_blocking(_running_loop) is first
