@@ -50,6 +50,8 @@ class StoredSpec(dict[str, Any]):
     encodes it once and keeps the text with it."""
 
     _text: str | None = None
+    #: the key of ``_text`` in a store that keeps each spec once (SQLite's ``specs``)
+    _digest: str | None = None
 
 
 def dumps_spec(spec: Mapping[str, Any]) -> str:
@@ -120,9 +122,22 @@ def check_status(status: str) -> RunStatus:
 
 def run_record(row: Mapping[str, Any]) -> RunRecord:
     """A :class:`RunRecord` from a stored run row (``spec``, ``waiting``, ``frontier`` and
-    ``usage`` as JSON text)."""
+    ``usage`` as JSON text). A row that names its spec by ``spec_digest`` carries the
+    spec's text as ``spec_text`` (``None``: missing, and the row is damaged).
+
+    Raises:
+        StoreCorrupt: a field does not decode, or the named spec is missing.
+    """
     data = dict(row)
     run_id = data["run_id"]
+    digest = data.pop("spec_digest", None)
+    if "spec_text" in data:  # a store that keeps each spec once, by digest (SQLite's specs)
+        text = data.pop("spec_text")
+        if digest is not None and text is None:
+            raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is missing "
+                               "from the store's specs; other runs are not affected")  # fmt: skip
+        if digest is not None:
+            data["spec"] = text
     for key in ("spec", "waiting", "frontier", "usage"):
         data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
         if data[key] is not None and not isinstance(data[key], dict):
@@ -162,8 +177,9 @@ def listed_record(row: Mapping[str, Any]) -> RunRecord:
     try:
         return run_record(data)
     except StoreCorrupt as problem:
-        return run_record({**data, "spec": "{}", "waiting": None, "frontier": "{}",
-                           "usage": "{}", "status": "damaged", "error": str(problem)})  # fmt: skip
+        return run_record({**data, "spec": "{}", "spec_digest": None, "waiting": None,
+                           "frontier": "{}", "usage": "{}", "status": "damaged",
+                           "error": str(problem)})  # fmt: skip
 
 
 def step_row(row: Mapping[str, Any]) -> StepRow:

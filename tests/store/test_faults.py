@@ -76,14 +76,26 @@ def test_a_full_disk_mid_run_names_the_cause_and_the_run_resumes_once_space_is_b
 
 
 def test_a_reason_the_full_store_could_not_take_is_written_once_space_is_back(
-        tmp_path: Path) -> None:  # fmt: skip
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     graph = chain(40).compile()
     store = Store(tmp_path / "runs.db")
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     store.conn.execute(f"PRAGMA max_page_count = {pages + 12}")
+    # the steps fill the file; the run row's page still has room for the reason, so the
+    # full file refuses that one write here (a row in a full page could not take it)
+    real_set_status = store.set_status
+    refused: list[str] = []
+
+    def no_room_for_the_reason(run_id: str, status: str, **kw: object) -> None:
+        if kw.get("reason") == "store_full" and not refused:
+            refused.append(run_id)
+            raise StoreFull(f"{tmp_path / 'runs.db'}: the disk (or the database) is full")
+        real_set_status(run_id, status, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "set_status", no_room_for_the_reason)
     with pytest.raises(StoreFull):
         graph.run_sync(store=store, run_id="r")
-    assert store.get_run("r").reason is None  # not even the reason fitted
+    assert store.get_run("r").reason is None and refused == ["r"]  # not even the reason fitted
     store.conn.execute("PRAGMA max_page_count = 1073741823")  # space is back
     chain(1).compile().run_sync(store=store, run_id="other")  # the next use of the store
     record = store.get_run("r")
@@ -216,27 +228,31 @@ def test_a_read_only_database_can_be_listed_and_shown(folder: Path,
     store.close()
 
 
-def test_a_read_only_database_one_format_old_shows_its_usage(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """A format-6 file (snapshots without usage) that cannot be migrated is opened read-
-    only: showing a run sums its usage from its steps, instead of calling it damaged."""
+def test_a_read_only_database_one_format_old_shows_its_runs(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A format-7 file (each run's spec in its row, no ``specs`` table) that cannot be
+    migrated is opened read-only: its runs are listed and shown with their graph and
+    usage, instead of being called damaged."""
     import os
 
     from graphflow.show import run_as_dict
     from tests.store.test_resume_usage import billing
+    from tests.store.test_sqlite import as_format_7
 
-    db = tmp_path / "v6.db"
+    db = tmp_path / "v7.db"
+    graph = billing(turns=3, more=2)
     with Store(db) as store:
-        assert billing(turns=3, more=2).run_sync(store=store, run_id="r").status == "waiting"
+        assert graph.run_sync(store=store, run_id="r").status == "waiting"
     conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("ALTER TABLE snapshots DROP COLUMN usage")
-    conn.execute("UPDATE meta SET value='6' WHERE key='format_version'")
+    as_format_7(conn)  # the run as format 7 stored it
     conn.close()
     real = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: False if mode == os.W_OK and str(
         path).startswith(str(tmp_path)) else real(path, mode))  # fmt: skip
     store = Store(db)
     assert store.read_only
+    assert store.get_run("r").spec == graph.spec_record()
+    assert [r.status for r in store.list_runs()] == ["waiting"]
     by_node = run_as_dict(store, "r")["usage"]["by_node"]
     assert (by_node["writer"]["calls"], by_node["critic"]["calls"]) == (3, 3)
     store.close()

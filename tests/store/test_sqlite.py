@@ -218,6 +218,16 @@ def _failing_and_nested(store: Store) -> tuple[str, str]:
     return failed.run_id, nested.run_id
 
 
+def as_format_7(conn: sqlite3.Connection) -> None:
+    """Turn a current database back into format 7: each run's spec in its row, no
+    ``specs`` table (what migration 8 changes)."""
+    conn.execute("UPDATE runs SET spec=(SELECT spec FROM specs WHERE digest=spec_digest)")
+    conn.execute("DROP INDEX runs_spec")
+    conn.execute("ALTER TABLE runs DROP COLUMN spec_digest")
+    conn.execute("DROP TABLE specs")
+    conn.execute("UPDATE meta SET value='7' WHERE key='format_version'")
+
+
 def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     store = Store(path)
@@ -225,6 +235,7 @@ def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_p
     store.close()
     # the same runs as a format-2 database stored them: no columns, prose and id conventions
     conn = sqlite3.connect(path, isolation_level=None)
+    as_format_7(conn)
     for column in ("failed_node", "failed_step", "parent_node", "parent_visit", "models"):
         conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
     for table in ("model_calls", "prompt_messages"):  # format 4's
@@ -328,6 +339,7 @@ def test_a_version_6_database_gets_usage_in_its_snapshots(tmp_path: Path) -> Non
         assert graph.run_sync(store=store, run_id="r").status == "waiting"
     # the run as a format-6 database stored it: snapshots without usage
     conn = sqlite3.connect(path, isolation_level=None)
+    as_format_7(conn)
     conn.execute("ALTER TABLE snapshots DROP COLUMN usage")
     conn.execute("UPDATE meta SET value='6' WHERE key='format_version'")
     conn.close()

@@ -112,6 +112,14 @@ def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
                         "what is left, or point --db at another file")
 
 
+#: The columns of a run row, its spec's text joined in (``spec_text``; see
+#: :func:`~graphflow.store.codec.run_record`), and the tables they come from; a file of
+#: format 7 (opened read-only, not migrated) keeps the spec in the row.
+_RUN_COLUMNS = ("runs.*, CASE WHEN runs.spec_digest IS NULL THEN runs.spec ELSE specs.spec END"
+                " AS spec_text FROM runs LEFT JOIN specs ON specs.digest = runs.spec_digest")
+_RUN_COLUMNS_7 = "runs.* FROM runs"
+
+
 class SQLiteBase:
     """The state the parts of :class:`~graphflow.store.Store` share."""
 
@@ -134,13 +142,17 @@ class SQLiteBase:
     def _tx(self) -> Transaction:
         return Transaction(self.conn, self.path)
 
+    def _run_columns(self) -> str:
+        """What a query of run rows selects, from ``FROM`` on (``SELECT … WHERE …``)."""
+        return _RUN_COLUMNS if self._format >= 8 else _RUN_COLUMNS_7
+
     def _not_found(self, run_id: str) -> RunNotFound:
         return RunNotFound(run_id, None if self.path == ":memory:" else self.path)
 
     def _read_run(self, run_id: str) -> RunRecord:
         """The run's row, with its head (``last_step``, ``frontier``) taken from its
         newest committed step when it has one."""
-        cursor = self.conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        cursor = self.conn.execute(f"SELECT {self._run_columns()} WHERE run_id = ?", (run_id,))
         found = cursor.fetchone()
         if found is None:
             raise self._not_found(run_id)

@@ -50,8 +50,8 @@ class SQLiteReader(SQLiteBase):
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         where, params = ("status = ?", [status]) if status else ("1 = 1", [])
-        sql = ("SELECT *, (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id) AS head"
-               f" FROM runs WHERE {where} ORDER BY created_at DESC")  # fmt: skip
+        sql = ("SELECT (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id) AS head,"
+               f" {self._run_columns()} WHERE {where} ORDER BY created_at DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [listed_record(row) for row in self._rows(sql, params)]
@@ -186,7 +186,7 @@ class SQLiteReader(SQLiteBase):
         them, then the ``usage`` of the steps after it (see
         :meth:`~graphflow.store.RunReader.node_usage_parts`)."""
         last = 2**62 if at_step is None else at_step
-        snap = None if self._format < 7 else self.conn.execute(  # format 6: no usage kept
+        snap = self.conn.execute(
             "SELECT step, usage FROM snapshots WHERE run_id=? AND step<=? AND usage IS NOT NULL"
             " ORDER BY step DESC LIMIT 1", (run_id, last)).fetchone()  # fmt: skip
         base, totals = (snap[0], snap[1]) if snap is not None else (-1, None)

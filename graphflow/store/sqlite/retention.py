@@ -12,6 +12,7 @@ from graphflow.store.codec import dumps
 from graphflow.store.retention import Pruning, fork_frontier
 from graphflow.store.sqlite.artifacts import drop_unused_blobs
 from graphflow.store.sqlite.readers import SQLiteReader
+from graphflow.store.sqlite.runs import put_spec
 
 __all__ = ["SQLiteRetention"]
 
@@ -32,10 +33,11 @@ class SQLiteRetention(SQLiteReader, Pruning):
         with self._tx() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, forked_at, created_at, updated_at, models)"
-                    " VALUES (?,?,?,?,?,'ready',?,?,'{}',?,?,?,?,?)",
-                    (new_id, record.graph, record.source, dumps(record.spec), record.topology,
+                    "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology,"
+                    " status, last_step, frontier, usage, parent_run, forked_at, created_at,"
+                    " updated_at, models) VALUES (?,?,?,'',?,?,'ready',?,?,'{}',?,?,?,?,?)",
+                    (new_id, record.graph, record.source, put_spec(conn, record.spec or {}),
+                     record.topology,
                      at_step - 1, dumps(frontier), run_id, at_step, now, now,
                      dumps(record.models) if record.models else None),
                 )  # fmt: skip
@@ -61,7 +63,12 @@ class SQLiteRetention(SQLiteReader, Pruning):
 
     def delete_run(self, run_id: str) -> None:
         with self._tx() as conn:
+            named = conn.execute("SELECT spec_digest FROM runs WHERE run_id=?",
+                                 (run_id,)).fetchone()  # fmt: skip
             for table in ("messages", "steps", "snapshots", "writes", "effects", "model_calls",
                           "prompt_messages", "artifacts", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
             drop_unused_blobs(conn)
+            if named is not None and named[0] is not None:  # its spec, unless another run has it
+                conn.execute("DELETE FROM specs WHERE digest=? AND NOT EXISTS (SELECT 1 FROM"
+                             " runs WHERE spec_digest=?)", (named[0], named[0]))  # fmt: skip

@@ -10,12 +10,27 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import check_status, dumps, dumps_spec
+from graphflow.store.codec import StoredSpec, check_status, dumps, dumps_spec
 from graphflow.store.lease import LEASE_SECONDS, check_lease
 from graphflow.store.protocol import RunRecord, RunStatus
 from graphflow.store.sqlite.base import SQLiteBase
+from graphflow.store.sqlite.schema import spec_digest
 
-__all__ = ["SQLiteRuns"]
+__all__ = ["SQLiteRuns", "put_spec"]
+
+
+def put_spec(conn: Any, spec: Mapping[str, Any]) -> str:
+    """Keep ``spec`` in the ``specs`` table (once per digest, inside the caller's
+    transaction) and return its digest, which the run row names. A compiled graph's
+    :class:`~graphflow.store.codec.StoredSpec` keeps its text and digest for its next runs."""
+    text = dumps_spec(spec)
+    digest = spec._digest if type(spec) is StoredSpec else None
+    if digest is None:
+        digest = spec_digest(text)
+        if type(spec) is StoredSpec:
+            spec._digest = digest
+    conn.execute("INSERT OR IGNORE INTO specs (digest, spec) VALUES (?, ?)", (digest, text))
+    return digest
 
 
 class SQLiteRuns(SQLiteBase):
@@ -41,12 +56,13 @@ class SQLiteRuns(SQLiteBase):
         with self._tx() as conn:
             try:
                 conn.execute(
-                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, parent_node, parent_visit, lease_owner,"
-                    " lease_until, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,'running',-1,?,'{}',?,?,?,?,?,?,?)",
-                    (run_id, graph, source, dumps_spec(spec), topology, dumps(frontier), parent_run,
-                     parent_node, parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now),
+                    "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology, status,"
+                    " last_step, frontier, usage, parent_run, parent_node, parent_visit,"
+                    " lease_owner, lease_until, created_at, updated_at)"
+                    " VALUES (?,?,?,'',?,?,'running',-1,?,'{}',?,?,?,?,?,?,?)",
+                    (run_id, graph, source, put_spec(conn, spec), topology, dumps(frontier),
+                     parent_run, parent_node, parent_visit, self.lease_owner,
+                     now + LEASE_SECONDS, now, now),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 raise StoreError(

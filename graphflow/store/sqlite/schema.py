@@ -14,13 +14,14 @@ has their tables but no run tables yet, and refuses any other database.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 
 from graphflow.store.sqlite.base import Transaction
 
 __all__ = ["APPLICATION_ID", "FORMAT_VERSION", "MARKER", "SCHEMA", "apply_migrations",
-           "create_schema", "migration"]
+           "create_schema", "migration", "spec_digest"]
 
 MARKER = "graphflow-run-store"
 #: The ``PRAGMA application_id`` of graphflow's SQLite files ("gflw").
@@ -233,6 +234,43 @@ def _snapshot_usage(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE snapshots ADD COLUMN usage TEXT")
 
 
+_SPEC_TABLE = """
+    CREATE TABLE IF NOT EXISTS specs (
+        digest TEXT PRIMARY KEY,
+        spec TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS runs_spec ON runs(spec_digest)
+    """
+
+#: Runs moved to the ``specs`` table per transaction batch by :func:`_specs_apart`.
+_SPEC_BATCH = 500
+
+
+@migration(8)
+def _specs_apart(conn: sqlite3.Connection) -> None:
+    # A run's graph spec (the JSON of the whole graph: ~100 bytes per node) moves out of
+    # its row into ``specs``, stored once per digest for every run of that graph; the row
+    # names it (``spec_digest``) and keeps ``spec`` empty. Every status change rewrote the
+    # whole row, spec included, and each run of a graph stored the same text again.
+    conn.execute("ALTER TABLE runs ADD COLUMN spec_digest TEXT")
+    _run_script(conn, _SPEC_TABLE)
+    while True:
+        rows = conn.execute("SELECT rowid, spec FROM runs WHERE spec_digest IS NULL LIMIT ?",
+                            (_SPEC_BATCH,)).fetchall()  # fmt: skip
+        if not rows:
+            return
+        for rowid, spec in rows:
+            digest = spec_digest(spec)
+            conn.execute("INSERT OR IGNORE INTO specs (digest, spec) VALUES (?, ?)",
+                         (digest, spec))  # fmt: skip
+            conn.execute("UPDATE runs SET spec='', spec_digest=? WHERE rowid=?", (digest, rowid))
+
+
+def spec_digest(text: str) -> str:
+    """The key of a spec's JSON ``text`` in the ``specs`` table: its SHA-256, hex."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _quoted_node(reason: str) -> str | None:
     start = reason.find("node '")
     end = reason.find("'", start + 6) if start >= 0 else -1
@@ -268,7 +306,8 @@ SCHEMA = """
         failed_step INTEGER,
         parent_node TEXT,
         parent_visit INTEGER,
-        models TEXT
+        models TEXT,
+        spec_digest TEXT
     );
     CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
     CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
@@ -318,7 +357,7 @@ SCHEMA = """
         result TEXT NOT NULL
     );
     CREATE UNIQUE INDEX IF NOT EXISTS effects_key ON effects(run_id, step, node, key);
-    """ + ";" + _CALL_TABLES + ";" + _ARTIFACT_TABLES
+    """ + ";" + _CALL_TABLES + ";" + _ARTIFACT_TABLES + ";" + _SPEC_TABLE
 
 
 def create_schema(conn: sqlite3.Connection) -> int:

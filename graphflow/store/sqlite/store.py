@@ -2,7 +2,8 @@
 
 See docs/durability.md for the contract. In short:
 
-- ``runs`` holds one row per run: the graph (spec JSON, written once), the head it
+- ``runs`` holds one row per run: its graph (the digest of its spec, whose JSON
+  ``specs`` holds once for every run of that graph), the head it
   started from (``last_step``, ``frontier``: -1 and the entry, or a fork's point), status
   (with the node and step a failed run failed at), usage totals, lease, and its parent:
   the run it was forked from (``parent_run``, ``forked_at``) or the subgraph node that

@@ -1,0 +1,95 @@
+"""The SQLite store keeps each graph spec once (table ``specs``, by digest): the runs of one
+graph share it, a status change leaves it alone, a fork names the same one, deleting a run
+drops it only when no other run names it, format-7 files are migrated, and a run whose
+spec is missing is reported damaged without hiding the others."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from graphflow import Graph, Store
+from graphflow.errors import StoreCorrupt
+from graphflow.store.sqlite import schema
+from tests.store.test_sqlite import as_format_7
+
+
+def _chain(name: str, n: int) -> Graph:
+    g = Graph(name, entry="n0")
+    for k in range(n):
+        g.add_node(f"n{k}", lambda s: None)
+    for k in range(n - 1):
+        g.add_edge(f"n{k}", f"n{k + 1}")
+    return g
+
+
+def _specs(store: Store) -> int:
+    return int(store.conn.execute("SELECT COUNT(*) FROM specs").fetchone()[0])
+
+
+def test_the_runs_of_one_graph_share_its_spec(tmp_path: Path) -> None:
+    graph = _chain("big", 50).compile()
+    with Store(tmp_path / "runs.db") as store:
+        ids = [graph.run_sync(store=store).run_id for _ in range(3)]
+        assert _specs(store) == 1
+        rows = store.conn.execute("SELECT length(spec), spec_digest FROM runs").fetchall()
+        assert {r[0] for r in rows} == {0} and len({r[1] for r in rows}) == 1
+        assert all(store.get_run(i).spec == graph.spec_record() for i in ids)
+        assert [r.spec for r in store.list_runs()] == [graph.spec_record()] * 3
+        _chain("other", 2).compile().run_sync(store=store)
+        assert _specs(store) == 2
+
+
+def test_a_fork_names_the_same_spec(tmp_path: Path) -> None:
+    graph = _chain("c", 3).compile()
+    with Store(tmp_path / "runs.db") as store:
+        run = graph.run_sync(store=store)
+        store.fork_run(run.run_id, 1, "fork", {"run": ["n0"], "wait": []})
+        assert _specs(store) == 1
+        assert store.get_run("fork").spec == graph.spec_record()
+        assert graph.resume_sync("fork", store=store).status == "completed"
+
+
+def test_deleting_a_run_drops_its_spec_only_when_no_run_names_it(tmp_path: Path) -> None:
+    graph = _chain("c", 3).compile()
+    with Store(tmp_path / "runs.db") as store:
+        first, second = (graph.run_sync(store=store).run_id for _ in range(2))
+        store.delete_run(first)
+        assert _specs(store) == 1
+        assert store.get_run(second).spec == graph.spec_record()  # still whole
+        store.delete_run(second)
+        assert _specs(store) == 0
+
+
+def test_a_format_7_database_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v7.db"
+    big, small = _chain("big", 30).compile(), _chain("small", 2).compile()
+    with Store(path) as store:
+        ids = [g.run_sync(store=store).run_id for g in (big, small, big)]
+    conn = sqlite3.connect(path, isolation_level=None)
+    as_format_7(conn)
+    conn.close()
+    monkeypatch.setattr(schema, "_SPEC_BATCH", 2)  # runs are moved in several batches
+    with Store(path) as store:
+        assert _specs(store) == 2
+        assert store.conn.execute("SELECT COUNT(*) FROM runs WHERE spec != '' OR spec_digest"
+                                  " IS NULL").fetchone()[0] == 0  # fmt: skip
+        assert [store.get_run(i).spec for i in ids] == [
+            big.spec_record(), small.spec_record(), big.spec_record()]  # fmt: skip
+        assert small.run_sync(store=store).status == "completed"
+        assert _specs(store) == 2
+
+
+def test_a_run_whose_spec_is_missing_is_reported_damaged(tmp_path: Path) -> None:
+    with Store(tmp_path / "runs.db") as store:
+        lost = _chain("lost", 2).compile().run_sync(store=store, run_id="lost").run_id
+        kept = _chain("kept", 2).compile().run_sync(store=store, run_id="kept").run_id
+        store.conn.execute("DELETE FROM specs WHERE digest=(SELECT spec_digest FROM runs"
+                           " WHERE run_id='lost')")  # fmt: skip
+        with pytest.raises(StoreCorrupt, match=r"run 'lost': its graph spec .* is missing"):
+            store.get_run(lost)
+        listed = {r.run_id: r.status for r in store.list_runs()}
+        assert listed == {"lost": "damaged", "kept": "completed"}
+        assert store.get_run(kept).spec is not None
