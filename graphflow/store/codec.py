@@ -120,6 +120,25 @@ def check_status(status: str) -> RunStatus:
     return cast(RunStatus, status)
 
 
+def _shared_spec(text: str | None, digest: str, run_id: str) -> dict[str, Any]:
+    """The graph spec a run names by ``digest``, decoded; a missing or damaged one is
+    reported as such for every run of that graph (runs of other graphs read on)."""
+    fix = ("the runs of this graph are affected, runs of other graphs are not; restore the "
+           "file from a backup, or delete these runs with `graphflow prune`")
+    if text is None:
+        raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is missing from "
+                           f"the store's specs; {fix}")  # fmt: skip
+    try:
+        spec = values.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is damaged "
+                           f"({exc}); {fix}") from None  # fmt: skip
+    if not isinstance(spec, dict):
+        raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is damaged (not "
+                           f"an object); {fix}")  # fmt: skip
+    return spec
+
+
 def run_record(row: Mapping[str, Any]) -> RunRecord:
     """A :class:`RunRecord` from a stored run row (``spec``, ``waiting``, ``frontier`` and
     ``usage`` as JSON text). A row that names its spec by ``spec_digest`` carries the
@@ -131,14 +150,12 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     data = dict(row)
     run_id = data["run_id"]
     digest = data.pop("spec_digest", None)
-    if "spec_text" in data:  # a store that keeps each spec once, by digest (SQLite's specs)
-        text = data.pop("spec_text")
-        if digest is not None and text is None:
-            raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is missing "
-                               "from the store's specs; other runs are not affected")  # fmt: skip
-        if digest is not None:
-            data["spec"] = text
+    text = data.pop("spec_text", None)
+    if digest is not None:  # a spec kept once for all the runs of a graph (SQLite's specs)
+        data["spec"] = _shared_spec(text, digest, run_id)
     for key in ("spec", "waiting", "frontier", "usage"):
+        if key == "spec" and digest is not None:
+            continue
         data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
         if data[key] is not None and not isinstance(data[key], dict):
             raise StoreCorrupt(f"run {run_id!r}: its stored {key} is damaged (not an object); "

@@ -19,8 +19,25 @@ def make_runs(store: Store, count: int) -> list[str]:
     return [g.compile().run_sync(store=store).run_id for _ in range(count)]
 
 
+def test_a_damaged_spec_is_reported_for_the_runs_of_its_graph_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "runs.db")
+    first, second = make_runs(store, 2)  # one graph: one stored spec
+    other = Graph("other")
+    other.add_node("a", lambda s: None)
+    third = other.compile().run_sync(store=store).run_id
+    store.conn.execute("UPDATE specs SET spec='{not json' WHERE digest=(SELECT spec_digest"
+                       " FROM runs WHERE run_id=?)", (first,))  # fmt: skip
+    for run_id in (first, second):
+        with pytest.raises(StoreCorrupt, match=f"run '{run_id}'"):
+            store.get_run(run_id)
+    listed = {r.run_id: r.status for r in store.list_runs()}
+    assert listed == {first: "damaged", second: "damaged", third: "completed"}
+    assert store.get_run(third).spec is not None
+
+
 @pytest.mark.parametrize(("table", "column"), [("messages", "extra"), ("steps", "variables"),
-                                               ("runs", "spec"), ("steps", "next"), ("snapshots", "variables")])
+                                               ("runs", "usage"), ("steps", "next"),
+                                               ("snapshots", "variables")])  # fmt: skip
 def test_damaged_rows_are_reported_per_run(tmp_path: Path, table: str, column: str) -> None:
     store = Store(tmp_path / "runs.db")
     first, second = make_runs(store, 2)

@@ -96,7 +96,7 @@ edges:
     started = cli("--safe", "run", str(graph), "--db", str(db), "--run-id", "r1", "--no-interactive")
     assert started.exit_code == 3, started.output  # waiting: the graph itself is allowed
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE runs SET spec = replace(replace(spec, 'nodes.tools.text:word_count', "
+        conn.execute("UPDATE specs SET spec = replace(replace(spec, 'nodes.tools.text:word_count', "
                      "'os:system'), '\"text\":', '\"command\":')")  # fmt: skip
     resumed = cli("--safe", "resume", "r1", "--db", str(db), "--input", "yes")
     assert resumed.exit_code == 2 and "refused in safe mode" in resumed.output, resumed.output

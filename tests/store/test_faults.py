@@ -138,11 +138,13 @@ def test_a_full_disk_at_run_creation_is_a_store_error(tmp_path: Path) -> None:
     "UPDATE meta SET value='three' WHERE key='format_version'",
     "UPDATE messages SET extra='{\"tool_calls\": 5}'",
     "UPDATE messages SET extra='[1]'",
-    "UPDATE runs SET spec='[1]'",
+    "UPDATE specs SET spec='[1]'",
+    "DELETE FROM specs",
     "UPDATE runs SET frontier='5'",
     "UPDATE runs SET lease_until=1e300, lease_owner='elsewhere:1:x', status='running'",
     "DROP TABLE messages",
     "DROP TABLE steps",
+    "DROP TABLE specs",
 ])  # fmt: skip
 def test_damaged_rows_and_tables_are_clear_errors(folder: Path, sql: str) -> None:
     conn = sqlite3.connect(folder / "runs.db")
