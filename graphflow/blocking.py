@@ -3,9 +3,7 @@
 - :func:`run_blocking` runs a coroutine to completion from synchronous code — also where
   an event loop already runs in this thread (a Jupyter notebook, an async web handler),
   where ``asyncio.run`` refuses: there the coroutine runs on a worker thread with a loop
-  of its own, and the caller blocks until it is done. On the main thread it keeps one
-  event loop for all its calls (an ``asyncio.Runner``): making and closing a loop per
-  call, as ``asyncio.run`` does, costs ~75 µs, more than a short run's steps;
+  of its own, and the caller blocks until it is done;
 - :func:`in_thread` runs a blocking call on a worker thread and awaits it, so the event
   loop goes on (timeouts fire, leases are renewed, other branches run) while it blocks.
 
@@ -24,11 +22,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import contextlib
 import contextvars
-import os
 import queue
 import threading
 from collections.abc import Callable, Coroutine
@@ -49,82 +45,10 @@ def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        runner = _main_runner()
-        if runner is None:
-            return asyncio.run(make())
-        return _run_on(runner, make)
+        return asyncio.run(make())
     context = contextvars.copy_context()
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="graphflow-sync") as pool:
         return pool.submit(context.run, lambda: asyncio.run(make())).result()
-
-
-#: The main thread's event loop, kept between calls of :func:`run_blocking`, and the
-#: process it belongs to (a forked child makes its own: an event loop's selector cannot
-#: be shared across a fork).
-_RUNNER: tuple[int, Any] | None = None
-
-#: ``asyncio.Runner`` (Python 3.11 and later; before, every call uses ``asyncio.run``).
-_RUNNER_CLASS: Any = getattr(asyncio, "Runner", None)
-
-
-def _main_runner() -> Any:
-    """The main thread's ``asyncio.Runner`` (made on first use); ``None`` on other threads,
-    which use ``asyncio.run`` (a loop kept per thread would outlive the thread unclosed),
-    and on Python 3.10."""
-    global _RUNNER
-    if _RUNNER_CLASS is None or threading.current_thread() is not threading.main_thread():
-        return None
-    if _RUNNER is None or _RUNNER[0] != os.getpid():
-        _RUNNER = (os.getpid(), _RUNNER_CLASS())
-    return _RUNNER[1]
-
-
-def _run_on(runner: Any, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """``make()`` run to completion on ``runner``'s loop as ``asyncio.run`` would run it on
-    a new one: in a copy of the caller's context, and with the tasks it leaves behind
-    cancelled before returning. A call from code running on that loop with the loop
-    hidden (a sync function node, see ``kinds.builtin``) gets a loop of its own."""
-    global _RUNNER
-    loop = runner.get_loop()
-    if loop.is_running():
-        return asyncio.run(make())
-    try:
-        return runner.run(make(), context=contextvars.copy_context())
-    except BaseException as exc:
-        if not isinstance(exc, Exception):  # Ctrl-C, exit: start afresh next time
-            _RUNNER = None
-            runner.close()
-        raise
-    finally:
-        if not loop.is_closed():
-            _cancel_left_over(loop)
-
-
-def _cancel_left_over(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel the tasks a call left on ``loop`` and let them finish (``asyncio.run``
-    does so when it closes its loop); an error one raised while finishing goes to the
-    loop's exception handler."""
-    left = asyncio.all_tasks(loop)
-    if not left:
-        return
-    for task in left:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-    for task in left:
-        if not task.cancelled() and task.exception() is not None:
-            loop.call_exception_handler({"message": "a task left by a run raised while "
-                                         "being cancelled", "exception": task.exception(),
-                                         "task": task})  # fmt: skip
-
-
-@atexit.register
-def _close_runner() -> None:
-    """Close the kept loop at exit (its async generators and default executor too)."""
-    global _RUNNER
-    if _RUNNER is not None and _RUNNER[0] == os.getpid():
-        with contextlib.suppress(Exception):
-            _RUNNER[1].close()
-    _RUNNER = None
 
 
 #: At most this many calls run on worker threads at once; more wait for a free thread.

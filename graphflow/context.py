@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,14 +41,6 @@ T = TypeVar("T")
 
 #: Receives every event of a run (see :mod:`graphflow.events`).
 EventSink = Callable[["Event"], None]
-
-
-@functools.lru_cache(maxsize=64)
-def _resolved(work_dir: str, cwd: str) -> Path:
-    """``work_dir`` as an absolute path with symlinks resolved, from the current directory
-    ``cwd`` (part of the key: a run started after a ``chdir`` resolves afresh); kept,
-    since resolving walks the file system (~10 µs) and every run asks."""
-    return Path(cwd, work_dir).resolve()
 
 
 def _ignore(event: Event) -> None:
@@ -183,7 +173,7 @@ class RunContext:
         if self.store is None:
             self.store = store
         if self.work_dir is None:
-            self.work_dir = _resolved(str(work_dir or "graphflow-work"), os.getcwd()) / run_id
+            self.work_dir = Path(work_dir or "graphflow-work").resolve() / run_id
         return self
 
     def executor_for(self, chosen: str, *, node: str) -> str:
