@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import os
 import queue
 import threading
 from collections.abc import Callable, Coroutine
@@ -89,6 +90,18 @@ class _Workers:
 
 
 _WORKERS = _Workers()
+
+
+def _workers_after_fork() -> None:
+    """In a forked child: start a pool of its own. The parent's worker threads did not
+    survive the fork, yet its pool still counts them idle, so a call would wait forever
+    for one of them to take the job."""
+    global _WORKERS
+    _WORKERS = _Workers()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_workers_after_fork)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -1,12 +1,14 @@
 """Worker threads for blocking calls (graphflow.blocking.in_thread): results, errors and
-context variables come back to the caller, several calls block at once, and a caller
-that gives up leaves the loop healthy."""
+context variables come back to the caller, several calls block at once, a caller that
+gives up leaves the loop healthy, and a forked child gets worker threads of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
+import time
 
 import pytest
 
@@ -60,3 +62,22 @@ def test_run_blocking_inside_and_outside_a_loop() -> None:
 
     assert run_blocking(answer) == 42
     assert asyncio.run(nested()) == 42
+
+
+async def _wait_for_a_worker() -> str:
+    """A call on a worker thread (10 ms), with a timeout that ends the wait if no worker
+    ever takes the job."""
+    await asyncio.wait_for(in_thread(time.sleep, 0.01), 3)
+    return "done"
+
+
+def test_worker_threads_work_in_a_forked_child() -> None:
+    assert run_blocking(_wait_for_a_worker) == "done"  # the parent has an idle worker now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a worker took its call
+        try:
+            os._exit(0 if run_blocking(_wait_for_a_worker) == "done" else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
