@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from graphflow import Graph, Store
-from graphflow.errors import StoreCorrupt
+from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.sqlite import schema
 from tests.store.test_sqlite import as_format_7
 
@@ -93,3 +93,67 @@ def test_a_run_whose_spec_is_missing_is_reported_damaged(tmp_path: Path) -> None
         listed = {r.run_id: r.status for r in store.list_runs()}
         assert listed == {"lost": "damaged", "kept": "completed"}
         assert store.get_run(kept).spec is not None
+
+
+def _format_7_file(path: Path) -> Graph:
+    graph = _chain("old", 3).compile()
+    with Store(path) as store:
+        graph.run_sync(store=store, run_id="old")
+    conn = sqlite3.connect(path, isolation_level=None)
+    as_format_7(conn)
+    conn.close()
+    return graph
+
+
+def test_a_migration_another_process_finished_first_is_not_applied_again(tmp_path: Path) -> None:
+    """Processes that open a format-7 file at once all read format 7; the first migrates
+    it, the others must then find it migrated (not fail on the column it added and call
+    the file damaged)."""
+    path = tmp_path / "v7.db"
+    graph = _format_7_file(path)
+    late = sqlite3.connect(path, isolation_level=None)
+    assert late.execute("SELECT value FROM meta WHERE key='format_version'").fetchone() == ("7",)
+    Store(path).close()  # another process migrates it meanwhile
+    assert schema.apply_migrations(late, 7) == schema.FORMAT_VERSION
+    late.close()
+    with Store(path) as store:
+        assert store.get_run("old").spec == graph.spec_record() and _specs(store) == 1
+
+
+def test_a_read_only_format_7_file_refuses_writes_as_read_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A format-7 file opened read-only (not migrated) has no ``specs`` table: a fork,
+    a deletion or a prune says the file is read-only, not that it is damaged."""
+    import os
+
+    path = tmp_path / "v7.db"
+    _format_7_file(path)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if mode == os.W_OK and str(
+        p).startswith(str(tmp_path)) else real(p, mode))  # fmt: skip
+    with Store(path) as store:
+        assert store.read_only and [r.run_id for r in store.list_runs()] == ["old"]
+        for write in (
+            lambda: store.fork_run("old", 1, "fork", {"run": ["n0"], "wait": []}),
+            lambda: store.delete_run("old"),
+            lambda: store.prune(keep_last=0),
+        ):
+            with pytest.raises(StoreError, match="is read-only") as info:
+                write()
+            assert not isinstance(info.value, StoreCorrupt)
+        assert [r.run_id for r in store.list_runs()] == ["old"]
+
+
+def test_a_new_run_of_a_graph_restores_its_damaged_spec(tmp_path: Path) -> None:
+    """A spec row whose text was damaged or edited is written again by the next run of
+    the graph whose digest it carries: that run is not born damaged, and the older runs
+    read again."""
+    graph = _chain("c", 3).compile()
+    with Store(tmp_path / "runs.db") as store:
+        first = graph.run_sync(store=store).run_id
+        store.conn.execute("UPDATE specs SET spec='{broken'")
+        with pytest.raises(StoreCorrupt, match="is damaged"):
+            store.get_run(first)
+        second = graph.run_sync(store=store).run_id
+        assert [store.get_run(i).spec for i in (first, second)] == [graph.spec_record()] * 2
+        assert _specs(store) == 1

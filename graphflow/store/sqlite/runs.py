@@ -22,14 +22,20 @@ __all__ = ["SQLiteRuns", "put_spec"]
 def put_spec(conn: Any, spec: Mapping[str, Any]) -> str:
     """Keep ``spec`` in the ``specs`` table (once per digest, inside the caller's
     transaction) and return its digest, which the run row names. A compiled graph's
-    :class:`~graphflow.store.codec.StoredSpec` keeps its text and digest for its next runs."""
+    :class:`~graphflow.store.codec.StoredSpec` keeps its text and digest for its next runs.
+    A row of that digest whose text differs (damaged or edited: the digest is the text's)
+    is written again, so the run is not born damaged and the older runs read again."""
     text = dumps_spec(spec)
     digest = spec._digest if type(spec) is StoredSpec else None
     if digest is None:
         digest = spec_digest(text)
         if type(spec) is StoredSpec:
             spec._digest = digest
-    conn.execute("INSERT OR IGNORE INTO specs (digest, spec) VALUES (?, ?)", (digest, text))
+    conn.execute(
+        "INSERT INTO specs (digest, spec) VALUES (?, ?) ON CONFLICT (digest) DO UPDATE"
+        " SET spec=excluded.spec WHERE spec IS NOT excluded.spec",
+        (digest, text),
+    )
     return digest
 
 

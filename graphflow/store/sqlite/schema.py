@@ -372,14 +372,20 @@ def create_schema(conn: sqlite3.Connection) -> int:
 
 def apply_migrations(conn: sqlite3.Connection, current: int) -> int:
     """Apply every registered migration above ``current``, each in one transaction;
-    return the new version."""
+    return the new version. ``current`` was read before the first transaction: each one
+    reads the version again, so a migration another process applied meanwhile (processes
+    that open an old file at once) is not applied twice."""
     for version, fn in _MIGRATIONS:
         if version > current:
             with Transaction(conn):
-                fn(conn)
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('format_version', ?)",
-                    (str(version),),
-                )
-            current = version
+                stored = conn.execute(
+                    "SELECT value FROM meta WHERE key='format_version'").fetchone()  # fmt: skip
+                current = max(current, int(stored[0]) if stored else 0)
+                if version > current:
+                    fn(conn)
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES ('format_version', ?)",
+                        (str(version),),
+                    )
+                    current = version
     return current

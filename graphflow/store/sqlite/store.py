@@ -47,7 +47,7 @@ from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.lease import new_owner
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.sqlite.artifacts import SQLiteArtifacts
-from graphflow.store.sqlite.base import Connection, sqlite_error
+from graphflow.store.sqlite.base import Connection, Transaction, sqlite_error
 from graphflow.store.sqlite.calls import SQLiteCalls
 from graphflow.store.sqlite.effects import SQLiteEffects
 from graphflow.store.sqlite.retention import SQLiteRetention
@@ -227,6 +227,14 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
             apply_migrations(conn, version)
             logger.info("migrated run database %s from format %d to %d", self.path, version,
                         FORMAT_VERSION)  # fmt: skip
+
+    def _tx(self) -> Transaction:
+        # A read-only file of an older format lacks tables the writes use: a write is
+        # refused as the read-only file's, not reported as a table missing (damage).
+        if self._format < FORMAT_VERSION:
+            raise sqlite_error(self.path, sqlite3.OperationalError(
+                "attempt to write a readonly database"))  # fmt: skip
+        return super()._tx()
 
     @property
     def sqlite_connection(self) -> sqlite3.Connection:
