@@ -120,7 +120,7 @@ def check_status(status: str) -> RunStatus:
     return cast(RunStatus, status)
 
 
-def _shared_spec(text: str | None, digest: str, run_id: str) -> dict[str, Any]:
+def _shared_spec(text: str | bytes | None, digest: str, run_id: str) -> dict[str, Any]:
     """The graph spec a run names by ``digest``, decoded; a missing or damaged one is
     reported as such for every run of that graph (runs of other graphs read on)."""
     fix = ("the runs of this graph are affected, runs of other graphs are not; restore the "

@@ -157,3 +157,40 @@ def test_a_new_run_of_a_graph_restores_its_damaged_spec(tmp_path: Path) -> None:
         second = graph.run_sync(store=store).run_id
         assert [store.get_run(i).spec for i in (first, second)] == [graph.spec_record()] * 2
         assert _specs(store) == 1
+
+
+def test_a_format_7_spec_that_is_not_utf8_text_does_not_stop_the_migration(tmp_path: Path) -> None:
+    """A format-7 row whose spec is a blob, or bytes that are not UTF-8, is migrated with
+    the others: the blob of a good spec reads as the spec, the bytes read as a damaged
+    spec of that run, and the file's other runs (and the listing) read on."""
+    path = tmp_path / "v7.db"
+    graph = _chain("old", 3).compile()
+    with Store(path) as store:
+        for run_id in ("blob", "bytes", "fine"):
+            graph.run_sync(store=store, run_id=run_id)
+        other = _chain("other", 2).compile().run_sync(store=store, run_id="other")
+    conn = sqlite3.connect(path, isolation_level=None)
+    as_format_7(conn)
+    conn.execute("UPDATE runs SET spec=CAST(spec AS BLOB) WHERE run_id='blob'")
+    conn.execute("UPDATE runs SET spec=CAST(x'7bff22' AS TEXT) WHERE run_id='bytes'")
+    conn.close()
+    with Store(path) as store:
+        assert store.get_run("blob").spec == store.get_run("fine").spec == graph.spec_record()
+        with pytest.raises(StoreCorrupt, match=r"run 'bytes': its graph spec .* is damaged"):
+            store.get_run("bytes")
+        listed = {r.run_id: r.status for r in store.list_runs()}
+        assert listed == {"blob": "completed", "bytes": "damaged", "fine": "completed",
+                          "other": "completed"}  # fmt: skip
+        assert store.get_run(other.run_id).graph == "other"
+
+
+def test_a_spec_row_that_is_not_utf8_damages_only_the_runs_of_its_graph(tmp_path: Path) -> None:
+    with Store(tmp_path / "runs.db") as store:
+        _chain("lost", 2).compile().run_sync(store=store, run_id="lost")
+        _chain("kept", 2).compile().run_sync(store=store, run_id="kept")
+        store.conn.execute("UPDATE specs SET spec=CAST(x'7bff22' AS TEXT) WHERE digest=(SELECT"
+                           " spec_digest FROM runs WHERE run_id='lost')")  # fmt: skip
+        assert {r.run_id: r.status for r in store.list_runs()} == {"lost": "damaged",
+                                                                   "kept": "completed"}  # fmt: skip
+        with pytest.raises(StoreCorrupt, match=r"run 'lost': its graph spec .* is damaged"):
+            store.get_run("lost")

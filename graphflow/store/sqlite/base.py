@@ -114,9 +114,12 @@ def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
 
 #: The columns of a run row, its spec's text joined in (``spec_text``; see
 #: :func:`~graphflow.store.codec.run_record`), and the tables they come from; a file of
-#: format 7 (opened read-only, not migrated) keeps the spec in the row.
-_RUN_COLUMNS = ("runs.*, CASE WHEN runs.spec_digest IS NULL THEN runs.spec ELSE specs.spec END"
-                " AS spec_text FROM runs LEFT JOIN specs ON specs.digest = runs.spec_digest")
+#: format 7 (opened read-only, not migrated) keeps the spec in the row. The spec is read
+#: as bytes (decoded by the JSON decoder), so that one that is not UTF-8 is reported
+#: damaged for its runs instead of failing the whole query (a listing of every run).
+_RUN_COLUMNS = ("runs.*, CASE WHEN runs.spec_digest IS NULL THEN runs.spec ELSE"
+                " CAST(specs.spec AS BLOB) END AS spec_text"
+                " FROM runs LEFT JOIN specs ON specs.digest = runs.spec_digest")
 _RUN_COLUMNS_7 = "runs.* FROM runs"
 
 

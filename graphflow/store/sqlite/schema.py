@@ -254,13 +254,19 @@ def _specs_apart(conn: sqlite3.Connection) -> None:
     # whole row, spec included, and each run of a graph stored the same text again.
     conn.execute("ALTER TABLE runs ADD COLUMN spec_digest TEXT")
     _run_script(conn, _SPEC_TABLE)
+    # The spec is read as bytes: a damaged one (not UTF-8, or stored as a blob) must not
+    # stop the migration of the file; it is kept as it is, and its runs read as damaged.
     while True:
-        rows = conn.execute("SELECT rowid, spec FROM runs WHERE spec_digest IS NULL LIMIT ?",
-                            (_SPEC_BATCH,)).fetchall()  # fmt: skip
+        rows = conn.execute("SELECT rowid, CAST(spec AS BLOB) FROM runs WHERE spec_digest IS"
+                            " NULL LIMIT ?", (_SPEC_BATCH,)).fetchall()  # fmt: skip
         if not rows:
             return
-        for rowid, spec in rows:
-            digest = spec_digest(spec)
+        for rowid, raw in rows:
+            digest = hashlib.sha256(raw or b"").hexdigest()  # spec_digest() of its text
+            try:
+                spec: str | bytes = (raw or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                spec = raw
             conn.execute("INSERT OR IGNORE INTO specs (digest, spec) VALUES (?, ?)",
                          (digest, spec))  # fmt: skip
             conn.execute("UPDATE runs SET spec='', spec_digest=? WHERE rowid=?", (digest, rowid))
