@@ -254,14 +254,17 @@ def _specs_apart(conn: sqlite3.Connection) -> None:
     # whole row, spec included, and each run of a graph stored the same text again.
     conn.execute("ALTER TABLE runs ADD COLUMN spec_digest TEXT")
     _run_script(conn, _SPEC_TABLE)
-    # The spec is read as bytes: a damaged one (not UTF-8, or stored as a blob) must not
-    # stop the migration of the file; it is kept as it is, and its runs read as damaged.
+    # One spec in memory at a time (a big graph's is ~100 KB). It is read as bytes: a
+    # damaged one (not UTF-8, or stored as a blob) must not stop the migration of the
+    # file; it is kept as it is, and its runs read as damaged.
     while True:
-        rows = conn.execute("SELECT rowid, CAST(spec AS BLOB) FROM runs WHERE spec_digest IS"
-                            " NULL LIMIT ?", (_SPEC_BATCH,)).fetchall()  # fmt: skip
-        if not rows:
+        batch = [r[0] for r in conn.execute("SELECT rowid FROM runs WHERE spec_digest IS NULL"
+                                            " LIMIT ?", (_SPEC_BATCH,))]  # fmt: skip
+        if not batch:
             return
-        for rowid, raw in rows:
+        for rowid in batch:
+            raw = conn.execute("SELECT CAST(spec AS BLOB) FROM runs WHERE rowid=?",
+                               (rowid,)).fetchone()[0]  # fmt: skip
             digest = hashlib.sha256(raw or b"").hexdigest()  # spec_digest() of its text
             try:
                 spec: str | bytes = (raw or b"").decode("utf-8")
