@@ -260,6 +260,36 @@ def test_a_read_only_database_one_format_old_shows_its_runs(tmp_path: Path,
     store.close()
 
 
+@pytest.mark.parametrize("old_format", [False, True], ids=["current", "format 7"])
+def test_a_database_in_a_read_only_folder_can_be_listed_and_shown(folder: Path,
+                                                                   old_format: bool) -> None:  # fmt: skip
+    """A file whose folder cannot be written (a backup, another user's folder) opens
+    read-only even though SQLite could not create the shared-memory file a WAL file needs
+    beside it: it is read as immutable when no process has it open for writing."""
+    import shutil
+
+    from tests.store.test_sqlite import as_format_7
+
+    ro = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(folder), str(folder)]
+    if not shutil.which("bwrap") or subprocess.run([*ro, "true"], capture_output=True,
+                                                   timeout=30).returncode != 0:  # fmt: skip
+        pytest.skip("bubblewrap cannot mount a read-only folder here")
+    if old_format:
+        conn = sqlite3.connect(folder / "runs.db", isolation_level=None)
+        as_format_7(conn)
+        conn.close()
+
+    def gf(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*ro, sys.executable, "-m", "graphflow.cli", *args, "--db",
+                               str(folder / "runs.db")], cwd=folder, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+
+    listed, shown, resumed = gf("runs"), gf("show", "r"), gf("resume", "r", "--input", "y")
+    assert (listed.returncode, shown.returncode) == (0, 0), listed.stderr + shown.stderr
+    assert "r\tg\twaiting" in listed.stdout and "waiting at ask" in shown.stdout
+    assert resumed.returncode == 2 and "is read-only" in resumed.stderr
+
+
 def test_a_locked_database_says_it_is_locked(folder: Path) -> None:
     db = folder / "runs.db"
     holder = sqlite3.connect(db, isolation_level=None)

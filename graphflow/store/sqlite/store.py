@@ -70,6 +70,16 @@ OPEN_WAIT = 10.0
 _RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
 
 
+def _unchanging(path: Path) -> bool:
+    """Whether a read-only file can be read as immutable: its folder cannot be written
+    and no process has it open for writing (no write-ahead log, no shared memory file).
+    SQLite cannot open a WAL file (graphflow's) in a read-only folder otherwise: it
+    could not create the shared memory file."""
+    folder = path.resolve().parent
+    return not os.access(folder, os.W_OK) and not any(
+        Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+
+
 class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls,
             SQLiteArtifacts):
     """A run database in one SQLite file (``":memory:"`` for a throwaway one).
@@ -149,6 +159,8 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         it), then switch it to WAL and migrate it — unless it is read-only."""
         if self.read_only:
             uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+            if _unchanging(Path(self.path)):
+                uri += "&immutable=1"
             raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
             raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
