@@ -142,7 +142,8 @@ def _shared_spec(text: str | bytes | None, digest: str, run_id: str) -> dict[str
 def run_record(row: Mapping[str, Any]) -> RunRecord:
     """A :class:`RunRecord` from a stored run row (``spec``, ``waiting``, ``frontier`` and
     ``usage`` as JSON text). A row that names its spec by ``spec_digest`` carries the
-    spec's text as ``spec_text`` (``None``: missing, and the row is damaged).
+    spec's text as ``spec_text`` (``None``: missing, and the row is damaged); a row of
+    such a store that keeps no spec (``spec`` empty) and names none is damaged too.
 
     Raises:
         StoreCorrupt: a field does not decode, or the named spec is missing.
@@ -150,9 +151,14 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     data = dict(row)
     run_id = data["run_id"]
     digest = data.pop("spec_digest", None)
+    kept_apart = "spec_text" in data
     text = data.pop("spec_text", None)
     if digest is not None:  # a spec kept once for all the runs of a graph (SQLite's specs)
         data["spec"] = _shared_spec(text, digest, run_id)
+    elif kept_apart and not data["spec"]:  # its row keeps no spec and names none either
+        raise StoreCorrupt(f"run {run_id!r}: it names no graph spec (its spec_digest is "
+                           "empty); other runs are not affected. Restore the file from a "
+                           "backup, or delete the run with `graphflow prune`")  # fmt: skip
     for key in ("spec", "waiting", "frontier", "usage"):
         if key == "spec" and digest is not None:
             continue

@@ -194,3 +194,18 @@ def test_a_spec_row_that_is_not_utf8_damages_only_the_runs_of_its_graph(tmp_path
                                                                    "kept": "completed"}  # fmt: skip
         with pytest.raises(StoreCorrupt, match=r"run 'lost': its graph spec .* is damaged"):
             store.get_run("lost")
+
+
+def test_a_run_that_lost_its_spec_digest_is_reported_damaged(tmp_path: Path) -> None:
+    """A run row keeps ``spec=''`` and the digest of its spec: without the digest it
+    names no spec, and reads as damaged (not as a run without a graph)."""
+    with Store(tmp_path / "runs.db") as store:
+        _chain("lost", 2).compile().run_sync(store=store, run_id="lost")
+        kept = _chain("kept", 2).compile()
+        kept.run_sync(store=store, run_id="kept")
+        store.conn.execute("UPDATE runs SET spec_digest=NULL WHERE run_id='lost'")
+        with pytest.raises(StoreCorrupt, match=r"run 'lost': it names no graph spec"):
+            store.get_run("lost")
+        assert {r.run_id: r.status for r in store.list_runs()} == {"lost": "damaged",
+                                                                   "kept": "completed"}  # fmt: skip
+        assert store.get_run("kept").spec == kept.spec_record()
