@@ -288,6 +288,12 @@ def test_a_database_in_a_read_only_folder_can_be_listed_and_shown(folder: Path,
     assert (listed.returncode, shown.returncode) == (0, 0), listed.stderr + shown.stderr
     assert "r\tg\twaiting" in listed.stdout and "waiting at ask" in shown.stdout
     assert resumed.returncode == 2 and "is read-only" in resumed.stderr
+    # a log left beside it (a process killed, or one writing it elsewhere) must be read
+    # too, which SQLite cannot do here: it says so, not that the file is unusable
+    (folder / "runs.db-wal").write_bytes(b"\0" * 32)
+    refused = gf("runs")
+    assert refused.returncode == 2 and "write-ahead log (runs.db-wal)" in refused.stderr
+    assert "move this file away" not in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_a_locked_database_says_it_is_locked(folder: Path) -> None:

@@ -188,6 +188,12 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         text = str(exc)
         if any(word in text for word in ("locked", "busy", "readonly", "full")):
             return sqlite_error(self.path, exc)
+        if self.read_only and "unable to open" in text and Path(f"{self.path}-wal").exists():
+            return StoreError(
+                f"{self.path} cannot be read: its folder cannot be written and a write-ahead "
+                f"log ({Path(self.path).name}-wal) is beside it, which SQLite must share ({exc});"
+                " make the folder writable once (or copy the file with its -wal file to a "
+                "folder that is), then open it again")  # fmt: skip
         return StoreCorrupt(
             f"{self.path} is not a usable SQLite database ({exc}); point --db at a "
             "graphflow run database, or move this file away to start a new one")
