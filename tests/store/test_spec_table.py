@@ -101,6 +101,7 @@ def _format_7_file(path: Path) -> Graph:
         graph.run_sync(store=store, run_id="old")
     conn = sqlite3.connect(path, isolation_level=None)
     as_format_7(conn)
+    conn.execute("VACUUM")  # no free page left: what the migration adds takes new ones
     conn.close()
     return graph
 
@@ -209,3 +210,33 @@ def test_a_run_that_lost_its_spec_digest_is_reported_damaged(tmp_path: Path) -> 
         assert {r.run_id: r.status for r in store.list_runs()} == {"lost": "damaged",
                                                                    "kept": "completed"}  # fmt: skip
         assert store.get_run("kept").spec == kept.spec_record()
+
+
+def test_a_full_disk_during_the_migration_changes_nothing_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Migration 8 rewrites every run row in one transaction (its log may grow to the
+    file's size): a full disk leaves the file at format 7, whole, and the error names the
+    file and the migration, not a step to resume."""
+    from graphflow.errors import StoreFull
+
+    path = tmp_path / "v7.db"
+    graph = _format_7_file(path)
+    real = dict(schema._MIGRATIONS)[8]
+
+    def on_a_full_disk(conn: sqlite3.Connection) -> None:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # no page more: SQLITE_FULL
+        real(conn)
+
+    monkeypatch.setattr(schema, "_MIGRATIONS", [(v, on_a_full_disk if v == 8 else fn)
+                                                for v, fn in schema._MIGRATIONS])  # fmt: skip
+    with pytest.raises(StoreFull) as info:
+        Store(path)
+    assert str(path) in str(info.value) and "from format 7 to 8" in str(info.value)
+    assert "resume" not in str(info.value)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key='format_version'").fetchone() == ("7",)
+    conn.close()
+    monkeypatch.undo()
+    with Store(path) as store:
+        assert store.get_run("old").spec == graph.spec_record()

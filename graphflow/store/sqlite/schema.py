@@ -379,14 +379,18 @@ def create_schema(conn: sqlite3.Connection) -> int:
     return FORMAT_VERSION
 
 
-def apply_migrations(conn: sqlite3.Connection, current: int) -> int:
+def apply_migrations(conn: sqlite3.Connection, current: int, path: str = "") -> int:
     """Apply every registered migration above ``current``, each in one transaction;
     return the new version. ``current`` was read before the first transaction: each one
     reads the version again, so a migration another process applied meanwhile (processes
-    that open an old file at once) is not applied twice."""
+    that open an old file at once) is not applied twice.
+
+    Raises:
+        StoreError: as :class:`~graphflow.store.sqlite.base.Transaction` (naming ``path``).
+    """
     for version, fn in _MIGRATIONS:
         if version > current:
-            with Transaction(conn):
+            with Transaction(conn, path):
                 stored = conn.execute(
                     "SELECT value FROM meta WHERE key='format_version'").fetchone()  # fmt: skip
                 current = max(current, int(stored[0]) if stored else 0)

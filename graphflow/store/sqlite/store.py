@@ -43,7 +43,7 @@ import time
 import weakref
 from pathlib import Path
 
-from graphflow.errors import StoreCorrupt, StoreError
+from graphflow.errors import StoreCorrupt, StoreError, StoreFull
 from graphflow.store.lease import new_owner
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.sqlite.artifacts import SQLiteArtifacts
@@ -242,7 +242,14 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
             create_schema(conn)
             logger.debug("created run database %s (format %d)", self.path, FORMAT_VERSION)
         elif version < FORMAT_VERSION:
-            apply_migrations(conn, version)
+            try:
+                apply_migrations(conn, version, self.path)
+            except StoreFull:
+                raise StoreFull(
+                    f"{self.path}: the disk (or the database) is full (database or disk is "
+                    f"full) while migrating the file from format {version} to {FORMAT_VERSION},"
+                    " which needs free space up to the file's size for a moment; nothing was "
+                    "changed: free some space, then open it again") from None  # fmt: skip
             logger.info("migrated run database %s from format %d to %d", self.path, version,
                         FORMAT_VERSION)  # fmt: skip
 
