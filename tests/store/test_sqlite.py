@@ -355,3 +355,17 @@ def test_a_version_6_database_gets_usage_in_its_snapshots(tmp_path: Path) -> Non
         assert len(store.node_usage_parts("r")) == 1 + len(range(600, 721))  # steps 600..720
         totals = store.node_usage_parts("r")[0]  # writer at steps 0, 2 … 518, 521 … 599
         assert (totals["writer"]["calls"], totals["critic"]["calls"]) == (300, 299)
+
+
+def test_a_new_database_keeps_its_schema_in_the_file_itself(tmp_path: Path) -> None:
+    """Made, its schema is checkpointed out of the write-ahead log: the file alone (as a
+    copy without its -wal file would be) holds every table, and the log starts empty."""
+    store = Store(tmp_path / "runs.db")
+    try:
+        (tmp_path / "copy.db").write_bytes((tmp_path / "runs.db").read_bytes())
+        copy = sqlite3.connect(tmp_path / "copy.db")
+        tables = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        copy.close()
+        assert {"runs", "steps", "messages", "snapshots", "specs"} <= tables
+    finally:
+        store.close()

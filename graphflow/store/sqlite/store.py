@@ -240,6 +240,11 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('marker', ?)", (MARKER,))
         if version == 0 and not self._tables & _RUN_TABLES:
             create_schema(conn)
+            if self.shared:
+                # the schema's pages (~37) into the file itself: a new file is whole without
+                # its log, and its first runs' commits start from an empty log rather than
+                # reaching SQLite's automatic checkpoint (every 1,000 pages) that much sooner
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             logger.debug("created run database %s (format %d)", self.path, FORMAT_VERSION)
         elif version < FORMAT_VERSION:
             try:
