@@ -159,9 +159,8 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
         raise StoreCorrupt(f"run {run_id!r}: it names no graph spec (its spec_digest is "
                            "empty); other runs are not affected. Restore the file from a "
                            "backup, or delete the run with `graphflow prune`")  # fmt: skip
-    for key in ("spec", "waiting", "frontier", "usage"):
-        if key == "spec" and digest is not None:
-            continue
+    for key in ("waiting", "frontier", "usage") if digest is not None else (
+            "spec", "waiting", "frontier", "usage"):  # fmt: skip
         data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None
         if data[key] is not None and not isinstance(data[key], dict):
             raise StoreCorrupt(f"run {run_id!r}: its stored {key} is damaged (not an object); "

@@ -245,9 +245,7 @@ def test_a_read_only_database_one_format_old_shows_its_runs(tmp_path: Path,
     graph = billing(turns=3, more=2)
     with Store(db) as store:
         assert graph.run_sync(store=store, run_id="r").status == "waiting"
-    conn = sqlite3.connect(db, isolation_level=None)
-    as_format_7(conn)  # the run as format 7 stored it
-    conn.close()
+    as_format_7(db)  # the run as format 7 stored it
     real = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: False if mode == os.W_OK and str(
         path).startswith(str(tmp_path)) else real(path, mode))  # fmt: skip
@@ -275,9 +273,7 @@ def test_a_database_in_a_read_only_folder_can_be_listed_and_shown(folder: Path,
                                                    timeout=30).returncode != 0:  # fmt: skip
         pytest.skip("bubblewrap cannot mount a read-only folder here")
     if old_format:
-        conn = sqlite3.connect(folder / "runs.db", isolation_level=None)
-        as_format_7(conn)
-        conn.close()
+        as_format_7(folder / "runs.db")
 
     def gf(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*ro, sys.executable, "-m", "graphflow.cli", *args, "--db",

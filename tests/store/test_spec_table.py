@@ -68,9 +68,7 @@ def test_a_format_7_database_is_migrated(tmp_path: Path, monkeypatch: pytest.Mon
     big, small = _chain("big", 30).compile(), _chain("small", 2).compile()
     with Store(path) as store:
         ids = [g.run_sync(store=store).run_id for g in (big, small, big)]
-    conn = sqlite3.connect(path, isolation_level=None)
-    as_format_7(conn)
-    conn.close()
+    as_format_7(path)
     monkeypatch.setattr(schema, "_SPEC_BATCH", 2)  # runs are moved in several batches
     with Store(path) as store:
         assert _specs(store) == 2
@@ -99,10 +97,7 @@ def _format_7_file(path: Path) -> Graph:
     graph = _chain("old", 3).compile()
     with Store(path) as store:
         graph.run_sync(store=store, run_id="old")
-    conn = sqlite3.connect(path, isolation_level=None)
-    as_format_7(conn)
-    conn.execute("VACUUM")  # no free page left: what the migration adds takes new ones
-    conn.close()
+    as_format_7(path, "VACUUM")  # no free page left: what the migration adds takes new ones
     return graph
 
 
@@ -170,11 +165,8 @@ def test_a_format_7_spec_that_is_not_utf8_text_does_not_stop_the_migration(tmp_p
         for run_id in ("blob", "bytes", "fine"):
             graph.run_sync(store=store, run_id=run_id)
         other = _chain("other", 2).compile().run_sync(store=store, run_id="other")
-    conn = sqlite3.connect(path, isolation_level=None)
-    as_format_7(conn)
-    conn.execute("UPDATE runs SET spec=CAST(spec AS BLOB) WHERE run_id='blob'")
-    conn.execute("UPDATE runs SET spec=CAST(x'7bff22' AS TEXT) WHERE run_id='bytes'")
-    conn.close()
+    as_format_7(path, "UPDATE runs SET spec=CAST(spec AS BLOB) WHERE run_id='blob'",
+                "UPDATE runs SET spec=CAST(x'7bff22' AS TEXT) WHERE run_id='bytes'")  # fmt: skip
     with Store(path) as store:
         assert store.get_run("blob").spec == store.get_run("fine").spec == graph.spec_record()
         with pytest.raises(StoreCorrupt, match=r"run 'bytes': its graph spec .* is damaged"):

@@ -218,14 +218,17 @@ def _failing_and_nested(store: Store) -> tuple[str, str]:
     return failed.run_id, nested.run_id
 
 
-def as_format_7(conn: sqlite3.Connection) -> None:
-    """Turn a current database back into format 7: each run's spec in its row, no
-    ``specs`` table (what migration 8 changes)."""
-    conn.execute("UPDATE runs SET spec=(SELECT spec FROM specs WHERE digest=spec_digest)")
-    conn.execute("DROP INDEX runs_spec")
-    conn.execute("ALTER TABLE runs DROP COLUMN spec_digest")
-    conn.execute("DROP TABLE specs")
-    conn.execute("UPDATE meta SET value='7' WHERE key='format_version'")
+def as_format_7(path: Path, *then: str) -> None:
+    """Turn the current database at ``path`` back into format 7 (each run's spec in its
+    row, no ``specs`` table: what migration 8 changes), then run the statements ``then``
+    (an older format's changes, a damage)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in ("UPDATE runs SET spec=(SELECT spec FROM specs WHERE digest=spec_digest)",
+                      "DROP INDEX runs_spec", "ALTER TABLE runs DROP COLUMN spec_digest",
+                      "DROP TABLE specs", "UPDATE meta SET value='7' WHERE key='format_version'",
+                      *then):  # fmt: skip
+        conn.execute(statement)
+    conn.close()
 
 
 def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_path: Path) -> None:
@@ -234,16 +237,13 @@ def test_a_version_2_database_gets_the_failed_node_and_parent_link_columns(tmp_p
     failed_id, nested_id = _failing_and_nested(store)
     store.close()
     # the same runs as a format-2 database stored them: no columns, prose and id conventions
-    conn = sqlite3.connect(path, isolation_level=None)
-    as_format_7(conn)
-    for column in ("failed_node", "failed_step", "parent_node", "parent_visit", "models"):
-        conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
-    for table in ("model_calls", "prompt_messages"):  # format 4's
-        conn.execute(f"DROP TABLE {table}")
-    conn.execute("ALTER TABLE snapshots DROP COLUMN usage")  # format 7's
-    conn.execute("UPDATE meta SET value='2' WHERE key='format_version'")
-    conn.execute("PRAGMA application_id = 0")
-    conn.close()
+    as_format_7(path,
+                *(f"ALTER TABLE runs DROP COLUMN {column}" for column in
+                  ("failed_node", "failed_step", "parent_node", "parent_visit", "models")),
+                "DROP TABLE model_calls", "DROP TABLE prompt_messages",  # format 4's
+                "ALTER TABLE snapshots DROP COLUMN usage",  # format 7's
+                "UPDATE meta SET value='2' WHERE key='format_version'",
+                "PRAGMA application_id = 0")  # fmt: skip
     store = Store(path)
     failed = store.get_run(failed_id)
     assert (failed.failed_node, failed.failed_step, failed.reason) == ("breaks", 1,
@@ -338,11 +338,8 @@ def test_a_version_6_database_gets_usage_in_its_snapshots(tmp_path: Path) -> Non
     with Store(path) as store:
         assert graph.run_sync(store=store, run_id="r").status == "waiting"
     # the run as a format-6 database stored it: snapshots without usage
-    conn = sqlite3.connect(path, isolation_level=None)
-    as_format_7(conn)
-    conn.execute("ALTER TABLE snapshots DROP COLUMN usage")
-    conn.execute("UPDATE meta SET value='6' WHERE key='format_version'")
-    conn.close()
+    as_format_7(path, "ALTER TABLE snapshots DROP COLUMN usage",
+                "UPDATE meta SET value='6' WHERE key='format_version'")  # fmt: skip
     with Store(path) as store:
         assert store.conn.execute("SELECT COUNT(*) FROM snapshots WHERE usage IS NULL"
                                   ).fetchone()[0] == 3  # steps -1, 199 and 399  # fmt: skip

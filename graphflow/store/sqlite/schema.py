@@ -265,7 +265,7 @@ def _specs_apart(conn: sqlite3.Connection) -> None:
         for rowid in batch:
             raw = conn.execute("SELECT CAST(spec AS BLOB) FROM runs WHERE rowid=?",
                                (rowid,)).fetchone()[0]  # fmt: skip
-            digest = hashlib.sha256(raw or b"").hexdigest()  # spec_digest() of its text
+            digest = spec_digest(raw or b"")
             try:
                 spec: str | bytes = (raw or b"").decode("utf-8")
             except UnicodeDecodeError:
@@ -275,9 +275,11 @@ def _specs_apart(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE runs SET spec='', spec_digest=? WHERE rowid=?", (digest, rowid))
 
 
-def spec_digest(text: str) -> str:
-    """The key of a spec's JSON ``text`` in the ``specs`` table: its SHA-256, hex."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def spec_digest(text: str | bytes) -> str:
+    """The key of a spec's JSON ``text`` in the ``specs`` table: the SHA-256 of its UTF-8
+    bytes (``text`` itself when it is bytes already, as migration 8 reads it), hex."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
 
 
 def _quoted_node(reason: str) -> str | None:
