@@ -229,6 +229,10 @@ class _Compiler:
             if node.attr.startswith("_"):
                 raise self.fail(node, f"attribute {node.attr!r} is not allowed")
             base, attr = self.compile(node.value), node.attr
+            if isinstance(node.value, ast.Name) and node.value.id == "state":
+                return lambda s: s.variables.get(attr)  # _get of _root("state"), in one call
+            if isinstance(node.value, ast.Name) and node.value.id == "visits":
+                return lambda s: s.visits.get(attr, 0)
             return lambda s: _get(base(s), attr)
         if isinstance(node, ast.Subscript):
             if isinstance(node.slice, ast.Slice):
@@ -267,6 +271,13 @@ class _Compiler:
 
         if len(ops) == 1:  # the usual `a < b`: one comparison, no loop
             (only, right), = ops
+            if isinstance(node.comparators[0], ast.Constant):  # `state.i < 10`: b as is
+                constant = node.comparators[0].value
+
+                def compare_to_constant(s: State) -> bool:
+                    return bool(only(_unwrap(left(s)), constant))
+
+                return compare_to_constant
 
             def compare_once(s: State) -> bool:
                 return bool(only(_unwrap(left(s)), _unwrap(right(s))))
