@@ -20,9 +20,10 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import check_status, dumps, dumps_spec
+from graphflow.store.codec import check_status, dumps
 from graphflow.store.lease import LEASE_SECONDS, check_lease
 from graphflow.store.postgres.base import PostgresBase
+from graphflow.store.postgres.specs import put_spec
 from graphflow.store.protocol import RunRecord, RunStatus
 
 __all__ = ["PostgresRuns"]
@@ -46,17 +47,19 @@ class PostgresRuns(PostgresBase):
         parent_node: str | None = None,
         parent_visit: int | None = None,
     ) -> None:
-        """Insert a new run with its initial state, holding the lease, in one transaction."""
+        """Insert a new run with its initial state, holding the lease, in one transaction
+        (which also keeps the graph's spec, once for all its runs: :func:`put_spec`)."""
         now = time.time()
         try:
             with self._tx() as conn:
                 conn.execute(
-                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, parent_node, parent_visit, lease_owner,"
-                    " lease_until, created_at, updated_at)"
-                    " VALUES (%s,%s,%s,%s,%s,'running',-1,%s,'{}',%s,%s,%s,%s,%s,%s,%s)",
-                    (run_id, graph, source, dumps_spec(spec), topology, dumps(frontier), parent_run,
-                     parent_node, parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now),
+                    "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology, status,"
+                    " last_step, frontier, usage, parent_run, parent_node, parent_visit,"
+                    " lease_owner, lease_until, created_at, updated_at)"
+                    " VALUES (%s,%s,%s,'',%s,%s,'running',-1,%s,'{}',%s,%s,%s,%s,%s,%s,%s)",
+                    (run_id, graph, source, put_spec(conn, spec), topology, dumps(frontier),
+                     parent_run, parent_node, parent_visit, self.lease_owner,
+                     now + LEASE_SECONDS, now, now),
                 )  # fmt: skip
                 self._insert_messages(conn, run_id, 0, -1, messages)
                 conn.execute("INSERT INTO snapshots (run_id, step, variables, visits, usage)"
