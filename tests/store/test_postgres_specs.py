@@ -21,7 +21,6 @@ from graphflow.errors import StoreCorrupt
 from graphflow.store.codec import dumps_spec, spec_digest
 from graphflow.store.postgres import PostgresStore
 from graphflow.store.postgres import retention as pg_retention
-from graphflow.store.postgres import runs as pg_runs
 from graphflow.store.postgres.schema import migrate
 from tests.store.test_postgres import sql
 
@@ -90,6 +89,10 @@ def test_a_run_whose_spec_is_missing_is_reported_damaged(store: PostgresStore,
     _chain("lost", 2).compile().run_sync(store=store, run_id="lost2")
     kept = _chain("kept", 2).compile()
     kept.run_sync(store=store, run_id="kept")
+    with pytest.raises(Exception, match="still referenced"):  # the server keeps it
+        sql(postgres_url, "DELETE FROM specs")
+    # as a database whose constraint was dropped (or restored in part) may be
+    sql(postgres_url, "ALTER TABLE runs DROP CONSTRAINT runs_spec_digest_fkey")
     sql(postgres_url, "DELETE FROM specs WHERE digest=(SELECT spec_digest FROM runs"
                       " WHERE run_id='lost')")  # fmt: skip
     for run_id in ("lost", "lost2"):
@@ -213,13 +216,13 @@ def _start(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     return thread, out
 
 
-def _waits_on_a_lock(url: str, thread: threading.Thread) -> bool:
-    """Whether a backend of the database waits on a lock (polled for up to 10 s), while
-    ``thread`` is still running."""
+def _waits_on_a_lock(url: str, thread: threading.Thread, waiters: int = 1) -> bool:
+    """Whether ``waiters`` backends of the database wait on a lock (polled for up to
+    10 s), while ``thread`` is still running."""
     deadline = time.time() + 10
     while time.time() < deadline and thread.is_alive():
         if sql(url, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock'")[0][0]:  # fmt: skip
+                    " AND wait_event_type = 'Lock'")[0][0] >= waiters:  # fmt: skip
             return thread.is_alive()
         time.sleep(0.02)
     return False
@@ -232,25 +235,68 @@ def two(postgres_url: str) -> Iterator[tuple[PostgresStore, PostgresStore]]:
         yield one, other
 
 
-def test_a_run_deleted_while_a_run_of_its_graph_is_created_leaves_the_spec(
+@pytest.fixture
+def blocker(postgres_url: str) -> Iterator[Callable[[str], None]]:
+    """``block(run_id)`` holds, uncommitted, the snapshot row a new run ``run_id`` writes
+    last: its create_run statement waits there until the test ends the blocker's
+    transaction (``block.release()``)."""
+    import psycopg
+
+    conn = psycopg.connect(postgres_url)
+
+    def block(run_id: str) -> None:
+        conn.execute("INSERT INTO snapshots (run_id, step, variables, visits) VALUES"
+                     " (%s, -1, '{}', '{}')", (run_id,))  # fmt: skip
+
+    block.release = conn.rollback  # type: ignore[attr-defined]
+    yield block
+    conn.rollback()
+    conn.close()
+
+
+def test_the_last_run_of_a_graph_deleted_while_a_run_is_created_is_told_apart(
+        two: tuple[PostgresStore, PostgresStore], postgres_url: str,
+        blocker: Any) -> None:  # fmt: skip
+    """A new run's statement that found the spec row and has not locked it yet (the lock
+    comes with its foreign key check, at its end) does not stop the last run of the graph
+    from being deleted with the row: its check then fails, and it runs again, adding the
+    row."""
+    writer, deleter = two
+    graph = _chain("c", 3).compile()
+    graph.run_sync(store=writer, run_id="old")
+    blocker("new")
+    creating, done = _start(lambda: graph.run_sync(store=writer, run_id="new"))
+    assert _waits_on_a_lock(postgres_url, creating)
+    deleter.delete_run("old")  # nothing holds the row yet: dropped
+    assert _specs(postgres_url) == 0 and creating.is_alive()
+    blocker.release()
+    creating.join(30)
+    assert done[0].status == "completed"
+    assert [r.run_id for r in writer.list_runs()] == ["new"]
+    assert writer.get_run("new").spec == graph.spec_record()
+    assert _specs(postgres_url) == 1
+
+
+def test_a_run_deleted_while_a_fork_of_it_is_written_leaves_the_spec(
         two: tuple[PostgresStore, PostgresStore], postgres_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """A writer holds the spec row from its put_spec to its commit: the last run of the
-    graph, deleted meanwhile, waits for it and then sees the new run name the spec."""
+    """A fork holds the spec row from its put_spec to its commit: the last run of the
+    graph, deleted meanwhile, waits for it, then sees the fork name the spec."""
     writer, deleter = two
     graph = _chain("c", 3).compile()
     graph.run_sync(store=writer, run_id="old")
     held, go = threading.Event(), threading.Event()
-    monkeypatch.setattr(pg_runs, "put_spec", _paused(pg_runs.put_spec, held, go))
-    creating, _ = _start(lambda: graph.run_sync(store=writer, run_id="new"))
-    assert held.wait(30)  # the new run's transaction holds the spec, uncommitted
+    monkeypatch.setattr(pg_retention, "put_spec", _paused(pg_retention.put_spec, held, go))
+    forking, _ = _start(lambda: writer.fork_run("old", 1, "fork", {"run": ["n0"], "wait": []}))
+    assert held.wait(30)  # the fork's transaction holds the spec, uncommitted
     deleting, _ = _start(lambda: deleter.delete_run("old"))
     assert _waits_on_a_lock(postgres_url, deleting)
     go.set()
-    creating.join(30), deleting.join(30)
-    assert [r.run_id for r in writer.list_runs()] == ["new"]
-    assert writer.get_run("new").spec == graph.spec_record()
+    forking.join(30), deleting.join(30)
+    assert [r.run_id for r in writer.list_runs()] == ["fork"]
+    assert writer.get_run("fork").spec == graph.spec_record()
     assert _specs(postgres_url) == 1
+    assert graph.resume_sync("fork", store=writer).status == "completed"
 
 
 @pytest.mark.parametrize("pause_after", ["lock_spec", "drop_spec"])
@@ -279,18 +325,17 @@ def test_a_run_created_while_the_last_run_of_its_graph_is_deleted_keeps_its_spec
 
 def test_two_processes_creating_the_first_runs_of_a_graph_both_succeed(
         two: tuple[PostgresStore, PostgresStore], postgres_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        blocker: Any) -> None:  # fmt: skip
     """The first adds the row and has not committed; the second waits for it, then finds
-    the row committed after its statement began, and looks again."""
+    it committed."""
     first, second = two
     graph = _chain("c", 3).compile()
-    held, go = threading.Event(), threading.Event()
-    monkeypatch.setattr(pg_runs, "put_spec", _paused(pg_runs.put_spec, held, go))
+    blocker("one")
     one, ones = _start(lambda: graph.run_sync(store=first, run_id="one"))
-    assert held.wait(30)
+    assert _waits_on_a_lock(postgres_url, one)
     other, others = _start(lambda: graph.run_sync(store=second, run_id="other"))
-    assert _waits_on_a_lock(postgres_url, other)
-    go.set()
+    assert _waits_on_a_lock(postgres_url, other, waiters=2)
+    blocker.release()
     one.join(30), other.join(30)
     assert [ones[0].status, others[0].status] == ["completed", "completed"]
     assert [first.get_run(i).spec for i in ("one", "other")] == [graph.spec_record()] * 2

@@ -170,13 +170,15 @@ class PostgresBase:
         """A connection from the pool (autocommit: each statement commits on its own). A
         psycopg failure (the server gone, the connection killed mid-commit) becomes a
         :func:`connection_problem` StoreError; the pool drops the broken connection and
-        hands out a fresh one next time. A unique violation is left to the caller, who
-        says what it means (an id taken, a step committed twice)."""
+        hands out a fresh one next time. A unique or foreign key violation is left to the
+        caller, who says what it means (an id taken, a step committed twice, a run's
+        graph spec dropped meanwhile)."""
         try:
             with self.pool.connection() as conn:
                 yield conn
         except self._psycopg.Error as exc:
-            if isinstance(exc, self._psycopg.errors.UniqueViolation):
+            if isinstance(exc, (self._psycopg.errors.UniqueViolation,
+                                self._psycopg.errors.ForeignKeyViolation)):  # fmt: skip
                 raise
             raise connection_problem(self.where, exc) from None
         except self._pool_errors() as exc:

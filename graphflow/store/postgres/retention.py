@@ -57,6 +57,9 @@ class PostgresRetention(PostgresReader, Pruning):
                     (new_id, run_id, at_step))  # fmt: skip
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(f"a run with id {new_id!r} already exists") from None
+        except self._psycopg.errors.ForeignKeyViolation:  # put_spec holds its spec: never
+            raise StoreError(f"could not fork run {run_id!r}: the spec of its graph was "
+                             "dropped meanwhile; try again") from None  # fmt: skip
 
     def delete_run(self, run_id: str) -> None:
         """Delete the run's rows, and its graph spec and the artifact bytes no other run

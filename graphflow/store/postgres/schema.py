@@ -167,7 +167,7 @@ SPEC_DIGEST_SQL = "encode(sha256(convert_to(spec, 'UTF8')), 'hex')"
 def _specs_apart() -> list[str]:
     # A run's graph spec (the JSON of the whole graph: ~100 bytes per node) moves out of
     # its row into ``specs``, kept once per digest for every run of that graph; the row
-    # names it (``spec_digest``) and keeps ``spec`` empty. Each run of a graph stored the
+    # names it (``spec_digest``, a foreign key) and keeps ``spec`` empty. Each run of a graph stored the
     # same text again, and every update of the row (status, lease) copied it. The
     # statements may run again on a database whose version rows were rolled back by hand.
     return [
@@ -179,6 +179,10 @@ def _specs_apart() -> list[str]:
         f"INSERT INTO specs (digest, spec) SELECT {SPEC_DIGEST_SQL}, spec FROM runs"
         " WHERE spec_digest IS NULL ON CONFLICT (digest) DO NOTHING",
         f"UPDATE runs SET spec_digest = {SPEC_DIGEST_SQL}, spec = '' WHERE spec_digest IS NULL",
+        # the server itself keeps a spec while a run names it (see ..postgres.specs)
+        "ALTER TABLE runs DROP CONSTRAINT IF EXISTS runs_spec_digest_fkey",
+        "ALTER TABLE runs ADD CONSTRAINT runs_spec_digest_fkey FOREIGN KEY (spec_digest)"
+        " REFERENCES specs (digest)",
     ]
 
 

@@ -2,34 +2,66 @@
 of the spec's JSON text, :func:`~graphflow.store.codec.spec_digest`) for every run of
 that graph; a run row keeps ``spec = ''`` and names its spec by ``spec_digest``.
 
-Many processes create and delete runs of one graph at once, so the rows follow one
-locking rule, inside the transaction that inserts or deletes the run:
+Many processes create and delete runs of one graph at once; a run must never name a
+spec that was dropped under it. ``runs.spec_digest`` is a foreign key to ``specs``: the
+server refuses to drop a row a committed run names, and inserting a run locks the row it
+names (``FOR KEY SHARE``) until the run's transaction ends — or fails, when the row is
+gone. Around it:
 
-- a writer of a run (:func:`put_spec`, called by ``create_run`` and ``fork_run``) adds
-  the row if it is missing and otherwise takes a ``FOR KEY SHARE`` lock on it, held until
-  its run is committed. Key-share locks do not conflict with one another: writers of the
-  same graph never wait for each other (except for the first row of a digest, which the
-  second writer waits to see committed);
-- a deleter of a run (:func:`lock_spec`, then :func:`drop_spec`) takes ``FOR UPDATE`` on
-  the row *before* deleting anything, which waits for every writer holding the row; its
-  "does any run still name it?" check then runs in a later statement, whose snapshot sees
-  those writers' runs. A writer that comes after the deleter's lock waits for it; if the
-  deleter dropped the row, the writer finds it gone and adds it again.
+- ``create_run`` is one statement (:func:`spec_statement`: the spec, the run, its messages
+  and its snapshot): it adds the row when missing and writes it again when its text differs
+  (damaged or edited by hand: the digest is the text's). If a deleter dropped the row
+  after the statement began, the foreign key check at its end fails, nothing was
+  written, and the statement runs again (adding the row);
+- ``fork_run`` writes in several statements, so it locks the row itself, first
+  (:func:`put_spec`);
+- a deleter of a run locks the row ``FOR UPDATE`` *before* deleting anything
+  (:func:`lock_spec`), which waits for every writer holding it; its "does any run still
+  name it?" check (:func:`drop_spec`) then runs in a later statement, whose snapshot
+  sees those writers' runs. A writer that comes after the deleter's lock waits for it,
+  then finds the row kept, or gone and adds it again.
 
-So a run never names a spec that was dropped under it, and two writers of one graph both
-succeed. A row whose text differs from its digest (damaged or edited by hand) is written
-again by the next run of that graph, as in the SQLite store.
+Key-share locks conflict neither with one another nor with an update of the text:
+writers of one graph never wait for each other, except for the first row of a digest,
+which the second writer waits to see committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.store.codec import dumps_spec_digest
 
-__all__ = ["drop_spec", "lock_spec", "put_spec"]
+__all__ = ["drop_spec", "lock_spec", "put_spec", "spec_statement"]
+
+
+def spec_statement(spec: Mapping[str, Any],
+                   writes: Sequence[tuple[str, Sequence[Any]]]) -> tuple[str, list[Any]]:
+    """ONE statement (SQL text, parameters) that keeps ``spec`` and makes ``writes`` (SQL
+    statements with their parameters, which name the digest as ``(SELECT digest FROM
+    spec_given)``): the row is added when missing, or written again when its text differs.
+    It takes no lock on the row: the foreign key of the run it inserts does, at the end of
+    the statement (see the module's docstring).
+
+    Raises:
+        StoreError: as :func:`~graphflow.store.codec.dumps`.
+    """
+    text, digest = dumps_spec_digest(spec)
+    params: list[Any] = [digest, text]
+    items = ["spec_given (digest, spec) AS (VALUES (%s::text, %s::text))",
+             "spec_fixed AS (UPDATE specs SET spec = g.spec FROM spec_given g"
+             " WHERE specs.digest = g.digest AND specs.spec <> g.spec)"]  # fmt: skip
+    for i, (sql, values) in enumerate(writes):
+        items.append(f"w{i} AS ({sql})")
+        params += values
+    # Nothing here depends on the order the server makes the writes in: the foreign key
+    # check follows them all. (Postgres runs the main query first, then the WITH items:
+    # a test pauses a statement after the row was looked at by holding a later write.)
+    return ("WITH " + ", ".join(items) + " INSERT INTO specs (digest, spec) SELECT digest,"
+            " spec FROM spec_given ON CONFLICT (digest) DO NOTHING", params)  # fmt: skip
+
 
 #: Add the row when missing (``added``), else lock it for key share and tell whether its
 #: text is the one given (``same``; NULL: it was dropped since the statement began).
