@@ -103,6 +103,9 @@ def test_a_run_whose_spec_is_missing_is_reported_damaged(store: PostgresStore,
     assert store.get_run("kept").spec == kept.spec_record()
     store.delete_run("lost")  # a damaged run can still be deleted
     assert sorted(r.run_id for r in store.list_runs()) == ["kept", "lost2"]
+    lost = _chain("lost", 2).compile()
+    lost.run_sync(store=store)  # the next run of the graph adds the row again
+    assert store.get_run("lost2").spec == lost.spec_record()
 
 
 def test_a_damaged_spec_damages_only_its_graph_and_its_next_run_restores_it(
