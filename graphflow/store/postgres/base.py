@@ -19,12 +19,12 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "RUN_TABLES", "PostgresBase", "connection_problem", "fetch", "messages_insert",
+__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "RUN_FROM", "PostgresBase", "connection_problem", "fetch", "messages_insert",
            "public_url", "url_secrets"]
 
 #: The columns of a run row, its spec's text joined in (``spec_text``, ``NULL`` when the
 #: spec it names is missing; see :func:`~graphflow.store.codec.run_record`), read
-#: ``FROM`` :data:`RUN_TABLES`.
+#: ``FROM`` :data:`RUN_FROM`.
 RUN_COLUMNS = ("runs.run_id, runs.graph, runs.source, runs.spec, runs.spec_digest, "
                "specs.spec AS spec_text, runs.topology, runs.status, runs.reason, runs.error, "
                "runs.waiting, runs.last_step, runs.frontier, runs.usage, runs.parent_run, "
@@ -33,7 +33,7 @@ RUN_COLUMNS = ("runs.run_id, runs.graph, runs.source, runs.spec, runs.spec_diges
                "runs.parent_visit, runs.models")  # fmt: skip
 #: The tables :data:`RUN_COLUMNS` come from: a run and the spec it names (kept once for
 #: every run of its graph, see :mod:`graphflow.store.postgres.specs`).
-RUN_TABLES = "runs LEFT JOIN specs ON specs.digest = runs.spec_digest"
+RUN_FROM = "runs LEFT JOIN specs ON specs.digest = runs.spec_digest"
 
 
 #: Query parameters of a libpq URL that hold secrets: never shown.
@@ -235,7 +235,7 @@ class PostgresBase:
         """The run's row with its head (``last_step``, ``frontier``) from its newest
         committed step when it has one, in one query; ``lock`` takes the row's lock (in
         ``conn``'s transaction). Raises RunNotFound, StoreCorrupt."""
-        sql = (f"SELECT {RUN_COLUMNS}, h.head_step, h.head_next FROM {RUN_TABLES} LEFT JOIN LATERAL"
+        sql = (f"SELECT {RUN_COLUMNS}, h.head_step, h.head_next FROM {RUN_FROM} LEFT JOIN LATERAL"
                " (SELECT s.step AS head_step, s.next AS head_next FROM steps s"
                " WHERE s.run_id = runs.run_id ORDER BY s.step DESC LIMIT 1) h ON true"
                " WHERE runs.run_id = %s" + (" FOR UPDATE OF runs" if lock else ""))  # fmt: skip

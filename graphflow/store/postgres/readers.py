@@ -15,7 +15,7 @@ from graphflow.store.codec import message_row as decode_message_row
 from graphflow.store.postgres.base import (
     NUL_CONTENT,
     RUN_COLUMNS,
-    RUN_TABLES,
+    RUN_FROM,
     PostgresBase,
     connection_problem,
 )
@@ -70,7 +70,7 @@ class PostgresReader(PostgresBase):
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         where, params = ("WHERE runs.status = %s", [status]) if status else ("", [])
         sql = (f"SELECT {RUN_COLUMNS}, (SELECT MAX(step) FROM steps s WHERE s.run_id ="
-               f" runs.run_id) AS head FROM {RUN_TABLES} {where}"
+               f" runs.run_id) AS head FROM {RUN_FROM} {where}"
                " ORDER BY runs.created_at DESC, runs.n DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
