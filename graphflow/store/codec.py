@@ -11,6 +11,7 @@ text) into the records of :mod:`graphflow.store.protocol`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -27,8 +28,8 @@ from graphflow.store.protocol import (
 )
 
 __all__ = ["StoredSpec", "branch_result", "check_status", "dumps", "dumps_record", "dumps_spec",
-           "listed_record", "loads", "message", "message_extra", "message_row", "run_record",
-           "step_row", "usage_parts", "usage_totals"]  # fmt: skip
+           "dumps_spec_digest", "listed_record", "loads", "message", "message_extra", "message_row",
+           "run_record", "spec_digest", "step_row", "usage_parts", "usage_totals"]  # fmt: skip
 
 
 def dumps(value: Any) -> str:
@@ -50,7 +51,7 @@ class StoredSpec(dict[str, Any]):
     encodes it once and keeps the text with it."""
 
     _text: str | None = None
-    #: the key of ``_text`` in a store that keeps each spec once (SQLite's ``specs``)
+    #: the key of ``_text`` in a store that keeps each spec once (a ``specs`` table)
     _digest: str | None = None
 
 
@@ -68,6 +69,32 @@ def dumps_spec(spec: Mapping[str, Any]) -> str:
     if text is None:
         text = spec._text = dumps(dict(spec))
     return text
+
+
+def spec_digest(text: str | bytes) -> str:
+    """The key of a spec's JSON ``text`` in a store's ``specs`` table: the SHA-256 of its
+    UTF-8 bytes (``text`` itself when it is bytes already, as SQLite's migration 8 reads
+    it), hex. Postgres computes the same in SQL:
+    ``encode(sha256(convert_to(spec, 'UTF8')), 'hex')``."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+def dumps_spec_digest(spec: Mapping[str, Any]) -> tuple[str, str]:
+    """:func:`dumps_spec` of ``spec`` and the :func:`spec_digest` of that text: the row a
+    store that keeps each spec once writes in its ``specs`` table. A :class:`StoredSpec`
+    keeps both for its graph's next runs.
+
+    Raises:
+        StoreError: as :func:`dumps`.
+    """
+    text = dumps_spec(spec)
+    digest = spec._digest if type(spec) is StoredSpec else None
+    if digest is None:
+        digest = spec_digest(text)
+        if type(spec) is StoredSpec:
+            spec._digest = digest
+    return text, digest
 
 
 def dumps_record(record: Any) -> str:
@@ -153,7 +180,7 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     digest = data.pop("spec_digest", None)
     kept_apart = "spec_text" in data
     text = data.pop("spec_text", None)
-    if digest is not None:  # a spec kept once for all the runs of a graph (SQLite's specs)
+    if digest is not None:  # a spec kept once for all the runs of a graph (table specs)
         data["spec"] = _shared_spec(text, digest, run_id)
     elif kept_apart and not data["spec"]:  # its row keeps no spec and names none either
         raise StoreCorrupt(f"run {run_id!r}: it names no graph spec (its spec_digest is "

@@ -19,14 +19,21 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "PostgresBase", "connection_problem", "fetch", "messages_insert",
+__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "RUN_FROM", "PostgresBase", "connection_problem", "fetch", "messages_insert",
            "public_url", "url_secrets"]
 
-#: The columns of a run row, in the order of :class:`~graphflow.store.RunRecord`'s fields.
-RUN_COLUMNS = ("run_id, graph, source, spec, topology, status, reason, error, waiting, "
-               "last_step, frontier, usage, parent_run, forked_at, lease_owner, lease_until, "
-               "created_at, updated_at, failed_node, failed_step, parent_node, parent_visit, "
-               "models")  # fmt: skip
+#: The columns of a run row, its spec's text joined in (``spec_text``, ``NULL`` when the
+#: spec it names is missing; see :func:`~graphflow.store.codec.run_record`), read
+#: ``FROM`` :data:`RUN_FROM`.
+RUN_COLUMNS = ("runs.run_id, runs.graph, runs.source, runs.spec, runs.spec_digest, "
+               "specs.spec AS spec_text, runs.topology, runs.status, runs.reason, runs.error, "
+               "runs.waiting, runs.last_step, runs.frontier, runs.usage, runs.parent_run, "
+               "runs.forked_at, runs.lease_owner, runs.lease_until, runs.created_at, "
+               "runs.updated_at, runs.failed_node, runs.failed_step, runs.parent_node, "
+               "runs.parent_visit, runs.models")  # fmt: skip
+#: The tables :data:`RUN_COLUMNS` come from: a run and the spec it names (kept once for
+#: every run of its graph, see :mod:`graphflow.store.postgres.specs`).
+RUN_FROM = "runs LEFT JOIN specs ON specs.digest = runs.spec_digest"
 
 
 #: Query parameters of a libpq URL that hold secrets: never shown.
@@ -163,13 +170,15 @@ class PostgresBase:
         """A connection from the pool (autocommit: each statement commits on its own). A
         psycopg failure (the server gone, the connection killed mid-commit) becomes a
         :func:`connection_problem` StoreError; the pool drops the broken connection and
-        hands out a fresh one next time. A unique violation is left to the caller, who
-        says what it means (an id taken, a step committed twice)."""
+        hands out a fresh one next time. A unique or foreign key violation is left to the
+        caller, who says what it means (an id taken, a step committed twice, a run's
+        graph spec dropped meanwhile)."""
         try:
             with self.pool.connection() as conn:
                 yield conn
         except self._psycopg.Error as exc:
-            if isinstance(exc, self._psycopg.errors.UniqueViolation):
+            if isinstance(exc, (self._psycopg.errors.UniqueViolation,
+                                self._psycopg.errors.ForeignKeyViolation)):  # fmt: skip
                 raise
             raise connection_problem(self.where, exc) from None
         except self._pool_errors() as exc:
@@ -226,7 +235,7 @@ class PostgresBase:
         """The run's row with its head (``last_step``, ``frontier``) from its newest
         committed step when it has one, in one query; ``lock`` takes the row's lock (in
         ``conn``'s transaction). Raises RunNotFound, StoreCorrupt."""
-        sql = (f"SELECT {RUN_COLUMNS}, h.head_step, h.head_next FROM runs LEFT JOIN LATERAL"
+        sql = (f"SELECT {RUN_COLUMNS}, h.head_step, h.head_next FROM {RUN_FROM} LEFT JOIN LATERAL"
                " (SELECT s.step AS head_step, s.next AS head_next FROM steps s"
                " WHERE s.run_id = runs.run_id ORDER BY s.step DESC LIMIT 1) h ON true"
                " WHERE runs.run_id = %s" + (" FOR UPDATE OF runs" if lock else ""))  # fmt: skip

@@ -15,6 +15,7 @@ from graphflow.store.codec import message_row as decode_message_row
 from graphflow.store.postgres.base import (
     NUL_CONTENT,
     RUN_COLUMNS,
+    RUN_FROM,
     PostgresBase,
     connection_problem,
 )
@@ -67,9 +68,10 @@ class PostgresReader(PostgresBase):
 
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
-        where, params = ("WHERE status = %s", [status]) if status else ("", [])
+        where, params = ("WHERE runs.status = %s", [status]) if status else ("", [])
         sql = (f"SELECT {RUN_COLUMNS}, (SELECT MAX(step) FROM steps s WHERE s.run_id ="
-               f" runs.run_id) AS head FROM runs {where} ORDER BY created_at DESC, n DESC")  # fmt: skip
+               f" runs.run_id) AS head FROM {RUN_FROM} {where}"
+               " ORDER BY runs.created_at DESC, runs.n DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [listed_record(row) for row in self._rows(sql, params)]

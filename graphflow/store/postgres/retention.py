@@ -10,6 +10,7 @@ from graphflow.errors import StoreError
 from graphflow.store.codec import dumps
 from graphflow.store.postgres.artifacts import BLOB_LOCK, drop_unused_blobs
 from graphflow.store.postgres.readers import PostgresReader
+from graphflow.store.postgres.specs import drop_spec, lock_spec, put_spec
 from graphflow.store.retention import Pruning, fork_frontier
 
 __all__ = ["PostgresRetention"]
@@ -34,11 +35,11 @@ class PostgresRetention(PostgresReader, Pruning):
         try:
             with self._tx() as conn:
                 conn.execute(
-                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, forked_at, created_at, updated_at, models)"
-                    " VALUES (%s,%s,%s,%s,%s,'ready',%s,%s,'{}',%s,%s,%s,%s,%s)",
-                    (new_id, record.graph, record.source, dumps(record.spec), record.topology,
-                     at_step - 1, dumps(frontier), run_id, at_step, now, now,
+                    "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology, status,"
+                    " last_step, frontier, usage, parent_run, forked_at, created_at, updated_at,"
+                    " models) VALUES (%s,%s,%s,'',%s,%s,'ready',%s,%s,'{}',%s,%s,%s,%s,%s)",
+                    (new_id, record.graph, record.source, put_spec(conn, record.spec or {}),
+                     record.topology, at_step - 1, dumps(frontier), run_id, at_step, now, now,
                      dumps(record.models) if record.models else None),
                 )  # fmt: skip
                 conn.execute(
@@ -56,12 +57,19 @@ class PostgresRetention(PostgresReader, Pruning):
                     (new_id, run_id, at_step))  # fmt: skip
         except self._psycopg.errors.UniqueViolation:
             raise StoreError(f"a run with id {new_id!r} already exists") from None
+        except self._psycopg.errors.ForeignKeyViolation:  # put_spec holds its spec: never
+            raise StoreError(f"could not fork run {run_id!r}: the spec of its graph was "
+                             "dropped meanwhile; try again") from None  # fmt: skip
 
     def delete_run(self, run_id: str) -> None:
-        """Delete the run's rows, and the artifact bytes no other run names."""
+        """Delete the run's rows, and its graph spec and the artifact bytes no other run
+        names."""
         with self._tx() as conn:
+            digest = lock_spec(conn, run_id)  # first: it may wait for writers of the graph
             for table in _RUN_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE run_id=%s", (run_id,))
+            if digest is not None:
+                drop_spec(conn, digest)
             if conn.execute("SELECT 1 FROM artifacts WHERE run_id=%s LIMIT 1",
                             (run_id,)).fetchone():  # fmt: skip
                 conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", BLOB_LOCK)

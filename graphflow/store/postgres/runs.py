@@ -20,12 +20,17 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import check_status, dumps, dumps_spec
+from graphflow.store.codec import check_status, dumps
 from graphflow.store.lease import LEASE_SECONDS, check_lease
-from graphflow.store.postgres.base import PostgresBase
+from graphflow.store.postgres.base import PostgresBase, messages_insert
+from graphflow.store.postgres.specs import spec_statement
 from graphflow.store.protocol import RunRecord, RunStatus
 
 __all__ = ["PostgresRuns"]
+
+#: How many times ``create_run`` runs its statement again when the spec it names was
+#: dropped meanwhile (each time the statement adds it again, so twice is the most seen).
+_ATTEMPTS = 10
 
 
 class PostgresRuns(PostgresBase):
@@ -46,24 +51,41 @@ class PostgresRuns(PostgresBase):
         parent_node: str | None = None,
         parent_visit: int | None = None,
     ) -> None:
-        """Insert a new run with its initial state, holding the lease, in one transaction."""
+        """Insert a new run with its initial state, holding the lease, and keep its graph's
+        spec (once for all its runs), in ONE statement: one round trip and one transaction
+        (see :mod:`graphflow.store.postgres.specs`).
+
+        Raises:
+            StoreError: a run with that id exists; the spec cannot be stored; the server
+                failed (nothing of the run was kept).
+        """
         now = time.time()
-        try:
-            with self._tx() as conn:
-                conn.execute(
-                    "INSERT INTO runs (run_id, graph, source, spec, topology, status, last_step,"
-                    " frontier, usage, parent_run, parent_node, parent_visit, lease_owner,"
-                    " lease_until, created_at, updated_at)"
-                    " VALUES (%s,%s,%s,%s,%s,'running',-1,%s,'{}',%s,%s,%s,%s,%s,%s,%s)",
-                    (run_id, graph, source, dumps_spec(spec), topology, dumps(frontier), parent_run,
-                     parent_node, parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now),
-                )  # fmt: skip
-                self._insert_messages(conn, run_id, 0, -1, messages)
-                conn.execute("INSERT INTO snapshots (run_id, step, variables, visits, usage)"
-                             " VALUES (%s,-1,%s,'{}','{}')", (run_id, dumps(variables)))  # fmt: skip
-        except self._psycopg.errors.UniqueViolation:
-            raise StoreError(f"a run with id {run_id!r} already exists in {self.where}; "
-                             "choose another run id or resume that run") from None  # fmt: skip
+        writes: list[tuple[str, Sequence[Any]]] = [(
+            "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology, status,"
+            " last_step, frontier, usage, parent_run, parent_node, parent_visit, lease_owner,"
+            " lease_until, created_at, updated_at) VALUES (%s,%s,%s,'',(SELECT digest FROM"
+            " spec_given),%s,'running',-1,%s,'{}',%s,%s,%s,%s,%s,%s,%s)",
+            (run_id, graph, source, topology, dumps(frontier), parent_run, parent_node,
+             parent_visit, self.lease_owner, now + LEASE_SECONDS, now, now))]  # fmt: skip
+        inserted = messages_insert(run_id, 0, -1, messages)
+        if inserted is not None:
+            writes.append(inserted)
+        writes.append(("INSERT INTO snapshots (run_id, step, variables, visits, usage)"
+                       " VALUES (%s,-1,%s,'{}','{}')", (run_id, dumps(variables))))  # fmt: skip
+        sql, params = spec_statement(spec, writes)
+        for _ in range(_ATTEMPTS):
+            try:
+                self._write(sql, params)
+                break
+            except self._psycopg.errors.UniqueViolation:
+                raise StoreError(f"a run with id {run_id!r} already exists in {self.where}; "
+                                 "choose another run id or resume that run") from None  # fmt: skip
+            except self._psycopg.errors.ForeignKeyViolation:
+                continue  # its spec was dropped since the statement began: nothing was kept
+        else:
+            raise StoreError(f"could not create run {run_id!r} in {self.where}: the spec of "
+                             f"graph {graph!r} was dropped {_ATTEMPTS} times in a row while "
+                             "its runs were deleted; try again")  # fmt: skip
         self._renewed = now  # the lease was just taken: the first steps need not renew it
 
     def set_status(

@@ -22,8 +22,8 @@ from typing import Any
 
 from graphflow.errors import StoreCorrupt, StoreError
 
-__all__ = ["ADVISORY_LOCK", "FORMAT_VERSION", "MIGRATIONS", "current_version", "migrate",
-           "migration"]  # fmt: skip
+__all__ = ["ADVISORY_LOCK", "FORMAT_VERSION", "MIGRATIONS", "SPEC_DIGEST_SQL", "current_version",
+           "migrate", "migration"]  # fmt: skip
 
 #: The advisory lock (two int4 keys: "gflw", 1) held while migrating.
 ADVISORY_LOCK = (0x67666C77, 1)
@@ -156,6 +156,34 @@ def _snapshot_usage() -> list[str]:
     # sums at most the usage of the steps since (RunReader.node_usage_parts). Snapshots
     # written before are left without it (NULL): their runs are summed from every step.
     return ["ALTER TABLE snapshots ADD COLUMN usage TEXT"]
+
+
+#: The key of a spec's text in ``specs``, computed by the server: equal to
+#: :func:`graphflow.store.codec.spec_digest` (the SHA-256 of the text's UTF-8 bytes, hex).
+SPEC_DIGEST_SQL = "encode(sha256(convert_to(spec, 'UTF8')), 'hex')"
+
+
+@migration(3, "graph specs kept once")
+def _specs_apart() -> list[str]:
+    # A run's graph spec (the JSON of the whole graph: ~100 bytes per node) moves out of
+    # its row into ``specs``, kept once per digest for every run of that graph; the row
+    # names it (``spec_digest``, a foreign key) and keeps ``spec`` empty. Each run of a graph stored the
+    # same text again, and every update of the row (status, lease) copied it. The
+    # statements may run again on a database whose version rows were rolled back by hand.
+    return [
+        """CREATE TABLE IF NOT EXISTS specs (
+            digest TEXT PRIMARY KEY,
+            spec TEXT NOT NULL)""",
+        "ALTER TABLE runs ADD COLUMN IF NOT EXISTS spec_digest TEXT",
+        "CREATE INDEX IF NOT EXISTS runs_spec ON runs (spec_digest)",
+        f"INSERT INTO specs (digest, spec) SELECT {SPEC_DIGEST_SQL}, spec FROM runs"
+        " WHERE spec_digest IS NULL ON CONFLICT (digest) DO NOTHING",
+        f"UPDATE runs SET spec_digest = {SPEC_DIGEST_SQL}, spec = '' WHERE spec_digest IS NULL",
+        # the server itself keeps a spec while a run names it (see ..postgres.specs)
+        "ALTER TABLE runs DROP CONSTRAINT IF EXISTS runs_spec_digest_fkey",
+        "ALTER TABLE runs ADD CONSTRAINT runs_spec_digest_fkey FOREIGN KEY (spec_digest)"
+        " REFERENCES specs (digest)",
+    ]
 
 
 #: The version this graphflow writes (the newest registered migration).

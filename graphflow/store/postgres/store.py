@@ -16,7 +16,8 @@ value is text written and read by :mod:`graphflow.store.codec`. What Postgres ad
 
 The parts live in their own modules: runs and leases (:mod:`.runs`), step commits and
 branch writes (:mod:`.steps`), effects and model calls (:mod:`.journal`), artifacts
-(:mod:`.artifacts`), reading (:mod:`.readers`), forks and retention (:mod:`.retention`).
+(:mod:`.artifacts`), graph specs kept once for all the runs of a graph (:mod:`.specs`),
+reading (:mod:`.readers`), forks and retention (:mod:`.retention`).
 """
 
 from __future__ import annotations

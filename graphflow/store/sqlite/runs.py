@@ -10,11 +10,10 @@ from typing import Any
 
 from graphflow.errors import StoreError
 from graphflow.messages import Message
-from graphflow.store.codec import StoredSpec, check_status, dumps, dumps_spec
+from graphflow.store.codec import check_status, dumps, dumps_spec_digest
 from graphflow.store.lease import LEASE_SECONDS, check_lease
 from graphflow.store.protocol import RunRecord, RunStatus
 from graphflow.store.sqlite.base import SQLiteBase
-from graphflow.store.sqlite.schema import spec_digest
 
 __all__ = ["SQLiteRuns", "put_spec"]
 
@@ -25,12 +24,7 @@ def put_spec(conn: Any, spec: Mapping[str, Any]) -> str:
     :class:`~graphflow.store.codec.StoredSpec` keeps its text and digest for its next runs.
     A row of that digest whose text differs (damaged or edited: the digest is the text's)
     is written again, so the run is not born damaged and the older runs read again."""
-    text = dumps_spec(spec)
-    digest = spec._digest if type(spec) is StoredSpec else None
-    if digest is None:
-        digest = spec_digest(text)
-        if type(spec) is StoredSpec:
-            spec._digest = digest
+    text, digest = dumps_spec_digest(spec)
     conn.execute(
         "INSERT INTO specs (digest, spec) VALUES (?, ?) ON CONFLICT (digest) DO UPDATE"
         " SET spec=excluded.spec WHERE spec IS NOT excluded.spec",

@@ -14,10 +14,10 @@ has their tables but no run tables yet, and refuses any other database.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable
 
+from graphflow.store.codec import spec_digest
 from graphflow.store.sqlite.base import Transaction
 
 __all__ = ["APPLICATION_ID", "FORMAT_VERSION", "MARKER", "SCHEMA", "apply_migrations",
@@ -273,13 +273,6 @@ def _specs_apart(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT OR IGNORE INTO specs (digest, spec) VALUES (?, ?)",
                          (digest, spec))  # fmt: skip
             conn.execute("UPDATE runs SET spec='', spec_digest=? WHERE rowid=?", (digest, rowid))
-
-
-def spec_digest(text: str | bytes) -> str:
-    """The key of a spec's JSON ``text`` in the ``specs`` table: the SHA-256 of its UTF-8
-    bytes (``text`` itself when it is bytes already, as migration 8 reads it), hex."""
-    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()
 
 
 def _quoted_node(reason: str) -> str | None:
