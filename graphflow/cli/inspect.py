@@ -147,7 +147,8 @@ def _seconds(text: str) -> float:
 @db_option
 @click.option("--older-than", default=None, help="Delete runs not updated for this long (30d, 12h).")
 @click.option("--status", "statuses", multiple=True,
-              help="Only runs with this status (repeatable). Waiting/running runs are kept unless named.")
+              help="Only runs with this status (repeatable). Waiting, running and damaged "
+                   "runs are kept unless named.")
 @click.option("--keep", type=int, default=None, help="Always keep the newest N runs.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @json_option

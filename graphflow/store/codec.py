@@ -135,7 +135,8 @@ def loads(text: str | None, run_id: str, what: str) -> Any:
     except (ValueError, TypeError, RecursionError) as exc:
         raise StoreCorrupt(
             f"run {run_id!r}: its stored {what} is damaged ({exc}); other runs are not "
-            f"affected. Fork the run from an earlier step or delete it with `graphflow prune`"
+            f"affected. Fork the run from an earlier step, or delete it with `graphflow prune "
+            "--status damaged` (which deletes every run listed as damaged)"
         ) from None
 
 
@@ -150,8 +151,9 @@ def check_status(status: str) -> RunStatus:
 def _shared_spec(text: str | bytes | None, digest: str, run_id: str) -> dict[str, Any]:
     """The graph spec a run names by ``digest``, decoded; a missing or damaged one is
     reported as such for every run of that graph (runs of other graphs read on)."""
-    fix = ("the runs of this graph are affected, runs of other graphs are not; restore the "
-           "file from a backup, or delete these runs with `graphflow prune`")
+    fix = ("the runs of this graph are affected, runs of other graphs are not; running the "
+           "same graph file again writes its spec back, or restore the file from a backup, "
+           "or delete these runs with `graphflow prune --status damaged`")
     if text is None:
         raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is missing from "
                            f"the store's specs; {fix}")  # fmt: skip
@@ -185,7 +187,8 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     elif kept_apart and not data["spec"]:  # its row keeps no spec and names none either
         raise StoreCorrupt(f"run {run_id!r}: it names no graph spec (its spec_digest is "
                            "empty); other runs are not affected. Restore the file from a "
-                           "backup, or delete the run with `graphflow prune`")  # fmt: skip
+                           "backup, or delete the run with `graphflow prune --status "
+                           "damaged`")  # fmt: skip
     for key in ("waiting", "frontier", "usage") if digest is not None else (
             "spec", "waiting", "frontier", "usage"):  # fmt: skip
         data[key] = loads(data[key], run_id, f"run {key}") if data[key] else None

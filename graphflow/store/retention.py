@@ -12,8 +12,11 @@ from graphflow.store.protocol import RunRecord, StepRow
 
 __all__ = ["KEPT_UNLESS_NAMED", "Pruning", "fork_frontier", "runs_to_prune"]
 
-#: Statuses ``prune`` keeps unless they are named: runs that are not over.
-KEPT_UNLESS_NAMED = ("waiting", "running")
+#: Statuses ``prune`` keeps unless they are named: runs that are not over, and runs that
+#: cannot be read (``damaged`` in a listing), whose status is unknown and whose damage
+#: may be mended — a graph spec kept once for all the runs of a graph is written again by
+#: the graph's next run, so one damaged row must not take a graph's waiting runs with it.
+KEPT_UNLESS_NAMED = ("waiting", "running", "damaged")
 
 
 def runs_to_prune(
@@ -27,7 +30,7 @@ def runs_to_prune(
     """The ids of ``runs`` (newest first) that ``prune`` deletes.
 
     A run goes when it is not among the newest ``keep_last``, has one of the ``status``
-    (waiting and running runs are kept unless named), and was last updated more than
+    (waiting, running and damaged runs are kept unless named), and was last updated more than
     ``older_than`` seconds before ``now``; conditions not given do not filter. With no
     condition at all nothing goes.
 

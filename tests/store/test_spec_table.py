@@ -232,3 +232,27 @@ def test_a_full_disk_during_the_migration_changes_nothing_and_says_so(
     monkeypatch.undo()
     with Store(path) as store:
         assert store.get_run("old").spec == graph.spec_record()
+
+
+def test_prune_keeps_the_runs_a_damaged_spec_makes_unreadable(tmp_path: Path) -> None:
+    """One damaged spec row makes every run of its graph unreadable (``damaged`` in a
+    listing); routine retention keeps them (their status is unknown, and the graph's next
+    run writes the spec back) unless ``damaged`` is named."""
+    asking = Graph("asking", entry="ask")
+    asking.add_node("ask", kind="human", prompt="go on?", variable="answer")
+    graph = asking.compile()
+    with Store(tmp_path / "runs.db") as store:
+        waiting = [graph.run_sync(store=store).run_id for _ in range(3)]
+        done = _chain("done", 2).compile().run_sync(store=store).run_id
+        store.conn.execute("UPDATE runs SET updated_at = updated_at - 864000")
+        store.conn.execute("UPDATE specs SET spec = substr(spec, 1, 20) WHERE digest ="
+                           " (SELECT spec_digest FROM runs WHERE run_id = ?)", (waiting[0],))
+        listed = {r.run_id: r.status for r in store.list_runs()}
+        assert listed == {**dict.fromkeys(waiting, "damaged"), done: "completed"}
+        assert store.prune(older_than=7 * 86400) == [done]
+        waiting.append(graph.run_sync(store=store).run_id)  # it writes the spec back
+        assert all(store.get_run(r).status == "waiting" for r in waiting)
+        store.conn.execute("UPDATE specs SET spec = '' WHERE digest ="
+                           " (SELECT spec_digest FROM runs WHERE run_id = ?)", (waiting[0],))
+        assert sorted(store.prune(status=["damaged"])) == sorted(waiting)
+        assert store.list_runs() == []
