@@ -196,6 +196,9 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
             raise StoreCorrupt(f"run {run_id!r}: its stored {key} is damaged (not an object); "
                                "other runs are not affected")  # fmt: skip
     data["models"] = loads(data["models"], run_id, "run models") if data.get("models") else None
+    if data["models"] is not None and not isinstance(data["models"], dict):
+        raise StoreCorrupt(f"run {run_id!r}: its stored models are damaged (not an object); "
+                           "other runs are not affected")  # fmt: skip
     data["usage"] = data["usage"] or {}
     data["frontier"] = _frontier(data["frontier"] or {}, run_id)
     until = data.get("lease_until")
@@ -205,7 +208,30 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     if data["status"] not in RUN_STATUSES:
         raise StoreCorrupt(f"run {run_id!r}: its stored status {data['status']!r} is damaged; "
                            "other runs are not affected")  # fmt: skip
+    for key, default in _NUMBERS.items():
+        value = data.get(key)
+        if not _fits(value, default):
+            raise StoreCorrupt(f"run {run_id!r}: its stored {key} {value!r} is damaged (not a "
+                               "number); other runs are not affected")  # fmt: skip
     return RunRecord(**data)
+
+
+#: The number fields of a run row, with what a listing shows for a damaged one (``None``:
+#: the field may be empty). ``lease_until`` is read apart: a damaged lease is no lease.
+_NUMBERS: dict[str, int | float | None] = {
+    "last_step": -1, "created_at": 0.0, "updated_at": 0.0, "forked_at": None,
+    "failed_step": None, "parent_visit": None}  # fmt: skip
+
+
+def _fits(value: Any, default: int | float | None) -> bool:
+    """Whether ``value`` is what a number field with that ``default`` holds: an integer
+    (for an integer field), any number (for a float field), or nothing where it may be."""
+    if value is None:
+        return default is None
+    if type(value) is bool:
+        return False
+    return isinstance(value, int) if default is None or type(default) is int else (
+        isinstance(value, (int, float)))  # fmt: skip
 
 
 def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:
@@ -224,14 +250,18 @@ def listed_record(row: Mapping[str, Any]) -> RunRecord:
     its ``error`` — so that one damaged run never hides the others from a listing."""
     data = dict(row)
     head = data.pop("head", None)
-    if head is not None and head > data["last_step"]:
+    if _fits(head, -1) and _fits(data["last_step"], -1) and head > data["last_step"]:
         data["last_step"] = head
     try:
         return run_record(data)
     except StoreCorrupt as problem:
-        return run_record({**data, "spec": "{}", "spec_digest": None, "waiting": None,
-                           "frontier": "{}", "usage": "{}", "status": "damaged",
-                           "error": str(problem)})  # fmt: skip
+        damaged = {**data, "spec": "{}", "spec_digest": None, "waiting": None,
+                   "frontier": "{}", "usage": "{}", "models": None, "lease_until": None,
+                   "lease_owner": None, "status": "damaged", "error": str(problem)}  # fmt: skip
+        for key, default in _NUMBERS.items():
+            if not _fits(damaged.get(key), default):
+                damaged[key] = default
+        return run_record(damaged)
 
 
 def step_row(row: Mapping[str, Any]) -> StepRow:

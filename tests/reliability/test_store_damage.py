@@ -68,3 +68,26 @@ def test_cli_reports_damage_without_a_traceback(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "graphflow.cli", "show", second, "--db", str(db)],
                         capture_output=True, text=True)  # fmt: skip
     assert ok.returncode == 0 and "status completed" in ok.stdout
+
+
+@pytest.mark.parametrize(("column", "value"), [("models", "{not json"), ("models", "[1]"),
+                                               ("last_step", "x"), ("updated_at", "y"),
+                                               ("created_at", "z"), ("forked_at", 1.5)])  # fmt: skip
+def test_one_damaged_run_row_never_hides_the_others(tmp_path: Path, column: str,
+                                                     value: object) -> None:  # fmt: skip
+    """A run row whose field does not decode (or is not a number where one belongs) is
+    listed as damaged, and the listing, the CLI's listing and prune read on."""
+    db = tmp_path / "runs.db"
+    store = Store(db)
+    first, second = make_runs(store, 2)
+    store.conn.execute(f"UPDATE runs SET {column}=? WHERE run_id=?", (value, first))
+    with pytest.raises(StoreCorrupt, match=f"run '{first}'"):
+        store.get_run(first)
+    assert {r.run_id: r.status for r in store.list_runs()} == {first: "damaged",
+                                                               second: "completed"}
+    assert store.prune(older_than=0) == [second]  # the damaged one is kept unless named
+    store.close()
+    proc = subprocess.run([sys.executable, "-m", "graphflow.cli", "runs", "--db", str(db)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert first in proc.stdout and "damaged" in proc.stdout
