@@ -168,11 +168,14 @@ def _shared_spec(text: str | bytes | None, digest: str, run_id: str) -> dict[str
     return spec
 
 
-def run_record(row: Mapping[str, Any]) -> RunRecord:
+def run_record(row: Mapping[str, Any], specs: dict[str, dict[str, Any]] | None = None) -> RunRecord:
     """A :class:`RunRecord` from a stored run row (``spec``, ``waiting``, ``frontier`` and
     ``usage`` as JSON text). A row that names its spec by ``spec_digest`` carries the
     spec's text as ``spec_text`` (``None``: missing, and the row is damaged); a row of
     such a store that keeps no spec (``spec`` empty) and names none is damaged too.
+
+    ``specs`` (digest → decoded spec) lets the runs of one graph read in one go (a
+    listing) share one decoded spec rather than each decode its own copy.
 
     Raises:
         StoreCorrupt: a field does not decode, or the named spec is missing.
@@ -183,7 +186,12 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
     kept_apart = "spec_text" in data
     text = data.pop("spec_text", None)
     if digest is not None:  # a spec kept once for all the runs of a graph (table specs)
-        data["spec"] = _shared_spec(text, digest, run_id)
+        known = specs.get(digest) if specs is not None else None
+        if known is None:
+            known = _shared_spec(text, digest, run_id)
+            if specs is not None:
+                specs[digest] = known
+        data["spec"] = known
     elif kept_apart and not data["spec"]:  # its row keeps no spec and names none either
         raise StoreCorrupt(f"run {run_id!r}: it names no graph spec (its spec_digest is "
                            "empty); other runs are not affected. Restore the file from a "
@@ -243,17 +251,20 @@ def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:
     return frontier
 
 
-def listed_record(row: Mapping[str, Any]) -> RunRecord:
+def listed_record(row: Mapping[str, Any],
+                  specs: dict[str, dict[str, Any]] | None = None) -> RunRecord:  # fmt: skip
     """The listing entry of a stored run row: its :class:`RunRecord`, its ``last_step``
     raised to the row's ``head`` (the newest committed step, when the query read it), or,
     for a row that cannot be decoded, an entry with status ``damaged`` and the problem as
-    its ``error`` — so that one damaged run never hides the others from a listing."""
+    its ``error`` — so that one damaged run never hides the others from a listing. A
+    listing passes one ``specs`` dict for all its rows (see :func:`run_record`): the runs
+    of one graph share their decoded spec."""
     data = dict(row)
     head = data.pop("head", None)
     if _fits(head, -1) and _fits(data["last_step"], -1) and head > data["last_step"]:
         data["last_step"] = head
     try:
-        return run_record(data)
+        return run_record(data, specs)
     except StoreCorrupt as problem:
         damaged = {**data, "spec": "{}", "spec_digest": None, "waiting": None,
                    "frontier": "{}", "usage": "{}", "models": None, "lease_until": None,

@@ -117,7 +117,9 @@ class RunReader(_StateReader, Protocol):
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         """Runs, newest first, optionally of one status; a run whose row cannot be
-        decoded is listed with status ``damaged`` and the problem in ``error``."""
+        decoded is listed with status ``damaged`` and the problem in ``error``. The runs
+        of one graph may share one ``spec`` dict (a listing decodes each graph's spec
+        once): read it, or copy it to change it."""
         ...
 
     def child_runs(self, run_id: str) -> list[ChildRun]:

@@ -37,7 +37,9 @@ def test_the_runs_of_one_graph_share_its_spec(tmp_path: Path) -> None:
         rows = store.conn.execute("SELECT length(spec), spec_digest FROM runs").fetchall()
         assert {r[0] for r in rows} == {0} and len({r[1] for r in rows}) == 1
         assert all(store.get_run(i).spec == graph.spec_record() for i in ids)
-        assert [r.spec for r in store.list_runs()] == [graph.spec_record()] * 3
+        listed = store.list_runs()
+        assert [r.spec for r in listed] == [graph.spec_record()] * 3
+        assert listed[0].spec is listed[1].spec is listed[2].spec  # decoded once
         _chain("other", 2).compile().run_sync(store=store)
         assert _specs(store) == 2
 

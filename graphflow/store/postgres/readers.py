@@ -74,7 +74,8 @@ class PostgresReader(PostgresBase):
                " ORDER BY runs.created_at DESC, runs.n DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [listed_record(row) for row in self._rows(sql, params)]
+        specs: dict[str, dict[str, Any]] = {}  # the runs of one graph share its spec
+        return [listed_record(row, specs) for row in self._rows(sql, params)]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs

@@ -54,7 +54,8 @@ class SQLiteReader(SQLiteBase):
                f" {self._run_columns()} WHERE {where} ORDER BY created_at DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [listed_record(row) for row in self._rows(sql, params)]
+        specs: dict[str, dict[str, Any]] = {}  # the runs of one graph share its spec
+        return [listed_record(row, specs) for row in self._rows(sql, params)]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs
