@@ -343,3 +343,39 @@ def test_two_processes_creating_the_first_runs_of_a_graph_both_succeed(
     assert [ones[0].status, others[0].status] == ["completed", "completed"]
     assert [first.get_run(i).spec for i in ("one", "other")] == [graph.spec_record()] * 2
     assert _specs(postgres_url) == 1
+
+
+def test_a_repeatable_read_default_does_not_reach_the_store(postgres_url: str,
+                                                            postgres_server: str) -> None:  # fmt: skip
+    """A database whose default isolation is REPEATABLE READ: a deleter that waited for the
+    spec row still sees the run committed meanwhile, and keeps the spec (at that level its
+    check used a snapshot from before the wait, and the foreign key refused the delete)."""
+    name = postgres_url.rsplit("/", 1)[1]
+    sql(postgres_server, f"ALTER DATABASE {name} SET default_transaction_isolation = "
+                         "'repeatable read'")  # fmt: skip
+    import psycopg
+
+    spec = {"name": "g", "entry": "a"}
+    kw: dict[str, Any] = {"graph": "g", "spec": spec, "topology": "t",
+                          "frontier": {"run": ["a"], "wait": []}, "variables": {}}  # fmt: skip
+    with PostgresStore(postgres_url) as store, PostgresStore(postgres_url) as other:
+        store.create_run("A", **kw)
+        holder = psycopg.connect(postgres_url)  # a fork in progress holds the spec row
+        holder.execute("SELECT 1 FROM specs FOR KEY SHARE")
+        failed: list[BaseException] = []
+
+        def delete() -> None:
+            try:
+                store.delete_run("A")
+            except BaseException as exc:  # reported below
+                failed.append(exc)
+
+        deleter = threading.Thread(target=delete)
+        deleter.start()
+        assert _waits_on_a_lock(postgres_url, deleter), "the deleter never waited for the row"
+        other.create_run("B", **kw)  # a run of the graph commits while the deleter waits
+        holder.commit()
+        holder.close()
+        deleter.join(10)
+        assert failed == []
+        assert _specs(postgres_url) == 1 and other.get_run("B").spec == spec

@@ -53,6 +53,16 @@ def _drivers() -> tuple[Any, Any]:
     return psycopg, psycopg_pool
 
 
+
+def read_committed(conn: Any) -> None:
+    """Run ``conn``'s transactions at READ COMMITTED, whatever the database's or role's
+    ``default_transaction_isolation`` says: the store's rules for specs, leases and
+    migrations rely on each statement seeing what other transactions committed before it
+    began (at REPEATABLE READ a deleter's check would miss a run committed while it waited
+    for a lock, and the migration's version check under its lock would read a stale
+    version)."""
+    conn.execute("SET default_transaction_isolation = 'read committed'")
+
 class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJournal,
                     PostgresArtifacts):
     """A run database on a Postgres server (psycopg 3, with a connection pool).
@@ -96,6 +106,7 @@ class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJour
         self.lease_owner = new_owner(self)
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout))) as conn:
+                read_committed(conn)
                 applied = migrate(conn, self.where)
         except psycopg.Error as exc:
             raise connection_problem(self.where, exc, url_secrets(url)) from None
@@ -104,7 +115,7 @@ class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJour
         self.pool = pool_module.ConnectionPool(
             url, min_size=min_size, max_size=max_size, timeout=timeout, open=True,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
-            name=f"graphflow-{self.lease_owner}")  # fmt: skip
+            configure=read_committed, name=f"graphflow-{self.lease_owner}")  # fmt: skip
 
     def close(self) -> None:
         """Close the pool's connections. Conversations it handed out stay readable (see
