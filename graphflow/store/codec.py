@@ -152,8 +152,8 @@ def _shared_spec(text: str | bytes | None, digest: str, run_id: str) -> dict[str
     """The graph spec a run names by ``digest``, decoded; a missing or damaged one is
     reported as such for every run of that graph (runs of other graphs read on)."""
     fix = ("the runs of this graph are affected, runs of other graphs are not; running the "
-           "same graph file again writes its spec back, or restore the file from a backup, "
-           "or delete these runs with `graphflow prune --status damaged`")
+           "same graph file again writes its spec back, or restore the run database from a "
+           "backup, or delete these runs with `graphflow prune --status damaged`")
     if text is None:
         raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is missing from "
                            f"the store's specs; {fix}")  # fmt: skip
@@ -194,8 +194,8 @@ def run_record(row: Mapping[str, Any], specs: dict[str, dict[str, Any]] | None =
         data["spec"] = known
     elif kept_apart and not data["spec"]:  # its row keeps no spec and names none either
         raise StoreCorrupt(f"run {run_id!r}: it names no graph spec (its spec_digest is "
-                           "empty); other runs are not affected. Restore the file from a "
-                           "backup, or delete the run with `graphflow prune --status "
+                           "empty); other runs are not affected. Restore the run database "
+                           "from a backup, or delete the run with `graphflow prune --status "
                            "damaged`")  # fmt: skip
     for key in ("waiting", "frontier", "usage") if digest is not None else (
             "spec", "waiting", "frontier", "usage"):  # fmt: skip
