@@ -44,7 +44,7 @@ class PostgresRetention(PostgresReader, Pruning):
                                     (run_id,)).fetchone():  # fmt: skip
                     raise self._not_found(run_id)
                 record = self._read_run(run_id, conn)
-                if record.spec != spec:  # its graph changed since (a resume that allowed it)
+                if record.spec != spec:  # its row repaired, or the run replaced, meanwhile
                     digest = put_spec(conn, record.spec or {})
                 step_before = self.step_row(run_id, at_step - 1, conn=conn) if at_step else None
                 frontier = fork_frontier(record, at_step, step_before, initial_frontier)
