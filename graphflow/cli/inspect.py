@@ -116,13 +116,13 @@ def fork(run_id: str, at_step: int, new_id: str | None, db: str, as_json: bool) 
     """Copy RUN_ID's state just before step AT into a new run, ready to resume; print
     the new run's id."""
     from graphflow.scheduler import new_run_id
+    from graphflow.store.retention import entry_frontier
 
     store = open_store(db, must_exist=True)
     record = resolve_run(store, run_id)
     run_id = record.run_id
-    entry = str(record.spec["entry"])
     new_id = new_id or new_run_id()
-    store.fork_run(run_id, at_step, new_id, {"run": [entry], "wait": []})
+    store.fork_run(run_id, at_step, new_id, entry_frontier(record))
     if as_json:
         print_json({"run_id": new_id, "forked_from": run_id, "at_step": at_step})
         return

@@ -21,6 +21,7 @@ from graphflow.serve.graphs import graph_for_stored_run, list_graphs, resolve_gr
 from graphflow.serve.inputs import json_body, optional_text, query_int, run_id_field
 from graphflow.serve.views import list_runs, model_calls, questions_of, redacted, run_detail
 from graphflow.store import RUN_STATUSES
+from graphflow.store.retention import entry_frontier
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -182,9 +183,10 @@ class Api:
         if not 0 <= step <= record.last_step + 1:
             raise ApiError(400, "bad_step", f"run {run_id!r} has steps 0 … {record.last_step}; "
                            f"fork before one of them, not {step}")  # fmt: skip
+        frontier = entry_frontier(record)  # StoreCorrupt (500) for a spec that is not a graph
         choice = await run_in_threadpool(graph_for_stored_run, record) if start else None
         try:
-            self.store.fork_run(run_id, step, new_id, {"run": [str(record.spec["entry"])], "wait": []})
+            self.store.fork_run(run_id, step, new_id, frontier)
         except StoreError:
             self._check_free(new_id)  # another request took the id meanwhile
             raise

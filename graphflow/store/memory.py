@@ -466,12 +466,12 @@ class MemoryStore(MemoryArtifacts, Pruning):
 
     def fork_run(self, run_id: str, at_step: int, new_id: str,
                  initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
-        record = self.get_run(run_id)
-        frontier = fork_frontier(record, at_step,
-                                 self.step_row(run_id, at_step - 1) if at_step else None,
-                                 initial_frontier)  # fmt: skip
-        variables, visits = self.load_variables(run_id, at_step - 1)
-        with self._locked() as t:
+        with self._locked() as t:  # the source is read and copied under one hold of the lock
+            record = self.get_run(run_id)
+            frontier = fork_frontier(record, at_step,
+                                     self.step_row(run_id, at_step - 1) if at_step else None,
+                                     initial_frontier)  # fmt: skip
+            variables, visits = self.load_variables(run_id, at_step - 1)
             if new_id in t.runs:
                 raise StoreError(f"a run with id {new_id!r} already exists")
             self._insert_run(t, new_id, graph=record.graph, source=record.source,

@@ -7,10 +7,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from graphflow.errors import StoreError
+from graphflow.errors import StoreCorrupt, StoreError
 from graphflow.store.protocol import RunRecord, StepRow
 
-__all__ = ["KEPT_UNLESS_NAMED", "Pruning", "fork_frontier", "runs_to_prune"]
+__all__ = ["KEPT_UNLESS_NAMED", "Pruning", "entry_frontier", "fork_frontier", "runs_to_prune"]
 
 #: Statuses ``prune`` keeps unless they are named: runs that are not over, and runs that
 #: cannot be read (``damaged`` in a listing), whose status is unknown and whose damage
@@ -101,3 +101,30 @@ def fork_frontier(record: RunRecord, at_step: int, step_before: StepRow | None,
     if at_step == 0:
         return initial_frontier
     return step_before["next"] if step_before else record.frontier
+
+
+def entry_frontier(record: RunRecord) -> dict[str, list[str]]:
+    """The frontier a run of ``record``'s graph starts with, ``{"run": [entry], "wait":
+    []}``, its entry node read from the run's stored graph spec: what a fork at step 0
+    starts from (the ``initial_frontier`` of ``fork_run``).
+
+    Raises:
+        StoreCorrupt: the stored spec names no entry node (it is not a whole graph:
+            damaged, or edited by hand).
+
+    Example:
+        >>> from graphflow.store import RunRecord
+        >>> r = RunRecord("r1", "g", None, {"entry": "a"}, "t", "completed", None, None,
+        ...               None, 0, {}, {}, None, None, None, None, 0.0, 0.0)
+        >>> entry_frontier(r)
+        {'run': ['a'], 'wait': []}
+    """
+    entry = record.spec.get("entry") if isinstance(record.spec, Mapping) else None
+    if not isinstance(entry, str) or not entry:
+        raise StoreCorrupt(
+            f"run {record.run_id!r}: its stored graph spec is incomplete (it names no entry "
+            "node: 'entry' is missing or not a node name), so where the run starts cannot be "
+            "read from it; the run database was damaged or edited by hand. Restore it from a "
+            "backup, or use the graph's file: continue this run with `graphflow resume "
+            f"{record.run_id} --graph FILE`, or start it again with `graphflow run FILE`")  # fmt: skip
+    return {"run": [entry], "wait": []}

@@ -111,6 +111,24 @@ def test_fork_and_prune(tmp_path: Path) -> None:
     assert_clean_error(gf("prune", "--older-than", "soon", "--db", db, cwd=tmp_path), 2, "30d")
 
 
+def test_fork_of_a_run_whose_stored_spec_is_not_a_graph(tmp_path: Path) -> None:
+    """A spec edited by hand into JSON that is not a whole graph: one paragraph saying
+    what, where and how to fix, exit code 2, no fork."""
+    import sqlite3
+
+    db = str(tmp_path / "q.db")
+    gf("run", "quickstart", "--db", db, "--no-interactive", cwd=tmp_path)
+    run_id = json.loads(gf("runs", "--db", db, "--json", cwd=tmp_path).stdout)[0]["run_id"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE specs SET spec = '{\"graph\": \"x\"}'")
+    conn.close()
+    for at in ("0", "2"):
+        assert_clean_error(gf("fork", run_id, "--at", at, "--db", db, cwd=tmp_path), 2,
+                           f"run '{run_id}': its stored graph spec is incomplete", "'entry'",
+                           "backup", f"graphflow resume {run_id} --graph FILE")  # fmt: skip
+    assert len(json.loads(gf("runs", "--db", db, "--json", cwd=tmp_path).stdout)) == 1
+
+
 def test_render_graph_and_run(tmp_path: Path, has_dot: None) -> None:
     svg = tmp_path / "q.svg"
     proc = gf("render", "quickstart", "-o", str(svg), cwd=tmp_path)

@@ -181,6 +181,25 @@ async def test_fork_before_a_step(client: httpx.AsyncClient, db: Path) -> None:
     assert snapshot(db)[run_id] == before[run_id]  # the forked run itself is unchanged
 
 
+async def test_fork_of_a_run_whose_stored_spec_is_not_a_graph(client: httpx.AsyncClient,
+                                                               db: Path) -> None:  # fmt: skip
+    """A stored spec that is JSON but not a whole graph (edited by hand): a JSON error
+    naming the run and the fix, and no fork."""
+    import sqlite3
+
+    run_id = (await waiting_quickstart(client))["run_id"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE specs SET spec = '{\"graph\": \"x\"}'")
+    conn.close()
+    before = snapshot(db)
+    for body in ({"step": 1}, {"step": 0, "start": True}):
+        error = assert_error(await client.post(f"/api/runs/{run_id}/fork", json=body), 500,
+                             "store_corrupt")  # fmt: skip
+        assert f"run {run_id!r}" in error["message"] and "'entry'" in error["message"]
+        assert "backup" in error["message"] and "--graph FILE" in error["message"]
+    assert snapshot(db) == before
+
+
 async def test_calls_show_prompt_response_tokens_latency(client: httpx.AsyncClient) -> None:
     run = await waiting_quickstart(client)
     calls = (await client.get(f"/api/runs/{run['run_id']}/calls")).json()["calls"]

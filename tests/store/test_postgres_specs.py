@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from graphflow import Graph
-from graphflow.errors import StoreCorrupt
+from graphflow.errors import RunNotFound, StoreCorrupt
 from graphflow.store.codec import dumps_spec, spec_digest
 from graphflow.store.postgres import PostgresStore
 from graphflow.store.postgres import retention as pg_retention
@@ -379,3 +379,42 @@ def test_a_repeatable_read_default_does_not_reach_the_store(postgres_url: str,
         deleter.join(10)
         assert failed == []
         assert _specs(postgres_url) == 1 and other.get_run("B").spec == spec
+
+
+def test_a_run_deleted_while_a_fork_reads_it_waits_for_the_whole_copy(
+        two: tuple[PostgresStore, PostgresStore], postgres_url: str) -> None:  # fmt: skip
+    """The fork reads its source in its transaction, holding the source's spec row and
+    run row: a deleter waits for it to commit, and the fork has the source's state."""
+    writer, deleter = two
+    graph = _chain("c", 3).compile()
+    graph.run_sync(store=writer, run_id="old")
+    held, go = threading.Event(), threading.Event()
+    writer._state_at = _paused(writer._state_at, held, go)  # type: ignore[method-assign]
+    forking, _ = _start(lambda: writer.fork_run("old", 2, "fork", {"run": ["n0"], "wait": []}))
+    assert held.wait(30)  # the fork has read the source's row, not yet its state
+    deleting, _ = _start(lambda: deleter.delete_run("old"))
+    assert _waits_on_a_lock(postgres_url, deleting)
+    go.set()
+    forking.join(30), deleting.join(30)
+    assert [r.run_id for r in deleter.list_runs()] == ["fork"]
+    assert deleter.load_variables("fork", 1)[1] == {"n0": 1, "n1": 1}  # its two steps
+    assert graph.resume_sync("fork", store=writer).status == "completed"
+
+
+def test_a_run_deleted_before_a_fork_locks_it_is_not_found(
+        two: tuple[PostgresStore, PostgresStore], postgres_url: str) -> None:  # fmt: skip
+    """The deletion commits between the fork's first look at the source and its
+    transaction: RunNotFound, and the spec row the fork held again is dropped with it."""
+    writer, deleter = two
+    _chain("c", 3).compile().run_sync(store=writer, run_id="old")
+    looked = writer.get_run
+
+    def then_deleted(run_id: str) -> Any:
+        found = looked(run_id)
+        deleter.delete_run(run_id)
+        return found
+
+    writer.get_run = then_deleted  # type: ignore[method-assign]
+    with pytest.raises(RunNotFound, match="'old'"):
+        writer.fork_run("old", 1, "fork", {"run": ["n0"], "wait": []})
+    assert deleter.list_runs() == [] and _specs(postgres_url) == 0

@@ -4,7 +4,7 @@ the state at a step (the fold of deltas from the nearest snapshot)."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
@@ -18,9 +18,13 @@ from graphflow.store.postgres.base import (
     RUN_FROM,
     PostgresBase,
     connection_problem,
+    fetch,
 )
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
 from graphflow.store.values import fold
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["TAIL_MESSAGES", "PostgresReader"]
 
@@ -143,16 +147,27 @@ class PostgresReader(PostgresBase):
     def load_variables(self, run_id: str, at_step: int) -> tuple[dict[str, Any], dict[str, int]]:
         """Variables and visit counts after step ``at_step``: the nearest snapshot at or
         before it, plus the deltas of the steps after the snapshot."""
-        snap = self._values("SELECT step, variables, visits FROM snapshots WHERE run_id=%s"
-                            " AND step<=%s ORDER BY step DESC LIMIT 1", [run_id, at_step])  # fmt: skip
+        return self._state_at(run_id, at_step)
+
+    def _state_at(self, run_id: str, at_step: int,
+                  conn: psycopg.Connection[Any] | None = None,
+                  ) -> tuple[dict[str, Any], dict[str, int]]:  # fmt: skip
+        """:meth:`load_variables`, read on ``conn`` (inside its transaction) when given."""
+        def values(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+            if conn is None:
+                return self._values(sql, params)
+            return [tuple(row.values()) for row in fetch(conn, sql, params)]
+
+        snap = values("SELECT step, variables, visits FROM snapshots WHERE run_id=%s"
+                      " AND step<=%s ORDER BY step DESC LIMIT 1", [run_id, at_step])  # fmt: skip
         if not snap:
-            self._read_run(run_id)  # RunNotFound for an unknown run
+            self._read_run(run_id, conn)  # RunNotFound for an unknown run
             raise StoreCorrupt(f"run {run_id!r} has no snapshot; the database is damaged")
         base, stored_variables, stored_visits = snap[0]
         variables = loads(stored_variables, run_id, "snapshot")
         visits = loads(stored_visits, run_id, "snapshot")
-        rows = self._values("SELECT nodes, variables FROM steps WHERE run_id=%s AND step>%s"
-                            " AND step<=%s ORDER BY step", [run_id, base, at_step])  # fmt: skip
+        rows = values("SELECT nodes, variables FROM steps WHERE run_id=%s AND step>%s"
+                      " AND step<=%s ORDER BY step", [run_id, base, at_step])  # fmt: skip
         for nodes, delta in rows:
             for node in loads(nodes, run_id, "step"):
                 visits[node] = visits.get(node, 0) + 1
@@ -164,9 +179,15 @@ class PostgresReader(PostgresBase):
         """The run's committed step rows from ``from_step`` on, decoded, in order."""
         return self.steps_between(run_id, from_step if from_step > 0 else -1, 2**31 - 1)
 
-    def step_row(self, run_id: str, step: int) -> StepRow | None:
-        rows = self.steps_between(run_id, step, step)
-        return rows[0] if rows else None
+    def step_row(self, run_id: str, step: int, *,
+                 conn: psycopg.Connection[Any] | None = None) -> StepRow | None:  # fmt: skip
+        """Step ``step``'s row, or ``None``; read on ``conn`` (inside its transaction)
+        when given."""
+        if conn is None:
+            rows = self.steps_between(run_id, step, step)
+            return rows[0] if rows else None
+        found = fetch(conn, "SELECT * FROM steps WHERE run_id=%s AND step=%s", [run_id, step])
+        return step_row(found[0]) if found else None
 
     def steps_between(self, run_id: str, first: int, last: int) -> list[StepRow]:
         rows = self._rows("SELECT * FROM steps WHERE run_id=%s AND step BETWEEN %s AND %s"

@@ -25,20 +25,36 @@ class PostgresRetention(PostgresReader, Pruning):
     def fork_run(self, run_id: str, at_step: int, new_id: str,
                  initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
         """Create run ``new_id`` holding ``run_id``'s state just before step ``at_step``
-        (its messages, variables, visit counts and frontier), ready to resume."""
-        record = self.get_run(run_id)
-        frontier = fork_frontier(record, at_step,
-                                 self.step_row(run_id, at_step - 1) if at_step else None,
-                                 initial_frontier)  # fmt: skip
-        variables, visits = self.load_variables(run_id, at_step - 1)
-        now = time.time()
+        (its messages, variables, visit counts and frontier), ready to resume.
+
+        The source is read in the fork's transaction, after its spec row (the order a
+        deleter locks them in) and its run row are locked for key share: a process that
+        deletes it meanwhile either committed first (RunNotFound) or waits for the fork to
+        commit a whole copy.
+
+        Raises:
+            RunNotFound: no run ``run_id`` (or it was deleted before the fork locked it).
+            StoreError: ``at_step`` out of range, or ``new_id`` taken.
+        """
+        spec = self.get_run(run_id).spec  # the spec row to hold first, as a deleter does
         try:
             with self._tx() as conn:
+                digest = put_spec(conn, spec or {})
+                if not conn.execute("SELECT 1 FROM runs WHERE run_id=%s FOR KEY SHARE",
+                                    (run_id,)).fetchone():  # fmt: skip
+                    raise self._not_found(run_id)
+                record = self._read_run(run_id, conn)
+                if record.spec != spec:  # its row repaired, or the run replaced, meanwhile
+                    digest = put_spec(conn, record.spec or {})
+                step_before = self.step_row(run_id, at_step - 1, conn=conn) if at_step else None
+                frontier = fork_frontier(record, at_step, step_before, initial_frontier)
+                variables, visits = self._state_at(run_id, at_step - 1, conn)
+                now = time.time()
                 conn.execute(
                     "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology, status,"
                     " last_step, frontier, usage, parent_run, forked_at, created_at, updated_at,"
                     " models) VALUES (%s,%s,%s,'',%s,%s,'ready',%s,%s,'{}',%s,%s,%s,%s,%s)",
-                    (new_id, record.graph, record.source, put_spec(conn, record.spec or {}),
+                    (new_id, record.graph, record.source, digest,
                      record.topology, at_step - 1, dumps(frontier), run_id, at_step, now, now,
                      dumps(record.models) if record.models else None),
                 )  # fmt: skip

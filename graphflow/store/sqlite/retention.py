@@ -23,14 +23,23 @@ class SQLiteRetention(SQLiteReader, Pruning):
     def fork_run(self, run_id: str, at_step: int, new_id: str,
                  initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
         """Create run ``new_id`` holding ``run_id``'s state just before step ``at_step``
-        (its messages, variables, visit counts and frontier), ready to resume."""
-        record = self.get_run(run_id)
-        frontier = fork_frontier(record, at_step,
-                                 self.step_row(run_id, at_step - 1) if at_step else None,
-                                 initial_frontier)  # fmt: skip
-        variables, visits = self.load_variables(run_id, at_step - 1)
-        now = time.time()
+        (its messages, variables, visit counts and frontier), ready to resume.
+
+        The source is read in the fork's own (write-locked) transaction: a process that
+        deletes it meanwhile either finished first (RunNotFound) or waits for the fork to
+        commit a whole copy.
+
+        Raises:
+            RunNotFound: no run ``run_id`` (or it was deleted before the fork began).
+            StoreError: ``at_step`` out of range, or ``new_id`` taken.
+        """
         with self._tx() as conn:
+            record = self.get_run(run_id)
+            frontier = fork_frontier(record, at_step,
+                                     self.step_row(run_id, at_step - 1) if at_step else None,
+                                     initial_frontier)  # fmt: skip
+            variables, visits = self.load_variables(run_id, at_step - 1)
+            now = time.time()
             try:
                 conn.execute(
                     "INSERT INTO runs (run_id, graph, source, spec, spec_digest, topology,"

@@ -1,0 +1,83 @@
+"""The store contract of a fork racing a deletion: another process deleting the source
+while ``fork_run`` reads it. The fork copies a source that exists when it commits (every
+message and variable before its step), or fails with RunNotFound naming the source;
+never a fork with no messages whose parent is gone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from graphflow.errors import RunNotFound
+from graphflow.store import RunStore
+from tests.store.factories import StoreFactory
+from tests.store.test_contract import commit, new_run
+
+#: how long the fork waits, in its read, for the other process's deletion (seconds); a
+#: store that holds the source meanwhile makes the deleter wait longer than this
+DELETION_WAIT = 0.5
+
+
+class _Deleter:
+    """Deletes ``run_id`` through another handle, on a thread of its own (the other
+    process), the first time :meth:`during` wraps a call: the fork waits for it to end
+    or to block on the fork's locks."""
+
+    def __init__(self, other: RunStore, run_id: str) -> None:
+        self.other, self.run_id = other, run_id
+        self.thread: threading.Thread | None = None
+        self.errors: list[BaseException] = []
+
+    def _delete(self) -> None:
+        try:
+            self.other.delete_run(self.run_id)
+        except BaseException as exc:  # reported by the test, not lost on the thread
+            self.errors.append(exc)
+
+    def during(self, read: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            out = read(*args, **kwargs)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._delete, daemon=True)
+                self.thread.start()
+                self.thread.join(DELETION_WAIT)
+            return out
+
+        return wrapped
+
+    def finish(self) -> None:
+        if self.thread is not None:
+            self.thread.join(30)
+            assert not self.thread.is_alive(), "the deletion never ended"
+        assert not self.errors, self.errors
+
+
+@pytest.mark.parametrize("read", ["get_run", "step_row", "load_variables"])
+def test_a_fork_copies_a_source_deleted_meanwhile_whole_or_not_at_all(
+        read: str, factory: StoreFactory) -> None:  # fmt: skip
+    store, other = factory.open(), factory.open()
+    new_run(store, "src")
+    for step in range(3):
+        commit(store, "src", step, text=f"m{step}", variables={"n": step + 1},
+               frontier={"run": [f"after{step}"], "wait": []})  # fmt: skip
+    deleter = _Deleter(other, "src")
+    setattr(store, read, deleter.during(getattr(store, read)))  # the deletion after this read
+    try:
+        store.fork_run("src", 2, "fork", {"run": ["a"], "wait": []})
+    except RunNotFound as exc:
+        assert exc.run_id == "src" and "'src'" in str(exc)
+        with pytest.raises(RunNotFound):
+            other.get_run("fork")
+    else:
+        fork = other.get_run("fork")
+        assert (fork.parent_run, fork.forked_at, fork.last_step) == ("src", 2, 1)
+        assert fork.frontier["run"] == ["after1"]
+        assert [m.content for m in other.load_messages("fork")] == ["m0", "m1"]
+        assert other.load_variables("fork", 1) == ({"n": 2}, {"a": 2})
+    deleter.finish()
+    if deleter.thread is not None:  # (a store whose fork reads otherwise just forks)
+        with pytest.raises(RunNotFound):  # the deletion happened all the same
+            other.get_run("src")
