@@ -92,12 +92,20 @@ def fork_frontier(record: RunRecord, at_step: int, step_before: StepRow | None,
     (``step_before``).
 
     Raises:
-        StoreError: ``at_step`` is outside 0 … last step + 1.
+        StoreError: ``at_step`` is outside 0 … last step + 1, or, for a fork, before the
+            step it was forked at (its steps before are its parent's, which keeps them).
     """
     if not 0 <= at_step <= record.last_step + 1:
         raise StoreError(
             f"run {record.run_id!r} has steps 0..{record.last_step}; fork at a step in "
             f"0..{record.last_step + 1}")  # fmt: skip
+    if record.forked_at is not None and at_step < record.forked_at:
+        raise StoreError(
+            f"run {record.run_id!r} was forked from run {record.parent_run!r} at step "
+            f"{record.forked_at}: its steps before {record.forked_at} are that run's, whose "
+            f"state it does not keep; fork run {record.parent_run!r} at step {at_step} "
+            f"instead (graphflow fork {record.parent_run} --at {at_step}), or this run at "
+            f"a step in {record.forked_at}..{record.last_step + 1}")  # fmt: skip
     if at_step == 0:
         return initial_frontier
     return step_before["next"] if step_before else record.frontier

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from graphflow.errors import RunNotFound
+from graphflow.errors import RunNotFound, StoreError
 from graphflow.store import RunStore
 from tests.store.factories import StoreFactory
 from tests.store.test_contract import commit, new_run
@@ -81,3 +81,20 @@ def test_a_fork_copies_a_source_deleted_meanwhile_whole_or_not_at_all(
     if deleter.thread is not None:  # (a store whose fork reads otherwise just forks)
         with pytest.raises(RunNotFound):  # the deletion happened all the same
             other.get_run("src")
+
+
+def test_a_fork_of_a_fork_before_its_fork_point_names_the_parent(factory: StoreFactory) -> None:
+    """A fork keeps the state from the step it was forked at on; forking it earlier is
+    forking its parent, which the error says (it used to read as a damaged database)."""
+    store = factory.open()
+    new_run(store, "src")
+    for step in range(4):
+        commit(store, "src", step, variables={"n": step + 1})
+    store.fork_run("src", 3, "f1", {"run": ["a"], "wait": []})
+    with pytest.raises(StoreError, match=r"forked from run 'src' at step 3.*fork run 'src' "
+                                         r"at step 1 instead \(graphflow fork src --at 1\)"):
+        store.fork_run("f1", 1, "f2", {"run": ["a"], "wait": []})
+    with pytest.raises(RunNotFound):
+        store.get_run("f2")
+    store.fork_run("f1", 3, "f3", {"run": ["a"], "wait": []})  # at its fork point: its own
+    assert store.load_variables("f3", 2)[0] == {"n": 3}
