@@ -162,10 +162,24 @@ def _shared_spec(text: str | bytes | None, digest: str, run_id: str) -> dict[str
     except (ValueError, TypeError, RecursionError) as exc:
         raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is damaged "
                            f"({exc}); {fix}") from None  # fmt: skip
-    if not isinstance(spec, dict):
-        raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is damaged (not "
-                           f"an object); {fix}")  # fmt: skip
+    problem = "not an object" if not isinstance(spec, dict) else _spec_shape(spec)
+    if problem:
+        raise StoreCorrupt(f"run {run_id!r}: its graph spec ({digest[:12]}…) is damaged "
+                           f"({problem}); {fix}")  # fmt: skip
     return spec
+
+
+def _spec_shape(spec: dict[str, Any]) -> str | None:
+    """What is wrong with the containers of a stored graph spec that every reader walks
+    (``nodes``: an object of objects; ``edges``: a list of objects), or ``None``."""
+    nodes, edges = spec.get("nodes"), spec.get("edges")
+    if nodes is not None and not (isinstance(nodes, dict) and all(
+            o is None or isinstance(o, dict) for o in nodes.values())):  # fmt: skip
+        return "its nodes are not an object of objects"
+    if edges is not None and not (isinstance(edges, list)
+                                  and all(isinstance(e, dict) for e in edges)):  # fmt: skip
+        return "its edges are not a list of objects"
+    return None
 
 
 def run_record(row: Mapping[str, Any], specs: dict[str, dict[str, Any]] | None = None) -> RunRecord:
@@ -203,6 +217,10 @@ def run_record(row: Mapping[str, Any], specs: dict[str, dict[str, Any]] | None =
         if data[key] is not None and not isinstance(data[key], dict):
             raise StoreCorrupt(f"run {run_id!r}: its stored {key} is damaged (not an object); "
                                "other runs are not affected")  # fmt: skip
+    problem = _spec_shape(data["spec"]) if digest is None and data["spec"] else None
+    if problem:
+        raise StoreCorrupt(f"run {run_id!r}: its stored spec is damaged ({problem}); other "
+                           "runs are not affected")  # fmt: skip
     data["models"] = loads(data["models"], run_id, "run models") if data.get("models") else None
     if data["models"] is not None and not isinstance(data["models"], dict):
         raise StoreCorrupt(f"run {run_id!r}: its stored models are damaged (not an object); "

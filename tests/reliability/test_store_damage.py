@@ -91,3 +91,25 @@ def test_one_damaged_run_row_never_hides_the_others(tmp_path: Path, column: str,
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert first in proc.stdout and "damaged" in proc.stdout
+
+
+@pytest.mark.parametrize("spec", ['{"graph": "g", "entry": "a", "nodes": {"a": {}}, "edges": ["x"]}',
+                                  '{"graph": "g", "entry": "a", "nodes": ["a"], "edges": []}',
+                                  '{"graph": "g", "entry": "a", "nodes": {"a": 1}}'])  # fmt: skip
+def test_a_spec_of_the_wrong_shape_is_damage_not_a_traceback(tmp_path: Path, spec: str) -> None:
+    """A stored graph spec that is JSON but whose nodes or edges are not objects (edited
+    by hand) is reported as damaged, and `graphflow report` says so (it raised in the
+    overlay)."""
+    db = tmp_path / "runs.db"
+    store = Store(db)
+    first, second = make_runs(store, 2)
+    store.conn.execute("UPDATE specs SET spec=?", (spec,))
+    with pytest.raises(StoreCorrupt, match=f"run '{first}'.*damaged \\(its (nodes|edges) are"):
+        store.get_run(first)
+    assert {r.status for r in store.list_runs()} == {"damaged"}
+    store.close()
+    proc = subprocess.run([sys.executable, "-m", "graphflow.cli", "report", first, "--db",
+                           str(db), "-o", str(tmp_path / "r.html")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "damaged" in proc.stderr
