@@ -43,8 +43,19 @@ def load(path_or_name: str | Path) -> CompiledGraph:
 
 def graph_for_run(record: RunRecord) -> CompiledGraph:
     """Rebuild the compiled graph a stored run was started with (from its stored spec)."""
-    spec = GraphSpec.from_file(record.spec, source=record.source)
     base_dir = Path(record.source).resolve().parent if record.source else None
+    try:
+        spec = GraphSpec.from_file(record.spec, source=record.source)
+    except DefinitionError as exc:  # the stored spec itself, not the file it came from
+        stored = f"the spec stored with run {record.run_id!r}"
+        problems = [Problem(p.where.replace(record.source, stored) if record.source else p.where,
+                            p.what, p.fix) for p in exc.problems]  # fmt: skip
+        raise DefinitionError(
+            [*problems, Problem(f"run {record.run_id!r}", "the graph spec stored with this "
+                                "run is invalid (damaged or edited)", "restore the run "
+                                "database from a backup, or give the graph's file: "
+                                f"graphflow resume {record.run_id} --graph FILE")],
+            source=stored) from None  # fmt: skip
     try:
         return compile_spec(spec, base_dir=base_dir)
     except DefinitionError as exc:

@@ -102,7 +102,7 @@ def test_a_spec_of_the_wrong_shape_is_damage_not_a_traceback(tmp_path: Path, spe
     overlay)."""
     db = tmp_path / "runs.db"
     store = Store(db)
-    first, second = make_runs(store, 2)
+    first, _ = make_runs(store, 2)
     store.conn.execute("UPDATE specs SET spec=?", (spec,))
     with pytest.raises(StoreCorrupt, match=f"run '{first}'.*damaged \\(its (nodes|edges) are"):
         store.get_run(first)
@@ -113,3 +113,21 @@ def test_a_spec_of_the_wrong_shape_is_damage_not_a_traceback(tmp_path: Path, spe
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "damaged" in proc.stderr
+
+
+def test_an_invalid_stored_spec_is_named_as_the_runs_not_as_its_file(tmp_path: Path) -> None:
+    """A stored spec that decodes but is no graph (no nodes): rebuilding the run's graph
+    names the run's stored spec and the fix, not the graph file it once came from."""
+    from graphflow.errors import DefinitionError
+    from graphflow.loader import graph_for_run
+
+    store = Store(tmp_path / "runs.db")
+    first, _ = make_runs(store, 2)
+    store.conn.execute("UPDATE specs SET spec=?", ('{"graph": "g", "entry": "a"}',))
+    store.conn.execute("UPDATE runs SET source=?", (str(tmp_path / "g.yaml"),))
+    with pytest.raises(DefinitionError) as caught:
+        graph_for_run(store.get_run(first))
+    text = str(caught.value)
+    assert f"the spec stored with run '{first}'" in text and "g.yaml" not in text
+    assert f"graphflow resume {first} --graph FILE" in text
+    store.close()
