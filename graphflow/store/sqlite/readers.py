@@ -50,11 +50,12 @@ class SQLiteReader(SQLiteBase):
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         where, params = ("status = ?", [status]) if status else ("1 = 1", [])
-        sql = ("SELECT (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id) AS head,"
-               f" {self._run_columns()} WHERE {where} ORDER BY created_at DESC")  # fmt: skip
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        return [listed_record(row) for row in self._rows(sql, params)]
+        tail = f" LIMIT {int(limit)}" if limit else ""
+        rows = self._run_rows(
+            lambda columns: "SELECT (SELECT MAX(step) FROM steps s WHERE s.run_id ="
+            f" runs.run_id) AS head, {columns} WHERE {where} ORDER BY created_at DESC{tail}",
+            params)  # fmt: skip
+        return [listed_record(row) for row in rows]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs
