@@ -18,8 +18,9 @@ import pytest
 
 from graphflow import Graph, Store
 from graphflow.errors import RunNotFound, StoreError
+from graphflow.messages import Message
 from graphflow.show import run_as_dict
-from graphflow.store.sqlite.store import _unchanging
+from graphflow.store.sqlite.base import unchanging
 from tests.store.test_sqlite import as_format_7
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,7 +161,7 @@ def test_a_read_only_format_7_reader_reads_on_after_another_process_migrates_it(
     spec = new_file(path, 3)
     as_format_7(path)
     cannot_write(monkeypatch, path if unwritable == "file" else tmp_path)
-    assert _unchanging(path) == (unwritable == "folder")  # opened immutable
+    assert unchanging(path) == (unwritable == "folder")  # opened immutable
     reader = Store(path)
     assert reader.read_only
     assert [r.status for r in reader.list_runs()] == ["completed"] * 3
@@ -218,7 +219,7 @@ def test_an_immutable_reader_reads_what_another_process_writes(
     path = tmp_path / "runs.db"
     spec = new_file(path, 50)
     cannot_write(monkeypatch, tmp_path)
-    assert _unchanging(path)  # opened immutable
+    assert unchanging(path)  # opened immutable
     reader = Store(path)
     assert reader.read_only
     assert len(reader.list_runs()) == 50
@@ -250,6 +251,18 @@ def test_an_immutable_reader_reads_what_another_process_writes(
     reader.close()
 
 
+def read_only_mount(folder: Path) -> list[str]:
+    """The command prefix that runs a process where ``folder`` (made here) is mounted
+    read-only; skips the test where bubblewrap cannot."""
+    folder.mkdir()
+    ro = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--ro-bind", str(folder),
+          str(folder)]  # fmt: skip
+    if not shutil.which("bwrap") or subprocess.run([*ro, "true"], capture_output=True,
+                                                   timeout=30).returncode != 0:  # fmt: skip
+        pytest.skip("bubblewrap cannot mount a read-only folder here")
+    return ro
+
+
 READER = """
 import json, sys
 from graphflow import Store
@@ -276,12 +289,7 @@ def test_a_reader_in_a_read_only_folder_reads_what_another_user_writes(
     without writing the folder), then closed. A -wal alone (no -shm), which SQLite cannot
     read there, says so and what to do — never that the file is damaged."""
     folder = tmp_path / "ro"
-    folder.mkdir()
-    ro = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--ro-bind", str(folder),
-          str(folder)]  # fmt: skip
-    if not shutil.which("bwrap") or subprocess.run([*ro, "true"], capture_output=True,
-                                                   timeout=30).returncode != 0:  # fmt: skip
-        pytest.skip("bubblewrap cannot mount a read-only folder here")
+    ro = read_only_mount(folder)
     path = folder / "runs.db"
     new_file(path, 20)
     reader = processes([*ro, sys.executable, "-c", READER, str(path)])
@@ -312,3 +320,21 @@ def test_a_reader_in_a_read_only_folder_reads_what_another_user_writes(
     Path(f"{path}-wal").unlink()
     assert json.loads(fresh.ask("q0000")) == [323, ["completed"], "completed",
                                               ["task q0", "hi"]]  # fmt: skip
+
+
+def test_a_conversation_read_after_close_in_a_read_only_folder(tmp_path: Path) -> None:
+    """A conversation's first messages, read once the store is closed through a
+    connection of their own, are read as the store read the file (immutable) in a folder
+    that cannot be written — not reported as messages that cannot be read."""
+    folder = tmp_path / "ro"
+    ro = read_only_mount(folder)
+    with Store(folder / "runs.db") as store:
+        store.create_run("long", graph="g", spec=graph().compile().spec_record(),
+                         topology="t", frontier={"run": ["a"], "wait": []}, variables={},
+                         messages=[Message(role="user", content=f"m{i}") for i in range(40)])
+    script = ("import sys; from graphflow import Store; store = Store(sys.argv[1]);"
+              " convo = store.load_conversation('long'); store.close();"
+              " print(store.read_only, [m.content for m in convo][:3], len(convo))")  # fmt: skip
+    done = subprocess.run([*ro, sys.executable, "-c", script, str(folder / "runs.db")],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert done.stdout.strip() == "True ['m0', 'm1', 'm2'] 40", done.stderr

@@ -10,6 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from graphflow.conversation import Conversation
@@ -19,7 +20,8 @@ from graphflow.store.codec import dumps, message_extra, run_record
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.protocol import RunRecord
 
-__all__ = ["Connection", "SQLiteBase", "Snapshot", "Transaction", "file_stamp", "sqlite_error"]
+__all__ = ["Connection", "SQLiteBase", "Snapshot", "Transaction", "file_stamp", "sqlite_error",
+           "unchanging"]
 
 
 class Transaction:
@@ -91,6 +93,16 @@ class Connection:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
+
+
+def unchanging(path: Path) -> bool:
+    """Whether a read-only file can be read as immutable: its folder cannot be written
+    and no process has it open for writing (no write-ahead log, no shared memory file).
+    SQLite cannot open a WAL file (graphflow's) in a read-only folder otherwise: it
+    could not create the shared memory file."""
+    folder = path.resolve().parent
+    return not os.access(folder, os.W_OK) and not any(
+        Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
 
 
 def file_stamp(path: str) -> tuple[int, int, int, bool]:

@@ -21,7 +21,7 @@ from graphflow.store.codec import (
     usage_parts,
 )
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
-from graphflow.store.sqlite.base import SQLiteBase
+from graphflow.store.sqlite.base import SQLiteBase, unchanging
 from graphflow.store.values import fold
 
 __all__ = ["TAIL_MESSAGES", "SQLiteReader"]
@@ -111,7 +111,9 @@ class SQLiteReader(SQLiteBase):
             if not self._closed:
                 rows = self._rows(sql, [run_id, count])
             else:
-                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                # immutable as the store opened it, in a folder that cannot be written
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro" + (
+                    "&immutable=1" if unchanging(Path(self.path)) else "")  # fmt: skip
                 conn = sqlite3.connect(uri, uri=True)
                 try:
                     cursor = conn.execute(sql, (run_id, count))

@@ -53,6 +53,7 @@ from graphflow.store.sqlite.base import (
     Transaction,
     file_stamp,
     sqlite_error,
+    unchanging,
 )
 from graphflow.store.sqlite.calls import SQLiteCalls
 from graphflow.store.sqlite.effects import SQLiteEffects
@@ -74,16 +75,6 @@ logger = logging.getLogger(__name__)
 #: Seconds a new Store keeps trying while other processes hold the file at its opening.
 OPEN_WAIT = 10.0
 _RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
-
-
-def _unchanging(path: Path) -> bool:
-    """Whether a read-only file can be read as immutable: its folder cannot be written
-    and no process has it open for writing (no write-ahead log, no shared memory file).
-    SQLite cannot open a WAL file (graphflow's) in a read-only folder otherwise: it
-    could not create the shared memory file."""
-    folder = path.resolve().parent
-    return not os.access(folder, os.W_OK) and not any(
-        Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
 
 
 class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls,
@@ -185,10 +176,10 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
 
     def _open_read_only(self) -> tuple[sqlite3.Connection, tuple[int, int, int, bool] | None]:
         """Connect read-only and read the file's format (``_format``, ``_behind``,
-        ``_schema``): as immutable when the file is :func:`_unchanging`, with its
+        ``_schema``): as immutable when the file is :func:`~graphflow.store.sqlite.base.unchanging`, with its
         :func:`~graphflow.store.sqlite.base.file_stamp` taken before (else ``None``)."""
         path = Path(self.path)
-        stamp = file_stamp(self.path) if _unchanging(path) else None
+        stamp = file_stamp(self.path) if unchanging(path) else None
         uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if stamp else "")
         raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
