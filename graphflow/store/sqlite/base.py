@@ -118,7 +118,7 @@ class Snapshot(Connection):
     write the folder can still write the file, and an immutable connection would go on
     reading its old pages (stale listings, then "malformed" pages).
 
-    Before each statement (one ``stat`` of the file and one of its ``-wal``, ~2 µs) it
+    Before each statement (one ``stat`` of the file and one of its ``-wal``, ~3 µs) it
     compares the file's :func:`file_stamp` with the one taken before it was opened; when
     it changed, ``reopen()`` opens the file again and returns the new connection and its
     stamp (``None``: a plain read-only one, which SQLite keeps current itself, so the
@@ -250,7 +250,7 @@ class SQLiteBase:
         A read-only file of an older format may be migrated by another process while this
         store reads it: its rows then come in the new shape, which the older format's
         query misreads (every run "damaged"). So a store at an older format reads the
-        file's schema version after each query (``PRAGMA schema_version``, ~1 µs) and,
+        file's schema version after each query (``PRAGMA schema_version``, ~3 µs) and,
         when it changed, reads the file's format again and queries again. A store at the
         current format (every writable one) checks nothing."""
         params = tuple(params)

@@ -176,8 +176,9 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
 
     def _open_read_only(self) -> tuple[sqlite3.Connection, tuple[int, int, int, bool] | None]:
         """Connect read-only and read the file's format (``_format``, ``_behind``,
-        ``_schema``): as immutable when the file is :func:`~graphflow.store.sqlite.base.unchanging`, with its
-        :func:`~graphflow.store.sqlite.base.file_stamp` taken before (else ``None``)."""
+        ``_schema``); return the connection and, when it is immutable (the file is
+        :func:`~graphflow.store.sqlite.base.unchanging`), the file's
+        :func:`~graphflow.store.sqlite.base.file_stamp` taken before it (else ``None``)."""
         path = Path(self.path)
         stamp = file_stamp(self.path) if unchanging(path) else None
         uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if stamp else "")
