@@ -4,10 +4,13 @@ and reading a run's row with its head."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from graphflow.conversation import Conversation
@@ -17,7 +20,8 @@ from graphflow.store.codec import dumps, message_extra, run_record
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.protocol import RunRecord
 
-__all__ = ["Connection", "SQLiteBase", "Transaction", "sqlite_error"]
+__all__ = ["Connection", "SQLiteBase", "Snapshot", "Transaction", "file_stamp", "sqlite_error",
+           "unchanging"]
 
 
 class Transaction:
@@ -91,6 +95,93 @@ class Connection:
         return getattr(self.raw, name)
 
 
+def unchanging(path: Path) -> bool:
+    """Whether a read-only file can be read as immutable: its folder cannot be written
+    and no process has it open for writing (no write-ahead log, no shared memory file).
+    SQLite cannot open a WAL file (graphflow's) in a read-only folder otherwise: it
+    could not create the shared memory file."""
+    folder = path.resolve().parent
+    return not os.access(folder, os.W_OK) and not any(
+        Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+
+
+def file_stamp(path: str) -> tuple[int, int, int, bool]:
+    """What tells that another process wrote the file at ``path`` since: its inode, size
+    and modification time (ns), and whether a write-ahead log (``-wal``) is beside it."""
+    st = os.stat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns, os.path.exists(f"{path}-wal")
+
+
+class Snapshot(Connection):
+    """The connection of a file opened immutable (SQLite's ``immutable=1``: no locks, no
+    change detection), as one in a folder that cannot be written is: a process that may
+    write the folder can still write the file, and an immutable connection would go on
+    reading its old pages (stale listings, then "malformed" pages).
+
+    Before each statement (one ``stat`` of the file and one of its ``-wal``, ~3 µs) it
+    compares the file's :func:`file_stamp` with the one taken before it was opened; when
+    it changed, ``reopen()`` opens the file again and returns the new connection and its
+    stamp (``None``: a plain read-only one, which SQLite keeps current itself, so the
+    checks stop). A statement that fails while immutable is tried once more on a file
+    opened again (a change the stamp cannot see: two writes within the file system's
+    time resolution); a damaged file fails the same way twice. The connection it
+    replaces is closed at the next replacement (a cursor of another thread may still be
+    reading it) or at :meth:`close`.
+    """
+
+    __slots__ = ("lock", "reopen", "retired", "stamp")
+
+    def __init__(self, raw: sqlite3.Connection, path: str, stamp: tuple[int, int, int, bool],
+                 reopen: Callable[[], tuple[sqlite3.Connection,
+                                            tuple[int, int, int, bool] | None]]) -> None:  # fmt: skip
+        super().__init__(raw, path)
+        self.stamp: tuple[int, int, int, bool] | None = stamp
+        self.reopen = reopen
+        self.retired: sqlite3.Connection | None = None
+        self.lock = threading.Lock()
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        params = tuple(params)
+        if self.stamp is not None and self._changed():
+            self._replace(self.stamp)
+        stamp = self.stamp
+        if stamp is None:
+            return super().execute(sql, params)
+        try:
+            return self.raw.execute(sql, params)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError:
+            self._replace(stamp)
+            return super().execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        if self.stamp is not None and self._changed():
+            self._replace(self.stamp)
+        return super().executemany(sql, rows)
+
+    def _changed(self) -> bool:
+        try:
+            return file_stamp(self.path) != self.stamp
+        except OSError:
+            return True  # moved or deleted: opening it again says what is wrong
+
+    def _replace(self, seen: tuple[int, int, int, bool] | None) -> None:
+        """Open the file again, unless another thread did since the stamp ``seen``."""
+        with self.lock:
+            if self.stamp != seen:
+                return
+            raw, self.stamp = self.reopen()
+            if self.retired is not None:
+                self.retired.close()
+            self.retired, self.raw = self.raw, raw
+
+    def close(self) -> None:
+        if self.retired is not None:
+            self.retired.close()
+        self.raw.close()
+
+
 def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:
     """An SQLite failure as a one-paragraph error naming the file, the cause and the fix."""
     text = str(exc)
@@ -134,6 +225,10 @@ class SQLiteBase:
     #: the format of the open file: :data:`~graphflow.store.sqlite.schema.FORMAT_VERSION`,
     #: or the one before when the file is read-only and could not be migrated
     _format: int
+    #: a read-only file at an older format: another process may migrate it meanwhile
+    _behind: bool = False
+    #: such a file's ``PRAGMA schema_version`` when its format was read
+    _schema: int = 0
     #: whether :meth:`close` was called
     _closed: bool = False
     #: partly loaded conversations of an in-memory database, read when it closes
@@ -149,17 +244,44 @@ class SQLiteBase:
         """What a query of run rows selects, from ``FROM`` on (``SELECT … WHERE …``)."""
         return _RUN_COLUMNS if self._format >= 8 else _RUN_COLUMNS_7
 
+    def _run_rows(self, query: Callable[[str], str], params: Iterable[Any]) -> list[dict[str, Any]]:
+        """The rows of the run query ``query(columns)`` (``columns``: :meth:`_run_columns`).
+
+        A read-only file of an older format may be migrated by another process while this
+        store reads it: its rows then come in the new shape, which the older format's
+        query misreads (every run "damaged"). So a store at an older format reads the
+        file's schema version after each query (``PRAGMA schema_version``, ~3 µs) and,
+        when it changed, reads the file's format again and queries again. A store at the
+        current format (every writable one) checks nothing."""
+        params = tuple(params)
+        while True:
+            read_at, behind = self._format, self._behind
+            rows = self._rows(query(self._run_columns()), params)
+            if not behind or not self._reformatted(read_at):
+                return rows
+
+    def _reformatted(self, read_at: int) -> bool:
+        """Whether the file's format is no longer ``read_at``: its schema changed since it
+        was identified (then it is identified again), or it was opened again meanwhile."""
+        schema = self.conn.execute("PRAGMA schema_version").fetchone()[0]
+        if schema != self._schema:
+            self._reidentify()
+        return self._format != read_at
+
+    def _reidentify(self) -> None:
+        """Read the open file's format (``_format``, ``_behind``, ``_schema``) again."""
+        raise NotImplementedError
+
     def _not_found(self, run_id: str) -> RunNotFound:
         return RunNotFound(run_id, None if self.path == ":memory:" else self.path)
 
     def _read_run(self, run_id: str) -> RunRecord:
         """The run's row, with its head (``last_step``, ``frontier``) taken from its
         newest committed step when it has one."""
-        cursor = self.conn.execute(f"SELECT {self._run_columns()} WHERE run_id = ?", (run_id,))
-        found = cursor.fetchone()
-        if found is None:
+        found = self._run_rows(lambda columns: f"SELECT {columns} WHERE run_id = ?", (run_id,))
+        if not found:
             raise self._not_found(run_id)
-        row = dict(zip([c[0] for c in cursor.description], found, strict=True))
+        row = found[0]
         head = self.conn.execute(
             "SELECT step, next FROM steps WHERE run_id=? AND step>? ORDER BY step DESC LIMIT 1",
             (run_id, row["last_step"]),

@@ -21,7 +21,7 @@ from graphflow.store.codec import (
     usage_parts,
 )
 from graphflow.store.protocol import ChildRun, MessageRow, RunRecord, StepRow
-from graphflow.store.sqlite.base import SQLiteBase
+from graphflow.store.sqlite.base import SQLiteBase, unchanging
 from graphflow.store.values import fold
 
 __all__ = ["TAIL_MESSAGES", "SQLiteReader"]
@@ -50,12 +50,13 @@ class SQLiteReader(SQLiteBase):
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         where, params = ("status = ?", [status]) if status else ("1 = 1", [])
-        sql = ("SELECT (SELECT MAX(step) FROM steps s WHERE s.run_id = runs.run_id) AS head,"
-               f" {self._run_columns()} WHERE {where} ORDER BY created_at DESC")  # fmt: skip
-        if limit:
-            sql += f" LIMIT {int(limit)}"
+        tail = f" LIMIT {int(limit)}" if limit else ""
+        rows = self._run_rows(
+            lambda columns: "SELECT (SELECT MAX(step) FROM steps s WHERE s.run_id ="
+            f" runs.run_id) AS head, {columns} WHERE {where} ORDER BY created_at DESC{tail}",
+            params)  # fmt: skip
         specs: dict[str, dict[str, Any]] = {}  # the runs of one graph share its spec
-        return [listed_record(row, specs) for row in self._rows(sql, params)]
+        return [listed_record(row, specs) for row in rows]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs
@@ -111,7 +112,9 @@ class SQLiteReader(SQLiteBase):
             if not self._closed:
                 rows = self._rows(sql, [run_id, count])
             else:
-                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                # immutable as the store opened it, in a folder that cannot be written
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro" + (
+                    "&immutable=1" if unchanging(Path(self.path)) else "")  # fmt: skip
                 conn = sqlite3.connect(uri, uri=True)
                 try:
                     cursor = conn.execute(sql, (run_id, count))

@@ -47,7 +47,14 @@ from graphflow.errors import StoreCorrupt, StoreError, StoreFull
 from graphflow.store.lease import new_owner
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.sqlite.artifacts import SQLiteArtifacts
-from graphflow.store.sqlite.base import Connection, Transaction, sqlite_error
+from graphflow.store.sqlite.base import (
+    Connection,
+    Snapshot,
+    Transaction,
+    file_stamp,
+    sqlite_error,
+    unchanging,
+)
 from graphflow.store.sqlite.calls import SQLiteCalls
 from graphflow.store.sqlite.effects import SQLiteEffects
 from graphflow.store.sqlite.retention import SQLiteRetention
@@ -68,16 +75,6 @@ logger = logging.getLogger(__name__)
 #: Seconds a new Store keeps trying while other processes hold the file at its opening.
 OPEN_WAIT = 10.0
 _RUN_TABLES = {"runs", "steps", "messages", "snapshots", "writes", "effects", "model_calls"}
-
-
-def _unchanging(path: Path) -> bool:
-    """Whether a read-only file can be read as immutable: its folder cannot be written
-    and no process has it open for writing (no write-ahead log, no shared memory file).
-    SQLite cannot open a WAL file (graphflow's) in a read-only folder otherwise: it
-    could not create the shared memory file."""
-    folder = path.resolve().parent
-    return not os.access(folder, os.W_OK) and not any(
-        Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
 
 
 class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls,
@@ -158,31 +155,67 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         """Connect, check the file is a graphflow database (before writing anything to
         it), then switch it to WAL and migrate it — unless it is read-only."""
         if self.read_only:
-            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
-            if _unchanging(Path(self.path)):
-                uri += "&immutable=1"
-            raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        else:
-            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            raw, stamp = self._open_read_only()
+            self.conn = Connection(raw, self.path) if stamp is None else Snapshot(
+                raw, self.path, stamp, self._reopen)  # fmt: skip
+            return
+        raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             raw.execute("PRAGMA busy_timeout = 10000")
             version = self._identify(raw)
-            if self.read_only:
-                if version < FORMAT_VERSION - 1:
-                    raise StoreError(f"{self.path} is read-only and in an old format "
-                                     f"({version}) that must be migrated first; make it "
-                                     "writable once")  # fmt: skip
-            else:
-                if self.shared:
-                    raw.execute("PRAGMA journal_mode = WAL")
-                sync = "FULL" if durability == "full" else "NORMAL"
-                raw.execute(f"PRAGMA synchronous = {sync}")
-                self._migrate(raw, version)
+            if self.shared:
+                raw.execute("PRAGMA journal_mode = WAL")
+            sync = "FULL" if durability == "full" else "NORMAL"
+            raw.execute(f"PRAGMA synchronous = {sync}")
+            self._migrate(raw, version)
         except BaseException:
             raw.close()
             raise
-        self._format = version if self.read_only else FORMAT_VERSION
+        self._format = FORMAT_VERSION
         self.conn = Connection(raw, self.path)
+
+    def _open_read_only(self) -> tuple[sqlite3.Connection, tuple[int, int, int, bool] | None]:
+        """Connect read-only and read the file's format (``_format``, ``_behind``,
+        ``_schema``); return the connection and, when it is immutable (the file is
+        :func:`~graphflow.store.sqlite.base.unchanging`), the file's
+        :func:`~graphflow.store.sqlite.base.file_stamp` taken before it (else ``None``)."""
+        path = Path(self.path)
+        stamp = file_stamp(self.path) if unchanging(path) else None
+        uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if stamp else "")
+        raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            raw.execute("PRAGMA busy_timeout = 10000")
+            self._read_format(raw)
+        except BaseException:
+            raw.close()
+            raise
+        return raw, stamp
+
+    def _read_format(self, conn: sqlite3.Connection) -> None:
+        """A read-only file's format (``_format``; ``_behind``: older than this graphflow's,
+        and ``_schema``, its schema version, to notice a migration by another process)."""
+        schema = conn.execute("PRAGMA schema_version").fetchone()[0]
+        version = self._identify(conn)
+        if version < FORMAT_VERSION - 1:
+            raise StoreError(f"{self.path} is read-only and in an old format "
+                             f"({version}) that must be migrated first; make it "
+                             "writable once")  # fmt: skip
+        self._format, self._behind, self._schema = version, version < FORMAT_VERSION, schema
+
+    def _reopen(self) -> tuple[sqlite3.Connection, tuple[int, int, int, bool] | None]:
+        """A file opened immutable changed (see :class:`Snapshot`): open it again, as at
+        first (immutable while no log is beside it, else plain read-only)."""
+        logger.debug("%s changed since it was opened immutable: opening it again", self.path)
+        try:
+            return self._open_read_only()
+        except sqlite3.DatabaseError as exc:
+            raise self._open_error(exc) from None
+
+    def _reidentify(self) -> None:
+        try:
+            self._read_format(self.conn.raw)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(self.path, exc) from None
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> StoreError:
         text = str(exc)
