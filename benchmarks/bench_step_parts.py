@@ -12,7 +12,10 @@ database, the sides interleaved in every round, and prints
 - ``step``: (time of 2N nodes - time of N) ÷ N, one more step (µs), and the floor's
   (2N - N commits) ÷ N;
 - the per-node figure of N nodes as ``run.py`` gives it, and the ratios to the floor
-  (medians of same-round ratios).
+  (medians of same-round ratios);
+- ``bare``: a hand-written loop doing only what a chain step must (call the function,
+  merge its dict, build the step row, one INSERT) on a graphflow store's own table, per
+  step of N: how low an engine on this store could go.
 
     python benchmarks/bench_step_parts.py [--steps N] [--rounds R] [--json]
 """
@@ -49,6 +52,43 @@ def _floor(folder: Path, steps: int) -> float:
             leftover.unlink(missing_ok=True)
 
 
+def _bump_dict(state: dict[str, Any]) -> dict[str, Any]:
+    return {"i": state["i"] + 1}
+
+
+def _bare(folder: Path, steps: int) -> float:
+    """µs per step of a hand-written chain loop doing only what a chain step must — call
+    the node's function, merge its dict, build the step row with its JSON (nodes, delta,
+    head), one autocommit INSERT — into the ``steps`` table of a graphflow store made
+    before the clock starts: how low an engine on this store could go."""
+    import json as _json
+
+    from graphflow import Store
+
+    path = folder / f"bare-{time.perf_counter_ns()}.db"
+    store = Store(path)
+    encode = _json.JSONEncoder(separators=(",", ":")).encode
+    insert = ("INSERT INTO steps (run_id, step, nodes, variables, next, usage, started_at,"
+              " seconds) VALUES (?,?,?,?,?,?,?,?)")  # fmt: skip
+    names = [f"n{k}" for k in range(steps)] + ["done"]
+    try:
+        conn = store.conn.raw
+        start = time.perf_counter()
+        state: dict[str, Any] = {"i": 0}
+        for step in range(steps):
+            began = time.time()
+            delta = _bump_dict(state)
+            state.update(delta)
+            head = {"run": [names[step + 1]], "wait": [], "via": {names[step]: [names[step + 1]]}}
+            conn.execute(insert, ("bare-run", step, encode([names[step]]), encode(delta),
+                                  encode(head), None, began, time.time() - began))  # fmt: skip
+        return (time.perf_counter() - start) / steps * 1e6
+    finally:
+        store.close()
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
 def measure(steps: int, rounds: int, folder: Path) -> dict[str, Any]:
     """The medians over ``rounds`` interleaved rounds (the first one not counted), in µs
     per node of whole runs, per run, and per added step.
@@ -73,12 +113,15 @@ def measure(steps: int, rounds: int, folder: Path) -> dict[str, Any]:
             taken[f"{name}.{n}"] = micros * n  # the whole run, µs
         for n in (steps, 2 * steps):
             taken[f"floor.{n}"] = _floor(folder, n) * n
+        taken["bare"] = _bare(folder, steps)
         if round_no == 0:
             continue  # imports, caches
         floor_step = (taken[f"floor.{2 * steps}"] - taken[f"floor.{steps}"]) / steps
         floor_node = taken[f"floor.{steps}"] / steps
         keep("floor.step", floor_step)
         keep("floor.per_node", floor_node)
+        keep("bare.per_node", taken["bare"])
+        keep("bare.per_node_ratio", taken["bare"] / floor_node)
         for name in graphs:
             step = (taken[f"{name}.{2 * steps}"] - taken[f"{name}.{steps}"]) / steps
             per_node = taken[f"{name}.{steps}"] / steps
@@ -89,7 +132,9 @@ def measure(steps: int, rounds: int, folder: Path) -> dict[str, Any]:
             keep(f"{name}.per_node_ratio", per_node / floor_node)
     med = {key: statistics.median(values) for key, values in samples.items()}
     out: dict[str, Any] = {"steps": steps, "rounds": rounds,
-                           "floor": {"step": med["floor.step"], "per_node": med["floor.per_node"]}}  # fmt: skip
+                           "floor": {"step": med["floor.step"], "per_node": med["floor.per_node"]},
+                           "bare": {"per_node": med["bare.per_node"],
+                                    "per_node_ratio": med["bare.per_node_ratio"]}}  # fmt: skip
     for name in graphs:
         out[name] = {"run_ms": med[f"{name}.run"] / 1e3, "step": med[f"{name}.step"],
                      "per_node": med[f"{name}.per_node"],
@@ -113,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.steps} and {2 * args.steps} nodes, {args.rounds} rounds; "
           f"floor: {floor['per_node']:.1f} µs per commit over {args.steps}, "
           f"{floor['step']:.1f} µs per added commit")  # fmt: skip
+    bare = out["bare"]
+    print(f"bare : a hand-written chain step (function, merge, row, INSERT) "
+          f"{bare['per_node']:.1f} µs per node over {args.steps} "
+          f"({bare['per_node_ratio']:.2f}x the floor)")  # fmt: skip
     for name in ("chain", "loop"):
         part = out[name]
         print(f"{name:5s}: run of 2 nodes {part['run_ms']:.2f} ms; "
