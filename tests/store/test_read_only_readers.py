@@ -338,3 +338,42 @@ def test_a_conversation_read_after_close_in_a_read_only_folder(tmp_path: Path) -
     done = subprocess.run([*ro, sys.executable, "-c", script, str(folder / "runs.db")],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
     assert done.stdout.strip() == "True ['m0', 'm1', 'm2'] 40", done.stderr
+
+
+def test_a_cursor_on_an_immutable_reader_outlives_its_reopening(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Opening the file again leaves the connection it replaces to the statements and
+    cursors still using it (another thread's, here one kept across two reopenings):
+    closing it under them crashed the process or raised on their next row."""
+    path = tmp_path / "runs.db"
+    new_file(path, 20)
+    cannot_write(monkeypatch, tmp_path)
+    reader = Store(path)
+    cursor = reader.conn.execute("SELECT run_id FROM runs ORDER BY run_id")
+    first = cursor.fetchone()
+    for prefix in ("m", "n"):
+        write(path, f"add {prefix} 3")
+        assert len(reader.list_runs()) in (23, 26)  # opened again
+    assert [first[0], *(r[0] for r in cursor.fetchall())] == [f"r{k:04d}" for k in range(20)]
+    reader.close()
+
+
+def test_an_immutable_reader_stays_on_its_file_after_a_chdir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A store opened by a relative path keeps reading that file when the process changes
+    its working folder and the file changes (it would open another folder's file)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    new_file(tmp_path / "a" / "runs.db", 5)
+    new_file(tmp_path / "b" / "runs.db", 2)
+    real = os.access  # as cannot_write, for relative paths too
+    monkeypatch.setattr(os, "access", lambda p, mode: False if mode == os.W_OK and str(
+        Path(p).resolve()).startswith(str(tmp_path)) else real(p, mode))  # fmt: skip
+    monkeypatch.chdir(tmp_path / "a")
+    reader = Store("runs.db")
+    assert reader.read_only and unchanging(Path("runs.db"))  # opened immutable
+    assert len(reader.list_runs()) == 5
+    monkeypatch.chdir(tmp_path / "b")
+    write(tmp_path / "a" / "runs.db", "add m 1")
+    assert len(reader.list_runs()) == 6
+    reader.close()

@@ -125,11 +125,13 @@ class Snapshot(Connection):
     checks stop). A statement that fails while immutable is tried once more on a file
     opened again (a change the stamp cannot see: two writes within the file system's
     time resolution); a damaged file fails the same way twice. The connection it
-    replaces is closed at the next replacement (a cursor of another thread may still be
-    reading it) or at :meth:`close`.
+    replaces is not closed here: statements and cursors of other threads may still be
+    using it (closing it under them crashed the process), and it closes when the last of
+    them lets go of it. ``path`` is watched as an absolute path: a later ``chdir`` does
+    not point the store at another file.
     """
 
-    __slots__ = ("lock", "reopen", "retired", "stamp")
+    __slots__ = ("lock", "reopen", "stamp", "watched")
 
     def __init__(self, raw: sqlite3.Connection, path: str, stamp: tuple[int, int, int, bool],
                  reopen: Callable[[], tuple[sqlite3.Connection,
@@ -137,7 +139,7 @@ class Snapshot(Connection):
         super().__init__(raw, path)
         self.stamp: tuple[int, int, int, bool] | None = stamp
         self.reopen = reopen
-        self.retired: sqlite3.Connection | None = None
+        self.watched = os.path.abspath(path)
         self.lock = threading.Lock()
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
@@ -162,7 +164,7 @@ class Snapshot(Connection):
 
     def _changed(self) -> bool:
         try:
-            return file_stamp(self.path) != self.stamp
+            return file_stamp(self.watched) != self.stamp
         except OSError:
             return True  # moved or deleted: opening it again says what is wrong
 
@@ -171,15 +173,9 @@ class Snapshot(Connection):
         with self.lock:
             if self.stamp != seen:
                 return
-            raw, self.stamp = self.reopen()
-            if self.retired is not None:
-                self.retired.close()
-            self.retired, self.raw = self.raw, raw
-
-    def close(self) -> None:
-        if self.retired is not None:
-            self.retired.close()
-        self.raw.close()
+            raw, stamp = self.reopen()
+            self.raw = raw  # before the stamp: a thread that sees the new stamp uses it
+            self.stamp = stamp
 
 
 def sqlite_error(path: str, exc: sqlite3.DatabaseError) -> StoreError:

@@ -179,9 +179,10 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         ``_schema``); return the connection and, when it is immutable (the file is
         :func:`~graphflow.store.sqlite.base.unchanging`), the file's
         :func:`~graphflow.store.sqlite.base.file_stamp` taken before it (else ``None``)."""
-        path = Path(self.path)
-        stamp = file_stamp(self.path) if unchanging(path) else None
-        uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if stamp else "")
+        # the file as first opened, also after a chdir (the path may be relative)
+        self._opened_at = path = getattr(self, "_opened_at", None) or Path(self.path).resolve()
+        stamp = file_stamp(str(path)) if unchanging(path) else None
+        uri = f"{path.as_uri()}?mode=ro" + ("&immutable=1" if stamp else "")
         raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             raw.execute("PRAGMA busy_timeout = 10000")
