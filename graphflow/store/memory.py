@@ -468,9 +468,11 @@ class MemoryStore(MemoryArtifacts, Pruning):
                  initial_frontier: Mapping[str, list[str]]) -> None:  # fmt: skip
         with self._locked() as t:  # the source is read and copied under one hold of the lock
             record = self.get_run(run_id)
+            started = (loads(self._row(t, run_id)["frontier"], run_id, "run frontier")
+                       if record.forked_at == at_step else None)  # fmt: skip
             frontier = fork_frontier(record, at_step,
                                      self.step_row(run_id, at_step - 1) if at_step else None,
-                                     initial_frontier)  # fmt: skip
+                                     initial_frontier, started)  # fmt: skip
             variables, visits = self.load_variables(run_id, at_step - 1)
             if new_id in t.runs:
                 raise StoreError(f"a run with id {new_id!r} already exists")

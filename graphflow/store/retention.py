@@ -86,10 +86,13 @@ class Pruning:
 
 
 def fork_frontier(record: RunRecord, at_step: int, step_before: StepRow | None,
-                  initial_frontier: Mapping[str, list[str]]) -> Mapping[str, Any]:  # fmt: skip
+                  initial_frontier: Mapping[str, list[str]],
+                  started: Mapping[str, Any] | None = None) -> Mapping[str, Any]:  # fmt: skip
     """The frontier a fork of ``record`` at step ``at_step`` starts with: the entry's
     (``initial_frontier``) at step 0, else the one recorded by step ``at_step - 1``
-    (``step_before``).
+    (``step_before``) — or, for a run that is itself a fork, at the step it was forked at
+    (no step of its own before it), the frontier it was made with (``started``: its run
+    row's stored frontier, which its steps never change; ``record.frontier`` is its head).
 
     Raises:
         StoreError: ``at_step`` is outside 0 … last step + 1, or, for a fork, before the
@@ -108,6 +111,8 @@ def fork_frontier(record: RunRecord, at_step: int, step_before: StepRow | None,
             f"a step in {record.forked_at}..{record.last_step + 1}")  # fmt: skip
     if at_step == 0:
         return initial_frontier
+    if step_before is None and at_step == record.forked_at and started is not None:
+        return started
     return step_before["next"] if step_before else record.frontier
 
 

@@ -98,3 +98,26 @@ def test_a_fork_of_a_fork_before_its_fork_point_names_the_parent(factory: StoreF
         store.get_run("f2")
     store.fork_run("f1", 3, "f3", {"run": ["a"], "wait": []})  # at its fork point: its own
     assert store.load_variables("f3", 2)[0] == {"n": 3}
+
+
+def test_a_fork_of_a_fork_at_its_fork_point_starts_where_it_started(
+        factory: StoreFactory) -> None:  # fmt: skip
+    """Forking a fork at the step it was forked at, after it ran on: the new run starts
+    from the frontier the fork was made with (it took the fork's head instead, pairing
+    the fork point's variables with a later node)."""
+    store = factory.open()
+    new_run(store, "src")
+    for step in range(4):
+        commit(store, "src", step, variables={"n": step + 1},
+               frontier={"run": [f"after{step}"], "wait": []})  # fmt: skip
+    store.fork_run("src", 2, "f1", {"run": ["a"], "wait": []})
+    for step in range(2, 5):
+        commit(store, "f1", step, variables={"n": 10 + step},
+               frontier={"run": [f"f1after{step}"], "wait": []})  # fmt: skip
+    assert store.get_run("f1").frontier["run"] == ["f1after4"]
+    store.fork_run("f1", 2, "f2", {"run": ["a"], "wait": []})
+    fork = store.get_run("f2")
+    assert fork.frontier["run"] == ["after1"] and (fork.parent_run, fork.forked_at) == ("f1", 2)
+    assert store.load_variables("f2", 1)[0] == {"n": 2}
+    store.fork_run("f1", 3, "f3", {"run": ["a"], "wait": []})  # after its fork point: its step
+    assert store.get_run("f3").frontier["run"] == ["f1after2"]

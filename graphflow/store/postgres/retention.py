@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 
 from graphflow.errors import StoreError
-from graphflow.store.codec import dumps
+from graphflow.store.codec import dumps, loads
 from graphflow.store.postgres.artifacts import BLOB_LOCK, drop_unused_blobs
 from graphflow.store.postgres.readers import PostgresReader
 from graphflow.store.postgres.specs import drop_spec, lock_spec, put_spec
@@ -47,7 +47,10 @@ class PostgresRetention(PostgresReader, Pruning):
                 if record.spec != spec:  # its row repaired, or the run replaced, meanwhile
                     digest = put_spec(conn, record.spec or {})
                 step_before = self.step_row(run_id, at_step - 1, conn=conn) if at_step else None
-                frontier = fork_frontier(record, at_step, step_before, initial_frontier)
+                started = (loads(conn.execute("SELECT frontier FROM runs WHERE run_id=%s", (
+                    run_id,)).fetchone()[0], run_id, "run frontier")
+                    if record.forked_at == at_step else None)  # fmt: skip
+                frontier = fork_frontier(record, at_step, step_before, initial_frontier, started)
                 variables, visits = self._state_at(run_id, at_step - 1, conn)
                 now = time.time()
                 conn.execute(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 
 from graphflow.errors import StoreError
-from graphflow.store.codec import dumps
+from graphflow.store.codec import dumps, loads
 from graphflow.store.retention import Pruning, fork_frontier
 from graphflow.store.sqlite.artifacts import drop_unused_blobs
 from graphflow.store.sqlite.readers import SQLiteReader
@@ -35,9 +35,12 @@ class SQLiteRetention(SQLiteReader, Pruning):
         """
         with self._tx() as conn:
             record = self.get_run(run_id)
+            started = (loads(conn.execute("SELECT frontier FROM runs WHERE run_id=?", (
+                run_id,)).fetchone()[0], run_id, "run frontier")
+                if record.forked_at == at_step else None)  # fmt: skip
             frontier = fork_frontier(record, at_step,
                                      self.step_row(run_id, at_step - 1) if at_step else None,
-                                     initial_frontier)  # fmt: skip
+                                     initial_frontier, started)  # fmt: skip
             variables, visits = self.load_variables(run_id, at_step - 1)
             now = time.time()
             try:
