@@ -47,9 +47,11 @@ class PostgresRetention(PostgresReader, Pruning):
                 if record.spec != spec:  # its row repaired, or the run replaced, meanwhile
                     digest = put_spec(conn, record.spec or {})
                 step_before = self.step_row(run_id, at_step - 1, conn=conn) if at_step else None
-                started = (loads(conn.execute("SELECT frontier FROM runs WHERE run_id=%s", (
-                    run_id,)).fetchone()[0], run_id, "run frontier")
-                    if record.forked_at == at_step else None)  # fmt: skip
+                started = None
+                if record.forked_at == at_step:  # the frontier it was made with
+                    row = conn.execute("SELECT frontier FROM runs WHERE run_id=%s",
+                                       (run_id,)).fetchone()  # fmt: skip
+                    started = loads(row[0], run_id, "run frontier") if row else None
                 frontier = fork_frontier(record, at_step, step_before, initial_frontier, started)
                 variables, visits = self._state_at(run_id, at_step - 1, conn)
                 now = time.time()

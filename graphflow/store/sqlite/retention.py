@@ -35,9 +35,11 @@ class SQLiteRetention(SQLiteReader, Pruning):
         """
         with self._tx() as conn:
             record = self.get_run(run_id)
-            started = (loads(conn.execute("SELECT frontier FROM runs WHERE run_id=?", (
-                run_id,)).fetchone()[0], run_id, "run frontier")
-                if record.forked_at == at_step else None)  # fmt: skip
+            started = None
+            if record.forked_at == at_step:  # the frontier it was made with
+                row = conn.execute("SELECT frontier FROM runs WHERE run_id=?",
+                                   (run_id,)).fetchone()  # fmt: skip
+                started = loads(row[0], run_id, "run frontier") if row else None
             frontier = fork_frontier(record, at_step,
                                      self.step_row(run_id, at_step - 1) if at_step else None,
                                      initial_frontier, started)  # fmt: skip
