@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from graphflow.errors import StoreCorrupt, StoreError
+from graphflow.errors import RunNotFound, StoreCorrupt, StoreError
 from graphflow.store.protocol import RunRecord, StepRow
 
 __all__ = ["KEPT_UNLESS_NAMED", "Pruning", "entry_frontier", "fork_frontier", "runs_to_prune"]
@@ -41,23 +41,25 @@ def runs_to_prune(
     if older_than is None and status is None and keep_last is None:
         return []
     keep = {r.run_id for r in runs[:keep_last]} if keep_last is not None else set()
-    doomed = []
-    for r in runs:
-        if r.run_id in keep:
-            continue
-        if status is not None and r.status not in status:
-            continue
-        if status is None and r.status in KEPT_UNLESS_NAMED:
-            continue
-        if older_than is not None and now - r.updated_at < older_than:
-            continue
-        doomed.append(r.run_id)
-    return doomed
+    return [r.run_id for r in runs
+            if r.run_id not in keep and _due(r, now, older_than, status)]  # fmt: skip
+
+
+def _due(record: RunRecord, now: float, older_than: float | None,
+         status: Sequence[str] | None) -> bool:  # fmt: skip
+    """Whether ``record`` meets ``prune``'s status and age conditions."""
+    if status is not None and record.status not in status:
+        return False
+    if status is None and record.status in KEPT_UNLESS_NAMED:
+        return False
+    return older_than is None or now - record.updated_at >= older_than
 
 
 class _ListsAndDeletes(Protocol):
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]: ...  # fmt: skip
+
+    def get_run(self, run_id: str) -> RunRecord: ...
 
     def delete_run(self, run_id: str) -> None: ...
 
@@ -74,15 +76,31 @@ class Pruning:
         dry_run: bool = False,
     ) -> list[str]:
         """Delete runs by age (seconds since last update), status, or beyond the newest
-        ``keep_last``; waiting and running runs are kept unless named in ``status`` (see
-        :func:`runs_to_prune`). Returns the ids deleted (or that would be, with
+        ``keep_last``; waiting, running and damaged runs are kept unless named in
+        ``status`` (see :func:`runs_to_prune`). Each run chosen from the listing is read
+        again just before it is deleted, and kept if it no longer meets the conditions
+        (answered, resumed, or mended — a damaged graph spec written back by the graph's
+        next run — since the listing). Returns the ids deleted (or that would be, with
         ``dry_run``)."""
-        doomed = runs_to_prune(self.list_runs(), now=time.time(), older_than=older_than,
+        now = time.time()
+        doomed = runs_to_prune(self.list_runs(), now=now, older_than=older_than,
                                status=status, keep_last=keep_last)  # fmt: skip
-        if not dry_run:
-            for run_id in doomed:
+        if dry_run:
+            return doomed
+        deleted = []
+        for run_id in doomed:
+            try:
+                record = self.get_run(run_id)
+            except StoreCorrupt:
+                due = status is not None and "damaged" in status  # still unreadable
+            except RunNotFound:
+                continue  # deleted meanwhile
+            else:
+                due = _due(record, now, older_than, status)
+            if due:
                 self.delete_run(run_id)
-        return doomed
+                deleted.append(run_id)
+        return deleted
 
 
 def fork_frontier(record: RunRecord, at_step: int, step_before: StepRow | None,

@@ -258,3 +258,26 @@ def test_prune_keeps_the_runs_a_damaged_spec_makes_unreadable(tmp_path: Path) ->
                            " (SELECT spec_digest FROM runs WHERE run_id = ?)", (waiting[0],))
         assert sorted(store.prune(status=["damaged"])) == sorted(waiting)
         assert store.list_runs() == []
+
+
+def test_prune_keeps_a_run_mended_after_its_listing(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """``prune --status damaged`` reads each chosen run again before deleting it: runs
+    whose spec the graph's next run wrote back between the listing and the deletion are
+    kept (they were deleted, a waiting one included)."""
+    asking = Graph("asking", entry="ask")
+    asking.add_node("ask", kind="human", prompt="go on?", variable="answer")
+    graph = asking.compile()
+    with Store(tmp_path / "runs.db") as store:
+        waiting = [graph.run_sync(store=store).run_id for _ in range(2)]
+        store.conn.execute("UPDATE specs SET spec = '{broken'")
+        listed = store.list_runs
+
+        def listing_then_mended(**kw: object) -> list:  # type: ignore[type-arg]
+            runs = listed(**kw)  # type: ignore[arg-type]
+            graph.run_sync(store=store)  # writes the spec back
+            return runs
+
+        monkeypatch.setattr(store, "list_runs", listing_then_mended)
+        assert store.prune(status=["damaged"]) == []
+        assert all(store.get_run(r).status == "waiting" for r in waiting)
