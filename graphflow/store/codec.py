@@ -250,14 +250,17 @@ _NUMBERS: dict[str, int | float | None] = {
 
 
 def _fits(value: Any, default: int | float | None) -> bool:
-    """Whether ``value`` is what a number field with that ``default`` holds: an integer
-    (for an integer field), any number (for a float field), or nothing where it may be."""
+    """Whether ``value`` is what a number field with that ``default`` holds: a step count
+    or number (an integer from -1 below 2**62) for an integer field, a time (seconds
+    since the epoch, 0 up to 1e11, as ``lease_until`` is read) for a float field, or
+    nothing where it may be."""
     if value is None:
         return default is None
     if type(value) is bool:
         return False
-    return isinstance(value, int) if default is None or type(default) is int else (
-        isinstance(value, (int, float)))  # fmt: skip
+    if default is None or type(default) is int:
+        return isinstance(value, int) and -1 <= value < 2**62
+    return isinstance(value, (int, float)) and 0 <= value < 1e11  # (NaN and inf fail too)
 
 
 def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:

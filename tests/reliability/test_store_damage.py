@@ -72,7 +72,10 @@ def test_cli_reports_damage_without_a_traceback(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("column", "value"), [("models", "{not json"), ("models", "[1]"),
                                                ("last_step", "x"), ("updated_at", "y"),
-                                               ("created_at", "z"), ("forked_at", 1.5)])  # fmt: skip
+                                               ("created_at", "z"), ("forked_at", 1.5),
+                                               ("updated_at", float("inf")),
+                                               ("created_at", -1e20),
+                                               ("last_step", 2**63 - 1)])  # fmt: skip
 def test_one_damaged_run_row_never_hides_the_others(tmp_path: Path, column: str,
                                                      value: object) -> None:  # fmt: skip
     """A run row whose field does not decode (or is not a number where one belongs) is
