@@ -54,7 +54,7 @@ class SQLiteReader(SQLiteBase):
         rows = self._run_rows(
             lambda columns: "SELECT (SELECT MAX(step) FROM steps s WHERE s.run_id ="
             f" runs.run_id) AS head, {columns} WHERE {where} ORDER BY created_at DESC{tail}",
-            params)  # fmt: skip
+            params, listing=True)  # fmt: skip
         specs: dict[str, dict[str, Any]] = {}  # the runs of one graph share its spec
         return [listed_record(row, specs) for row in rows]
 
