@@ -281,3 +281,29 @@ def test_prune_keeps_a_run_mended_after_its_listing(tmp_path: Path,
         monkeypatch.setattr(store, "list_runs", listing_then_mended)
         assert store.prune(status=["damaged"]) == []
         assert all(store.get_run(r).status == "waiting" for r in waiting)
+
+
+def test_a_listing_reads_each_spec_once_and_skips_runs_deleted_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A listing reads the rows, then each graph's spec text once: a graph whose last run
+    another process deleted between the two reads is left out, not listed as damaged."""
+    kept, gone = _chain("kept", 2).compile(), _chain("gone", 2).compile()
+    with Store(tmp_path / "runs.db") as store:
+        kept_ids = [kept.run_sync(store=store).run_id for _ in range(3)]
+        gone_id = gone.run_sync(store=store).run_id
+        rows = store._rows
+        reads: list[str] = []
+
+        def rows_then_delete(sql: str, params: object) -> list:  # type: ignore[type-arg]
+            out = rows(sql, params)  # type: ignore[arg-type]
+            reads.append(sql)
+            if len(reads) == 1:
+                with Store(tmp_path / "runs.db") as other:
+                    other.delete_run(gone_id)
+            return out
+
+        monkeypatch.setattr(store, "_rows", rows_then_delete)
+        listed = store.list_runs()
+        assert sorted(r.run_id for r in listed) == sorted(kept_ids)
+        assert {r.status for r in listed} == {"completed"}
+        assert "specs.spec" not in reads[0]  # the rows carry no spec text

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["NUL_CONTENT", "RUN_COLUMNS", "RUN_FROM", "PostgresBase", "connection_problem", "fetch", "messages_insert",
+__all__ = ["LISTED_COLUMNS", "NUL_CONTENT", "RUN_COLUMNS", "RUN_FROM", "PostgresBase", "connection_problem", "fetch", "messages_insert",
            "public_url", "url_secrets"]
 
 #: The columns of a run row, its spec's text joined in (``spec_text``, ``NULL`` when the
@@ -34,6 +34,9 @@ RUN_COLUMNS = ("runs.run_id, runs.graph, runs.source, runs.spec, runs.spec_diges
 #: The tables :data:`RUN_COLUMNS` come from: a run and the spec it names (kept once for
 #: every run of its graph, see :mod:`graphflow.store.postgres.specs`).
 RUN_FROM = "runs LEFT JOIN specs ON specs.digest = runs.spec_digest"
+#: A listing's columns: :data:`RUN_COLUMNS` with whether the spec a row names is there
+#: (``spec_found``) rather than its text, which :func:`with_spec_texts` reads once per graph.
+LISTED_COLUMNS = RUN_COLUMNS.replace("specs.spec AS spec_text", "specs.digest AS spec_found")
 
 
 #: Query parameters of a libpq URL that hold secrets: never shown.

@@ -13,8 +13,8 @@ from graphflow.store.codec import dumps, listed_record, loads, step_row, usage_p
 from graphflow.store.codec import message as decode_message
 from graphflow.store.codec import message_row as decode_message_row
 from graphflow.store.postgres.base import (
+    LISTED_COLUMNS,
     NUL_CONTENT,
-    RUN_COLUMNS,
     RUN_FROM,
     PostgresBase,
     connection_problem,
@@ -73,13 +73,24 @@ class PostgresReader(PostgresBase):
     def list_runs(self, *, status: str | None = None,
                   limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         where, params = ("WHERE runs.status = %s", [status]) if status else ("", [])
-        sql = (f"SELECT {RUN_COLUMNS}, (SELECT MAX(step) FROM steps s WHERE s.run_id ="
+        sql = (f"SELECT {LISTED_COLUMNS}, (SELECT MAX(step) FROM steps s WHERE s.run_id ="
                f" runs.run_id) AS head FROM {RUN_FROM} {where}"
                " ORDER BY runs.created_at DESC, runs.n DESC")  # fmt: skip
         if limit:
             sql += f" LIMIT {int(limit)}"
+        rows = self._rows(sql, params)
+        wanted = sorted({r["spec_digest"] for r in rows if r["spec_found"] is not None})
+        texts = dict(self._values("SELECT digest, spec FROM specs WHERE digest = ANY(%s)",
+                                  [wanted])) if wanted else {}  # fmt: skip
         specs: dict[str, dict[str, Any]] = {}  # the runs of one graph share its spec
-        return [listed_record(row, specs) for row in self._rows(sql, params)]
+        listed = []
+        for row in rows:  # each graph's text read once (not a copy in every row)
+            found = row.pop("spec_found")
+            row["spec_text"] = texts.get(row["spec_digest"]) if row["spec_digest"] else None
+            if found is not None and row["spec_text"] is None:
+                continue  # its spec dropped since: its last run was deleted meanwhile
+            listed.append(listed_record(row, specs))
+        return listed
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs

@@ -269,7 +269,9 @@ class SQLiteBase:
     def _spec_texts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Listed rows with their ``spec_text`` (as :data:`_RUN_COLUMNS` gives it: the
         row's own spec when it names none, ``None`` when the spec it names is missing),
-        each graph's text read once."""
+        each graph's text read once. A row whose spec was there when listed and is gone
+        now is left out: a spec is dropped with the last run that names it, so the run
+        was deleted between the two reads."""
         wanted = sorted({r["spec_digest"] for r in rows if r["spec_found"] is not None})
         texts: dict[str, Any] = {}
         for start in range(0, len(wanted), 500):  # (SQLite's limit on parameters)
@@ -277,11 +279,13 @@ class SQLiteBase:
             texts.update(self.conn.execute(
                 f"SELECT digest, CAST(spec AS BLOB) FROM specs WHERE digest IN "
                 f"({','.join('?' * len(chunk))})", chunk).fetchall())  # fmt: skip
+        listed = []
         for row in rows:
-            digest = row["spec_digest"]
+            digest, found = row["spec_digest"], row.pop("spec_found")
             row["spec_text"] = row["spec"] if digest is None else texts.get(digest)
-            del row["spec_found"]
-        return rows
+            if found is None or row["spec_text"] is not None:
+                listed.append(row)
+        return listed
 
     def _reformatted(self, read_at: int) -> bool:
         """Whether the file's format is no longer ``read_at``: its schema changed since it
