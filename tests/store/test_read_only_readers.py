@@ -377,3 +377,18 @@ def test_an_immutable_reader_stays_on_its_file_after_a_chdir(
     write(tmp_path / "a" / "runs.db", "add m 1")
     assert len(reader.list_runs()) == 6
     reader.close()
+
+
+def test_an_immutable_reader_whose_file_is_deleted_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The file a store opened immutable is deleted: its next read says the file is gone
+    and what to do (it raised a bare FileNotFoundError)."""
+    path = tmp_path / "runs.db"
+    new_file(path, 3)
+    cannot_write(monkeypatch, tmp_path)
+    reader = Store(path)
+    assert len(reader.list_runs()) == 3
+    path.unlink()
+    with pytest.raises(StoreError, match="is gone since this store opened it"):
+        reader.list_runs()
+    reader.close()

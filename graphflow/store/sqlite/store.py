@@ -211,6 +211,10 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
             return self._open_read_only()
         except sqlite3.DatabaseError as exc:
             raise self._open_error(exc) from None
+        except OSError as exc:  # deleted or moved since
+            raise StoreError(f"{self.path} is gone since this store opened it (deleted or "
+                             f"moved: {exc.strerror or exc}); open the store again where the "
+                             "file is now") from None  # fmt: skip
 
     def _reidentify(self) -> None:
         try:
