@@ -418,3 +418,21 @@ def test_a_run_deleted_before_a_fork_locks_it_is_not_found(
     with pytest.raises(RunNotFound, match="'old'"):
         writer.fork_run("old", 1, "fork", {"run": ["n0"], "wait": []})
     assert deleter.list_runs() == [] and _specs(postgres_url) == 0
+
+
+def test_a_failed_migration_says_nothing_changed(postgres_url: str) -> None:
+    """Migration 3 failing on the server (here a `specs` table of someone else's in the
+    way) is one paragraph saying the migration failed and nothing changed, not the
+    generic "resume the run" of a failed write; the database stays at version 2."""
+    import psycopg
+
+    from graphflow.errors import StoreError
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        migrate(conn, "db", target=2)
+        conn.execute("CREATE TABLE specs (digest TEXT PRIMARY KEY)")
+    with pytest.raises(StoreError, match=r"migrating the database to graphflow's schema "
+                                         r"version 3 failed .*nothing was changed") as caught:
+        PostgresStore(postgres_url)
+    assert "resume the run" not in str(caught.value)
+    assert sql(postgres_url, "SELECT max(version) FROM graphflow_schema") == [(2,)]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphflow.errors import StoreError
+from graphflow.errors import StoreError, StoreFull
 from graphflow.store.lease import new_owner
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.postgres.artifacts import PostgresArtifacts
@@ -33,7 +33,7 @@ from graphflow.store.postgres.base import connection_problem, public_url, url_se
 from graphflow.store.postgres.journal import PostgresJournal
 from graphflow.store.postgres.retention import PostgresRetention
 from graphflow.store.postgres.runs import PostgresRuns
-from graphflow.store.postgres.schema import migrate
+from graphflow.store.postgres.schema import FORMAT_VERSION, migrate
 from graphflow.store.postgres.steps import PostgresSteps
 from graphflow.store.postgres.url import INSTALL_HINT
 
@@ -53,6 +53,23 @@ def _drivers() -> tuple[Any, Any]:
     return psycopg, psycopg_pool
 
 
+
+
+def _migration_failed(where: str, exc: BaseException, secrets: list[str]) -> StoreError:
+    """A failure while the database was being migrated (one transaction: nothing of it
+    was kept) as one paragraph: what failed, that no run was touched, and the fix."""
+    problem = connection_problem(where, exc, secrets)
+    if isinstance(problem, StoreFull) or getattr(exc, "sqlstate", None) is None:
+        return problem  # a full disk, a lost connection (no server state): as for any
+    text = " ".join(str(exc).split())
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return StoreError(f"{where}: migrating the database to graphflow's schema version "
+                      f"{FORMAT_VERSION} failed ({text}); nothing was changed (a migration is "
+                      "one transaction) and no run was touched. A migration rewrites every "
+                      "run: if a statement_timeout or lock_timeout cancelled it, raise it for "
+                      "graphflow's user (ALTER ROLE … SET statement_timeout = 0) and open the "
+                      "store again; otherwise fix what the server says, then open it again")
 
 def read_committed(conn: Any) -> None:
     """Run ``conn``'s transactions at READ COMMITTED, whatever the database's or role's
@@ -105,11 +122,15 @@ class PostgresStore(PostgresRetention, PostgresRuns, PostgresSteps, PostgresJour
         self._closed = False
         self.lease_owner = new_owner(self)
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout))) as conn:
-                read_committed(conn)
-                applied = migrate(conn, self.where)
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
         except psycopg.Error as exc:
             raise connection_problem(self.where, exc, url_secrets(url)) from None
+        with conn:
+            try:
+                read_committed(conn)
+                applied = migrate(conn, self.where)
+            except psycopg.Error as exc:
+                raise _migration_failed(self.where, exc, url_secrets(url)) from None
         if applied:
             logger.info("migrated run database %s to schema version %d", self.where, applied[-1])
         self.pool = pool_module.ConnectionPool(
