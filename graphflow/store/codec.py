@@ -28,8 +28,9 @@ from graphflow.store.protocol import (
 )
 
 __all__ = ["StoredSpec", "branch_result", "check_status", "dumps", "dumps_record", "dumps_spec",
-           "dumps_spec_digest", "listed_record", "loads", "message", "message_extra", "message_row",
-           "run_record", "spec_digest", "step_row", "usage_parts", "usage_totals"]  # fmt: skip
+           "dumps_spec_digest", "listed_record", "listed_specs", "loads", "message", "message_extra", "message_row",
+           "run_record", "spec_digest", "step_row", "usage_parts", "usage_totals",
+           "with_spec_texts"]  # fmt: skip
 
 
 def dumps(value: Any) -> str:
@@ -270,6 +271,29 @@ def _frontier(frontier: dict[str, Any], run_id: str) -> dict[str, Any]:
             raise StoreCorrupt(f"run {run_id!r}: its stored frontier is damaged ({key} is not a "
                                "list of node ids); other runs are not affected")  # fmt: skip
     return frontier
+
+
+def listed_specs(rows: list[dict[str, Any]]) -> list[str]:
+    """The digests of the specs a listing's rows found (their ``spec_found`` column: the
+    rows carry whether their spec is there, not its text), each once: the texts
+    :func:`with_spec_texts` needs."""
+    return sorted({r["spec_digest"] for r in rows if r["spec_found"] is not None})
+
+
+def with_spec_texts(rows: list[dict[str, Any]],
+                    texts: Mapping[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """A listing's rows with the ``spec_text`` :func:`run_record` reads (``texts``:
+    digest → text, read once per graph; ``None`` when the spec a row names is missing).
+    A row whose spec was there when listed and is gone from ``texts`` is left out: a spec
+    is dropped with the last run that names it, so that run was deleted between the two
+    reads."""
+    listed = []
+    for row in rows:
+        found, digest = row.pop("spec_found"), row["spec_digest"]
+        row["spec_text"] = texts.get(digest) if digest is not None else None
+        if found is None or row["spec_text"] is not None:
+            listed.append(row)
+    return listed
 
 
 def listed_record(row: Mapping[str, Any],

@@ -23,19 +23,19 @@ from graphflow.store.postgres import PostgresStore
 from graphflow.store.postgres import retention as pg_retention
 from graphflow.store.postgres.schema import migrate
 from tests.store.test_postgres import sql
-
-
-def _chain(name: str, n: int) -> Graph:
-    g = Graph(name, entry="n0")
-    for k in range(n):
-        g.add_node(f"n{k}", lambda s: None)
-    for k in range(n - 1):
-        g.add_edge(f"n{k}", f"n{k + 1}")
-    return g
+from tests.store.test_spec_table import _chain
 
 
 def _specs(url: str) -> int:
     return int(sql(url, "SELECT COUNT(*) FROM specs")[0][0])
+
+
+def _only(store: PostgresStore, url: str, run_id: str, graph: Any) -> None:
+    """The database holds run ``run_id`` alone, reading back ``graph``'s spec, and one
+    spec row."""
+    assert [r.run_id for r in store.list_runs()] == [run_id]
+    assert store.get_run(run_id).spec == graph.spec_record()
+    assert _specs(url) == 1
 
 
 @pytest.fixture
@@ -275,9 +275,7 @@ def test_the_last_run_of_a_graph_deleted_while_a_run_is_created_is_told_apart(
     blocker.release()
     creating.join(30)
     assert done[0].status == "completed"
-    assert [r.run_id for r in writer.list_runs()] == ["new"]
-    assert writer.get_run("new").spec == graph.spec_record()
-    assert _specs(postgres_url) == 1
+    _only(writer, postgres_url, "new", graph)
 
 
 def test_a_run_deleted_while_a_fork_of_it_is_written_leaves_the_spec(
@@ -296,9 +294,7 @@ def test_a_run_deleted_while_a_fork_of_it_is_written_leaves_the_spec(
     assert _waits_on_a_lock(postgres_url, deleting)
     go.set()
     forking.join(30), deleting.join(30)
-    assert [r.run_id for r in writer.list_runs()] == ["fork"]
-    assert writer.get_run("fork").spec == graph.spec_record()
-    assert _specs(postgres_url) == 1
+    _only(writer, postgres_url, "fork", graph)
     assert graph.resume_sync("fork", store=writer).status == "completed"
 
 
@@ -321,9 +317,7 @@ def test_a_run_created_while_the_last_run_of_its_graph_is_deleted_keeps_its_spec
     go.set()
     creating.join(30), deleting.join(30)
     assert done[0].status == "completed"
-    assert [r.run_id for r in writer.list_runs()] == ["new"]
-    assert writer.get_run("new").spec == graph.spec_record()
-    assert _specs(postgres_url) == 1
+    _only(writer, postgres_url, "new", graph)
 
 
 def test_two_processes_creating_the_first_runs_of_a_graph_both_succeed(

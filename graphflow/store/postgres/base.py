@@ -35,7 +35,8 @@ RUN_COLUMNS = ("runs.run_id, runs.graph, runs.source, runs.spec, runs.spec_diges
 #: every run of its graph, see :mod:`graphflow.store.postgres.specs`).
 RUN_FROM = "runs LEFT JOIN specs ON specs.digest = runs.spec_digest"
 #: A listing's columns: :data:`RUN_COLUMNS` with whether the spec a row names is there
-#: (``spec_found``) rather than its text, which :func:`with_spec_texts` reads once per graph.
+#: (``spec_found``) rather than its text, read once per graph
+#: (:func:`~graphflow.store.codec.with_spec_texts`).
 LISTED_COLUMNS = RUN_COLUMNS.replace("specs.spec AS spec_text", "specs.digest AS spec_found")
 
 

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 from graphflow.conversation import Conversation
 from graphflow.errors import StoreCorrupt
 from graphflow.messages import Message
-from graphflow.store.codec import dumps, listed_record, loads, step_row, usage_parts
+from graphflow.store.codec import (
+    dumps,
+    listed_record,
+    listed_specs,
+    loads,
+    step_row,
+    usage_parts,
+    with_spec_texts,
+)
 from graphflow.store.codec import message as decode_message
 from graphflow.store.codec import message_row as decode_message_row
 from graphflow.store.postgres.base import (
@@ -79,18 +87,11 @@ class PostgresReader(PostgresBase):
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self._rows(sql, params)
-        wanted = sorted({r["spec_digest"] for r in rows if r["spec_found"] is not None})
+        wanted = listed_specs(rows)  # each graph's text read once, not a copy in every row
         texts = dict(self._values("SELECT digest, spec FROM specs WHERE digest = ANY(%s)",
                                   [wanted])) if wanted else {}  # fmt: skip
         specs: dict[str, dict[str, Any]] = {}  # the runs of one graph share its spec
-        listed = []
-        for row in rows:  # each graph's text read once (not a copy in every row)
-            found = row.pop("spec_found")
-            row["spec_text"] = texts.get(row["spec_digest"]) if row["spec_digest"] else None
-            if found is not None and row["spec_text"] is None:
-                continue  # its spec dropped since: its last run was deleted meanwhile
-            listed.append(listed_record(row, specs))
-        return listed
+        return [listed_record(row, specs) for row in with_spec_texts(rows, texts)]
 
     def child_runs(self, run_id: str) -> list[ChildRun]:
         """Runs whose parent is ``run_id``: forks (with their fork step) and subgraph runs

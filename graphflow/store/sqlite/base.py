@@ -16,7 +16,13 @@ from typing import Any
 from graphflow.conversation import Conversation
 from graphflow.errors import RunNotFound, StoreCorrupt, StoreError, StoreFull
 from graphflow.messages import Message
-from graphflow.store.codec import dumps, message_extra, run_record
+from graphflow.store.codec import (
+    dumps,
+    listed_specs,
+    message_extra,
+    run_record,
+    with_spec_texts,
+)
 from graphflow.store.model_calls import PromptChains
 from graphflow.store.protocol import RunRecord
 
@@ -127,19 +133,20 @@ class Snapshot(Connection):
     time resolution); a damaged file fails the same way twice. The connection it
     replaces is not closed here: statements and cursors of other threads may still be
     using it (closing it under them crashed the process), and it closes when the last of
-    them lets go of it. ``path`` is watched as an absolute path: a later ``chdir`` does
-    not point the store at another file.
+    them lets go of it. ``watched`` is the file as the store first opened it, an absolute
+    path: a later ``chdir`` does not point the store at another file.
     """
 
     __slots__ = ("lock", "reopen", "stamp", "watched")
 
     def __init__(self, raw: sqlite3.Connection, path: str, stamp: tuple[int, int, int, bool],
                  reopen: Callable[[], tuple[sqlite3.Connection,
-                                            tuple[int, int, int, bool] | None]]) -> None:  # fmt: skip
+                                            tuple[int, int, int, bool] | None]],
+                 watched: Path) -> None:  # fmt: skip
         super().__init__(raw, path)
         self.stamp: tuple[int, int, int, bool] | None = stamp
         self.reopen = reopen
-        self.watched = os.path.abspath(path)
+        self.watched = str(watched)
         self.lock = threading.Lock()
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
@@ -209,7 +216,7 @@ _RUN_COLUMNS = ("runs.*, CASE WHEN runs.spec_digest IS NULL THEN runs.spec ELSE"
                 " FROM runs LEFT JOIN specs ON specs.digest = runs.spec_digest")
 _RUN_COLUMNS_7 = "runs.* FROM runs"
 #: A listing's: whether the spec a row names is there (``spec_found``), not its text,
-#: which the listing reads once per graph (:meth:`SQLiteBase._spec_texts`).
+#: which the listing reads once per graph (:func:`~graphflow.store.codec.with_spec_texts`).
 _LISTED_COLUMNS = ("runs.*, specs.digest AS spec_found"
                    " FROM runs LEFT JOIN specs ON specs.digest = runs.spec_digest")
 
@@ -229,6 +236,8 @@ class SQLiteBase:
     _behind: bool = False
     #: such a file's ``PRAGMA schema_version`` when its format was read
     _schema: int = 0
+    #: a read-only file as first opened (absolute: opened again there after a ``chdir``)
+    _opened_at: Path
     #: whether :meth:`close` was called
     _closed: bool = False
     #: partly loaded conversations of an in-memory database, read when it closes
@@ -267,25 +276,16 @@ class SQLiteBase:
                 return self._spec_texts(rows) if listing and read_at >= 8 else rows
 
     def _spec_texts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Listed rows with their ``spec_text`` (as :data:`_RUN_COLUMNS` gives it: the
-        row's own spec when it names none, ``None`` when the spec it names is missing),
-        each graph's text read once. A row whose spec was there when listed and is gone
-        now is left out: a spec is dropped with the last run that names it, so the run
-        was deleted between the two reads."""
-        wanted = sorted({r["spec_digest"] for r in rows if r["spec_found"] is not None})
+        """Listed rows with their spec texts, each graph's read once (as bytes, as
+        :data:`_RUN_COLUMNS` reads it; see :func:`~graphflow.store.codec.with_spec_texts`)."""
+        wanted = listed_specs(rows)
         texts: dict[str, Any] = {}
         for start in range(0, len(wanted), 500):  # (SQLite's limit on parameters)
             chunk = wanted[start:start + 500]
             texts.update(self.conn.execute(
                 f"SELECT digest, CAST(spec AS BLOB) FROM specs WHERE digest IN "
                 f"({','.join('?' * len(chunk))})", chunk).fetchall())  # fmt: skip
-        listed = []
-        for row in rows:
-            digest, found = row["spec_digest"], row.pop("spec_found")
-            row["spec_text"] = row["spec"] if digest is None else texts.get(digest)
-            if found is None or row["spec_text"] is not None:
-                listed.append(row)
-        return listed
+        return with_spec_texts(rows, texts)
 
     def _reformatted(self, read_at: int) -> bool:
         """Whether the file's format is no longer ``read_at``: its schema changed since it

@@ -155,9 +155,10 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         """Connect, check the file is a graphflow database (before writing anything to
         it), then switch it to WAL and migrate it — unless it is read-only."""
         if self.read_only:
+            self._opened_at = Path(self.path).resolve()  # also after a chdir: it may be relative
             raw, stamp = self._open_read_only()
             self.conn = Connection(raw, self.path) if stamp is None else Snapshot(
-                raw, self.path, stamp, self._reopen)  # fmt: skip
+                raw, self.path, stamp, self._reopen, self._opened_at)  # fmt: skip
             return
         raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
@@ -179,8 +180,7 @@ class Store(SQLiteRetention, SQLiteRuns, SQLiteSteps, SQLiteEffects, SQLiteCalls
         ``_schema``); return the connection and, when it is immutable (the file is
         :func:`~graphflow.store.sqlite.base.unchanging`), the file's
         :func:`~graphflow.store.sqlite.base.file_stamp` taken before it (else ``None``)."""
-        # the file as first opened, also after a chdir (the path may be relative)
-        self._opened_at = path = getattr(self, "_opened_at", None) or Path(self.path).resolve()
+        path = self._opened_at
         stamp = file_stamp(str(path)) if unchanging(path) else None
         uri = f"{path.as_uri()}?mode=ro" + ("&immutable=1" if stamp else "")
         raw = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
